@@ -1,0 +1,18 @@
+/* copernica_fdw--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION copernica_fdw" to load this file. \quit
+
+CREATE FUNCTION copernica_fdw_handler()
+RETURNS fdw_handler
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION copernica_fdw_validator(text[], oid)
+RETURNS void
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;
+
+CREATE FOREIGN DATA WRAPPER copernica_fdw
+  HANDLER copernica_fdw_handler
+  VALIDATOR copernica_fdw_validator;

@@ -1,0 +1,256 @@
+/*-------------------------------------------------------------------------
+ *
+ * convert.c
+ *		  Copernica's string values to and from PostgreSQL datums.
+ *
+ * Copernica sends every value as a JSON string and has no NULL: an empty
+ * integer is "", an empty mandatory date is "0000-00-00".  Reading maps
+ * those to NULL for every type but text; writing maps NULL back to "".
+ * Datetimes carry no zone: they are local time in the server's 'timezone'
+ * option, which only matters for timestamptz columns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "pgtime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "copernica_fdw.h"
+
+static CopernicaTypeKind
+type_kind(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+			return COPERNICA_TYPE_TEXT;
+		case DATEOID:
+			return COPERNICA_TYPE_DATE;
+		case TIMESTAMPOID:
+			return COPERNICA_TYPE_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return COPERNICA_TYPE_TIMESTAMPTZ;
+		case BOOLOID:
+			return COPERNICA_TYPE_BOOL;
+		case JSONOID:
+			return COPERNICA_TYPE_JSON;
+		case JSONBOID:
+			return COPERNICA_TYPE_JSONB;
+		case TEXTARRAYOID:
+		case VARCHARARRAYOID:
+			return COPERNICA_TYPE_TEXT_ARRAY;
+		default:
+			return COPERNICA_TYPE_OTHER;
+	}
+}
+
+void
+copernica_column_type_init(CopernicaColumnType *ct, Oid typid, int32 typmod)
+{
+	Oid			infunc;
+	Oid			outfunc;
+	bool		isvarlena;
+
+	ct->typid = typid;
+	ct->typmod = typmod;
+	ct->kind = type_kind(typid);
+	getTypeInputInfo(typid, &infunc, &ct->ioparam);
+	fmgr_info(infunc, &ct->input);
+	getTypeOutputInfo(typid, &outfunc, &isvarlena);
+	fmgr_info(outfunc, &ct->output);
+}
+
+/* Copernica's way of saying "no date": 0000-00-00, with or without a time. */
+static bool
+is_zero_date(const char *value)
+{
+	return strncmp(value, "0000-00-00", 10) == 0;
+}
+
+static Datum
+json_array_to_text_array(CopernicaColumnType *ct, const char *value)
+{
+	List	   *elems = copernica_json_string_array(value);
+	int			n = list_length(elems);
+	Datum	   *datums = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1];
+	int			lbs[1] = {1};
+	ListCell   *lc;
+	int			i = 0;
+	Oid			elemtype = get_element_type(ct->typid);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	foreach(lc, elems)
+	{
+		char	   *s = lfirst(lc);
+
+		nulls[i] = (s == NULL);
+		datums[i] = s ? CStringGetTextDatum(s) : (Datum) 0;
+		i++;
+	}
+	dims[0] = n;
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(datums, nulls, 1, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}
+
+/*
+ * value is what the page parser produced: unescaped text for JSON strings,
+ * raw JSON text for objects and arrays, NULL for absent or null.
+ */
+Datum
+copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
+						 const char *timezone, bool *isnull)
+{
+	*isnull = false;
+	if (value == NULL)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+
+	/* Only text keeps the empty string; elsewhere it is Copernica's NULL. */
+	if (ct->kind != COPERNICA_TYPE_TEXT && value[0] == '\0')
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+
+	switch (ct->kind)
+	{
+		case COPERNICA_TYPE_DATE:
+		case COPERNICA_TYPE_TIMESTAMP:
+			if (is_zero_date(value))
+			{
+				*isnull = true;
+				return (Datum) 0;
+			}
+			break;
+		case COPERNICA_TYPE_TIMESTAMPTZ:
+			if (is_zero_date(value))
+			{
+				*isnull = true;
+				return (Datum) 0;
+			}
+			else
+			{
+				/* a zone-less local time: say which zone it is in */
+				char	   *withzone = psprintf("%s %s", value, timezone);
+
+				return InputFunctionCall(&ct->input, withzone, ct->ioparam, ct->typmod);
+			}
+		case COPERNICA_TYPE_TEXT_ARRAY:
+			if (value[0] == '[')
+				return json_array_to_text_array(ct, value);
+			break;
+		case COPERNICA_TYPE_JSON:
+		case COPERNICA_TYPE_JSONB:
+
+			/*
+			 * Objects and arrays arrive as JSON text; a scalar arrives
+			 * unescaped, so make it a JSON string again.
+			 */
+			if (value[0] != '{' && value[0] != '[')
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				copernica_json_append_string(&buf, value);
+				return InputFunctionCall(&ct->input, buf.data, ct->ioparam, ct->typmod);
+			}
+			break;
+		default:
+			break;
+	}
+
+	return InputFunctionCall(&ct->input, (char *) value, ct->ioparam, ct->typmod);
+}
+
+static char *
+format_timestamp(Timestamp ts, pg_tz *zone)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tzoff;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("Copernica cannot store an infinite timestamp")));
+	if (timestamp2tm(ts, zone ? &tzoff : NULL, &tm, &fsec, NULL, zone) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	if (tm.tm_year <= 0 || tm.tm_year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("Copernica cannot store the year %d", tm.tm_year)));
+	/* Copernica keeps whole seconds; the fraction is dropped */
+	return psprintf("%04d-%02d-%02d %02d:%02d:%02d",
+					tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/*
+ * The string Copernica should store for a datum.  Dates and times are
+ * written in Copernica's own format whatever DateStyle says.
+ */
+char *
+copernica_datum_to_value(CopernicaColumnType *ct, Datum value, bool isnull,
+						 const char *timezone)
+{
+	if (isnull)
+		return pstrdup("");
+
+	switch (ct->kind)
+	{
+		case COPERNICA_TYPE_DATE:
+			{
+				DateADT		d = DatumGetDateADT(value);
+				int			y,
+							m,
+							day;
+
+				if (DATE_NOT_FINITE(d))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+							 errmsg("Copernica cannot store an infinite date")));
+				j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+				if (y <= 0 || y > 9999)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							 errmsg("Copernica cannot store the year %d", y)));
+				return psprintf("%04d-%02d-%02d", y, m, day);
+			}
+		case COPERNICA_TYPE_TIMESTAMP:
+			return format_timestamp(DatumGetTimestamp(value), NULL);
+		case COPERNICA_TYPE_TIMESTAMPTZ:
+			{
+				pg_tz	   *zone = pg_tzset(timezone);
+
+				if (zone == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("unknown time zone \"%s\"", timezone)));
+				return format_timestamp(DatumGetTimestampTz(value), zone);
+			}
+		case COPERNICA_TYPE_BOOL:
+			return pstrdup(DatumGetBool(value) ? "1" : "0");
+		default:
+			return OutputFunctionCall(&ct->output, value);
+	}
+}

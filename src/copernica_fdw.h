@@ -1,0 +1,262 @@
+/*-------------------------------------------------------------------------
+ *
+ * copernica_fdw.h
+ *		  The one private header of copernica_fdw: what each file offers the
+ *		  others.  Data flows one way: options -> plan -> requests -> pages ->
+ *		  rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COPERNICA_FDW_H
+#define COPERNICA_FDW_H
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/relcache.h"
+
+/* ----------------------------------------------------------------
+ * option.c: every option, validated once, resolved into one struct
+ * ----------------------------------------------------------------
+ */
+#define COPERNICA_DEFAULT_URL			"https://api.copernica.com/v2"
+#define COPERNICA_DEFAULT_PAGE_SIZE		1000
+#define COPERNICA_MAX_PAGE_SIZE			1000
+#define COPERNICA_DEFAULT_TIMEZONE		"Europe/Amsterdam"
+
+typedef struct CopernicaOptions
+{
+	/* server, possibly overridden by the user mapping */
+	char	   *url;			/* base URL without trailing slash */
+	char	   *access_token;	/* never printed anywhere */
+	int			connect_timeout;	/* seconds */
+	int			request_timeout;	/* seconds, whole request */
+	char	   *timezone;		/* zone Copernica's datetimes are in */
+	int			max_retries;	/* retries of idempotent requests */
+	int			max_retry_time; /* seconds, all retries of one request */
+	int			max_concurrency;	/* requests in flight at once */
+	int64		max_response_size;	/* bytes; larger answers are an error */
+
+	/* server, overridable per table */
+	int			page_size;
+	int			batch_size;
+	bool		updatable;
+
+	/* table */
+	char	   *database;		/* name or ID */
+	char	   *collection;		/* name or ID */
+	char	   *resource;		/* read-only listing name */
+	char	   *view;			/* view ID, for resource 'view_profiles' */
+} CopernicaOptions;
+
+extern CopernicaOptions *copernica_get_options(Oid foreigntableid, Oid userid);
+extern CopernicaOptions *copernica_get_server_options(Oid serverid, Oid userid);
+extern char *copernica_column_field_option(Oid relid, AttrNumber attnum);
+
+/* ----------------------------------------------------------------
+ * http.c: libcurl, one cached multi handle per user mapping
+ * ----------------------------------------------------------------
+ */
+typedef struct CopernicaConnection CopernicaConnection;
+
+/* Counters shown by EXPLAIN ANALYZE; callers own and zero them. */
+typedef struct CopernicaStats
+{
+	int64		requests;		/* HTTP requests sent, retries included */
+	int64		retries;
+	int64		bytes;			/* response body bytes received */
+	double		wait_seconds;	/* wall time spent waiting on the API */
+} CopernicaStats;
+
+typedef struct CopernicaRequest
+{
+	const char *method;			/* "GET", "POST", "PUT", "DELETE" */
+	char	   *path;			/* below the base URL, already escaped, e.g.
+								 * "database/Customers/profiles" */
+	char	   *query;			/* "start=0&limit=1000", escaped, without the
+								 * token; NULL for none */
+	char	   *body;			/* JSON body or NULL */
+	bool		accept_error;	/* return HTTP 400 answers instead of raising */
+} CopernicaRequest;
+
+typedef struct CopernicaResponse
+{
+	long		status;			/* HTTP status; 0 before completion */
+	StringInfoData body;		/* response body, NUL-terminated */
+	char	   *content_type;	/* NULL when absent */
+	char	   *x_created;		/* X-Created header value, or NULL */
+	char	   *x_deleted;		/* X-Deleted header value, or NULL */
+	char	   *error_message;	/* Copernica's {"error":{"message"}} on a 400
+								 * when accept_error, else NULL */
+} CopernicaResponse;
+
+extern CopernicaConnection *copernica_get_connection(Oid serverid, Oid userid,
+													 const CopernicaOptions *opts);
+
+/*
+ * One request, start to finish.  Raises on transport failure or an error
+ * status (unless req->accept_error and the status is 400).  Idempotent
+ * requests are retried as the options allow.
+ */
+extern void copernica_perform(CopernicaConnection *conn,
+							  CopernicaRequest *req,
+							  CopernicaResponse *resp,
+							  CopernicaStats *stats);
+
+/*
+ * Several requests in flight at once (up to max_concurrency).  Requests are
+ * started in the order added; waiting for one drives all of them.  The batch
+ * lives in the memory context current at begin.
+ */
+typedef struct CopernicaBatch CopernicaBatch;
+
+extern CopernicaBatch *copernica_batch_begin(CopernicaConnection *conn,
+											 CopernicaStats *stats);
+extern int	copernica_batch_add(CopernicaBatch *batch, CopernicaRequest *req);
+extern CopernicaResponse *copernica_batch_wait(CopernicaBatch *batch, int handle);
+extern void copernica_batch_end(CopernicaBatch *batch);
+
+/* Free a waited-for response's body: a long scan must not keep old pages. */
+extern void copernica_batch_forget(CopernicaBatch *batch, int handle);
+
+/* "GET database/x/profiles?start=0" for error contexts: never the token. */
+extern char *copernica_request_describe(const CopernicaRequest *req);
+
+/* ----------------------------------------------------------------
+ * json.c: the page parser (common/jsonapi.h) and JSON writing
+ * ----------------------------------------------------------------
+ */
+
+/* Where one wanted value lives in an item. */
+typedef enum CopernicaValueSource
+{
+	COPERNICA_SRC_PROPERTY,		/* a top-level key of the item, e.g. "ID" */
+	COPERNICA_SRC_FIELD,		/* a key of the item's "fields" object */
+	COPERNICA_SRC_FIELDS_OBJECT /* the whole "fields" object, as JSON text */
+} CopernicaValueSource;
+
+typedef struct CopernicaValuePath
+{
+	CopernicaValueSource source;
+	const char *name;			/* matched case-insensitively; unused for
+								 * FIELDS_OBJECT */
+} CopernicaValuePath;
+
+/*
+ * One parsed page.  values[i * npaths + p] is item i's value for path p: a
+ * NUL-terminated string (unescaped for JSON strings, the literal text for
+ * numbers and booleans, the raw JSON text for objects and arrays), or NULL
+ * when the key is absent or JSON null.
+ */
+typedef struct CopernicaPage
+{
+	bool		has_envelope;
+	int64		start;
+	int64		limit;
+	int64		count;
+	bool		has_total;
+	int64		total;
+	int			nitems;
+	int			npaths;
+	char	  **values;
+	bool	   *path_seen;		/* per path: present in at least one item */
+	List	   *field_names;	/* names in the first item's "fields" object */
+} CopernicaPage;
+
+/*
+ * Parse a response body.  With envelope, the body must be a list envelope
+ * {"start","limit","count","data":[...],"total"} and each element of data is
+ * an item; without, the body is one item.  Raises
+ * ERRCODE_FDW_INVALID_STRING_FORMAT on anything malformed: invalid encoding,
+ * invalid JSON, a wrong envelope (count not matching data), items that are
+ * not objects.
+ */
+extern CopernicaPage *copernica_parse_page(char *body, size_t len,
+										   bool envelope,
+										   const CopernicaValuePath *paths,
+										   int npaths);
+
+/* A JSON array of scalars, e.g. ["soccer","news"], as a List of C strings. */
+extern List *copernica_json_string_array(const char *json);
+
+/* Append s as a JSON string literal, quotes and escapes included. */
+extern void copernica_json_append_string(StringInfo buf, const char *s);
+
+/* ----------------------------------------------------------------
+ * convert.c: Copernica's string values to and from datums
+ * ----------------------------------------------------------------
+ */
+typedef enum CopernicaTypeKind
+{
+	COPERNICA_TYPE_TEXT,		/* text, varchar, bpchar, name: as is */
+	COPERNICA_TYPE_DATE,
+	COPERNICA_TYPE_TIMESTAMP,
+	COPERNICA_TYPE_TIMESTAMPTZ,
+	COPERNICA_TYPE_BOOL,
+	COPERNICA_TYPE_JSON,
+	COPERNICA_TYPE_JSONB,
+	COPERNICA_TYPE_TEXT_ARRAY,
+	COPERNICA_TYPE_OTHER		/* anything else: its input function */
+} CopernicaTypeKind;
+
+typedef struct CopernicaColumnType
+{
+	Oid			typid;
+	int32		typmod;
+	CopernicaTypeKind kind;
+	FmgrInfo	input;
+	Oid			ioparam;
+	FmgrInfo	output;
+} CopernicaColumnType;
+
+extern void copernica_column_type_init(CopernicaColumnType *ct, Oid typid, int32 typmod);
+extern Datum copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
+									  const char *timezone, bool *isnull);
+extern char *copernica_datum_to_value(CopernicaColumnType *ct, Datum value,
+									  bool isnull, const char *timezone);
+
+/* ----------------------------------------------------------------
+ * resource.c: what each kind of table means
+ * ----------------------------------------------------------------
+ */
+typedef enum CopernicaResourceKind
+{
+	COPERNICA_PROFILES,			/* database/$id/profiles */
+	COPERNICA_SUBPROFILES,		/* collection/$id/subprofiles */
+	COPERNICA_VIEW_PROFILES,	/* view/$id/profiles */
+	COPERNICA_LISTING			/* read-only listing: databases, fields, ... */
+} CopernicaResourceKind;
+
+typedef struct CopernicaResource
+{
+	CopernicaResourceKind kind;
+	const char *name;			/* 'databases', 'profiles', ... for EXPLAIN */
+	char	   *list_path;		/* escaped path of the listing */
+	const char *entity_prefix;	/* "profile" / "subprofile" / NULL */
+	bool		has_fields;		/* items carry a "fields" object */
+	bool		writable;
+} CopernicaResource;
+
+extern CopernicaResource *copernica_resolve_resource(const CopernicaOptions *opts);
+extern void copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
+									const CopernicaOptions *opts, CopernicaStats *stats);
+extern const char *copernica_resource_property(const CopernicaResource *res,
+											   const char *colname);
+extern bool copernica_property_needs_full(const char *property);
+extern char *copernica_escape_path_segment(const char *segment);
+
+/* ----------------------------------------------------------------
+ * scan.c: the executor side of a foreign scan
+ * ----------------------------------------------------------------
+ */
+struct ForeignScanState;
+struct ExplainState;
+
+extern void copernicaBeginForeignScan(struct ForeignScanState *node, int eflags);
+extern struct TupleTableSlot *copernicaIterateForeignScan(struct ForeignScanState *node);
+extern void copernicaReScanForeignScan(struct ForeignScanState *node);
+extern void copernicaEndForeignScan(struct ForeignScanState *node);
+extern void copernicaExplainForeignScan(struct ForeignScanState *node,
+										struct ExplainState *es);
+
+#endif							/* COPERNICA_FDW_H */

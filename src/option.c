@@ -1,0 +1,466 @@
+/*-------------------------------------------------------------------------
+ *
+ * option.c
+ *		  The option table, the validator, and resolving server, user mapping
+ *		  and table options into one CopernicaOptions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+
+#include "copernica_fdw.h"
+
+/* Where an option may be set; a bit mask because some fit several places. */
+#define OPT_SERVER		0x01
+#define OPT_MAPPING		0x02
+#define OPT_TABLE		0x04
+#define OPT_COLUMN		0x08
+
+typedef enum OptionKind
+{
+	OK_STRING,
+	OK_INT,
+	OK_BOOL,
+	OK_URL,
+	OK_TIMEZONE,
+	OK_RESOURCE
+} OptionKind;
+
+typedef struct CopernicaOptionDef
+{
+	const char *name;
+	int			where;
+	OptionKind	kind;
+	int64		min;			/* for OK_INT */
+	int64		max;
+} CopernicaOptionDef;
+
+static const CopernicaOptionDef option_defs[] = {
+	{"url", OPT_SERVER, OK_URL},
+	{"access_token", OPT_SERVER | OPT_MAPPING, OK_STRING},
+	{"connect_timeout", OPT_SERVER, OK_INT, 1, 3600},
+	{"request_timeout", OPT_SERVER, OK_INT, 1, 86400},
+	{"timezone", OPT_SERVER, OK_TIMEZONE},
+	{"max_retries", OPT_SERVER, OK_INT, 0, 100},
+	{"max_retry_time", OPT_SERVER, OK_INT, 0, 86400},
+	{"max_response_size", OPT_SERVER, OK_INT, 1024, INT64CONST(1) << 40},
+	{"max_concurrency", OPT_SERVER | OPT_TABLE, OK_INT, 1, 64},
+	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, COPERNICA_MAX_PAGE_SIZE},
+	{"batch_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, 10000},
+	{"updatable", OPT_SERVER | OPT_TABLE, OK_BOOL},
+	{"database", OPT_TABLE, OK_STRING},
+	{"collection", OPT_TABLE, OK_STRING},
+	{"resource", OPT_TABLE, OK_RESOURCE},
+	{"view", OPT_TABLE, OK_STRING},
+	{"field", OPT_COLUMN, OK_STRING},
+	{NULL}
+};
+
+/* The listings a 'resource' table can show; see resource.c. */
+static const char *const resource_names[] = {
+	"databases", "collections", "fields", "interests", "views",
+	"view_profiles", "publisher_emailings", "ms_emailings", NULL
+};
+
+/* Hosts an unprivileged role may point a server at. */
+static const char *const trusted_url_prefixes[] = {
+	"https://api.copernica.com/", "https://rest.copernica.com/", NULL
+};
+
+static int
+context_mask(Oid catalog)
+{
+	switch (catalog)
+	{
+		case ForeignServerRelationId:
+			return OPT_SERVER;
+		case UserMappingRelationId:
+			return OPT_MAPPING;
+		case ForeignTableRelationId:
+			return OPT_TABLE;
+		case AttributeRelationId:
+			return OPT_COLUMN;
+		default:
+			return 0;
+	}
+}
+
+static const CopernicaOptionDef *
+find_option(const char *name)
+{
+	const CopernicaOptionDef *def;
+
+	for (def = option_defs; def->name; def++)
+		if (strcmp(def->name, name) == 0)
+			return def;
+	return NULL;
+}
+
+static void
+report_invalid_option(const char *name, int mask)
+{
+	const CopernicaOptionDef *def;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (def = option_defs; def->name; def++)
+	{
+		if (!(def->where & mask))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, def->name);
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+			 errmsg("invalid option \"%s\"", name),
+			 buf.len > 0
+			 ? errhint("Valid options in this context are: %s.", buf.data)
+			 : errhint("There are no valid options in this context.")));
+}
+
+static int64
+parse_int_option(const char *name, const char *value, int64 min, int64 max)
+{
+	char	   *end;
+	long long	v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 errdetail("Valid values are integers from " INT64_FORMAT " to " INT64_FORMAT ".",
+						   min, max)));
+	return (int64) v;
+}
+
+static bool
+url_is_trusted(const char *url)
+{
+	const char *const *p;
+
+	for (p = trusted_url_prefixes; *p; p++)
+		if (pg_strncasecmp(url, *p, strlen(*p)) == 0)
+			return true;
+	return false;
+}
+
+static void
+validate_url(const char *url)
+{
+	if (pg_strncasecmp(url, "https://", 8) != 0 &&
+		pg_strncasecmp(url, "http://", 7) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"url\": \"%s\"", url),
+				 errdetail("The URL must start with https:// (or http:// for a test server).")));
+
+	/*
+	 * Any role with USAGE on the server makes the backend fetch this URL, so
+	 * pointing it anywhere but Copernica is a superuser's decision.
+	 */
+	if (!url_is_trusted(url) && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set option \"url\" to \"%s\"", url),
+				 errdetail("Only superusers may point a server at a URL other than https://api.copernica.com/ or https://rest.copernica.com/.")));
+}
+
+static void
+validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
+{
+	char	   *value = defGetString(elem);
+	const char *const *r;
+
+	switch (def->kind)
+	{
+		case OK_STRING:
+			if (value[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"%s\" must not be empty", def->name)));
+			break;
+		case OK_INT:
+			(void) parse_int_option(def->name, value, def->min, def->max);
+			break;
+		case OK_BOOL:
+			{
+				bool		b;
+
+				if (!parse_bool(value, &b))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+							 errdetail("Valid values are true and false.")));
+			}
+			break;
+		case OK_URL:
+			validate_url(value);
+			break;
+		case OK_TIMEZONE:
+			if (pg_tzset(value) == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"timezone\": \"%s\"", value),
+						 errdetail("The value must be a time zone name known to PostgreSQL, such as Europe/Amsterdam.")));
+			break;
+		case OK_RESOURCE:
+			for (r = resource_names; *r; r++)
+				if (strcmp(*r, value) == 0)
+					break;
+			if (*r == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"resource\": \"%s\"", value),
+						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, publisher_emailings and ms_emailings.")));
+			break;
+	}
+}
+
+/* A foreign table must say which Copernica data it shows. */
+static void
+validate_table_options(List *options)
+{
+	ListCell   *lc;
+	char	   *database = NULL,
+			   *collection = NULL,
+			   *resource = NULL,
+			   *view = NULL;
+
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+
+		if (strcmp(elem->defname, "database") == 0)
+			database = defGetString(elem);
+		else if (strcmp(elem->defname, "collection") == 0)
+			collection = defGetString(elem);
+		else if (strcmp(elem->defname, "resource") == 0)
+			resource = defGetString(elem);
+		else if (strcmp(elem->defname, "view") == 0)
+			view = defGetString(elem);
+	}
+
+	if (!database && !collection && !resource)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("a Copernica foreign table needs option \"database\", \"collection\" or \"resource\"")));
+	if (resource == NULL)
+	{
+		if (view)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"view\" needs option resource 'view_profiles'")));
+		return;
+	}
+
+	if (strcmp(resource, "view_profiles") == 0 && !view)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'view_profiles' needs option \"view\"")));
+	if ((strcmp(resource, "collections") == 0 ||
+		 strcmp(resource, "interests") == 0 ||
+		 strcmp(resource, "views") == 0) && !database)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource '%s' needs option \"database\"", resource)));
+	if (strcmp(resource, "fields") == 0 && !database && !collection)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'fields' needs option \"database\" or \"collection\"")));
+}
+
+PG_FUNCTION_INFO_V1(copernica_fdw_validator);
+
+Datum
+copernica_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	int			mask = context_mask(catalog);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+		const CopernicaOptionDef *def = find_option(elem->defname);
+
+		if (def == NULL || !(def->where & mask))
+			report_invalid_option(elem->defname, mask);
+		validate_option_value(def, elem);
+	}
+
+	if (catalog == ForeignTableRelationId)
+		validate_table_options(options);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * The user mapping for userid on serverid, falling back to PUBLIC; NULL when
+ * there is none (unlike GetUserMapping, which raises).
+ */
+static List *
+find_user_mapping_options(Oid userid, Oid serverid)
+{
+	HeapTuple	tp;
+	Datum		datum;
+	bool		isnull;
+	List	   *result = NIL;
+
+	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+						 ObjectIdGetDatum(userid), ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+							 ObjectIdGetDatum(InvalidOid), ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		return NIL;
+
+	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
+							Anum_pg_user_mapping_umoptions, &isnull);
+	if (!isnull)
+		result = untransformRelOptions(datum);
+	ReleaseSysCache(tp);
+	return result;
+}
+
+static void
+apply_options(CopernicaOptions *opts, List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+		const char *name = elem->defname;
+		char	   *value = defGetString(elem);
+		const CopernicaOptionDef *def = find_option(name);
+
+		if (def == NULL)
+			continue;
+
+		if (strcmp(name, "url") == 0)
+		{
+			size_t		len = strlen(value);
+
+			/* the paths we append start without a slash */
+			while (len > 0 && value[len - 1] == '/')
+				len--;
+			opts->url = pnstrdup(value, len);
+		}
+		else if (strcmp(name, "access_token") == 0)
+			opts->access_token = pstrdup(value);
+		else if (strcmp(name, "timezone") == 0)
+			opts->timezone = pstrdup(value);
+		else if (strcmp(name, "database") == 0)
+			opts->database = pstrdup(value);
+		else if (strcmp(name, "collection") == 0)
+			opts->collection = pstrdup(value);
+		else if (strcmp(name, "resource") == 0)
+			opts->resource = pstrdup(value);
+		else if (strcmp(name, "view") == 0)
+			opts->view = pstrdup(value);
+		else if (strcmp(name, "updatable") == 0)
+			(void) parse_bool(value, &opts->updatable);
+		else if (def->kind == OK_INT)
+		{
+			int64		v = parse_int_option(name, value, def->min, def->max);
+
+			if (strcmp(name, "connect_timeout") == 0)
+				opts->connect_timeout = (int) v;
+			else if (strcmp(name, "request_timeout") == 0)
+				opts->request_timeout = (int) v;
+			else if (strcmp(name, "max_retries") == 0)
+				opts->max_retries = (int) v;
+			else if (strcmp(name, "max_retry_time") == 0)
+				opts->max_retry_time = (int) v;
+			else if (strcmp(name, "max_response_size") == 0)
+				opts->max_response_size = v;
+			else if (strcmp(name, "max_concurrency") == 0)
+				opts->max_concurrency = (int) v;
+			else if (strcmp(name, "page_size") == 0)
+				opts->page_size = (int) v;
+			else if (strcmp(name, "batch_size") == 0)
+				opts->batch_size = (int) v;
+		}
+	}
+}
+
+/*
+ * Server options, then the user mapping's token (the per-role token wins),
+ * on top of the defaults.
+ */
+CopernicaOptions *
+copernica_get_server_options(Oid serverid, Oid userid)
+{
+	CopernicaOptions *opts = palloc0(sizeof(CopernicaOptions));
+	ForeignServer *server = GetForeignServer(serverid);
+
+	opts->url = pstrdup(COPERNICA_DEFAULT_URL);
+	opts->connect_timeout = 10;
+	opts->request_timeout = 300;
+	opts->timezone = pstrdup(COPERNICA_DEFAULT_TIMEZONE);
+	opts->max_retries = 5;
+	opts->max_retry_time = 120;
+	opts->max_concurrency = 4;
+	opts->max_response_size = INT64CONST(256) * 1024 * 1024;
+	opts->page_size = COPERNICA_DEFAULT_PAGE_SIZE;
+	opts->batch_size = 100;
+	opts->updatable = true;
+
+	apply_options(opts, server->options);
+	apply_options(opts, find_user_mapping_options(userid, serverid));
+
+	if (opts->access_token == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("no Copernica access token for server \"%s\"", server->servername),
+				 errhint("Create a user mapping with OPTIONS (access_token '...'), or set the server's access_token option.")));
+	return opts;
+}
+
+CopernicaOptions *
+copernica_get_options(Oid foreigntableid, Oid userid)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	CopernicaOptions *opts = copernica_get_server_options(table->serverid, userid);
+
+	apply_options(opts, table->options);
+	return opts;
+}
+
+/* The column's 'field' option, or NULL. */
+char *
+copernica_column_field_option(Oid relid, AttrNumber attnum)
+{
+	List	   *options = GetForeignColumnOptions(relid, attnum);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+
+		if (strcmp(elem->defname, "field") == 0)
+			return defGetString(elem);
+	}
+	return NULL;
+}

@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * resource.c
+ *		  What each kind of foreign table means: the path of its listing,
+ *		  its entity properties, and whether it can be written.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "copernica_fdw.h"
+
+/* Entity properties of profiles and subprofiles; anything else is a field. */
+static const char *const profile_properties[] = {
+	"ID", "secret", "created", "modified", "interests", "database", "removed", NULL
+};
+static const char *const subprofile_properties[] = {
+	"ID", "secret", "created", "modified", "profile", "collection", "removed", NULL
+};
+
+/* Properties dataonly=true leaves out (Copernica's documentation). */
+static const char *const dataonly_dropped[] = {
+	"secret", "created", "database", "removed", NULL
+};
+
+/*
+ * Escape one path segment: a database name may hold spaces or slashes, and
+ * the token must not be smuggled into the query through a name.
+ */
+char *
+copernica_escape_path_segment(const char *segment)
+{
+	StringInfoData buf;
+	const unsigned char *p;
+
+	initStringInfo(&buf);
+	for (p = (const unsigned char *) segment; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			*p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+static bool
+is_numeric_id(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* The static description of a table, from its options alone. */
+CopernicaResource *
+copernica_resolve_resource(const CopernicaOptions *opts)
+{
+	CopernicaResource *res = palloc0(sizeof(CopernicaResource));
+	const char *r = opts->resource;
+	char	   *db = opts->database ? copernica_escape_path_segment(opts->database) : NULL;
+
+	if (r == NULL && opts->collection)
+	{
+		res->kind = COPERNICA_SUBPROFILES;
+		res->name = "subprofiles";
+		res->entity_prefix = "subprofile";
+		res->has_fields = true;
+		res->writable = true;
+		/* the path needs the collection's ID: see copernica_resource_bind */
+		res->list_path = NULL;
+		if (is_numeric_id(opts->collection))
+			res->list_path = psprintf("collection/%s/subprofiles", opts->collection);
+		else if (opts->database == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("collection \"%s\" is given by name, which needs option \"database\"",
+							opts->collection),
+					 errhint("Give the collection's ID, or the database it belongs to.")));
+	}
+	else if (r == NULL)
+	{
+		res->kind = COPERNICA_PROFILES;
+		res->name = "profiles";
+		res->entity_prefix = "profile";
+		res->has_fields = true;
+		res->writable = true;
+		res->list_path = psprintf("database/%s/profiles", db);
+	}
+	else if (strcmp(r, "view_profiles") == 0)
+	{
+		res->kind = COPERNICA_VIEW_PROFILES;
+		res->name = "view profiles";
+		res->entity_prefix = "profile";
+		res->has_fields = true;
+		res->list_path = psprintf("view/%s/profiles",
+								  copernica_escape_path_segment(opts->view));
+	}
+	else
+	{
+		res->kind = COPERNICA_LISTING;
+		res->name = r;
+		if (strcmp(r, "databases") == 0)
+			res->list_path = pstrdup("databases");
+		else if (strcmp(r, "collections") == 0)
+			res->list_path = psprintf("database/%s/collections", db);
+		else if (strcmp(r, "interests") == 0)
+			res->list_path = psprintf("database/%s/interests", db);
+		else if (strcmp(r, "views") == 0)
+			res->list_path = psprintf("database/%s/views", db);
+		else if (strcmp(r, "fields") == 0 && opts->collection)
+		{
+			if (is_numeric_id(opts->collection))
+				res->list_path = psprintf("collection/%s/fields", opts->collection);
+			/* else bound by name like a subprofile table */
+		}
+		else if (strcmp(r, "fields") == 0)
+			res->list_path = psprintf("database/%s/fields", db);
+		else if (strcmp(r, "publisher_emailings") == 0)
+			res->list_path = pstrdup("publisher/emailings");
+		else if (strcmp(r, "ms_emailings") == 0)
+			res->list_path = pstrdup("ms/emailings");
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("unknown resource \"%s\"", r)));
+	}
+	return res;
+}
+
+/* One item of a structure listing: only ID and name matter here. */
+static const CopernicaValuePath id_name_paths[] = {
+	{COPERNICA_SRC_PROPERTY, "ID"},
+	{COPERNICA_SRC_PROPERTY, "name"}
+};
+
+/*
+ * Copernica only accepts a collection's ID in collection/... paths, so a
+ * name is looked up in its database's collections once per scan.
+ */
+static char *
+lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
+					 CopernicaStats *stats)
+{
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaPage *page;
+	StringInfoData names;
+	int			i;
+
+	req.method = "GET";
+	req.path = psprintf("database/%s/collections",
+						copernica_escape_path_segment(opts->database));
+	req.query = pstrdup("start=0&limit=1000&total=false");
+	copernica_perform(conn, &req, &resp, stats);
+	page = copernica_parse_page(resp.body.data, resp.body.len, true,
+								id_name_paths, lengthof(id_name_paths));
+
+	initStringInfo(&names);
+	for (i = 0; i < page->nitems; i++)
+	{
+		char	   *id = page->values[i * 2];
+		char	   *name = page->values[i * 2 + 1];
+
+		if (name && id && pg_strcasecmp(name, opts->collection) == 0)
+			return pstrdup(id);
+		if (name)
+			appendStringInfo(&names, "%s%s", names.len ? ", " : "", name);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+			 errmsg("Copernica database \"%s\" has no collection \"%s\"",
+					opts->database, opts->collection),
+			 names.len ? errdetail("Its collections are: %s.", names.data)
+			 : errdetail("It has no collections.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* Fill in what needs the API to know: a collection named, not numbered. */
+void
+copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
+						const CopernicaOptions *opts, CopernicaStats *stats)
+{
+	char	   *cid;
+
+	if (res->list_path != NULL)
+		return;
+	cid = lookup_collection_id(conn, opts, stats);
+	if (res->kind == COPERNICA_SUBPROFILES)
+		res->list_path = psprintf("collection/%s/subprofiles", cid);
+	else
+		res->list_path = psprintf("collection/%s/fields", cid);
+}
+
+/*
+ * The property a column name stands for, in Copernica's spelling, or NULL
+ * when the column is a field.  Listings have no fields: every column is a
+ * property.
+ */
+const char *
+copernica_resource_property(const CopernicaResource *res, const char *colname)
+{
+	const char *const *props;
+
+	switch (res->kind)
+	{
+		case COPERNICA_PROFILES:
+		case COPERNICA_VIEW_PROFILES:
+			props = profile_properties;
+			break;
+		case COPERNICA_SUBPROFILES:
+			props = subprofile_properties;
+			break;
+		default:
+			return colname;
+	}
+	for (; *props; props++)
+		if (pg_strcasecmp(*props, colname) == 0)
+			return *props;
+	return NULL;
+}
+
+/* Does reading this property rule out dataonly=true? */
+bool
+copernica_property_needs_full(const char *property)
+{
+	const char *const *p;
+
+	for (p = dataonly_dropped; *p; p++)
+		if (pg_strcasecmp(*p, property) == 0)
+			return true;
+	return false;
+}
