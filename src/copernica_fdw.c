@@ -142,5 +142,17 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = copernicaEndForeignScan;
 	routine->ExplainForeignScan = copernicaExplainForeignScan;
 
+	routine->IsForeignRelUpdatable = copernicaIsForeignRelUpdatable;
+	routine->AddForeignUpdateTargets = copernicaAddForeignUpdateTargets;
+	routine->PlanForeignModify = copernicaPlanForeignModify;
+	routine->BeginForeignModify = copernicaBeginForeignModify;
+	routine->ExecForeignInsert = copernicaExecForeignInsert;
+	routine->ExecForeignBatchInsert = copernicaExecForeignBatchInsert;
+	routine->GetForeignModifyBatchSize = copernicaGetForeignModifyBatchSize;
+	routine->ExecForeignUpdate = copernicaExecForeignUpdate;
+	routine->ExecForeignDelete = copernicaExecForeignDelete;
+	routine->EndForeignModify = copernicaEndForeignModify;
+	routine->ExplainForeignModify = copernicaExplainForeignModify;
+
 	PG_RETURN_POINTER(routine);
 }

@@ -243,6 +243,11 @@ extern void copernica_resource_bind(CopernicaResource *res, CopernicaConnection 
 extern const char *copernica_resource_property(const CopernicaResource *res,
 											   const char *colname);
 extern bool copernica_property_needs_full(const char *property);
+extern List *copernica_fetch_field_names(CopernicaConnection *conn,
+										 const CopernicaResource *res,
+										 const CopernicaOptions *opts,
+										 CopernicaStats *stats);
+extern bool copernica_name_in_list(const char *name, List *names);
 extern char *copernica_escape_path_segment(const char *segment);
 
 /* ----------------------------------------------------------------
@@ -258,5 +263,51 @@ extern void copernicaReScanForeignScan(struct ForeignScanState *node);
 extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * modify.c: INSERT, UPDATE and DELETE
+ * ----------------------------------------------------------------
+ */
+struct PlannerInfo;
+struct ModifyTable;
+struct ModifyTableState;
+struct ResultRelInfo;
+struct RangeTblEntry;
+struct EState;
+
+extern int	copernicaIsForeignRelUpdatable(Relation rel);
+extern void copernicaAddForeignUpdateTargets(struct PlannerInfo *root, Index rtindex,
+											 struct RangeTblEntry *target_rte,
+											 Relation target_relation);
+extern List *copernicaPlanForeignModify(struct PlannerInfo *root,
+										struct ModifyTable *plan,
+										Index resultRelation, int subplan_index);
+extern void copernicaBeginForeignModify(struct ModifyTableState *mtstate,
+										struct ResultRelInfo *rinfo,
+										List *fdw_private, int subplan_index,
+										int eflags);
+extern struct TupleTableSlot *copernicaExecForeignInsert(struct EState *estate,
+														 struct ResultRelInfo *rinfo,
+														 struct TupleTableSlot *slot,
+														 struct TupleTableSlot *planSlot);
+extern struct TupleTableSlot **copernicaExecForeignBatchInsert(struct EState *estate,
+															   struct ResultRelInfo *rinfo,
+															   struct TupleTableSlot **slots,
+															   struct TupleTableSlot **planSlots,
+															   int *numSlots);
+extern int	copernicaGetForeignModifyBatchSize(struct ResultRelInfo *rinfo);
+extern struct TupleTableSlot *copernicaExecForeignUpdate(struct EState *estate,
+														 struct ResultRelInfo *rinfo,
+														 struct TupleTableSlot *slot,
+														 struct TupleTableSlot *planSlot);
+extern struct TupleTableSlot *copernicaExecForeignDelete(struct EState *estate,
+														 struct ResultRelInfo *rinfo,
+														 struct TupleTableSlot *slot,
+														 struct TupleTableSlot *planSlot);
+extern void copernicaEndForeignModify(struct EState *estate, struct ResultRelInfo *rinfo);
+extern void copernicaExplainForeignModify(struct ModifyTableState *mtstate,
+										  struct ResultRelInfo *rinfo,
+										  List *fdw_private, int subplan_index,
+										  struct ExplainState *es);
 
 #endif							/* COPERNICA_FDW_H */

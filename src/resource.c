@@ -236,3 +236,51 @@ copernica_property_needs_full(const char *property)
 			return true;
 	return false;
 }
+
+/*
+ * The names of the fields of a profile or subprofile table, from the
+ * database's or collection's field listing.  Copernica silently ignores
+ * unknown field names in writes and filters, so names are checked here.
+ */
+List *
+copernica_fetch_field_names(CopernicaConnection *conn, const CopernicaResource *res,
+							const CopernicaOptions *opts, CopernicaStats *stats)
+{
+	static const CopernicaValuePath name_path[] = {{COPERNICA_SRC_PROPERTY, "name"}};
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaPage *page;
+	List	   *names = NIL;
+	int			i;
+
+	req.method = "GET";
+	if (res->kind == COPERNICA_SUBPROFILES)
+	{
+		/* collection/ID/subprofiles -> collection/ID/fields */
+		char	   *p = pstrdup(res->list_path);
+
+		*strrchr(p, '/') = '\0';
+		req.path = psprintf("%s/fields", p);
+	}
+	else
+		req.path = psprintf("database/%s/fields",
+							copernica_escape_path_segment(opts->database));
+	req.query = pstrdup("start=0&limit=1000&total=false");
+	copernica_perform(conn, &req, &resp, stats);
+	page = copernica_parse_page(resp.body.data, resp.body.len, true, name_path, 1);
+	for (i = 0; i < page->nitems; i++)
+		if (page->values[i])
+			names = lappend(names, page->values[i]);
+	return names;
+}
+
+bool
+copernica_name_in_list(const char *name, List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (pg_strcasecmp(lfirst(lc), name) == 0)
+			return true;
+	return false;
+}

@@ -146,52 +146,6 @@ send_page_request(CopernicaScanState *st)
 }
 
 /*
- * The names of a table's fields, for checking columns when no item showed
- * them (an empty table).  View listings have no fields listing of their own.
- */
-static List *
-fetch_field_names(CopernicaScanState *st)
-{
-	static const CopernicaValuePath name_path[] = {{COPERNICA_SRC_PROPERTY, "name"}};
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
-	CopernicaPage *page;
-	List	   *names = NIL;
-	int			i;
-
-	req.method = "GET";
-	if (st->res->kind == COPERNICA_PROFILES)
-		req.path = psprintf("database/%s/fields",
-							copernica_escape_path_segment(st->opts->database));
-	else
-	{
-		/* collection/ID/subprofiles -> collection/ID/fields */
-		char	   *p = pstrdup(st->res->list_path);
-
-		*strrchr(p, '/') = '\0';
-		req.path = psprintf("%s/fields", p);
-	}
-	req.query = pstrdup("start=0&limit=1000&total=false");
-	copernica_perform(st->conn, &req, &resp, &st->stats);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, name_path, 1);
-	for (i = 0; i < page->nitems; i++)
-		if (page->values[i])
-			names = lappend(names, page->values[i]);
-	return names;
-}
-
-static bool
-name_in_list(const char *name, List *names)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (pg_strcasecmp(lfirst(lc), name) == 0)
-			return true;
-	return false;
-}
-
-/*
  * A column that matches no field would read as NULL forever: say so at the
  * first page instead, naming the fields there are.
  */
@@ -223,10 +177,11 @@ check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
 				return;
 			if (!have_names)
 			{
-				names = fetch_field_names(st);
+				names = copernica_fetch_field_names(st->conn, st->res, st->opts,
+													  &st->stats);
 				have_names = true;
 			}
-			matched = name_in_list(st->paths[i].name, names);
+			matched = copernica_name_in_list(st->paths[i].name, names);
 		}
 		if (!matched)
 		{

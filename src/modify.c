@@ -1,0 +1,910 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify.c
+ *		  INSERT, UPDATE and DELETE: rows become POST, PUT and DELETE requests.
+ *
+ * HTTP has no transactions, so a failed statement cannot take back what
+ * earlier requests did.  What we promise instead: a failure names the row
+ * that failed and Copernica's reason, and lists the entities the statement
+ * created before it, so nothing is lost without a trace.  A POST is never
+ * retried once it may have reached Copernica (that would create twice).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/appendinfo.h"
+#include "optimizer/inherit.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "parser/parsetree.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "copernica_fdw.h"
+
+/* the junk column that carries the entity ID of an UPDATE or DELETE */
+#define ID_JUNK_NAME	"copernica_id"
+
+/* At most this many created IDs are listed in an error. */
+#define MAX_LISTED_IDS	1000
+
+/* What a column of the table stands for when written. */
+typedef enum WriteRole
+{
+	ROLE_FIELD,
+	ROLE_FIELDS_OBJECT,
+	ROLE_ID,
+	ROLE_INTERESTS,
+	ROLE_PARENT,				/* a subprofile's profile */
+	ROLE_SECRET,
+	ROLE_READ_ONLY				/* created, modified, database, ... */
+} WriteRole;
+
+typedef struct WriteColumn
+{
+	AttrNumber	attnum;
+	char	   *colname;
+	char	   *name;			/* field or property name */
+	WriteRole	role;
+	CopernicaColumnType type;
+} WriteColumn;
+
+typedef struct CopernicaModifyState
+{
+	Relation	rel;
+	CmdType		operation;
+	CopernicaOptions *opts;
+	CopernicaResource *res;
+	CopernicaConnection *conn;
+	CopernicaStats stats;
+	char	   *collection_id;	/* for subprofile inserts */
+
+	int			ncolumns;
+	WriteColumn *columns;		/* every column of the table */
+	List	   *target_attrs;	/* attnums written */
+	List	   *returning_attrs;	/* attnums RETURNING reads */
+	bool		readback;		/* RETURNING needs more than the ID */
+	AttrNumber	id_attnum;		/* the table's id column, or 0 */
+	AttrNumber	id_junk;		/* its junk copy in the plan's output */
+
+	MemoryContext row_cxt;
+	int64		rows_done;		/* rows written so far */
+	int64		ncreated;
+	StringInfoData created;		/* IDs created, for error messages */
+	int64		already_removed;	/* DELETEs of entities gone already */
+
+	int64		current_row;	/* for the error context */
+	const char *current_id;
+} CopernicaModifyState;
+
+static const char *const read_only_properties[] = {
+	"created", "modified", "database", "collection", "removed", NULL
+};
+
+static WriteRole
+column_role(const CopernicaResource *res, Form_pg_attribute attr, Oid relid,
+			char **name)
+{
+	char	   *colname = NameStr(attr->attname);
+	char	   *field = copernica_column_field_option(relid, attr->attnum);
+	const char *prop;
+	const char *const *ro;
+
+	if (field)
+	{
+		*name = field;
+		return ROLE_FIELD;
+	}
+	if (pg_strcasecmp(colname, "fields") == 0 &&
+		(attr->atttypid == JSONBOID || attr->atttypid == JSONOID))
+	{
+		*name = "fields";
+		return ROLE_FIELDS_OBJECT;
+	}
+	prop = copernica_resource_property(res, colname);
+	*name = prop ? pstrdup(prop) : colname;
+	if (prop == NULL)
+		return ROLE_FIELD;
+	if (strcmp(prop, "ID") == 0)
+		return ROLE_ID;
+	if (strcmp(prop, "interests") == 0)
+		return ROLE_INTERESTS;
+	if (strcmp(prop, "profile") == 0)
+		return ROLE_PARENT;
+	if (strcmp(prop, "secret") == 0)
+		return ROLE_SECRET;
+	for (ro = read_only_properties; *ro; ro++)
+		if (strcmp(*ro, prop) == 0)
+			return ROLE_READ_ONLY;
+	return ROLE_FIELD;
+}
+
+/* The attnum of the column that holds the entity ID, or 0. */
+static AttrNumber
+find_id_column(Relation rel, const CopernicaResource *res)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+		char	   *name;
+
+		if (attr->attisdropped)
+			continue;
+		if (column_role(res, attr, RelationGetRelid(rel), &name) == ROLE_ID)
+			return attr->attnum;
+	}
+	return 0;
+}
+
+/*
+ * Only profile and subprofile tables can be written, and only while
+ * 'updatable' (table over server) allows it.  No token is needed to say so.
+ */
+int
+copernicaIsForeignRelUpdatable(Relation rel)
+{
+	ForeignTable *table = GetForeignTable(RelationGetRelid(rel));
+	ForeignServer *server = GetForeignServer(table->serverid);
+	bool		updatable = true;
+	bool		is_entity_table = true;
+	ListCell   *lc;
+
+	foreach(lc, server->options)
+	{
+		DefElem    *def = lfirst(lc);
+
+		if (strcmp(def->defname, "updatable") == 0)
+			updatable = defGetBoolean(def);
+	}
+	foreach(lc, table->options)
+	{
+		DefElem    *def = lfirst(lc);
+
+		if (strcmp(def->defname, "updatable") == 0)
+			updatable = defGetBoolean(def);
+		else if (strcmp(def->defname, "resource") == 0)
+			is_entity_table = false;
+	}
+	if (!updatable || !is_entity_table)
+		return 0;
+	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
+}
+
+void
+copernicaAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+								 RangeTblEntry *target_rte,
+								 Relation target_relation)
+{
+	CopernicaOptions opts = {0};
+	CopernicaResource *res;
+	ForeignTable *table = GetForeignTable(RelationGetRelid(target_relation));
+	ListCell   *lc;
+	AttrNumber	id_attnum;
+	Form_pg_attribute attr;
+	Var		   *var;
+
+	/* the kind of table is all that is needed here: no token */
+	foreach(lc, table->options)
+	{
+		DefElem    *def = lfirst(lc);
+
+		if (strcmp(def->defname, "collection") == 0)
+			opts.collection = defGetString(def);
+		else if (strcmp(def->defname, "database") == 0)
+			opts.database = defGetString(def);
+	}
+	if (opts.collection && !opts.database)
+		opts.collection = "0";	/* a name needs a database; not our concern here */
+	res = copernica_resolve_resource(&opts);
+	id_attnum = find_id_column(target_relation, res);
+	if (id_attnum == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" has no column \"id\"",
+						RelationGetRelationName(target_relation)),
+				 errdetail("UPDATE and DELETE find Copernica entities by their ID."),
+				 errhint("Add a column \"id bigint\" to the foreign table.")));
+
+	attr = TupleDescAttr(RelationGetDescr(target_relation), id_attnum - 1);
+	var = makeVar(rtindex, id_attnum, attr->atttypid, attr->atttypmod,
+				  attr->attcollation, 0);
+	add_row_identity_var(root, var, rtindex, ID_JUNK_NAME);
+}
+
+/*
+ * The plan remembers which columns are written and which RETURNING reads.
+ * INSERT writes only the columns the statement names, so fields left out
+ * keep Copernica's defaults.
+ */
+List *
+copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
+						   Index resultRelation, int subplan_index)
+{
+	CmdType		operation = plan->operation;
+	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
+	Relation	rel = table_open(rte->relid, NoLock);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	List	   *target_attrs = NIL;
+	List	   *returning_attrs = NIL;
+	Bitmapset  *cols = NULL;
+	Bitmapset  *ret = NULL;
+	int			i;
+
+	if (operation == CMD_INSERT)
+		cols = rte->insertedCols;
+	else if (operation == CMD_UPDATE)
+		cols = get_rel_all_updated_cols(root, find_base_rel(root, resultRelation));
+
+	if (plan->returningLists)
+		pull_varattnos((Node *) list_nth(plan->returningLists, subplan_index),
+					   resultRelation, &ret);
+
+	for (i = 1; i <= tupdesc->natts; i++)
+	{
+		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
+			continue;
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, cols))
+			target_attrs = lappend_int(target_attrs, i);
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, ret) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, ret))
+			returning_attrs = lappend_int(returning_attrs, i);
+	}
+	table_close(rel, NoLock);
+
+	return list_make2(target_attrs, returning_attrs);
+}
+
+static void
+modify_error_callback(void *arg)
+{
+	CopernicaModifyState *st = arg;
+	const char *what = st->operation == CMD_INSERT ? "INSERT" :
+		st->operation == CMD_UPDATE ? "UPDATE" : "DELETE";
+
+	if (st->current_id)
+		errcontext("%s of row " INT64_FORMAT " (Copernica %s %s) in foreign table \"%s\"",
+				   what, st->current_row, st->res->entity_prefix, st->current_id,
+				   RelationGetRelationName(st->rel));
+	else
+		errcontext("%s of row " INT64_FORMAT " in foreign table \"%s\"",
+				   what, st->current_row, RelationGetRelationName(st->rel));
+}
+
+void
+copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+							List *fdw_private, int subplan_index, int eflags)
+{
+	CopernicaModifyState *st = palloc0(sizeof(CopernicaModifyState));
+	Relation	rel = rinfo->ri_RelationDesc;
+	EState	   *estate = mtstate->ps.state;
+	Oid			userid;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	ListCell   *lc;
+	int			i;
+
+	rinfo->ri_FdwState = st;
+	st->rel = rel;
+	st->operation = mtstate->operation;
+	st->target_attrs = linitial(fdw_private);
+	st->returning_attrs = lsecond(fdw_private);
+	{
+		RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
+
+		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	}
+	st->opts = copernica_get_options(RelationGetRelid(rel), userid);
+	st->res = copernica_resolve_resource(st->opts);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
+										userid, st->opts);
+	copernica_resource_bind(st->res, st->conn, st->opts, &st->stats);
+	if (st->res->kind == COPERNICA_SUBPROFILES)
+	{
+		/* collection/ID/subprofiles */
+		char	   *p = pstrdup(st->res->list_path + strlen("collection/"));
+
+		*strchr(p, '/') = '\0';
+		st->collection_id = p;
+	}
+
+	st->ncolumns = tupdesc->natts;
+	st->columns = palloc0(sizeof(WriteColumn) * tupdesc->natts);
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+		WriteColumn *col = &st->columns[i];
+
+		if (attr->attisdropped)
+			continue;
+		col->attnum = attr->attnum;
+		col->colname = pstrdup(NameStr(attr->attname));
+		col->role = column_role(st->res, attr, RelationGetRelid(rel), &col->name);
+		copernica_column_type_init(&col->type, attr->atttypid, attr->atttypmod);
+		if (col->role == ROLE_ID)
+			st->id_attnum = attr->attnum;
+	}
+
+	/* writes the statement cannot do are errors before any request */
+	foreach(lc, st->target_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+		if (st->operation == CMD_UPDATE &&
+			(col->role == ROLE_ID || col->role == ROLE_PARENT ||
+			 col->role == ROLE_READ_ONLY))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("column \"%s\" of foreign table \"%s\" cannot be changed",
+							col->colname, RelationGetRelationName(rel)),
+					 errdetail("Copernica sets %s itself.", col->name)));
+	}
+	if (st->operation == CMD_INSERT && st->res->kind == COPERNICA_SUBPROFILES)
+	{
+		bool		has_parent = false;
+
+		foreach(lc, st->target_attrs)
+			if (st->columns[lfirst_int(lc) - 1].role == ROLE_PARENT)
+				has_parent = true;
+		if (!has_parent)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("an INSERT into subprofile table \"%s\" must give the column \"profile\"",
+							RelationGetRelationName(rel)),
+					 errdetail("Copernica creates a subprofile under its profile.")));
+	}
+
+	/* Copernica ignores unknown field names: make that an error instead */
+	{
+		List	   *names = NIL;
+		bool		fetched = false;
+
+		foreach(lc, st->target_attrs)
+		{
+			WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+			if (col->role != ROLE_FIELD)
+				continue;
+			if (!fetched)
+			{
+				names = copernica_fetch_field_names(st->conn, st->res, st->opts,
+													&st->stats);
+				fetched = true;
+			}
+			if (!copernica_name_in_list(col->name, names))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+						 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
+								col->colname, RelationGetRelationName(rel)),
+						 errhint("Rename the column, or name the field with the column option \"field\".")));
+		}
+	}
+
+	foreach(lc, st->returning_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+		if (col->role != ROLE_ID || st->operation == CMD_DELETE)
+			st->readback = true;
+	}
+
+	if (st->operation != CMD_INSERT)
+	{
+		Plan	   *subplan = outerPlanState(mtstate)->plan;
+
+		st->id_junk = ExecFindJunkAttributeInTlist(subplan->targetlist, ID_JUNK_NAME);
+		if (!AttributeNumberIsValid(st->id_junk))
+			elog(ERROR, "could not find junk column %s", ID_JUNK_NAME);
+	}
+
+	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										"copernica_fdw modify row",
+										ALLOCSET_SMALL_SIZES);
+	initStringInfo(&st->created);
+}
+
+/* Append one written value to the JSON object being built. */
+static void
+append_member(StringInfo buf, bool *first, const char *name, const char *value)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	copernica_json_append_string(buf, name);
+	appendStringInfoChar(buf, ':');
+	copernica_json_append_string(buf, value);
+}
+
+/* A text[] or jsonb interests value as the JSON Copernica takes. */
+static char *
+interests_json(WriteColumn *col, Datum value, bool isnull)
+{
+	StringInfoData buf;
+
+	if (isnull)
+		return "[]";
+	if (col->type.kind == COPERNICA_TYPE_JSON || col->type.kind == COPERNICA_TYPE_JSONB)
+		return OutputFunctionCall(&col->type.output, value);
+	if (col->type.kind == COPERNICA_TYPE_TEXT_ARRAY)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(value);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i;
+		bool		first = true;
+
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '[');
+		for (i = 0; i < n; i++)
+		{
+			if (nulls[i])
+				continue;
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			copernica_json_append_string(&buf, TextDatumGetCString(elems[i]));
+		}
+		appendStringInfoChar(&buf, ']');
+		return buf.data;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("column \"%s\" must be of type text[] or jsonb to write interests",
+					col->colname)));
+	return NULL;
+}
+
+/*
+ * The JSON body for a row: profiles take {"fields":{...},"interests":[...]},
+ * subprofiles a flat field map.  *parent receives a subprofile's profile.
+ */
+static char *
+build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
+{
+	StringInfoData fields;
+	char	   *interests = NULL;
+	char	   *fields_object = NULL;
+	bool		first = true;
+	ListCell   *lc;
+
+	initStringInfo(&fields);
+	foreach(lc, st->target_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+		bool		isnull;
+		Datum		value = slot_getattr(slot, col->attnum, &isnull);
+
+		switch (col->role)
+		{
+			case ROLE_FIELD:
+			case ROLE_SECRET:
+				append_member(&fields, &first, col->name,
+							  copernica_datum_to_value(&col->type, value, isnull,
+													   st->opts->timezone));
+				break;
+			case ROLE_FIELDS_OBJECT:
+				if (!isnull)
+					fields_object = OutputFunctionCall(&col->type.output, value);
+				break;
+			case ROLE_INTERESTS:
+				interests = interests_json(col, value, isnull);
+				break;
+			case ROLE_PARENT:
+				if (isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_NOT_NULL_VIOLATION),
+							 errmsg("column \"%s\" must not be null: a subprofile belongs to a profile",
+									col->colname)));
+				*parent = copernica_datum_to_value(&col->type, value, false,
+												   st->opts->timezone);
+				break;
+			case ROLE_ID:
+			case ROLE_READ_ONLY:
+				if (!isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_ERROR),
+							 errmsg("column \"%s\" of foreign table \"%s\" cannot be set",
+									col->colname, RelationGetRelationName(st->rel)),
+							 errdetail("Copernica sets %s itself.", col->name)));
+				break;
+		}
+	}
+
+	if (fields_object && fields.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("cannot write the \"fields\" column together with single field columns")));
+
+	if (st->res->kind == COPERNICA_SUBPROFILES)
+		return fields_object ? fields_object : psprintf("{%s}", fields.data);
+
+	{
+		StringInfoData body;
+
+		initStringInfo(&body);
+		appendStringInfo(&body, "{\"fields\":%s",
+						 fields_object ? fields_object : psprintf("{%s}", fields.data));
+		if (interests)
+			appendStringInfo(&body, ",\"interests\":%s", interests);
+		appendStringInfoChar(&body, '}');
+		return body.data;
+	}
+}
+
+/* The request that creates the row in slot. */
+static CopernicaRequest *
+insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	char	   *parent = NULL;
+
+	req->method = "POST";
+	req->body = build_body(st, slot, &parent);
+	if (st->res->kind == COPERNICA_SUBPROFILES)
+		req->path = psprintf("profile/%s/subprofiles/%s",
+							 copernica_escape_path_segment(parent), st->collection_id);
+	else
+		req->path = psprintf("database/%s/profiles",
+							 copernica_escape_path_segment(st->opts->database));
+	return req;
+}
+
+static void
+remember_created(CopernicaModifyState *st, const char *id)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+
+	st->ncreated++;
+	if (st->ncreated <= MAX_LISTED_IDS)
+		appendStringInfo(&st->created, "%s%s", st->created.len ? ", " : "", id);
+	MemoryContextSwitchTo(old);
+}
+
+/* Add what the statement created so far to an escaping error. */
+static void
+rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	if (st->ncreated > 0)
+	{
+		char	   *list = psprintf("Before the failure this statement created " INT64_FORMAT " %s%s: %s%s.",
+									st->ncreated, st->res->entity_prefix,
+									st->ncreated == 1 ? "" : "s",
+									st->created.data,
+									st->ncreated > MAX_LISTED_IDS ? ", ..." : "");
+
+		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, list) : list;
+	}
+	ReThrowError(edata);
+}
+
+/* The ID from X-Created: digits only, or the answer is not trusted. */
+static char *
+created_id(CopernicaResponse *resp)
+{
+	const char *p = resp->x_created;
+
+	if (p == NULL || *p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Copernica did not say which ID it created"),
+				 errdetail("The answer (HTTP %ld) had no X-Created header.", resp->status)));
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("Copernica sent an invalid X-Created header")));
+	return pstrdup(resp->x_created);
+}
+
+/* Fill slot from the entity as Copernica now shows it. */
+static void
+read_back(CopernicaModifyState *st, const char *id, TupleTableSlot *slot)
+{
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaValuePath *paths;
+	CopernicaPage *page;
+	int			n = list_length(st->returning_attrs);
+	ListCell   *lc;
+	int			i = 0;
+
+	req.method = "GET";
+	req.path = psprintf("%s/%s", st->res->entity_prefix, id);
+	copernica_perform(st->conn, &req, &resp, &st->stats);
+
+	paths = palloc0(sizeof(CopernicaValuePath) * Max(n, 1));
+	foreach(lc, st->returning_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+		if (col->role == ROLE_FIELD)
+			paths[i].source = COPERNICA_SRC_FIELD;
+		else if (col->role == ROLE_FIELDS_OBJECT)
+			paths[i].source = COPERNICA_SRC_FIELDS_OBJECT;
+		else
+			paths[i].source = COPERNICA_SRC_PROPERTY;
+		paths[i].name = col->name;
+		i++;
+	}
+	page = copernica_parse_page(resp.body.data, resp.body.len, false, paths, n);
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	i = 0;
+	foreach(lc, st->returning_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+		int			att = col->attnum - 1;
+
+		slot->tts_values[att] = copernica_value_to_datum(&col->type,
+														 page->nitems ? page->values[i] : NULL,
+														 st->opts->timezone,
+														 &slot->tts_isnull[att]);
+		i++;
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/* Put the new ID into the slot RETURNING reads. */
+static void
+set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
+{
+	WriteColumn *col;
+	int			att;
+
+	if (st->id_attnum == 0)
+		return;
+	col = &st->columns[st->id_attnum - 1];
+	att = col->attnum - 1;
+	slot_getallattrs(slot);
+	slot->tts_values[att] = copernica_value_to_datum(&col->type, id, st->opts->timezone,
+													 &slot->tts_isnull[att]);
+}
+
+TupleTableSlot *
+copernicaExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	int			one = 1;
+
+	return copernicaExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one)[0];
+}
+
+/*
+ * A batch of POSTs, all in flight at once.  Every one is waited for even
+ * when one fails, so that the error can list everything that was created.
+ */
+TupleTableSlot **
+copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+								TupleTableSlot **slots, TupleTableSlot **planSlots,
+								int *numSlots)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+	MemoryContext cxt = CurrentMemoryContext;
+	ErrorContextCallback errcb;
+	CopernicaBatch *volatile batch = NULL;
+	int		   *handles = palloc(sizeof(int) * *numSlots);
+	ErrorData  *volatile first_error = NULL;
+	int64		first_row = st->rows_done + 1;
+	volatile int i;
+
+	errcb.callback = modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	st->current_id = NULL;
+
+	PG_TRY();
+	{
+		batch = copernica_batch_begin(st->conn, &st->stats);
+		for (i = 0; i < *numSlots; i++)
+		{
+			st->current_row = first_row + i;
+			handles[i] = copernica_batch_add(batch, insert_request(st, slots[i]));
+		}
+	}
+	PG_CATCH();
+	{
+		rethrow_with_created(st, cxt);
+	}
+	PG_END_TRY();
+
+	for (i = 0; i < *numSlots; i++)
+	{
+		st->current_row = first_row + i;
+		PG_TRY();
+		{
+			CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
+			char	   *id = created_id(resp);
+
+			remember_created(st, id);
+			if (st->readback)
+				read_back(st, id, slots[i]);
+			else
+				set_returned_id(st, slots[i], id);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			if (first_error == NULL)
+				first_error = CopyErrorData();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+	}
+	copernica_batch_end(batch);
+	st->rows_done += *numSlots;
+
+	if (first_error)
+	{
+		PG_TRY();
+		{
+			ReThrowError(first_error);
+		}
+		PG_CATCH();
+		{
+			rethrow_with_created(st, cxt);
+		}
+		PG_END_TRY();
+	}
+	error_context_stack = errcb.previous;
+	return slots;
+}
+
+int
+copernicaGetForeignModifyBatchSize(ResultRelInfo *rinfo)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+
+	/* RETURNING and row triggers need each row back before the next */
+	if (st == NULL || st->opts == NULL || rinfo->ri_projectReturning ||
+		(rinfo->ri_TrigDesc &&
+		 (rinfo->ri_TrigDesc->trig_insert_after_row ||
+		  rinfo->ri_TrigDesc->trig_insert_before_row)))
+		return 1;
+	return st->opts->batch_size;
+}
+
+static char *
+junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
+{
+	bool		isnull;
+	Datum		d = ExecGetJunkAttribute(planSlot, st->id_junk, &isnull);
+	WriteColumn *col = &st->columns[st->id_attnum - 1];
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("cannot change a row whose \"%s\" is null", col->colname)));
+	return OutputFunctionCall(&col->type.output, d);
+}
+
+TupleTableSlot *
+copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+	ErrorContextCallback errcb;
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	char	   *parent = NULL;
+
+	st->current_row = ++st->rows_done;
+	st->current_id = junk_id(st, planSlot);
+	errcb.callback = modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	req.method = "PUT";
+	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
+	req.body = build_body(st, slot, &parent);
+	copernica_perform(st->conn, &req, &resp, &st->stats);
+
+	if (st->readback)
+		read_back(st, st->current_id, slot);
+
+	error_context_stack = errcb.previous;
+	st->current_id = NULL;
+	return slot;
+}
+
+TupleTableSlot *
+copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+	ErrorContextCallback errcb;
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+
+	st->current_row = ++st->rows_done;
+	st->current_id = junk_id(st, planSlot);
+	errcb.callback = modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	/* RETURNING shows the row as it was: read it before it is blanked */
+	if (st->readback)
+		read_back(st, st->current_id, slot);
+
+	req.method = "DELETE";
+	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
+	req.accept_error = true;
+	copernica_perform(st->conn, &req, &resp, &st->stats);
+	if (resp.error_message)
+	{
+		/* gone already: the row is gone either way, so only count it */
+		if (strstr(resp.error_message, "already been removed") == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("Copernica rejected the request: %s", resp.error_message)));
+		st->already_removed++;
+	}
+
+	error_context_stack = errcb.previous;
+	st->current_id = NULL;
+	return slot;
+}
+
+void
+copernicaEndForeignModify(EState *estate, ResultRelInfo *rinfo)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+
+	if (st && st->already_removed > 0)
+		ereport(NOTICE,
+				(errmsg(INT64_FORMAT " %s%s had already been removed in Copernica",
+						st->already_removed, st->res->entity_prefix,
+						st->already_removed == 1 ? "" : "s")));
+}
+
+void
+copernicaExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+							  List *fdw_private, int subplan_index,
+							  ExplainState *es)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+	const char *what;
+
+	if (st == NULL || st->res == NULL)
+		return;
+	what = mtstate->operation == CMD_INSERT ?
+		(st->res->kind == COPERNICA_SUBPROFILES ?
+		 psprintf("POST profile/$profile/subprofiles/%s",
+				  st->collection_id ? st->collection_id : st->opts->collection) :
+		 psprintf("POST %s", st->res->list_path)) :
+		psprintf("%s %s/$id", mtstate->operation == CMD_UPDATE ? "PUT" : "DELETE",
+				 st->res->entity_prefix);
+	ExplainPropertyText("Copernica", what, es);
+	if (mtstate->operation == CMD_INSERT)
+		ExplainPropertyInteger("Batch Size", NULL,
+							   copernicaGetForeignModifyBatchSize(rinfo), es);
+}
