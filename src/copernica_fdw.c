@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * copernica_fdw.c
- *		  The handler and the planner callbacks: which columns a scan needs,
- *		  what it costs, and what its plan carries to the executor.
+ *		  The handler and the planner callbacks: which conditions, order and
+ *		  limit a scan sends, what it costs, and what its plan carries to the
+ *		  executor.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,26 +13,27 @@
 
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/pg_type.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "copernica_fdw.h"
 
 PG_MODULE_MAGIC;
 
-/*
- * Without asking the API (planning makes no requests) a table is assumed to
- * hold this many rows.
- */
+/* Without a total from Copernica, a table is assumed to hold this many. */
 #define DEFAULT_ROW_ESTIMATE	1000.0
 
 /* What one HTTP request costs, in units of seq_page_cost. */
@@ -39,11 +41,23 @@ PG_MODULE_MAGIC;
 
 typedef struct CopernicaRelInfo
 {
-	CopernicaOptions *opts;
-	CopernicaResource *res;
-	List	   *local_conds;	/* all of baserestrictinfo, for now */
+	CopernicaPlanInfo plan;
+	List	   *pushed;			/* RestrictInfos sent to the API */
+	List	   *local_only;		/* RestrictInfos checked locally only */
+	bool		all_exact;		/* every condition pushed, all exact */
+	bool		has_id_list;	/* an id = ANY(...) among the pushed */
 	Bitmapset  *attrs_used;		/* columns the query reads */
+	Oid			userid;
+	Oid			serverid;
 } CopernicaRelInfo;
+
+/* fdw_private of a path: the pushed ORDER BY and LIMIT */
+enum CopernicaPathPrivate
+{
+	PathOrderField,				/* String: "id", "modified" or "" */
+	PathOrderDesc,				/* Integer */
+	PathLimit					/* Integer: rows, 0 for none */
+};
 
 PG_FUNCTION_INFO_V1(copernica_fdw_handler);
 
@@ -53,28 +67,256 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 {
 	CopernicaRelInfo *info = palloc0(sizeof(CopernicaRelInfo));
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Relation	rel;
+	CopernicaConnection *conn;
 	ListCell   *lc;
 	Selectivity sel;
+	double		total;
 
 	baserel->fdw_private = info;
-	info->opts = copernica_get_options(foreigntableid, userid);
-	info->res = copernica_resolve_resource(info->opts);
-	info->local_conds = baserel->baserestrictinfo;
+	info->userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	info->serverid = GetForeignTable(foreigntableid)->serverid;
+	info->plan.relid = foreigntableid;
+	info->plan.opts = copernica_get_options(foreigntableid, info->userid);
+	info->plan.res = copernica_resolve_resource(info->plan.opts);
+
+	rel = table_open(foreigntableid, NoLock);
+	info->plan.tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));
+	table_close(rel, NoLock);
+
+	/* field types decide what can be pushed; the total sizes the table */
+	conn = copernica_get_connection(info->serverid, info->userid, info->plan.opts);
+	copernica_resource_bind(info->plan.res, conn, info->plan.opts, NULL);
+	info->plan.md = copernica_get_metadata(conn, info->plan.res, info->plan.opts,
+										   info->serverid, info->userid);
+
+	info->all_exact = true;
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		CopernicaPushedCond cond;
+
+		if (info->plan.res->has_fields &&
+			copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) &&
+			!(cond.id_list && info->has_id_list))
+		{
+			info->pushed = lappend(info->pushed, rinfo);
+			if (cond.id_list)
+				info->has_id_list = true;
+			if (!cond.exact)
+				info->all_exact = false;
+		}
+		else
+		{
+			info->local_only = lappend(info->local_only, rinfo);
+			info->all_exact = false;
+		}
+	}
 
 	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid,
 				   &info->attrs_used);
-	foreach(lc, info->local_conds)
+	foreach(lc, baserel->baserestrictinfo)
 	{
 		RestrictInfo *rinfo = lfirst(lc);
 
 		pull_varattnos((Node *) rinfo->clause, baserel->relid, &info->attrs_used);
 	}
 
-	sel = clauselist_selectivity(root, info->local_conds, baserel->relid,
+	/* a column that matches no field is an error before any row is read */
+	if (info->plan.md->field_names != NIL)
+	{
+		int			x = -1;
+
+		while ((x = bms_next_member(info->attrs_used, x)) >= 0)
+		{
+			AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
+			Form_pg_attribute attr;
+			CopernicaValuePath path;
+
+			if (attnum <= 0)
+				continue;
+			attr = TupleDescAttr(info->plan.tupdesc, attnum - 1);
+			path = copernica_column_source(info->plan.res, foreigntableid, attr);
+			if (path.source == COPERNICA_SRC_FIELD &&
+				!copernica_name_in_list(path.name, info->plan.md->field_names))
+				copernica_report_unmatched_column(NameStr(attr->attname),
+												  get_rel_name(foreigntableid),
+												  info->plan.md->field_names);
+		}
+	}
+
+	total = info->plan.md->total >= 0 ? info->plan.md->total : DEFAULT_ROW_ESTIMATE;
+	sel = clauselist_selectivity(root, baserel->baserestrictinfo, baserel->relid,
 								 JOIN_INNER, NULL);
-	baserel->rows = clamp_row_est(DEFAULT_ROW_ESTIMATE * sel);
-	baserel->tuples = DEFAULT_ROW_ESTIMATE;
+	baserel->tuples = total;
+	baserel->rows = clamp_row_est(total * sel);
+}
+
+/* Requests to fetch rows rows, given the page size. */
+static double
+request_cost(CopernicaRelInfo *info, double rows)
+{
+	double		pages = Max(1.0, ceil(rows / info->plan.opts->page_size));
+
+	return pages * REQUEST_COST * seq_page_cost;
+}
+
+/*
+ * The column behind a pathkey, when it is one whose order Copernica shares:
+ * id and modified, never empty, compared the same way.  NULL otherwise.
+ */
+static const char *
+pushable_order_field(PlannerInfo *root, RelOptInfo *baserel,
+					 CopernicaRelInfo *info, PathKey *pathkey)
+{
+	EquivalenceClass *ec = pathkey->pk_eclass;
+	ListCell   *lc;
+
+	if (ec->ec_has_volatile)
+		return NULL;
+	foreach(lc, ec->ec_members)
+	{
+		EquivalenceMember *em = lfirst(lc);
+		Var		   *var = (Var *) em->em_expr;
+		CopernicaValuePath path;
+		Form_pg_attribute attr;
+
+		if (!IsA(var, Var) || var->varno != baserel->relid || var->varattno <= 0)
+			continue;
+		attr = TupleDescAttr(info->plan.tupdesc, var->varattno - 1);
+		path = copernica_column_source(info->plan.res, info->plan.relid, attr);
+		if (path.source != COPERNICA_SRC_PROPERTY)
+			continue;
+		/* the btree opfamily must be the type's default, as sorting implies */
+		if (strcmp(path.name, "ID") == 0 &&
+			(attr->atttypid == INT8OID || attr->atttypid == INT4OID))
+			return "id";
+		if (strcmp(path.name, "modified") == 0 && attr->atttypid == TIMESTAMPOID &&
+			!info->has_id_list)
+			return "modified";
+	}
+	return NULL;
+}
+
+/*
+ * LIMIT may go to the API only when nothing above the scan can drop or
+ * reorder rows: one relation, every condition pushed exactly, and the
+ * query's whole ORDER BY produced by this path.
+ */
+static int
+pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
+			   bool order_pushed)
+{
+	Query	   *parse = root->parse;
+
+	if (root->limit_tuples <= 0 || root->limit_tuples > INT_MAX)
+		return 0;
+	if (parse->limitOption != LIMIT_OPTION_COUNT)
+		return 0;
+	if (bms_membership(root->all_baserels) != BMS_SINGLETON ||
+		!bms_is_member(baserel->relid, root->all_baserels))
+		return 0;
+	if (!info->all_exact || info->has_id_list)
+		return 0;
+	if (root->query_pathkeys != NIL && !order_pushed)
+		return 0;
+	if (parse->rowMarks != NIL || parse->commandType != CMD_SELECT)
+		return 0;
+	return (int) root->limit_tuples;
+}
+
+static void
+add_scan_path(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
+			  List *pathkeys, const char *order_field, bool desc)
+{
+	double		rows = baserel->rows;
+	double		fetched = baserel->tuples;
+	int			limit = pushable_limit(root, baserel, info, pathkeys != NIL);
+	Cost		startup = REQUEST_COST * seq_page_cost;
+	Cost		total;
+	List	   *priv;
+
+	if (info->has_id_list || info->pushed != NIL)
+		fetched = Max(rows, 1.0);
+	if (limit > 0)
+	{
+		fetched = Min(fetched, limit);
+		rows = Min(rows, limit);
+	}
+	total = startup + request_cost(info, fetched) +
+		fetched * (cpu_tuple_cost + cpu_operator_cost * 10);
+	/* a pushed order is free; make it win over a local sort */
+	if (pathkeys != NIL)
+		total *= 0.99;
+
+	priv = list_make3(makeString(pstrdup(order_field ? order_field : "")),
+					  makeInteger(desc ? 1 : 0),
+					  makeInteger(limit));
+	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL,
+													   rows, startup, total,
+													   pathkeys, NULL, NULL, priv));
+}
+
+/* An equivalence class member that is this table's id column. */
+static bool
+ec_member_is_id(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				EquivalenceMember *em, void *arg)
+{
+	CopernicaRelInfo *info = arg;
+	Var		   *var = (Var *) em->em_expr;
+	CopernicaValuePath path;
+
+	if (!IsA(var, Var) || var->varno != rel->relid || var->varattno <= 0)
+		return false;
+	path = copernica_column_source(info->plan.res, info->plan.relid,
+								   TupleDescAttr(info->plan.tupdesc, var->varattno - 1));
+	return path.source == COPERNICA_SRC_PROPERTY && strcmp(path.name, "ID") == 0;
+}
+
+/*
+ * A join on id can run as a nested loop that looks each entity up by its
+ * ID: one small request per outer row instead of reading the whole table.
+ */
+static void
+add_id_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info)
+{
+	List	   *clauses;
+	ListCell   *lc;
+
+	if (!info->plan.res->has_fields)
+		return;
+	clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id,
+													 info, baserel->lateral_referencers);
+	foreach(lc, baserel->joininfo)
+		clauses = lappend(clauses, lfirst(lc));
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		CopernicaPushedCond cond;
+		Relids		outer;
+		ParamPathInfo *ppi;
+		double		rows;
+		Cost		startup = REQUEST_COST * seq_page_cost;
+
+		if (!join_clause_is_movable_to(rinfo, baserel))
+			continue;
+		if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
+			strcmp(cond.field, "id") != 0 || strcmp(cond.op, "==") != 0 || cond.id_list)
+			continue;
+		outer = bms_difference(rinfo->clause_relids, baserel->relids);
+		if (bms_is_empty(outer))
+			continue;
+		ppi = get_baserel_parampathinfo(root, baserel, outer);
+		rows = Min(ppi->ppi_rows, 1.0);
+		add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, rows,
+														   startup,
+														   startup + cpu_tuple_cost,
+														   NIL, outer, NULL,
+														   list_make3(makeString(""),
+																	  makeInteger(0),
+																	  makeInteger(0))));
+	}
 }
 
 static void
@@ -82,20 +324,53 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 						 Oid foreigntableid)
 {
 	CopernicaRelInfo *info = baserel->fdw_private;
-	double		pages = ceil(baserel->tuples / info->opts->page_size);
-	Cost		startup = REQUEST_COST * seq_page_cost;
-	Cost		total = startup + pages * REQUEST_COST * seq_page_cost +
-		baserel->tuples * (cpu_tuple_cost + cpu_operator_cost * 10);
 
-	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL,
-													   baserel->rows,
-													   startup, total,
-													   NIL, NULL, NULL, NIL));
+	add_scan_path(root, baserel, info, NIL, NULL, false);
+
+	/* one sort key on id or modified can come sorted from Copernica */
+	if (list_length(root->query_pathkeys) == 1 && info->plan.res->has_fields)
+	{
+		PathKey    *pk = linitial(root->query_pathkeys);
+		const char *field = pushable_order_field(root, baserel, info, pk);
+
+		if (field)
+			add_scan_path(root, baserel, info, root->query_pathkeys, field,
+						  pk->pk_strategy == BTGreaterStrategyNumber);
+	}
+
+	add_id_lookup_paths(root, baserel, info);
+}
+
+/* A condition's value for EXPLAIN: the constant, or $n for a parameter. */
+static char *
+explain_value(Expr *value, int index)
+{
+	if (IsA(value, Const) && !((Const *) value)->constisnull &&
+		!type_is_array(((Const *) value)->consttype))
+	{
+		Const	   *c = (Const *) value;
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
+		return OidOutputFunctionCall(outfunc, c->constvalue);
+	}
+	if (IsA(value, Const) && !((Const *) value)->constisnull)
+	{
+		Const	   *c = (Const *) value;
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
+		return psprintf("any of %s", OidOutputFunctionCall(outfunc, c->constvalue));
+	}
+	return psprintf("$%d", index + 1);
 }
 
 /*
- * The plan carries the attribute numbers the executor must fill, and
- * whether any of them needs more than dataonly=true gives.
+ * The plan carries, in fdw_private: the attribute numbers to fill; the
+ * pushed conditions (field, operator, format, exact, id_list), whose values
+ * are in fdw_exprs; the order and limit; and EXPLAIN's text.
  */
 static ForeignScan *
 copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
@@ -103,11 +378,19 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 						List *tlist, List *scan_clauses, Plan *outer_plan)
 {
 	CopernicaRelInfo *info = baserel->fdw_private;
+	TupleDesc	tupdesc = info->plan.tupdesc;
 	List	   *retrieved = NIL;
-	Relation	rel = table_open(foreigntableid, NoLock);
-	TupleDesc	tupdesc = RelationGetDescr(rel);
+	List	   *conds = NIL;
+	List	   *fdw_exprs = NIL;
+	List	   *local_exprs = NIL;
+	StringInfoData filter;
 	bool		whole_row;
+	bool		has_id_list = false;
+	ListCell   *lc;
 	int			i;
+	char	   *order_field = strVal(list_nth(best_path->fdw_private, PathOrderField));
+	int			order_desc = intVal(list_nth(best_path->fdw_private, PathOrderDesc));
+	int			limit = intVal(list_nth(best_path->fdw_private, PathLimit));
 
 	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
 							  info->attrs_used);
@@ -119,13 +402,47 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 			bms_is_member(i - FirstLowInvalidHeapAttributeNumber, info->attrs_used))
 			retrieved = lappend_int(retrieved, i);
 	}
-	table_close(rel, NoLock);
 
-	/* Every condition is checked locally: nothing is pushed yet. */
-	scan_clauses = extract_actual_clauses(scan_clauses, false);
+	/*
+	 * Every clause is checked locally, pushed or not: Copernica's answer to
+	 * a pushed condition may be a superset of ours.
+	 */
+	initStringInfo(&filter);
+	foreach(lc, scan_clauses)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		CopernicaPushedCond cond;
 
-	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL,
-							list_make1(retrieved), NIL, NIL, outer_plan);
+		local_exprs = lappend(local_exprs, rinfo->clause);
+		if (!info->plan.res->has_fields ||
+			!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
+			(cond.id_list && has_id_list))
+			continue;
+		has_id_list |= cond.id_list;
+		conds = lappend(conds, list_make5(makeString(pstrdup(cond.field)),
+										  makeString(pstrdup(cond.op)),
+										  makeInteger(cond.format),
+										  makeInteger(cond.exact ? 1 : 0),
+										  makeInteger(cond.id_list ? 1 : 0)));
+		if (filter.len > 0)
+			appendStringInfoString(&filter, ", ");
+		if (cond.id_list)
+			appendStringInfo(&filter, "id in (%s)",
+							 explain_value(cond.value, list_length(fdw_exprs)));
+		else
+			appendStringInfo(&filter, "%s%s%s", cond.field, cond.op,
+							 explain_value(cond.value, list_length(fdw_exprs)));
+		fdw_exprs = lappend(fdw_exprs, cond.value);
+	}
+
+	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
+							list_make5(retrieved, conds,
+									   list_make3(makeString(order_field),
+												  makeInteger(order_desc),
+												  makeInteger(limit)),
+									   makeString(filter.data),
+									   makeInteger(info->plan.opts->page_size)),
+							NIL, NIL, outer_plan);
 }
 
 Datum

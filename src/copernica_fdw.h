@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
 #include "utils/relcache.h"
 
 /* ----------------------------------------------------------------
@@ -243,12 +244,66 @@ extern void copernica_resource_bind(CopernicaResource *res, CopernicaConnection 
 extern const char *copernica_resource_property(const CopernicaResource *res,
 											   const char *colname);
 extern bool copernica_property_needs_full(const char *property);
-extern List *copernica_fetch_field_names(CopernicaConnection *conn,
-										 const CopernicaResource *res,
-										 const CopernicaOptions *opts,
-										 CopernicaStats *stats);
+extern void copernica_report_unmatched_column(const char *colname,
+											  const char *relname,
+											  List *field_names);
 extern bool copernica_name_in_list(const char *name, List *names);
+
+/* What planning knows of a table: its fields and size (cached a while). */
+typedef struct CopernicaMetadata
+{
+	List	   *field_names;	/* of profile/subprofile tables */
+	List	   *field_types;	/* Copernica types, parallel to names */
+	bool		has_total;
+	double		total;			/* items in the listing, or -1 */
+} CopernicaMetadata;
+
+extern const CopernicaMetadata *copernica_get_metadata(CopernicaConnection *conn,
+													   const CopernicaResource *res,
+													   const CopernicaOptions *opts,
+													   Oid serverid, Oid userid);
+extern const char *copernica_field_type(const CopernicaMetadata *md, const char *name);
+
+struct FormData_pg_attribute;
+extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
+												  Oid relid,
+												  struct FormData_pg_attribute *attr);
 extern char *copernica_escape_path_segment(const char *segment);
+
+/* ----------------------------------------------------------------
+ * deparse.c: what goes to the API, and how it is written
+ * ----------------------------------------------------------------
+ */
+struct RelOptInfo;
+
+/* What planning knows of the table a scan reads. */
+typedef struct CopernicaPlanInfo
+{
+	Oid			relid;
+	struct TupleDescData *tupdesc;
+	CopernicaOptions *opts;
+	CopernicaResource *res;
+	const CopernicaMetadata *md;	/* NULL for listings */
+} CopernicaPlanInfo;
+
+/* One condition that can be sent as fields[]=<field><op><value>. */
+typedef struct CopernicaPushedCond
+{
+	const char *field;			/* "id", "modified" or a field name */
+	const char *op;				/* Copernica's operator */
+	Expr	   *value;			/* evaluated at scan start */
+	int			format;			/* how the value is written */
+	bool		exact;			/* Copernica's answer is exactly ours */
+	bool		id_list;		/* id = ANY(array): one lookup per ID */
+} CopernicaPushedCond;
+
+extern bool copernica_classify_clause(struct RelOptInfo *baserel,
+									  CopernicaPlanInfo *info,
+									  Expr *clause, CopernicaPushedCond *cond);
+extern bool copernica_append_condition(StringInfo query, const char *field,
+									   const char *op, int format, Datum value,
+									   Oid valtype, bool *exact);
+extern List *copernica_id_list(Datum array, bool descending);
 
 /* ----------------------------------------------------------------
  * scan.c: the executor side of a foreign scan

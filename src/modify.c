@@ -374,27 +374,19 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 	/* Copernica ignores unknown field names: make that an error instead */
 	{
-		List	   *names = NIL;
-		bool		fetched = false;
+		const CopernicaMetadata *md = copernica_get_metadata(st->conn, st->res, st->opts,
+															 GetForeignTable(RelationGetRelid(rel))->serverid,
+															 userid);
 
 		foreach(lc, st->target_attrs)
 		{
 			WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
 
-			if (col->role != ROLE_FIELD)
-				continue;
-			if (!fetched)
-			{
-				names = copernica_fetch_field_names(st->conn, st->res, st->opts,
-													&st->stats);
-				fetched = true;
-			}
-			if (!copernica_name_in_list(col->name, names))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
-						 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
-								col->colname, RelationGetRelationName(rel)),
-						 errhint("Rename the column, or name the field with the column option \"field\".")));
+			if (col->role == ROLE_FIELD &&
+				!copernica_name_in_list(col->name, md->field_names))
+				copernica_report_unmatched_column(col->colname,
+												  RelationGetRelationName(rel),
+												  md->field_names);
 		}
 	}
 

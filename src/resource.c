@@ -8,6 +8,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_type.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
 #include "copernica_fdw.h"
 
 /* Entity properties of profiles and subprofiles; anything else is a field. */
@@ -238,40 +243,26 @@ copernica_property_needs_full(const char *property)
 }
 
 /*
- * The names of the fields of a profile or subprofile table, from the
- * database's or collection's field listing.  Copernica silently ignores
- * unknown field names in writes and filters, so names are checked here.
+ * A column that matches no field would read as NULL forever, and Copernica
+ * ignores unknown fields in writes: both are errors that list the fields.
  */
-List *
-copernica_fetch_field_names(CopernicaConnection *conn, const CopernicaResource *res,
-							const CopernicaOptions *opts, CopernicaStats *stats)
+void
+copernica_report_unmatched_column(const char *colname, const char *relname,
+								  List *field_names)
 {
-	static const CopernicaValuePath name_path[] = {{COPERNICA_SRC_PROPERTY, "name"}};
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
-	CopernicaPage *page;
-	List	   *names = NIL;
-	int			i;
+	StringInfoData list;
+	ListCell   *lc;
 
-	req.method = "GET";
-	if (res->kind == COPERNICA_SUBPROFILES)
-	{
-		/* collection/ID/subprofiles -> collection/ID/fields */
-		char	   *p = pstrdup(res->list_path);
-
-		*strrchr(p, '/') = '\0';
-		req.path = psprintf("%s/fields", p);
-	}
-	else
-		req.path = psprintf("database/%s/fields",
-							copernica_escape_path_segment(opts->database));
-	req.query = pstrdup("start=0&limit=1000&total=false");
-	copernica_perform(conn, &req, &resp, stats);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, name_path, 1);
-	for (i = 0; i < page->nitems; i++)
-		if (page->values[i])
-			names = lappend(names, page->values[i]);
-	return names;
+	initStringInfo(&list);
+	foreach(lc, field_names)
+		appendStringInfo(&list, "%s%s", list.len ? ", " : "", (char *) lfirst(lc));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+			 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
+					colname, relname),
+			 list.len ? errdetail("The fields are: %s.", list.data)
+			 : errdetail("There are no fields."),
+			 errhint("Rename the column, or name the field with the column option \"field\".")));
 }
 
 bool
@@ -283,4 +274,187 @@ copernica_name_in_list(const char *name, List *names)
 		if (pg_strcasecmp(lfirst(lc), name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * What planning wants to know about a table, cached per backend for a
+ * while: asking on every query would add requests, and field definitions
+ * and table sizes change slowly.
+ */
+#define METADATA_TTL_SECONDS	60
+
+typedef struct MetadataEntry
+{
+	char	   *key;
+	TimestampTz fetched;
+	CopernicaMetadata md;
+} MetadataEntry;
+
+static List *metadata_cache = NIL;
+static MemoryContext metadata_cxt = NULL;
+
+static const CopernicaValuePath field_def_paths[] = {
+	{COPERNICA_SRC_PROPERTY, "name"},
+	{COPERNICA_SRC_PROPERTY, "type"}
+};
+
+static void
+fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
+			   const CopernicaOptions *opts, CopernicaMetadata *md)
+{
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaPage *page;
+	int			i;
+
+	/* the size: limit=0 asks for no items, only the total */
+	req.method = "GET";
+	req.path = res->list_path;
+	req.query = pstrdup(res->has_fields ? "start=0&limit=0&dataonly=true" : "start=0&limit=0");
+	copernica_perform(conn, &req, &resp, NULL);
+	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
+	md->has_total = page->has_total;
+	md->total = page->has_total ? (double) page->total : -1;
+
+	md->field_names = NIL;
+	md->field_types = NIL;
+	if (!res->has_fields || res->kind == COPERNICA_VIEW_PROFILES)
+		return;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.method = "GET";
+	if (res->kind == COPERNICA_SUBPROFILES)
+	{
+		char	   *p = pstrdup(res->list_path);
+
+		*strrchr(p, '/') = '\0';
+		req.path = psprintf("%s/fields", p);
+	}
+	else
+		req.path = psprintf("database/%s/fields",
+							copernica_escape_path_segment(opts->database));
+	req.query = pstrdup("start=0&limit=1000&total=false");
+	copernica_perform(conn, &req, &resp, NULL);
+	page = copernica_parse_page(resp.body.data, resp.body.len, true,
+								field_def_paths, lengthof(field_def_paths));
+	for (i = 0; i < page->nitems; i++)
+	{
+		char	   *name = page->values[i * 2];
+		char	   *type = page->values[i * 2 + 1];
+
+		if (name == NULL)
+			continue;
+		md->field_names = lappend(md->field_names, pstrdup(name));
+		md->field_types = lappend(md->field_types, pstrdup(type ? type : ""));
+	}
+}
+
+const CopernicaMetadata *
+copernica_get_metadata(CopernicaConnection *conn, const CopernicaResource *res,
+					   const CopernicaOptions *opts, Oid serverid, Oid userid)
+{
+	char	   *key = psprintf("%u/%u/%s/%s", serverid, userid, opts->url,
+							   res->list_path);
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+	MetadataEntry *entry;
+	MemoryContext old;
+
+	foreach(lc, metadata_cache)
+	{
+		entry = lfirst(lc);
+		if (strcmp(entry->key, key) == 0)
+		{
+			if (!TimestampDifferenceExceeds(entry->fetched, now,
+											METADATA_TTL_SECONDS * 1000))
+				return &entry->md;
+			metadata_cache = foreach_delete_current(metadata_cache, lc);
+			break;
+		}
+	}
+
+	if (metadata_cxt == NULL)
+		metadata_cxt = AllocSetContextCreate(TopMemoryContext,
+											 "copernica_fdw metadata",
+											 ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(metadata_cxt);
+	entry = palloc0(sizeof(MetadataEntry));
+	entry->key = pstrdup(key);
+	entry->fetched = now;
+	MemoryContextSwitchTo(old);
+
+	fetch_metadata(conn, res, opts, &entry->md);
+
+	/* the lists were built in the caller's context: keep copies */
+	old = MemoryContextSwitchTo(metadata_cxt);
+	{
+		List	   *names = NIL,
+				   *types = NIL;
+		ListCell   *a,
+				   *b;
+
+		forboth(a, entry->md.field_names, b, entry->md.field_types)
+		{
+			names = lappend(names, pstrdup(lfirst(a)));
+			types = lappend(types, pstrdup(lfirst(b)));
+		}
+		entry->md.field_names = names;
+		entry->md.field_types = types;
+	}
+	metadata_cache = lappend(metadata_cache, entry);
+	MemoryContextSwitchTo(old);
+	return &entry->md;
+}
+
+/* The Copernica type of a field ("integer", "text", ...), or NULL. */
+const char *
+copernica_field_type(const CopernicaMetadata *md, const char *name)
+{
+	ListCell   *a,
+			   *b;
+
+	forboth(a, md->field_names, b, md->field_types)
+		if (pg_strcasecmp(lfirst(a), name) == 0)
+			return lfirst(b);
+	return NULL;
+}
+
+/*
+ * Where a column's values live in an item: the 'field' option names a field;
+ * a json(b) column "fields" takes the whole fields object; a property's name
+ * is a property; anything else is a field of the same name.
+ */
+CopernicaValuePath
+copernica_column_source(const CopernicaResource *res, Oid relid,
+						Form_pg_attribute attr)
+{
+	CopernicaValuePath path;
+	char	   *name = NameStr(attr->attname);
+	char	   *field = copernica_column_field_option(relid, attr->attnum);
+	const char *property;
+
+	if (field)
+	{
+		path.source = COPERNICA_SRC_FIELD;
+		path.name = field;
+		return path;
+	}
+	if (res->has_fields && pg_strcasecmp(name, "fields") == 0 &&
+		(attr->atttypid == JSONBOID || attr->atttypid == JSONOID))
+	{
+		path.source = COPERNICA_SRC_FIELDS_OBJECT;
+		path.name = NULL;
+		return path;
+	}
+	property = copernica_resource_property(res, name);
+	if (property)
+	{
+		path.source = COPERNICA_SRC_PROPERTY;
+		path.name = property;
+		return path;
+	}
+	path.source = COPERNICA_SRC_FIELD;
+	path.name = pstrdup(name);
+	return path;
 }

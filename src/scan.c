@@ -19,6 +19,7 @@
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -39,6 +40,8 @@ typedef struct PendingPage
 {
 	int			handle;
 	int64		start;
+	int			asked;			/* the limit sent; fewer items ends paging */
+	bool		single;			/* an ID lookup: its one page is all */
 } PendingPage;
 
 typedef struct CopernicaScanState
@@ -58,6 +61,17 @@ typedef struct CopernicaScanState
 	int			id_path;		/* index of the ID path */
 	bool		dataonly;
 	bool		columns_checked;	/* unmatched columns looked for */
+
+	/* what the plan pushed */
+	List	   *conds;			/* per condition: field, op, format, exact, id_list */
+	List	   *value_states;	/* ExprStates of the conditions' values */
+	char	   *order_field;	/* "" for none */
+	bool		order_desc;
+	int64		limit;			/* rows asked for in all, 0 for no limit */
+	char	   *filter_text;	/* EXPLAIN's view of the conditions */
+	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
+	List	   *id_values;		/* id = ANY(...): IDs still to look up */
+	bool		empty_result;	/* a condition's value is NULL: no rows */
 
 	/* paging */
 	CopernicaBatch *batch;
@@ -91,58 +105,69 @@ conversion_error_callback(void *arg)
 				   st->converting_id ? st->converting_id : "(no ID)");
 }
 
-/* Where a column's values live in an item. */
-static CopernicaValuePath
-column_path(CopernicaScanState *st, Form_pg_attribute attr)
-{
-	CopernicaValuePath path;
-	char	   *name = NameStr(attr->attname);
-	char	   *field = copernica_column_field_option(RelationGetRelid(st->rel),
-													  attr->attnum);
-	const char *property;
-
-	if (field)
-	{
-		path.source = COPERNICA_SRC_FIELD;
-		path.name = field;
-		return path;
-	}
-	if (st->res->has_fields && pg_strcasecmp(name, "fields") == 0 &&
-		(attr->atttypid == JSONBOID || attr->atttypid == JSONOID))
-	{
-		path.source = COPERNICA_SRC_FIELDS_OBJECT;
-		path.name = NULL;
-		return path;
-	}
-	property = copernica_resource_property(st->res, name);
-	if (property)
-	{
-		path.source = COPERNICA_SRC_PROPERTY;
-		path.name = property;
-		if (copernica_property_needs_full(property))
-			st->dataonly = false;
-		return path;
-	}
-	path.source = COPERNICA_SRC_FIELD;
-	path.name = name;
-	return path;
-}
-
+/*
+ * Ask for the next page: of the listing, or the next ID of an ID list.  The
+ * limit sent never exceeds what a pushed LIMIT still needs.
+ */
 static void
 send_page_request(CopernicaScanState *st)
 {
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	int			slot = (st->pending_head + st->npending) % st->opts->max_concurrency;
+	PendingPage *pp = &st->pending[slot];
+	StringInfoData query;
+
+	initStringInfo(&query);
+	pp->single = (st->id_values != NIL);
+	if (pp->single)
+	{
+		pp->start = 0;
+		pp->asked = 1;
+	}
+	else
+	{
+		pp->start = st->next_start;
+		pp->asked = st->opts->page_size;
+		if (st->limit > 0 && st->limit - st->next_start < pp->asked)
+			pp->asked = (int) (st->limit - st->next_start);
+		st->next_start += pp->asked;
+	}
+	appendStringInfo(&query, "start=" INT64_FORMAT "&limit=%d&total=false%s%s",
+					 pp->start, pp->asked,
+					 st->dataonly ? "&dataonly=true" : "", st->filter.data);
+	if (pp->single)
+	{
+		appendStringInfo(&query, "&fields%%5B%%5D=id%%3D%%3D%s",
+						 (char *) linitial(st->id_values));
+		st->id_values = list_delete_first(st->id_values);
+	}
+	if (st->order_field[0] != '\0')
+		appendStringInfo(&query, "&orderby=%s&order=%s", st->order_field,
+						 st->order_desc ? "desc" : "asc");
 
 	req->method = "GET";
 	req->path = st->res->list_path;
-	req->query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false%s",
-						  st->next_start, st->opts->page_size,
-						  st->dataonly ? "&dataonly=true" : "");
-	st->pending[slot].handle = copernica_batch_add(st->batch, req);
-	st->pending[slot].start = st->next_start;
+	req->query = query.data;
+	pp->handle = copernica_batch_add(st->batch, req);
 	st->npending++;
-	st->next_start += st->opts->page_size;
+}
+
+/* Is there another request to send? */
+static bool
+more_to_ask(CopernicaScanState *st)
+{
+	if (st->empty_result)
+		return false;
+	if (st->id_values != NIL)
+		return true;
+	if (st->npending > 0 && st->pending[(st->pending_head + st->npending - 1) %
+										st->opts->max_concurrency].single)
+		return false;
+	if (st->last_page_seen)
+		return false;
+	if (st->limit > 0 && st->next_start >= st->limit)
+		return false;
+	return true;
 }
 
 /*
@@ -152,56 +177,16 @@ send_page_request(CopernicaScanState *st)
 static void
 check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
 {
-	List	   *names = NIL;
-	bool		have_names = false;
 	int			i;
 
 	st->columns_checked = true;
-	if (!st->res->has_fields)
-		return;
-
 	for (i = 0; i < st->ncolumns; i++)
-	{
-		bool		matched;
-
-		if (st->paths[i].source != COPERNICA_SRC_FIELD)
-			continue;
-		if (page->nitems > 0)
-		{
-			matched = page->path_seen[i];
-			names = page->field_names;
-		}
-		else
-		{
-			if (st->res->kind == COPERNICA_VIEW_PROFILES)
-				return;
-			if (!have_names)
-			{
-				names = copernica_fetch_field_names(st->conn, st->res, st->opts,
-													  &st->stats);
-				have_names = true;
-			}
-			matched = copernica_name_in_list(st->paths[i].name, names);
-		}
-		if (!matched)
-		{
-			StringInfoData list;
-			ListCell   *lc;
-
-			initStringInfo(&list);
-			foreach(lc, names)
-				appendStringInfo(&list, "%s%s", list.len ? ", " : "",
-								 (char *) lfirst(lc));
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
-					 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
-							st->columns[i].colname, RelationGetRelationName(st->rel)),
-					 list.len ? errdetail("The fields are: %s.", list.data)
-					 : errdetail("There are no fields."),
-					 errhint("Rename the column, or name the field with the column option \"field\".")));
-		}
-	}
+		if (st->paths[i].source == COPERNICA_SRC_FIELD && !page->path_seen[i])
+			copernica_report_unmatched_column(st->columns[i].colname,
+											  RelationGetRelationName(st->rel),
+											  page->field_names);
 }
+
 
 /* Wait for the oldest page in flight, parse it, and keep the pipe full. */
 static bool
@@ -214,7 +199,7 @@ fetch_next_page(CopernicaScanState *st)
 
 	if (st->npending == 0)
 	{
-		if (st->last_page_seen)
+		if (!more_to_ask(st))
 			return false;
 		send_page_request(st);
 	}
@@ -240,14 +225,14 @@ fetch_next_page(CopernicaScanState *st)
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
 						   pp.start, page->start)));
-	if (page->nitems > st->opts->page_size)
+	if (page->nitems > pp.asked)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for at most %d items but got %d.",
-						   st->opts->page_size, page->nitems)));
+						   pp.asked, page->nitems)));
 
-	if (page->nitems < st->opts->page_size)
+	if (!pp.single && page->nitems < pp.asked)
 	{
 		/* the last page: whatever is still in flight lies beyond the end */
 		st->last_page_seen = true;
@@ -255,11 +240,15 @@ fetch_next_page(CopernicaScanState *st)
 	}
 	else
 	{
-		while (st->npending < st->opts->max_concurrency)
+		/*
+		 * The first page is asked for alone, as most tables fit in one; after
+		 * a full page, keep max_concurrency requests in flight.
+		 */
+		while (st->npending < st->opts->max_concurrency && more_to_ask(st))
 			send_page_request(st);
 	}
 
-	if (!st->columns_checked)
+	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
 
 	st->page = page;
@@ -267,8 +256,59 @@ fetch_next_page(CopernicaScanState *st)
 	return true;
 }
 
+/*
+ * Evaluate the pushed conditions' values and write them as fields[]
+ * parameters.  A NULL value means no row can match.
+ */
 static void
-start_paging(CopernicaScanState *st)
+evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
+{
+	ListCell   *lc1,
+			   *lc2;
+	bool		exact = true;
+	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
+
+	resetStringInfo(&st->filter);
+	st->id_values = NIL;
+	st->empty_result = false;
+	forboth(lc1, st->conds, lc2, st->value_states)
+	{
+		List	   *cond = lfirst(lc1);
+		ExprState  *es = lfirst(lc2);
+		const char *field = strVal(linitial(cond));
+		const char *op = strVal(lsecond(cond));
+		int			format = intVal(lthird(cond));
+		bool		cond_exact = intVal(lfourth(cond)) != 0;
+		bool		id_list = intVal(list_nth(cond, 4)) != 0;
+		bool		isnull;
+		Datum		value = ExecEvalExpr(es, econtext, &isnull);
+
+		if (isnull)
+		{
+			st->empty_result = true;
+			continue;
+		}
+		if (id_list)
+		{
+			st->id_values = copernica_id_list(value, st->order_desc);
+			if (st->id_values == NIL)
+				st->empty_result = true;
+			continue;
+		}
+		if (!cond_exact)
+			exact = false;
+		(void) copernica_append_condition(&st->filter, field, op, format, value,
+										  exprType((Node *) es->expr), &exact);
+	}
+	MemoryContextSwitchTo(old);
+
+	/* a condition not sent as planned may drop rows above a pushed LIMIT */
+	if (!exact)
+		st->limit = 0;
+}
+
+static void
+start_paging(CopernicaScanState *st, ExprContext *econtext)
 {
 	if (st->batch)
 		copernica_batch_end(st->batch);
@@ -279,6 +319,7 @@ start_paging(CopernicaScanState *st)
 	st->last_page_seen = false;
 	st->page = NULL;
 	st->next_item = 0;
+	evaluate_conditions(st, econtext);
 }
 
 void
@@ -290,6 +331,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
 	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	List	   *retrieved = linitial(fsplan->fdw_private);
+	List	   *order = lthird(fsplan->fdw_private);
 	TupleDesc	tupdesc;
 	ListCell   *lc;
 	int			i = 0;
@@ -298,8 +340,16 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->rel = node->ss.ss_currentRelation;
 	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
 	st->res = copernica_resolve_resource(st->opts);
+	st->conds = lsecond(fsplan->fdw_private);
+	st->order_field = strVal(linitial(order));
+	st->order_desc = intVal(lsecond(order)) != 0;
+	st->limit = intVal(lthird(order));
+	st->filter_text = strVal(lfourth(fsplan->fdw_private));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
+
+	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	initStringInfo(&st->filter);
 
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
@@ -315,7 +365,10 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 		st->columns[i].colname = pstrdup(NameStr(attr->attname));
 		copernica_column_type_init(&st->columns[i].type, attr->atttypid,
 								   attr->atttypmod);
-		st->paths[i] = column_path(st, attr);
+		st->paths[i] = copernica_column_source(st->res, RelationGetRelid(st->rel), attr);
+		if (st->paths[i].source == COPERNICA_SRC_PROPERTY &&
+			copernica_property_needs_full(st->paths[i].name))
+			st->dataonly = false;
 		i++;
 	}
 	/* the ID always comes along, for error messages */
@@ -334,7 +387,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
 	copernica_resource_bind(st->res, st->conn, st->opts, &st->stats);
-	start_paging(st);
+	start_paging(st, node->ss.ps.ps_ExprContext);
 }
 
 TupleTableSlot *
@@ -391,7 +444,7 @@ copernicaReScanForeignScan(ForeignScanState *node)
 	CopernicaScanState *st = node->fdw_state;
 
 	MemoryContextReset(st->page_cxt);
-	start_paging(st);
+	start_paging(st, node->ss.ps.ps_ExprContext);
 }
 
 void
@@ -412,9 +465,18 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	const char *path = st->res->list_path;
 
 	if (path == NULL)
-		path = psprintf("collection \"%s\" of database \"%s\"",
-						st->opts->collection, st->opts->database);
+		path = psprintf("collection/%s/subprofiles", st->opts->collection);
 	ExplainPropertyText("Copernica", psprintf("GET %s", path), es);
+	if (st->filter_text[0] != '\0')
+		ExplainPropertyText("Copernica Filter", st->filter_text, es);
+	if (st->order_field[0] != '\0')
+		ExplainPropertyText("Copernica Order",
+							psprintf("%s %s", st->order_field,
+									 st->order_desc ? "desc" : "asc"), es);
+	if (st->limit > 0)
+		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
+	if (es->verbose)
+		ExplainPropertyInteger("Copernica Page Size", NULL, st->opts->page_size, es);
 
 	if (es->analyze)
 	{

@@ -1,0 +1,499 @@
+/*-------------------------------------------------------------------------
+ *
+ * deparse.c
+ *		  Which WHERE, ORDER BY and LIMIT parts go to the API, and how they are
+ *		  written as query parameters.
+ *
+ * Pushdown must never change a result.  Copernica compares text without
+ * regard to case, ignores conditions on fields it does not know, has no
+ * NULL and no OR, and sorts text its own way.  So:
+ *	- every pushed condition is still checked locally;
+ *	- a condition is pushed only where Copernica's answer is a superset of
+ *	  PostgreSQL's ("exact" where it is the same set);
+ *	- ORDER BY is pushed only for id and modified, whose order is the same
+ *	  in both and which are never empty;
+ *	- LIMIT is pushed (see copernica_fdw.c) only when every condition is
+ *	  exact and the whole ORDER BY was pushed.
+ *
+ * A condition's value is an expression evaluated at scan start: a constant,
+ * a parameter, a stable expression, or (for parameterized joins) a value
+ * from the outer side.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "copernica_fdw.h"
+
+/* How a pushed value is written, decided by the column's type. */
+typedef enum ValueFormat
+{
+	FORMAT_INTEGER,
+	FORMAT_TEXT,
+	FORMAT_LIKE,
+	FORMAT_DATE,
+	FORMAT_TIMESTAMP
+} ValueFormat;
+
+static bool
+is_integer_type(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID;
+}
+
+static bool
+is_text_type(Oid t)
+{
+	return t == TEXTOID || t == VARCHAROID;
+}
+
+/* Copernica operator for a PostgreSQL one, or NULL. */
+static const char *
+copernica_operator(const char *pgop)
+{
+	if (strcmp(pgop, "=") == 0)
+		return "==";
+	if (strcmp(pgop, "<>") == 0)
+		return "!=";
+	if (strcmp(pgop, "<") == 0 || strcmp(pgop, ">") == 0 ||
+		strcmp(pgop, "<=") == 0 || strcmp(pgop, ">=") == 0)
+		return pgop;
+	if (strcmp(pgop, "~~") == 0)
+		return "=~";
+	return NULL;
+}
+
+static const char *
+commuted(const char *op)
+{
+	if (strcmp(op, "<") == 0)
+		return ">";
+	if (strcmp(op, ">") == 0)
+		return "<";
+	if (strcmp(op, "<=") == 0)
+		return ">=";
+	if (strcmp(op, ">=") == 0)
+		return "<=";
+	return op;
+}
+
+/*
+ * Can expr be evaluated once at scan start?  No Vars of this relation, and
+ * nothing volatile.  Vars of other relations become executor parameters in
+ * a parameterized path.
+ */
+static bool
+is_scan_start_value(Expr *expr, RelOptInfo *baserel)
+{
+	Relids		relids = pull_varnos(NULL, (Node *) expr);
+
+	if (bms_is_member(baserel->relid, relids))
+		return false;
+	if (contain_volatile_functions((Node *) expr))
+		return false;
+	if (contain_subplans((Node *) expr))
+		return false;
+	return true;
+}
+
+/* The column a Var stands for, in Copernica's terms. */
+static bool
+var_source(RelOptInfo *baserel, CopernicaPlanInfo *info, Var *var,
+		   CopernicaValuePath *path, Oid *coltype)
+{
+	Form_pg_attribute attr;
+
+	if (var->varno != baserel->relid || var->varlevelsup != 0 ||
+		var->varattno <= 0)
+		return false;
+	attr = TupleDescAttr(info->tupdesc, var->varattno - 1);
+	*path = copernica_column_source(info->res, info->relid, attr);
+	*coltype = attr->atttypid;
+	return true;
+}
+
+/*
+ * Decide whether one comparison "column op value" can go to the API, and
+ * how.  Returns false when it stays local only.
+ */
+static bool
+classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
+					Var *var, const char *pgop, Expr *value, Oid opno,
+					CopernicaPushedCond *cond)
+{
+	CopernicaValuePath path;
+	Oid			coltype;
+	Oid			valtype = exprType((Node *) value);
+	const char *op = copernica_operator(pgop);
+	const char *ftype;
+
+	if (op == NULL || opno >= FirstNormalObjectId)
+		return false;
+	if (!var_source(baserel, info, var, &path, &coltype))
+		return false;
+	if (!is_scan_start_value(value, baserel))
+		return false;
+
+	cond->op = op;
+	cond->value = value;
+	cond->exact = false;
+
+	if (path.source == COPERNICA_SRC_PROPERTY)
+	{
+		if (strcmp(path.name, "ID") == 0 &&
+			is_integer_type(coltype) && is_integer_type(valtype) &&
+			strcmp(op, "=~") != 0)
+		{
+			cond->field = "id";
+			cond->format = FORMAT_INTEGER;
+			cond->exact = true;
+			return true;
+		}
+		if (strcmp(path.name, "modified") == 0 && coltype == TIMESTAMPOID &&
+			valtype == TIMESTAMPOID && strcmp(op, "!=") != 0 &&
+			strcmp(op, "=~") != 0)
+		{
+			/* exact unless a fraction of a second turns up at run time */
+			cond->field = "modified";
+			cond->format = FORMAT_TIMESTAMP;
+			cond->exact = true;
+			return true;
+		}
+		return false;
+	}
+	if (path.source != COPERNICA_SRC_FIELD || info->md == NULL)
+		return false;
+
+	/* names Copernica's expression parser would split wrongly */
+	if (strpbrk(path.name, "=<>!~") != NULL || path.name[0] == ' ' ||
+		path.name[strlen(path.name) - 1] == ' ')
+		return false;
+	ftype = copernica_field_type(info->md, path.name);
+	if (ftype == NULL)
+		return false;
+	cond->field = path.name;
+
+	if (is_text_type(coltype) && is_text_type(valtype))
+	{
+		Oid			collation = var->varcollid;
+
+		/* a nondeterministic collation may find more than Copernica does */
+		if (OidIsValid(collation) && collation != DEFAULT_COLLATION_OID &&
+			collation != C_COLLATION_OID && collation != POSIX_COLLATION_OID &&
+			!get_collation_isdeterministic(collation))
+			return false;
+		if (strcmp(ftype, "text") != 0 && strcmp(ftype, "email") != 0 &&
+			strcmp(ftype, "select") != 0 && strcmp(ftype, "big") != 0 &&
+			strncmp(ftype, "phone", 5) != 0)
+			return false;
+
+		/*
+		 * Copernica's text equality ignores case, so its matches are a
+		 * superset of ours; its ordering and inequality do not fit.
+		 */
+		if (strcmp(op, "==") == 0)
+		{
+			cond->format = FORMAT_TEXT;
+			return true;
+		}
+		if (strcmp(op, "=~") == 0)
+		{
+			cond->format = FORMAT_LIKE;
+			return true;
+		}
+		return false;
+	}
+	if (is_integer_type(coltype) && is_integer_type(valtype) &&
+		(strcmp(ftype, "integer") == 0 || strcmp(ftype, "foreign_key") == 0) &&
+		strcmp(op, "=~") != 0)
+	{
+		cond->format = FORMAT_INTEGER;
+		cond->exact = true;
+		return true;
+	}
+	if (coltype == DATEOID && valtype == DATEOID &&
+		(strcmp(ftype, "date") == 0 || strcmp(ftype, "empty_date") == 0) &&
+		strcmp(op, "!=") != 0 && strcmp(op, "=~") != 0)
+	{
+		/* empty dates: Copernica may or may not count them; rechecked */
+		cond->format = FORMAT_DATE;
+		return true;
+	}
+	if (coltype == TIMESTAMPOID && valtype == TIMESTAMPOID &&
+		(strcmp(ftype, "datetime") == 0 || strcmp(ftype, "empty_datetime") == 0) &&
+		strcmp(op, "!=") != 0 && strcmp(op, "=~") != 0)
+	{
+		cond->format = FORMAT_TIMESTAMP;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Classify one restriction clause.  Fills cond and returns true when it can
+ * be sent; *id_list is set for "id = ANY(array)", fetched ID by ID.
+ */
+bool
+copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
+						  Expr *clause, CopernicaPushedCond *cond)
+{
+	memset(cond, 0, sizeof(*cond));
+
+	if (IsA(clause, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Expr	   *left,
+				   *right;
+		char	   *opname;
+
+		if (list_length(op->args) != 2)
+			return false;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		/* look through a binary-compatible cast, as varchar -> text */
+		if (IsA(left, RelabelType))
+			left = ((RelabelType *) left)->arg;
+		if (IsA(right, RelabelType))
+			right = ((RelabelType *) right)->arg;
+		opname = get_opname(op->opno);
+		if (opname == NULL)
+			return false;
+		if (IsA(left, Var) && ((Var *) left)->varno == baserel->relid)
+			return classify_comparison(baserel, info, (Var *) left, opname,
+									   lsecond(op->args), op->opno, cond);
+		if (IsA(right, Var) && ((Var *) right)->varno == baserel->relid &&
+			strcmp(opname, "~~") != 0)
+			return classify_comparison(baserel, info, (Var *) right,
+									   commuted(opname), linitial(op->args),
+									   op->opno, cond);
+		return false;
+	}
+
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+		Expr	   *left = linitial(saop->args);
+		Expr	   *right = lsecond(saop->args);
+		CopernicaValuePath path;
+		Oid			coltype;
+		char	   *opname = get_opname(saop->opno);
+
+		if (!saop->useOr || opname == NULL || strcmp(opname, "=") != 0 ||
+			saop->opno >= FirstNormalObjectId || !IsA(left, Var))
+			return false;
+		if (!var_source(baserel, info, (Var *) left, &path, &coltype))
+			return false;
+		if (path.source != COPERNICA_SRC_PROPERTY || strcmp(path.name, "ID") != 0 ||
+			!is_integer_type(coltype) ||
+			!is_integer_type(get_element_type(exprType((Node *) right))))
+			return false;
+		if (!is_scan_start_value(right, baserel))
+			return false;
+		cond->field = "id";
+		cond->op = "==";
+		cond->value = right;
+		cond->format = FORMAT_INTEGER;
+		cond->exact = true;
+		cond->id_list = true;
+		return true;
+	}
+	return false;
+}
+
+/* ----------------------------------------------------------------
+ * At scan start: values evaluated, the query string written
+ * ----------------------------------------------------------------
+ */
+
+static void
+append_escaped(StringInfo buf, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			*p == '.' || *p == '~')
+			appendStringInfoChar(buf, (char) *p);
+		else
+			appendStringInfo(buf, "%%%02X", *p);
+	}
+}
+
+/*
+ * One condition's "field op value" text, or NULL when this value cannot be
+ * sent as it is (then the condition stays local for this scan, which is
+ * always safe, but no longer exact).  *op may be widened.
+ */
+static char *
+format_value(int format, Datum value, Oid valtype, const char **op)
+{
+	switch (format)
+	{
+		case FORMAT_INTEGER:
+			{
+				Oid			outfunc;
+				bool		isvarlena;
+
+				getTypeOutputInfo(valtype, &outfunc, &isvarlena);
+				return OidOutputFunctionCall(outfunc, value);
+			}
+		case FORMAT_TEXT:
+		case FORMAT_LIKE:
+			{
+				char	   *s = TextDatumGetCString(value);
+				size_t		len = strlen(s);
+
+				/* Copernica trims the expression: trailing blanks vanish */
+				if (len > 0 && isspace((unsigned char) s[len - 1]))
+					return NULL;
+				/* PostgreSQL's LIKE escape has no Copernica equivalent */
+				if (format == FORMAT_LIKE && strchr(s, '\\') != NULL)
+					return NULL;
+				return s;
+			}
+		case FORMAT_DATE:
+			{
+				DateADT		d = DatumGetDateADT(value);
+				int			y,
+							m,
+							day;
+
+				if (DATE_NOT_FINITE(d))
+					return NULL;
+				j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+				if (y <= 0 || y > 9999)
+					return NULL;
+				return psprintf("%04d-%02d-%02d", y, m, day);
+			}
+		case FORMAT_TIMESTAMP:
+			{
+				Timestamp	ts = DatumGetTimestamp(value);
+				struct pg_tm tm;
+				fsec_t		fsec;
+
+				if (TIMESTAMP_NOT_FINITE(ts) ||
+					timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
+					tm.tm_year <= 0 || tm.tm_year > 9999)
+					return NULL;
+
+				/*
+				 * Copernica keeps whole seconds: with a fraction, compare
+				 * with the whole second below, widened to include it.
+				 */
+				if (fsec != 0)
+				{
+					if (strcmp(*op, "<") == 0 || strcmp(*op, "<=") == 0)
+						*op = "<=";
+					else if (strcmp(*op, ">") == 0 || strcmp(*op, ">=") == 0)
+						*op = ">=";
+					else
+						return NULL;
+				}
+				return psprintf("%04d-%02d-%02d %02d:%02d:%02d",
+								tm.tm_year, tm.tm_mon, tm.tm_mday,
+								tm.tm_hour, tm.tm_min, tm.tm_sec);
+			}
+	}
+	return NULL;
+}
+
+/*
+ * Append "&fields%5B%5D=field%3D%3Dvalue" for one evaluated condition.
+ * Returns false when the value makes the condition unsendable.
+ */
+bool
+copernica_append_condition(StringInfo query, const char *field, const char *op,
+						   int format, Datum value, Oid valtype, bool *exact)
+{
+	StringInfoData expr;
+	const char *sent_op = op;
+	char	   *text = format_value(format, value, valtype, &sent_op);
+
+	if (text == NULL)
+	{
+		*exact = false;
+		return false;
+	}
+	if (sent_op != op)
+		*exact = false;
+	initStringInfo(&expr);
+	appendStringInfo(&expr, "%s%s%s", field, sent_op, text);
+	appendStringInfoString(query, "&fields%5B%5D=");
+	append_escaped(query, expr.data);
+	return true;
+}
+
+/* The IDs of an "id = ANY(array)" value, sorted and without duplicates. */
+List *
+copernica_id_list(Datum array, bool descending)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	int64	   *ids;
+	int			nids = 0;
+	List	   *result = NIL;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, &n);
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		if (elemtype == INT2OID)
+			ids[nids++] = DatumGetInt16(elems[i]);
+		else if (elemtype == INT4OID)
+			ids[nids++] = DatumGetInt32(elems[i]);
+		else
+			ids[nids++] = DatumGetInt64(elems[i]);
+	}
+	/* small arrays: insertion sort keeps this simple */
+	for (i = 1; i < nids; i++)
+	{
+		int64		v = ids[i];
+		int			j = i - 1;
+
+		while (j >= 0 && ids[j] > v)
+		{
+			ids[j + 1] = ids[j];
+			j--;
+		}
+		ids[j + 1] = v;
+	}
+	for (i = 0; i < nids; i++)
+	{
+		int64		v = ids[descending ? nids - 1 - i : i];
+
+		if (i > 0 && v == ids[descending ? nids - i : i - 1])
+			continue;
+		if (v <= 0)
+			continue;			/* no entity has such an ID */
+		result = lappend(result, psprintf(INT64_FORMAT, v));
+	}
+	return result;
+}
