@@ -16,3 +16,10 @@ LANGUAGE C STRICT;
 CREATE FOREIGN DATA WRAPPER copernica_fdw
   HANDLER copernica_fdw_handler
   VALIDATOR copernica_fdw_validator;
+
+-- Planning caches each table's field definitions and size for a minute;
+-- this forgets them now (after changing fields in Copernica, say).
+CREATE FUNCTION copernica_forget_metadata()
+RETURNS void
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;

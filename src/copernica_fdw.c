@@ -39,6 +39,9 @@ PG_MODULE_MAGIC;
 /* What one HTTP request costs, in units of seq_page_cost. */
 #define REQUEST_COST			100.0
 
+/* What moving one item over the network and parsing it costs. */
+#define ITEM_TRANSFER_COST		0.1
+
 typedef struct CopernicaRelInfo
 {
 	CopernicaPlanInfo plan;
@@ -244,7 +247,7 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 		rows = Min(rows, limit);
 	}
 	total = startup + request_cost(info, fetched) +
-		fetched * (cpu_tuple_cost + cpu_operator_cost * 10);
+		fetched * (ITEM_TRANSFER_COST + cpu_tuple_cost);
 	/* a pushed order is free; make it win over a local sort */
 	if (pathkeys != NIL)
 		total *= 0.99;
@@ -341,30 +344,35 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 	add_id_lookup_paths(root, baserel, info);
 }
 
-/* A condition's value for EXPLAIN: the constant, or $n for a parameter. */
+/*
+ * A condition's value for EXPLAIN: the constant, $n for a parameter, or
+ * "(expression)" for what is computed at scan start.
+ */
 static char *
-explain_value(Expr *value, int index)
+explain_value(Expr *value)
 {
-	if (IsA(value, Const) && !((Const *) value)->constisnull &&
-		!type_is_array(((Const *) value)->consttype))
-	{
-		Const	   *c = (Const *) value;
-		Oid			outfunc;
-		bool		isvarlena;
-
-		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
-		return OidOutputFunctionCall(outfunc, c->constvalue);
-	}
 	if (IsA(value, Const) && !((Const *) value)->constisnull)
 	{
 		Const	   *c = (Const *) value;
 		Oid			outfunc;
 		bool		isvarlena;
+		char	   *text;
 
 		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
-		return psprintf("any of %s", OidOutputFunctionCall(outfunc, c->constvalue));
+		text = OidOutputFunctionCall(outfunc, c->constvalue);
+		if (type_is_array(c->consttype) && text[0] == '{')
+		{
+			/* {5,2} reads as the list (5,2) */
+			text[0] = '(';
+			text[strlen(text) - 1] = ')';
+		}
+		return text;
 	}
-	return psprintf("$%d", index + 1);
+	if (IsA(value, Param))
+		return psprintf("$%d", ((Param *) value)->paramid);
+	if (IsA(value, Var))
+		return pstrdup("(outer row's value)");
+	return pstrdup("(expression)");
 }
 
 /*
@@ -427,11 +435,10 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		if (filter.len > 0)
 			appendStringInfoString(&filter, ", ");
 		if (cond.id_list)
-			appendStringInfo(&filter, "id in (%s)",
-							 explain_value(cond.value, list_length(fdw_exprs)));
+			appendStringInfo(&filter, "id in %s", explain_value(cond.value));
 		else
 			appendStringInfo(&filter, "%s%s%s", cond.field, cond.op,
-							 explain_value(cond.value, list_length(fdw_exprs)));
+							 explain_value(cond.value));
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 
@@ -441,7 +448,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 												  makeInteger(order_desc),
 												  makeInteger(limit)),
 									   makeString(filter.data),
-									   makeInteger(info->plan.opts->page_size)),
+									   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
 							NIL, NIL, outer_plan);
 }
 

@@ -10,6 +10,7 @@
 
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -457,4 +458,15 @@ copernica_column_source(const CopernicaResource *res, Oid relid,
 	path.source = COPERNICA_SRC_FIELD;
 	path.name = pstrdup(name);
 	return path;
+}
+
+PG_FUNCTION_INFO_V1(copernica_forget_metadata);
+
+Datum
+copernica_forget_metadata(PG_FUNCTION_ARGS)
+{
+	if (metadata_cxt)
+		MemoryContextReset(metadata_cxt);
+	metadata_cache = NIL;
+	PG_RETURN_VOID();
 }

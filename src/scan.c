@@ -69,9 +69,12 @@ typedef struct CopernicaScanState
 	bool		order_desc;
 	int64		limit;			/* rows asked for in all, 0 for no limit */
 	char	   *filter_text;	/* EXPLAIN's view of the conditions */
+	int64		size_hint;		/* the listing's size when planned, or -1 */
 	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
-	List	   *id_values;		/* id = ANY(...): IDs still to look up */
+	bool		id_mode;		/* looking up IDs rather than paging */
+	List	   *id_values;		/* the IDs still to look up */
 	bool		empty_result;	/* a condition's value is NULL: no rows */
+	bool		started;		/* paging begun for this (re)scan */
 
 	/* paging */
 	CopernicaBatch *batch;
@@ -82,6 +85,7 @@ typedef struct CopernicaScanState
 	bool		last_page_seen;
 
 	/* current page */
+	MemoryContext scan_cxt;		/* lives as long as the scan */
 	MemoryContext page_cxt;
 	MemoryContext row_cxt;
 	CopernicaPage *page;
@@ -118,7 +122,7 @@ send_page_request(CopernicaScanState *st)
 	StringInfoData query;
 
 	initStringInfo(&query);
-	pp->single = (st->id_values != NIL);
+	pp->single = st->id_mode;
 	if (pp->single)
 	{
 		pp->start = 0;
@@ -158,11 +162,8 @@ more_to_ask(CopernicaScanState *st)
 {
 	if (st->empty_result)
 		return false;
-	if (st->id_values != NIL)
-		return true;
-	if (st->npending > 0 && st->pending[(st->pending_head + st->npending - 1) %
-										st->opts->max_concurrency].single)
-		return false;
+	if (st->id_mode)
+		return st->id_values != NIL;
 	if (st->last_page_seen)
 		return false;
 	if (st->limit > 0 && st->next_start >= st->limit)
@@ -242,9 +243,13 @@ fetch_next_page(CopernicaScanState *st)
 	{
 		/*
 		 * The first page is asked for alone, as most tables fit in one; after
-		 * a full page, keep max_concurrency requests in flight.
+		 * a full page, keep max_concurrency requests in flight.  Past the
+		 * size the table had when planned, ask one page at a time: only a
+		 * short page ends the scan, but speculation there is likely waste.
 		 */
-		while (st->npending < st->opts->max_concurrency && more_to_ask(st))
+		while (st->npending < st->opts->max_concurrency && more_to_ask(st) &&
+			   (st->npending == 0 || st->size_hint < 0 ||
+				st->next_start < st->size_hint))
 			send_page_request(st);
 	}
 
@@ -270,6 +275,7 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 
 	resetStringInfo(&st->filter);
 	st->id_values = NIL;
+	st->id_mode = false;
 	st->empty_result = false;
 	forboth(lc1, st->conds, lc2, st->value_states)
 	{
@@ -290,6 +296,7 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		}
 		if (id_list)
 		{
+			st->id_mode = true;
 			st->id_values = copernica_id_list(value, st->order_desc);
 			if (st->id_values == NIL)
 				st->empty_result = true;
@@ -345,6 +352,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->order_desc = intVal(lsecond(order)) != 0;
 	st->limit = intVal(lthird(order));
 	st->filter_text = strVal(lfourth(fsplan->fdw_private));
+	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -377,6 +385,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->paths[st->id_path].name = "ID";
 
 	st->pending = palloc0(sizeof(PendingPage) * st->opts->max_concurrency);
+	st->scan_cxt = estate->es_query_cxt;
 	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										 "copernica_fdw page",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -387,7 +396,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
 	copernica_resource_bind(st->res, st->conn, st->opts, &st->stats);
-	start_paging(st, node->ss.ps.ps_ExprContext);
+
 }
 
 TupleTableSlot *
@@ -402,6 +411,19 @@ copernicaIterateForeignScan(ForeignScanState *node)
 
 	ExecClearTuple(slot);
 	MemoryContextReset(st->row_cxt);
+
+	/*
+	 * Conditions' values may come from the outer side of a join, set only
+	 * once the outer row is there: start paging at the first row wanted.
+	 */
+	if (!st->started)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->scan_cxt);
+
+		start_paging(st, node->ss.ps.ps_ExprContext);
+		MemoryContextSwitchTo(old);
+		st->started = true;
+	}
 
 	while (st->page == NULL || st->next_item >= st->page->nitems)
 	{
@@ -444,7 +466,8 @@ copernicaReScanForeignScan(ForeignScanState *node)
 	CopernicaScanState *st = node->fdw_state;
 
 	MemoryContextReset(st->page_cxt);
-	start_paging(st, node->ss.ps.ps_ExprContext);
+	st->page = NULL;
+	st->started = false;
 }
 
 void

@@ -1,0 +1,190 @@
+--
+-- Reading: every kind of table, every type, NULL and empty values, paging,
+-- joins, rescans, cancel, and the errors a user can run into.
+--
+\getenv emu_url COPERNICA_EMULATOR_URL
+\getenv token COPERNICA_TOKEN
+\! $EMUCTL reset demo
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+
+-- profiles, with every property and field
+CREATE FOREIGN TABLE customers (
+    id         bigint,
+    email      text,
+    firstname  varchar(20),
+    lastname   text,
+    town       text OPTIONS (field 'City'),
+    age        integer,
+    score      numeric,
+    birthday   date,
+    signup     date,
+    lastvisit  timestamp,
+    segment    text,
+    notes      text,
+    referrer   bigint,
+    newsletter text,
+    interests  text[],
+    secret     text,
+    created    timestamp,
+    modified   timestamp,
+    database   integer
+) SERVER copernica OPTIONS (database 'Customers');
+
+SELECT id, email, firstname, lastname, town, age, score, birthday, signup,
+       lastvisit, segment, referrer, newsletter, interests
+  FROM customers ORDER BY id;
+SELECT id, notes, length(secret) AS secret_length, created, modified, database
+  FROM customers WHERE notes <> '' ORDER BY id;
+
+-- Copernica has no NULL: "" is NULL except for text, 0000-00-00 is NULL
+SELECT count(*) FILTER (WHERE email = '') AS empty_email,
+       count(*) FILTER (WHERE email IS NULL) AS null_email,
+       count(*) FILTER (WHERE birthday IS NULL) AS no_birthday,
+       count(*) FILTER (WHERE signup IS NULL) AS zero_signup,
+       count(*) FILTER (WHERE lastvisit IS NULL) AS no_lastvisit
+  FROM customers;
+
+-- timestamptz reads Copernica's local time in the server's timezone option
+CREATE FOREIGN TABLE visits (id bigint, lastvisit timestamptz, modified timestamptz)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT v.id, v.lastvisit, v.lastvisit AT TIME ZONE 'Europe/Amsterdam' = c.lastvisit AS same_local
+  FROM visits v JOIN customers c USING (id) WHERE v.id IN (1, 4, 7) ORDER BY v.id;
+ALTER SERVER copernica OPTIONS (SET timezone 'America/New_York');
+SELECT id, lastvisit FROM visits WHERE id = 1;
+ALTER SERVER copernica OPTIONS (SET timezone 'Europe/Amsterdam');
+
+-- jsonb: the whole fields object, and interests
+CREATE FOREIGN TABLE customers_json (id bigint, fields jsonb, interests jsonb)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT id, fields->>'firstname' AS firstname, fields->'age' AS age,
+       jsonb_typeof(fields) AS fields_type, interests
+  FROM customers_json WHERE id <= 3 ORDER BY id;
+
+-- subprofiles, by collection name (with its database) or by ID
+CREATE FOREIGN TABLE orders (id bigint, profile bigint, ordernumber text,
+                             total numeric(10,2), placed timestamp, status text,
+                             collection integer)
+    SERVER copernica OPTIONS (database 'Customers', collection 'Orders');
+SELECT * FROM orders ORDER BY id LIMIT 5;
+SELECT count(*), sum(total), count(DISTINCT profile) FROM orders;
+\! $EMUCTL subprofiles 1
+CREATE FOREIGN TABLE orders_by_id (id bigint, total numeric)
+    SERVER copernica OPTIONS (collection '1');
+SELECT count(*), sum(total) FROM orders_by_id;
+
+-- read-only listings
+CREATE FOREIGN TABLE collections (id bigint, name text, database bigint)
+    SERVER copernica OPTIONS (resource 'collections', database 'Customers');
+SELECT * FROM collections;
+CREATE FOREIGN TABLE customer_fields (id bigint, name text, type text, value text,
+                                      displayed boolean, length integer)
+    SERVER copernica OPTIONS (resource 'fields', database 'Customers');
+SELECT * FROM customer_fields ORDER BY id;
+CREATE FOREIGN TABLE order_fields (id bigint, name text, type text)
+    SERVER copernica OPTIONS (resource 'fields', database 'Customers', collection 'Orders');
+SELECT * FROM order_fields ORDER BY id;
+CREATE FOREIGN TABLE interests (id bigint, name text, "group" text)
+    SERVER copernica OPTIONS (resource 'interests', database 'Customers');
+SELECT * FROM interests ORDER BY id;
+CREATE FOREIGN TABLE views (id bigint, name text, database bigint)
+    SERVER copernica OPTIONS (resource 'views', database 'Customers');
+SELECT * FROM views ORDER BY id;
+CREATE FOREIGN TABLE gold (id bigint, email text, segment text)
+    SERVER copernica OPTIONS (resource 'view_profiles', view '1');
+SELECT * FROM gold ORDER BY id;
+CREATE FOREIGN TABLE emailings (id bigint, subject text, "timestamp" timestamp,
+                                type text, from_address jsonb, destinations integer)
+    SERVER copernica OPTIONS (resource 'publisher_emailings');
+SELECT id, subject, type, from_address->>'email' AS sender FROM emailings ORDER BY id;
+CREATE FOREIGN TABLE ms_emailings (id bigint, subject text, target jsonb)
+    SERVER copernica OPTIONS (resource 'ms_emailings');
+SELECT id, subject, target->>'type' AS target FROM ms_emailings ORDER BY id;
+
+-- a join with a local table, and a nested loop that rescans the foreign side
+CREATE TABLE tiers (city text, tier text);
+INSERT INTO tiers VALUES ('Amsterdam', 'capital'), ('Utrecht', 'central'), ('Berlin', 'abroad');
+SELECT t.tier, count(*), string_agg(c.id::text, ',' ORDER BY c.id)
+  FROM customers c JOIN tiers t ON t.city = c.town GROUP BY t.tier ORDER BY t.tier;
+EXPLAIN (COSTS OFF)
+SELECT t.tier, s.id FROM tiers t,
+       LATERAL (SELECT c.id FROM customers c WHERE c.town = t.city OFFSET 0) s;
+\! $EMUCTL clear-log
+SELECT t.tier, s.id FROM tiers t,
+       LATERAL (SELECT c.id FROM customers c WHERE c.town = t.city OFFSET 0) s
+ ORDER BY 1, 2;
+-- three outer rows: three scans, each with its own condition
+\! $EMUCTL log
+
+-- a column that matches no field names the fields there are
+CREATE FOREIGN TABLE typo (id bigint, emial text) SERVER copernica OPTIONS (database 'Customers');
+SELECT * FROM typo;
+SELECT id FROM typo WHERE id = 1;  -- only columns that are read count
+
+-- a value that does not convert names the column, the table and the profile
+CREATE FOREIGN TABLE wrong_type (id bigint, firstname integer) SERVER copernica OPTIONS (database 'Customers');
+SELECT * FROM wrong_type;
+CREATE FOREIGN TABLE too_short (id bigint, firstname varchar(3)) SERVER copernica OPTIONS (database 'Customers');
+SELECT * FROM too_short;
+
+-- unknown database, unknown collection, unknown view, a wrong token
+CREATE FOREIGN TABLE nowhere (id bigint) SERVER copernica OPTIONS (database 'Nowhere');
+SELECT * FROM nowhere;
+CREATE FOREIGN TABLE no_collection (id bigint) SERVER copernica OPTIONS (database 'Customers', collection 'Returns');
+SELECT * FROM no_collection;
+CREATE FOREIGN TABLE no_collection_id (id bigint) SERVER copernica OPTIONS (collection '999');
+SELECT * FROM no_collection_id;
+CREATE FOREIGN TABLE no_collection_db (id bigint) SERVER copernica OPTIONS (collection 'Orders');
+SELECT * FROM no_collection_db;
+CREATE SERVER wrong_token FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url :'emu_url', access_token 'not-the-token');
+CREATE FOREIGN TABLE wrong_token_customers (id bigint) SERVER wrong_token OPTIONS (database 'Customers');
+SELECT * FROM wrong_token_customers;
+-- nobody listens on port 9 of the loopback
+CREATE SERVER unreachable FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://127.0.0.1:9/v2', access_token 'secret-token', max_retries '0');
+CREATE FOREIGN TABLE unreachable_customers (id bigint) SERVER unreachable OPTIONS (database 'Customers');
+SELECT * FROM unreachable_customers;
+
+-- paging: counts and ID sums match the emulator's for many sizes, page size 1000 and 7
+CREATE FOREIGN TABLE gen (id bigint, email text, age integer) SERVER copernica OPTIONS (database 'Customers');
+\! $EMUCTL reset generate 0
+SELECT count(*), coalesce(sum(id), 0) AS idsum FROM gen;
+\! $EMUCTL reset generate 1
+SELECT count(*), sum(id) AS idsum FROM gen;
+\! $EMUCTL reset generate 999
+SELECT count(*), sum(id) AS idsum FROM gen;
+\! $EMUCTL profiles 1
+\! $EMUCTL reset generate 1000
+SELECT count(*), sum(id) AS idsum FROM gen;
+\! $EMUCTL reset generate 1001
+SELECT count(*), sum(id) AS idsum FROM gen;
+\! $EMUCTL reset generate 2500
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+\! $EMUCTL profiles 1
+-- three full pages were needed; at most max_concurrency - 1 asked for beyond the end
+\! $EMUCTL log | sort
+ALTER FOREIGN TABLE gen OPTIONS (ADD page_size '7', ADD max_concurrency '1');
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+-- one request per page (2500 / 7 = 357.1), all on one connection
+\! $EMUCTL log --count
+\! $EMUCTL log --connections
+ALTER FOREIGN TABLE gen OPTIONS (SET max_concurrency '4');
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+\! $EMUCTL reset generate 13
+SELECT count(*), sum(id) AS idsum FROM gen;
+\! $EMUCTL reset generate 14
+SELECT count(*), sum(id) AS idsum FROM gen;
+
+-- a slow answer is interrupted by statement_timeout, and the backend goes on
+\! $EMUCTL reset demo
+\! $EMUCTL latency 10000
+SELECT clock_timestamp() AS before_scan \gset
+SET statement_timeout = '1s';
+SELECT count(*) FROM gen;
+RESET statement_timeout;
+SELECT clock_timestamp() - :'before_scan'::timestamptz < interval '5 seconds' AS interrupted_quickly;
+\! $EMUCTL latency 0
+SELECT count(*) FROM gen;

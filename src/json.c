@@ -1,0 +1,985 @@
+/*-------------------------------------------------------------------------
+ *
+ * json.c
+ *		  Reading Copernica's answers and writing JSON request bodies, on
+ *		  PostgreSQL's own JSON parser (common/jsonapi.h).
+ *
+ * A page is parsed in one pass with semantic-action callbacks, picking out
+ * only the values the scan asked for.  That avoids building a jsonb (three
+ * times slower and far bigger) for values we would mostly throw away.
+ *
+ * Everything is allocated in CurrentMemoryContext; the caller parses each
+ * page in a context of its own and resets it afterwards.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/memutils.h"
+
+#include "copernica_fdw.h"
+
+/*
+ * Key positions remembered per object level.  Items of one page share the
+ * order of their keys, so the key at position n is nearly always the one we
+ * saw at position n in the previous item and costs one strcmp.  Objects with
+ * more keys than this are unusual; their later keys go through the hash.
+ */
+#define MAX_CACHED_KEYS		256
+
+/* The envelope keys we read; anything else ("nextid", ...) is ignored. */
+typedef enum EnvelopeKey
+{
+	ENV_OTHER = 0,
+	ENV_START,
+	ENV_LIMIT,
+	ENV_COUNT,
+	ENV_TOTAL,
+	ENV_DATA
+} EnvelopeKey;
+
+static const char *const envelope_key_names[] = {
+	NULL, "start", "limit", "count", "total", "data"
+};
+
+/*
+ * One key name the paths ask for, with every path that asks for it.  Names
+ * are kept as given; hashing and comparing fold ASCII letters on the fly.
+ */
+typedef struct KeyTargets
+{
+	const char *name;
+	uint32		hash;
+	bool		in_fields;		/* a key of "fields" rather than of the item */
+	bool		is_fields;		/* this is the item's "fields" key itself */
+	int			ntargets;
+	int		   *targets;		/* indexes into the paths */
+} KeyTargets;
+
+/* Open-addressing hash of the wanted names, built once per page. */
+typedef struct KeyTable
+{
+	KeyTargets *entries;
+	int			nentries;
+	int		   *slots;			/* entry index or -1; size is a power of 2 */
+	int			mask;
+} KeyTable;
+
+/* What key position n of an object resolved to last time. */
+typedef struct KeyCache
+{
+	int			next;			/* position of the next key in this object */
+	int			size;
+	const char **names;			/* NULL where nothing is remembered */
+	const KeyTargets **hits;	/* NULL for "nobody wants this key" */
+} KeyCache;
+
+/* The value of one key being read, for the paths that want it. */
+typedef struct ValueCapture
+{
+	const KeyTargets *targets;	/* NULL when no path wants the current key */
+	char	   *start;			/* where the value's JSON text starts */
+	char	   *scalar;			/* the scalar's text, once seen */
+} ValueCapture;
+
+typedef struct PageParseState
+{
+	JsonLexContext *lex;
+	CopernicaPage *page;
+	KeyTable	keys;
+	bool		envelope;
+	int			item_level;		/* lex_level of an item's own '{' */
+
+	/* the envelope */
+	EnvelopeKey env_key;		/* envelope key whose value is being read */
+	uint32		env_seen;		/* bit per EnvelopeKey: the key appeared */
+	bool		has_start;
+	bool		has_limit;
+	bool		has_count;
+	bool		in_data;
+
+	/* the items */
+	int			capacity;		/* items the values array has room for */
+	bool		in_item;
+	bool		in_fields;		/* inside the current item's "fields" */
+	char	  **row;			/* the current item's values */
+	KeyCache	item_keys;
+	KeyCache	field_keys;
+	ValueCapture item_value;
+	ValueCapture field_value;
+} PageParseState;
+
+typedef struct StringArrayState
+{
+	JsonLexContext *lex;
+	List	   *result;
+	char	   *elem_start;
+	char	   *scalar;
+} StringArrayState;
+
+#define unexpected_answer(...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT), \
+			 errmsg("unexpected answer from Copernica"), \
+			 errdetail(__VA_ARGS__)))
+
+
+/*
+ * Case-insensitive for ASCII letters only.  Copernica's field names are
+ * matched without regard to case; folding bytes above 0x7F one at a time
+ * would corrupt multibyte characters, and full Unicode case folding is not
+ * worth its cost for field names.
+ */
+static inline unsigned char
+fold_ascii(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static uint32
+key_hash(const char *name, bool in_fields)
+{
+	/* FNV-1a; the two kinds of key start from different seeds */
+	uint32		h = in_fields ? 0x9e3779b9 : 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) name; *p; p++)
+	{
+		h ^= fold_ascii(*p);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static bool
+key_equal(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *) a;
+	const unsigned char *q = (const unsigned char *) b;
+
+	while (*p && fold_ascii(*p) == fold_ascii(*q))
+	{
+		p++;
+		q++;
+	}
+	return fold_ascii(*p) == fold_ascii(*q);
+}
+
+static KeyTargets *
+key_table_find(const KeyTable *kt, const char *name, bool in_fields,
+			   uint32 hash)
+{
+	int			i;
+
+	for (i = hash & kt->mask; kt->slots[i] >= 0; i = (i + 1) & kt->mask)
+	{
+		KeyTargets *e = &kt->entries[kt->slots[i]];
+
+		if (e->hash == hash && e->in_fields == in_fields &&
+			key_equal(e->name, name))
+			return e;
+	}
+	return NULL;
+}
+
+static KeyTargets *
+key_table_add(KeyTable *kt, const char *name, bool in_fields)
+{
+	uint32		hash = key_hash(name, in_fields);
+	KeyTargets *e = key_table_find(kt, name, in_fields, hash);
+	int			i;
+
+	if (e != NULL)
+		return e;
+
+	e = &kt->entries[kt->nentries];
+	e->name = name;
+	e->hash = hash;
+	e->in_fields = in_fields;
+	e->is_fields = false;
+	e->ntargets = 0;
+	e->targets = NULL;
+
+	for (i = hash & kt->mask; kt->slots[i] >= 0; i = (i + 1) & kt->mask)
+		;
+	kt->slots[i] = kt->nentries++;
+	return e;
+}
+
+/*
+ * Index the paths by key name.  The item's "fields" key always has an entry,
+ * wanted or not, because it is how we know where field keys live.
+ */
+static void
+key_table_build(KeyTable *kt, const CopernicaValuePath *paths, int npaths)
+{
+	KeyTargets **path_entry;
+	KeyTargets *fields;
+	int			size = 8;
+	int			p;
+
+	while (size < 2 * (npaths + 1))
+		size *= 2;
+	kt->entries = palloc(sizeof(KeyTargets) * (npaths + 1));
+	kt->nentries = 0;
+	kt->slots = palloc(sizeof(int) * size);
+	memset(kt->slots, -1, sizeof(int) * size);
+	kt->mask = size - 1;
+
+	fields = key_table_add(kt, "fields", false);
+	fields->is_fields = true;
+
+	/* first count the paths per name, then hand out the target arrays */
+	path_entry = palloc(sizeof(KeyTargets *) * (npaths + 1));
+	for (p = 0; p < npaths; p++)
+	{
+		const char *name = paths[p].name;
+		bool		in_fields = false;
+
+		switch (paths[p].source)
+		{
+			case COPERNICA_SRC_PROPERTY:
+				break;
+			case COPERNICA_SRC_FIELD:
+				in_fields = true;
+				break;
+			case COPERNICA_SRC_FIELDS_OBJECT:
+				name = "fields";
+				break;
+		}
+		if (name == NULL)
+			elog(ERROR, "copernica_fdw: value path %d has no name", p);
+
+		path_entry[p] = key_table_add(kt, name, in_fields);
+		path_entry[p]->ntargets++;
+	}
+
+	for (p = 0; p < kt->nentries; p++)
+	{
+		KeyTargets *e = &kt->entries[p];
+
+		if (e->ntargets > 0)
+			e->targets = palloc(sizeof(int) * e->ntargets);
+		e->ntargets = 0;
+	}
+	for (p = 0; p < npaths; p++)
+		path_entry[p]->targets[path_entry[p]->ntargets++] = p;
+	pfree(path_entry);
+}
+
+/* Which paths want key fname, the key at the next position of its object. */
+static const KeyTargets *
+lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
+		   bool in_fields)
+{
+	int			pos = cache->next++;
+	const KeyTargets *hit;
+
+	if (pos < cache->size && cache->names[pos] != NULL &&
+		strcmp(cache->names[pos], fname) == 0)
+		return cache->hits[pos];
+
+	hit = key_table_find(&st->keys, fname, in_fields,
+						 key_hash(fname, in_fields));
+
+	if (pos < MAX_CACHED_KEYS)
+	{
+		if (pos >= cache->size)
+		{
+			int			newsize = Max(16, cache->size * 2);
+
+			while (newsize <= pos)
+				newsize *= 2;
+			newsize = Min(newsize, MAX_CACHED_KEYS);
+			if (cache->size == 0)
+			{
+				cache->names = palloc0(sizeof(char *) * newsize);
+				cache->hits = palloc0(sizeof(KeyTargets *) * newsize);
+			}
+			else
+			{
+				cache->names = repalloc(cache->names, sizeof(char *) * newsize);
+				cache->hits = repalloc(cache->hits,
+									   sizeof(KeyTargets *) * newsize);
+				memset(cache->names + cache->size, 0,
+					   sizeof(char *) * (newsize - cache->size));
+			}
+			cache->size = newsize;
+		}
+		/* fname is the parser's palloc'd copy and outlives the parse */
+		cache->names[pos] = fname;
+		cache->hits[pos] = hit;
+	}
+	return hit;
+}
+
+static const char *
+json_token_name(JsonTokenType type)
+{
+	switch (type)
+	{
+		case JSON_TOKEN_STRING:
+			return "string";
+		case JSON_TOKEN_NUMBER:
+			return "number";
+		case JSON_TOKEN_OBJECT_START:
+			return "object";
+		case JSON_TOKEN_ARRAY_START:
+			return "array";
+		case JSON_TOKEN_TRUE:
+		case JSON_TOKEN_FALSE:
+			return "boolean";
+		case JSON_TOKEN_NULL:
+			return "null";
+		default:
+			return "value";
+	}
+}
+
+/*
+ * Parse a whole decimal integer.  Unlike strtoll this accepts no spaces, no
+ * plus sign and no trailing text, so "12abc" or "1.5" is not taken for a
+ * number.
+ */
+static bool
+parse_integer(const char *s, int64 *result)
+{
+	bool		neg = false;
+	uint64		acc = 0;
+
+	if (*s == '-')
+	{
+		neg = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++)
+	{
+		int			digit = *s - '0';
+
+		if (acc > (PG_UINT64_MAX - digit) / 10)
+			return false;
+		acc = acc * 10 + digit;
+	}
+	if (*s != '\0')
+		return false;
+
+	if (neg)
+	{
+		if (acc > (uint64) PG_INT64_MAX + 1)
+			return false;
+		/* negate unsigned: -(int64) acc would overflow for INT64_MIN */
+		*result = (int64) (~acc + 1);
+	}
+	else
+	{
+		if (acc > (uint64) PG_INT64_MAX)
+			return false;
+		*result = (int64) acc;
+	}
+	return true;
+}
+
+/* Raise the parser's error, with where in the body it happened. */
+static void
+report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			 errmsg("invalid JSON in Copernica's answer"),
+			 errdetail("%s It was found near byte %d of %d.",
+					   json_errdetail(rc, lex),
+					   (int) (lex->token_terminator - lex->input),
+					   lex->input_length)));
+}
+
+/*
+ * Start a new item: make room for its row of values.  The array doubles, so
+ * a page of n items costs O(log n) reallocations.
+ */
+static void
+begin_item(PageParseState *st)
+{
+	CopernicaPage *page = st->page;
+
+	if (page->npaths > 0)
+	{
+		if (page->nitems >= st->capacity)
+		{
+			int			newcap;
+
+			if (st->capacity == 0)
+			{
+				/*
+				 * "count" usually comes before "data"; trust it to size the
+				 * array, but not beyond a page's possible size.
+				 */
+				if (st->envelope && st->has_count && page->count > 0 &&
+					page->count <= COPERNICA_MAX_PAGE_SIZE)
+					newcap = (int) page->count;
+				else
+					newcap = st->envelope ? 16 : 1;
+			}
+			else
+				newcap = st->capacity * 2;
+
+			if ((Size) newcap * page->npaths >= MaxAllocSize / sizeof(char *))
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("Copernica's answer holds too many items")));
+
+			if (page->values == NULL)
+				page->values = palloc(sizeof(char *) * newcap * page->npaths);
+			else
+				page->values = repalloc(page->values,
+										sizeof(char *) * newcap * page->npaths);
+			st->capacity = newcap;
+		}
+		st->row = page->values + (Size) page->nitems * page->npaths;
+		memset(st->row, 0, sizeof(char *) * page->npaths);
+	}
+
+	page->nitems++;
+	st->in_item = true;
+	st->in_fields = false;
+	st->item_keys.next = 0;
+	st->item_value.targets = NULL;
+	st->field_value.targets = NULL;
+}
+
+static inline void
+capture_begin(PageParseState *st, ValueCapture *cap, const KeyTargets *kt)
+{
+	cap->targets = kt;
+	cap->start = st->lex->token_start;
+	cap->scalar = NULL;
+}
+
+/*
+ * The value is complete: the lexer has moved past its last token, so its
+ * text ends at prev_token_terminator.
+ */
+static void
+capture_end(PageParseState *st, ValueCapture *cap, bool isnull)
+{
+	const KeyTargets *kt = cap->targets;
+	char	   *value;
+	int			i;
+
+	if (isnull)
+		value = NULL;
+	else if (cap->scalar != NULL)
+		value = cap->scalar;
+	else
+		value = pnstrdup(cap->start, st->lex->prev_token_terminator - cap->start);
+
+	/* paths asking for the same key share one string */
+	for (i = 0; i < kt->ntargets; i++)
+	{
+		st->row[kt->targets[i]] = value;
+		st->page->path_seen[kt->targets[i]] = true;
+	}
+	cap->targets = NULL;
+	cap->scalar = NULL;
+}
+
+/*
+ * An envelope key: note which one and check its value's type before the
+ * value is parsed, so that a wrong "data" fails before we walk it.
+ */
+static void
+envelope_field_start(PageParseState *st, const char *fname)
+{
+	JsonTokenType type = st->lex->token_type;
+	EnvelopeKey key;
+
+	for (key = ENV_DATA; key > ENV_OTHER; key--)
+		if (strcmp(fname, envelope_key_names[key]) == 0)
+			break;
+	st->env_key = key;
+	if (key == ENV_OTHER)
+		return;
+
+	if (st->env_seen & (1 << key))
+		unexpected_answer("The page has the key \"%s\" twice.", fname);
+	st->env_seen |= (1 << key);
+
+	if (key == ENV_DATA)
+	{
+		if (type != JSON_TOKEN_ARRAY_START)
+			unexpected_answer("The page's \"data\" is a JSON %s, not an array.",
+							  json_token_name(type));
+	}
+	else if (key == ENV_TOTAL && type == JSON_TOKEN_NULL)
+	{
+		/* a null total means the same as no total */
+	}
+	else if (type != JSON_TOKEN_NUMBER && type != JSON_TOKEN_STRING)
+		unexpected_answer("The page's \"%s\" is a JSON %s, not an integer.",
+						  fname, json_token_name(type));
+}
+
+/*
+ * An envelope number.  Copernica sends JSON integers; an integer in a string
+ * is accepted too, since it means the same and PHP is loose about the
+ * difference.
+ */
+static void
+envelope_scalar(PageParseState *st, char *token, JsonTokenType type)
+{
+	CopernicaPage *page = st->page;
+	int64		value;
+
+	if (st->env_key == ENV_OTHER || type == JSON_TOKEN_NULL)
+		return;
+
+	if (!parse_integer(token, &value))
+		unexpected_answer("The page's \"%s\" is not an integer.",
+						  envelope_key_names[st->env_key]);
+
+	switch (st->env_key)
+	{
+		case ENV_START:
+			page->start = value;
+			st->has_start = true;
+			break;
+		case ENV_LIMIT:
+			page->limit = value;
+			st->has_limit = true;
+			break;
+		case ENV_COUNT:
+			page->count = value;
+			st->has_count = true;
+			break;
+		case ENV_TOTAL:
+			page->total = value;
+			page->has_total = true;
+			break;
+		default:
+			/* "data" was checked to be an array, so never a scalar */
+			break;
+	}
+}
+
+static void
+page_object_start(void *state)
+{
+	PageParseState *st = (PageParseState *) state;
+	int			level = st->lex->lex_level;
+
+	if (level == 0)
+	{
+		if (!st->envelope)
+			begin_item(st);
+	}
+	else if (level == 2 && st->in_data)
+		begin_item(st);			/* an element of "data" */
+}
+
+static void
+page_object_end(void *state)
+{
+	PageParseState *st = (PageParseState *) state;
+
+	/* objects nested in an item end at deeper levels */
+	if (st->in_item && st->lex->lex_level == st->item_level)
+		st->in_item = false;
+}
+
+static void
+page_array_start(void *state)
+{
+	PageParseState *st = (PageParseState *) state;
+	int			level = st->lex->lex_level;
+
+	if (level == 0)
+		unexpected_answer("The answer is a JSON array, not an object.");
+	if (st->envelope && level == 1 && st->env_key == ENV_DATA)
+		st->in_data = true;
+}
+
+static void
+page_array_end(void *state)
+{
+	PageParseState *st = (PageParseState *) state;
+
+	if (st->envelope && st->lex->lex_level == 1)
+		st->in_data = false;
+}
+
+static void
+page_array_element_start(void *state, bool isnull)
+{
+	PageParseState *st = (PageParseState *) state;
+	JsonTokenType type = st->lex->token_type;
+
+	if (st->in_data && st->lex->lex_level == 2 &&
+		type != JSON_TOKEN_OBJECT_START)
+		unexpected_answer("Item %d of the page is a JSON %s, not an object.",
+						  st->page->nitems + 1, json_token_name(type));
+}
+
+static void
+page_field_start(void *state, char *fname, bool isnull)
+{
+	PageParseState *st = (PageParseState *) state;
+	JsonLexContext *lex = st->lex;
+	int			level = lex->lex_level;
+	const KeyTargets *kt;
+
+	if (st->envelope && level == 1)
+	{
+		envelope_field_start(st, fname);
+		return;
+	}
+	if (!st->in_item)
+		return;
+
+	if (level == st->item_level + 1)
+	{
+		kt = lookup_key(st, &st->item_keys, fname, false);
+		if (kt == NULL)
+			return;
+		if (kt->is_fields && lex->token_type == JSON_TOKEN_OBJECT_START)
+		{
+			st->in_fields = true;
+			st->field_keys.next = 0;
+		}
+		if (kt->ntargets > 0)
+			capture_begin(st, &st->item_value, kt);
+	}
+	else if (level == st->item_level + 2 && st->in_fields)
+	{
+		/* only the first item's, for error messages listing the fields */
+		if (st->page->nitems == 1)
+			st->page->field_names = lappend(st->page->field_names, fname);
+
+		kt = lookup_key(st, &st->field_keys, fname, true);
+		if (kt != NULL)
+			capture_begin(st, &st->field_value, kt);
+	}
+}
+
+static void
+page_field_end(void *state, char *fname, bool isnull)
+{
+	PageParseState *st = (PageParseState *) state;
+	int			level = st->lex->lex_level;
+
+	if (st->envelope && level == 1)
+	{
+		st->env_key = ENV_OTHER;
+		return;
+	}
+	if (!st->in_item)
+		return;
+
+	if (level == st->item_level + 1)
+	{
+		if (st->item_value.targets != NULL)
+			capture_end(st, &st->item_value, isnull);
+		st->in_fields = false;
+	}
+	else if (level == st->item_level + 2 && st->in_fields)
+	{
+		if (st->field_value.targets != NULL)
+			capture_end(st, &st->field_value, isnull);
+	}
+}
+
+static void
+page_scalar(void *state, char *token, JsonTokenType type)
+{
+	PageParseState *st = (PageParseState *) state;
+	int			level = st->lex->lex_level;
+
+	if (level == 0)
+		unexpected_answer("The answer is a JSON %s, not an object.",
+						  json_token_name(type));
+	if (st->envelope && level == 1)
+	{
+		envelope_scalar(st, token, type);
+		return;
+	}
+	if (!st->in_item)
+		return;
+
+	/*
+	 * At these levels a scalar is the direct value of the key just started:
+	 * elements of arrays and values in nested objects sit one level deeper,
+	 * and the field level counts only inside "fields".
+	 */
+	if (level == st->item_level + 1)
+	{
+		if (st->item_value.targets != NULL)
+			st->item_value.scalar = token;
+	}
+	else if (level == st->item_level + 2 && st->in_fields)
+	{
+		if (st->field_value.targets != NULL)
+			st->field_value.scalar = token;
+	}
+}
+
+/*
+ * Check that body is UTF-8 and bring it into the server encoding.  Copernica
+ * speaks UTF-8 only; an answer that is not is damaged, and must not reach
+ * the parser, which trusts its input's encoding.
+ */
+static char *
+body_to_server(char *body, size_t *len)
+{
+	int			valid;
+
+	if (*len >= MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Copernica's answer is too large"),
+				 errdetail("The answer has %zu bytes.", *len)));
+
+	valid = pg_encoding_verifymbstr(PG_UTF8, body, (int) *len);
+	if (valid < (int) *len)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("Copernica sent invalid UTF-8"),
+				 errdetail("The answer has an invalid byte sequence at byte %d.",
+						   valid)));
+
+	/*
+	 * RFC 8259 lets a parser ignore a byte order mark; PostgreSQL's lexer
+	 * would call it an invalid token.
+	 */
+	if (*len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
+	{
+		body += 3;
+		*len -= 3;
+	}
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		char	   *converted = pg_any_to_server(body, (int) *len, PG_UTF8);
+
+		if (converted != body)
+		{
+			body = converted;
+			*len = strlen(converted);
+		}
+	}
+	return body;
+}
+
+CopernicaPage *
+copernica_parse_page(char *body, size_t len, bool envelope,
+					 const CopernicaValuePath *paths, int npaths)
+{
+	PageParseState st;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+	CopernicaPage *page;
+
+	body = body_to_server(body, &len);
+
+	page = palloc0(sizeof(CopernicaPage));
+	page->has_envelope = envelope;
+	page->npaths = npaths;
+	page->path_seen = palloc0(sizeof(bool) * Max(npaths, 1));
+
+	memset(&st, 0, sizeof(st));
+	st.page = page;
+	st.envelope = envelope;
+	st.item_level = envelope ? 2 : 0;
+	key_table_build(&st.keys, paths, npaths);
+	st.lex = makeJsonLexContextCstringLen(body, (int) len,
+										  GetDatabaseEncoding(), true);
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &st;
+	sem.object_start = page_object_start;
+	sem.object_end = page_object_end;
+	sem.array_start = page_array_start;
+	sem.array_end = page_array_end;
+	sem.object_field_start = page_field_start;
+	sem.object_field_end = page_field_end;
+	sem.array_element_start = page_array_element_start;
+	sem.scalar = page_scalar;
+
+	rc = pg_parse_json(st.lex, &sem);
+	if (rc != JSON_SUCCESS)
+		report_json_error(rc, st.lex);
+
+	/*
+	 * A well-formed top level that is not an object was refused in the
+	 * callbacks, so here the answer is an object.
+	 */
+	if (envelope)
+	{
+		if (!(st.env_seen & (1 << ENV_DATA)))
+			unexpected_answer("The page has no \"data\" array.");
+		if (!st.has_count)
+			unexpected_answer("The page has no \"count\".");
+		if (!st.has_start)
+			unexpected_answer("The page has no \"start\".");
+		if (!st.has_limit)
+			unexpected_answer("The page has no \"limit\".");
+		if (page->count != page->nitems)
+			unexpected_answer("The page says count %lld but holds %d items.",
+							  (long long) page->count, page->nitems);
+	}
+	else
+		page->count = page->nitems;
+
+	return page;
+}
+
+static void
+array_object_start(void *state)
+{
+	StringArrayState *st = (StringArrayState *) state;
+
+	if (st->lex->lex_level == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("expected a JSON array, not a JSON object")));
+}
+
+static void
+array_element_start(void *state, bool isnull)
+{
+	StringArrayState *st = (StringArrayState *) state;
+
+	if (st->lex->lex_level == 1)
+	{
+		st->elem_start = st->lex->token_start;
+		st->scalar = NULL;
+	}
+}
+
+static void
+array_element_end(void *state, bool isnull)
+{
+	StringArrayState *st = (StringArrayState *) state;
+	char	   *value;
+
+	if (st->lex->lex_level != 1)
+		return;
+
+	if (isnull)
+		value = NULL;
+	else if (st->scalar != NULL)
+		value = st->scalar;
+	else
+		value = pnstrdup(st->elem_start,
+						 st->lex->prev_token_terminator - st->elem_start);
+	st->result = lappend(st->result, value);
+}
+
+static void
+array_scalar(void *state, char *token, JsonTokenType type)
+{
+	StringArrayState *st = (StringArrayState *) state;
+
+	if (st->lex->lex_level == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("expected a JSON array, not a JSON %s",
+						json_token_name(type))));
+	if (st->lex->lex_level == 1)
+		st->scalar = token;
+}
+
+/*
+ * Elements come back as text: strings unescaped, numbers and booleans as
+ * written, nested arrays and objects as their JSON text.  A JSON null
+ * becomes a NULL pointer in the list, so that positions are kept and the
+ * caller decides what null means (a text[] element that is NULL).  The input
+ * is in the server encoding, as values from copernica_parse_page are.
+ */
+List *
+copernica_json_string_array(const char *json)
+{
+	StringArrayState st;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+
+	if (json == NULL)
+		return NIL;
+
+	memset(&st, 0, sizeof(st));
+	st.lex = makeJsonLexContextCstringLen(unconstify(char *, json),
+										  (int) strlen(json),
+										  GetDatabaseEncoding(), true);
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &st;
+	sem.object_start = array_object_start;
+	sem.array_element_start = array_element_start;
+	sem.array_element_end = array_element_end;
+	sem.scalar = array_scalar;
+
+	rc = pg_parse_json(st.lex, &sem);
+	if (rc != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("invalid JSON array"),
+				 errdetail("%s", json_errdetail(rc, st.lex))));
+
+	return st.result;
+}
+
+/*
+ * Append s as a JSON string literal.  s is in the server encoding and is
+ * copied byte for byte apart from the escapes JSON requires; when the
+ * database is not UTF-8 the caller converts the finished body to UTF-8 for
+ * Copernica.  Runs of plain bytes are appended in one go, since most values
+ * need no escaping at all.
+ */
+void
+copernica_json_append_string(StringInfo buf, const char *s)
+{
+	const char *run = s;
+	const char *p;
+
+	appendStringInfoChar(buf, '"');
+	for (p = s; *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+
+		appendBinaryStringInfo(buf, run, p - run);
+		run = p + 1;
+		switch (c)
+		{
+			case '"':
+				appendStringInfoString(buf, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(buf, "\\\\");
+				break;
+			case '\b':
+				appendStringInfoString(buf, "\\b");
+				break;
+			case '\f':
+				appendStringInfoString(buf, "\\f");
+				break;
+			case '\n':
+				appendStringInfoString(buf, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(buf, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(buf, "\\t");
+				break;
+			default:
+				appendStringInfo(buf, "\\u%04x", c);
+				break;
+		}
+	}
+	appendBinaryStringInfo(buf, run, p - run);
+	appendStringInfoChar(buf, '"');
+}
