@@ -468,14 +468,16 @@ interests_json(WriteColumn *col, Datum value, bool isnull)
 }
 
 /*
- * The JSON body for a row: profiles take {"fields":{...},"interests":[...]},
- * subprofiles a flat field map.  *parent receives a subprofile's profile.
+ * The JSON body for a row: {"fields":{...},"interests":[...],"secret":...},
+ * except that creating a subprofile takes a flat field map.  *parent
+ * receives a subprofile's profile.
  */
 static char *
 build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 {
 	StringInfoData fields;
 	char	   *interests = NULL;
+	char	   *secret = NULL;
 	char	   *fields_object = NULL;
 	bool		first = true;
 	ListCell   *lc;
@@ -489,8 +491,21 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 
 		switch (col->role)
 		{
-			case ROLE_FIELD:
 			case ROLE_SECRET:
+				if (st->operation == CMD_INSERT)
+				{
+					if (!isnull)
+						ereport(ERROR,
+								(errcode(ERRCODE_FDW_ERROR),
+								 errmsg("column \"%s\" of foreign table \"%s\" cannot be set by INSERT",
+										col->colname, RelationGetRelationName(st->rel)),
+								 errdetail("Copernica chooses a new entity's secret; UPDATE can change it.")));
+					break;
+				}
+				secret = copernica_datum_to_value(&col->type, value, isnull,
+												  st->opts->timezone);
+				break;
+			case ROLE_FIELD:
 				append_member(&fields, &first, col->name,
 							  copernica_datum_to_value(&col->type, value, isnull,
 													   st->opts->timezone));
@@ -528,7 +543,7 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("cannot write the \"fields\" column together with single field columns")));
 
-	if (st->res->kind == COPERNICA_SUBPROFILES)
+	if (st->res->kind == COPERNICA_SUBPROFILES && st->operation == CMD_INSERT)
 		return fields_object ? fields_object : psprintf("{%s}", fields.data);
 
 	{
@@ -539,6 +554,11 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 						 fields_object ? fields_object : psprintf("{%s}", fields.data));
 		if (interests)
 			appendStringInfo(&body, ",\"interests\":%s", interests);
+		if (secret)
+		{
+			appendStringInfoString(&body, ",\"secret\":");
+			copernica_json_append_string(&body, secret);
+		}
 		appendStringInfoChar(&body, '}');
 		return body.data;
 	}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/lib.sh: shell functions shared by test/demo.sh and test/run-tests.sh.
 #
 # Sourced, not run.  Callers set -u and -o pipefail; nothing here relies on -e.
@@ -10,8 +11,8 @@ export PG_CONFIG
 
 # Debian packages the build, the cluster and the emulator need.
 REQUIRED_PACKAGES=(
-	postgresql-$PG_MAJOR          # server, psql, pg_virtualenv (via postgresql-common)
-	postgresql-server-dev-$PG_MAJOR   # PGXS, pg_regress, clang for bitcode
+	"postgresql-$PG_MAJOR"        # server, psql, pg_virtualenv (via postgresql-common)
+	"postgresql-server-dev-$PG_MAJOR" # PGXS, pg_regress, clang for bitcode
 	libcurl4-openssl-dev          # libcurl and curl-config
 	python3                       # the emulator and its tests
 	make
@@ -39,7 +40,12 @@ warn()
 # and must read the extension installed under it.
 make_run_dir()
 {
-	RUN_DIR=$(mktemp -d -t copernica_fdw.XXXXXX) || return 1
+	if [ "$(id -u)" = 0 ]; then
+		# not under root's own TMPDIR, which "postgres" may not reach
+		RUN_DIR=$(mktemp -d /tmp/copernica_fdw.XXXXXX) || return 1
+	else
+		RUN_DIR=$(mktemp -d -t copernica_fdw.XXXXXX) || return 1
+	fi
 	chmod 755 "$RUN_DIR"
 }
 
@@ -91,14 +97,14 @@ ensure_packages()
 # build_extension [make args...]: build in the repository.
 build_extension()
 {
-	make -C "$REPO_ROOT" PG_CONFIG="$PG_CONFIG" "$@"
+	make --no-print-directory -C "$REPO_ROOT" PG_CONFIG="$PG_CONFIG" "$@"
 }
 
 # install_extension: install into $RUN_DIR/install (a DESTDIR), never into
 # the system.  The cluster finds it through extension_destdir (cluster_options).
 install_extension()
 {
-	make -C "$REPO_ROOT" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$RUN_DIR/install" \
+	make --no-print-directory -C "$REPO_ROOT" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$RUN_DIR/install" \
 		|| return 1
 	chmod -R a+rX "$RUN_DIR/install"
 }
@@ -118,13 +124,30 @@ cluster_options()
 }
 
 # in_cluster cmd...: run cmd with a throwaway PostgreSQL cluster (PGHOST,
-# PGPORT, PGUSER, PGPASSWORD, PGDATABASE set); the cluster is dropped when cmd
-# ends, also on failure or interrupt (pg_virtualenv's own trap).
+# PGPORT, PGUSER=postgres, PGPASSWORD, PGDATABASE=postgres set); the cluster is
+# dropped when cmd ends, also on failure or interrupt (pg_virtualenv's trap).
 in_cluster()
 {
 	local CLUSTER_OPTS
 	cluster_options
-	pg_virtualenv "${CLUSTER_OPTS[@]}" "$@"
+	pg_virtualenv "${CLUSTER_OPTS[@]}" \
+		bash -c '. "$0" && as_postgres "$@"' "$REPO_ROOT/test/lib.sh" "$@"
+}
+
+# as_postgres cmd...: (inside pg_virtualenv) run cmd as the superuser
+# "postgres", whoever runs this, so that expected output never depends on it.
+# As an ordinary user pg_virtualenv names the superuser after that user (and
+# pg_ctlcluster's start-up check needs that), so add a "postgres" superuser
+# with the same password.
+as_postgres()
+{
+	if [ "$PGUSER" != postgres ]; then
+		printf '%s\n' "CREATE ROLE postgres SUPERUSER LOGIN PASSWORD :'pw';" |
+			"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" \
+				-d postgres || return 1
+		export PGUSER=postgres
+	fi
+	"$@"
 }
 
 # port_answers PORT: true when something accepts TCP connections there.
@@ -142,7 +165,6 @@ start_emulator()
 	local emu=$REPO_ROOT/test/emulator/copernica_emulator.py
 	local portfile=$RUN_DIR/emulator.port
 	local log=$RUN_DIR/emulator.log
-	local i
 
 	if [ ! -f "$emu" ]; then
 		warn "emulator not found: $emu"
@@ -154,7 +176,7 @@ start_emulator()
 	EMU_PID=$!
 
 	# up to 30 s for the port file and an answer on that port
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		if ! kill -0 "$EMU_PID" 2>/dev/null; then
 			wait "$EMU_PID" 2>/dev/null
 			EMU_PID=
@@ -187,11 +209,10 @@ start_emulator()
 # stop_emulator: TERM, then KILL after 5 s.
 stop_emulator()
 {
-	local i
 	[ -n "$EMU_PID" ] || return 0
 	if kill -0 "$EMU_PID" 2>/dev/null; then
 		kill -TERM "$EMU_PID" 2>/dev/null
-		for i in $(seq 1 50); do
+		for _ in $(seq 1 50); do
 			kill -0 "$EMU_PID" 2>/dev/null || break
 			sleep 0.1
 		done

@@ -1,0 +1,103 @@
+-- test/demo.sql: copernica_fdw against the emulator's demo dataset.
+-- Run by test/demo.sh; by hand: export COPERNICA_EMULATOR_URL and
+-- COPERNICA_TOKEN, then psql -f test/demo.sql.
+
+\set ON_ERROR_STOP on
+\getenv emu_url COPERNICA_EMULATOR_URL
+\getenv token COPERNICA_TOKEN
+
+\echo
+\echo '== Set up: the extension, a server, a user mapping and three foreign tables'
+CREATE EXTENSION copernica_fdw;
+CREATE SERVER copernica FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url :'emu_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER copernica
+    OPTIONS (access_token :'token');
+
+-- the profiles of database "Customers"; columns match fields by name
+CREATE FOREIGN TABLE customers (
+    id        bigint,
+    email     text,
+    firstname text,
+    lastname  text,
+    city      text,
+    age       integer,
+    score     numeric,
+    birthday  date,
+    segment   text,
+    interests text[],
+    modified  timestamp
+) SERVER copernica OPTIONS (database 'Customers');
+
+-- the subprofiles in collection "Orders"; profile is the owning profile's ID
+CREATE FOREIGN TABLE orders (
+    id          bigint,
+    profile     bigint,
+    ordernumber text,
+    total       numeric,
+    placed      timestamp,
+    status      text
+) SERVER copernica OPTIONS (database 'Customers', collection 'Orders');
+
+-- a read-only listing
+CREATE FOREIGN TABLE databases (
+    id          bigint,
+    name        text,
+    description text
+) SERVER copernica OPTIONS (resource 'databases');
+
+\echo
+\echo '== The databases in the account'
+SELECT id, name, description FROM databases ORDER BY id;
+
+\echo
+\echo '== A first look at the profiles'
+SELECT id, firstname, lastname, city, age, birthday, interests
+FROM customers ORDER BY id LIMIT 5;
+
+\echo
+\echo '== How "Amsterdam" is spelled in the data'
+SELECT city, count(*) FROM customers
+WHERE lower(city) = 'amsterdam' GROUP BY city ORDER BY city;
+
+\echo
+\echo '== Customers in Amsterdam: Copernica compares text case-insensitively,'
+\echo '== PostgreSQL does not; the condition is sent and also rechecked locally,'
+\echo '== so the answer is exactly PostgreSQL''s'
+EXPLAIN (COSTS OFF)
+SELECT id, firstname, lastname, city FROM customers WHERE city = 'Amsterdam';
+SELECT id, firstname, lastname, city FROM customers WHERE city = 'Amsterdam'
+ORDER BY id;
+
+\echo
+\echo '== A local table joined with a foreign one'
+CREATE TABLE loyalty (customer_id bigint PRIMARY KEY, tier text NOT NULL);
+INSERT INTO loyalty
+SELECT id, 'gold' FROM customers ORDER BY score DESC NULLS LAST, id LIMIT 2;
+INSERT INTO loyalty
+SELECT id, 'silver' FROM customers
+WHERE id NOT IN (SELECT customer_id FROM loyalty)
+ORDER BY score DESC NULLS LAST, id LIMIT 3;
+SELECT l.tier, c.firstname, c.lastname, c.email, c.score
+FROM loyalty l JOIN customers c ON c.id = l.customer_id
+ORDER BY l.tier, c.score DESC, c.id;
+
+\echo
+\echo '== Order totals per customer (subprofiles joined with profiles)'
+SELECT c.id, c.firstname, c.lastname,
+       count(*) AS orders, sum(o.total) AS total
+FROM orders o JOIN customers c ON c.id = o.profile
+GROUP BY c.id, c.firstname, c.lastname
+ORDER BY total DESC, c.id
+LIMIT 5;
+
+\echo
+\echo '== ETL: copy the profiles into a local table'
+CREATE TABLE local_customers AS
+SELECT id, email, firstname, lastname, city, age, birthday
+FROM customers WHERE age < 40;
+INSERT INTO local_customers
+SELECT id, email, firstname, lastname, city, age, birthday
+FROM customers WHERE age >= 40 OR age IS NULL;
+SELECT count(*) AS copied, (SELECT count(*) FROM customers) AS in_copernica
+FROM local_customers;

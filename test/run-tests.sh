@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# test/run-tests.sh: every test of copernica_fdw.
+#
+# Installs missing Debian packages (as root, or with passwordless sudo),
+# builds with warnings as errors, installs the extension into a scratch
+# directory (never into the system), starts the Copernica emulator and a
+# throwaway PostgreSQL 15 cluster, runs every suite below, stops all it
+# started, and ends with one line "N passed, N failed" that counts every test.
+# Exits non-zero when anything failed or could not run.
+#
+# Works as root and as an ordinary user.  Regression results and
+# regression.diffs are left in test/results/.
+#
+#   test/run-tests.sh                  every suite
+#   test/run-tests.sh 00_install NAME  only these pg_regress tests, in order
+
+set -uo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT" || exit 1
+export PYTHONDONTWRITEBYTECODE=1
+
+# ---------------------------------------------------------------------------
+# Suites.  To add one: write a function suite_NAME that runs it and calls
+# "record NAME PASSED FAILED [SKIPPED [NOTE]]" once (the run_*_suite helpers
+# do that), then add NAME to one of the two lists.  A suite that records
+# nothing is counted as one failure.
+#
+# CLUSTER_SUITES run inside the throwaway cluster (PGHOST, PGPORT, PGUSER,
+# PGPASSWORD set; the extension installed; the emulator up and
+# COPERNICA_EMULATOR_URL, COPERNICA_EMULATOR_CONTROL, COPERNICA_TOKEN and
+# EMUCTL exported).  PLAIN_SUITES need neither the build nor the cluster.
+CLUSTER_SUITES=(regress)
+PLAIN_SUITES=(emulator)
+
+# pg_regress over test/schedule (or the tests named on the command line):
+# sql/NAME.sql against expected/NAME.out.
+suite_regress()
+{
+	if [ -n "${REGRESS_ONLY:-}" ]; then
+		run_regress_suite regress $REGRESS_ONLY
+	else
+		run_regress_suite regress --schedule=test/schedule
+	fi
+}
+
+# The emulator's conformance tests.
+suite_emulator()
+{
+	run_unittest_suite emulator test/emulator 'test_*.py'
+}
+
+# ---------------------------------------------------------------------------
+# Suite helpers.
+
+# record NAME PASSED FAILED [SKIPPED [NOTE]]
+record()
+{
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-0}" "${5:-}" >>"$RESULTS"
+}
+
+# recorded NAME: true when NAME has recorded its counts.
+recorded()
+{
+	[ -f "$RESULTS" ] && cut -f1 "$RESULTS" | grep -qxF "$1"
+}
+
+# run_regress_suite NAME PG_REGRESS_ARGS...: pg_regress from PGXS against
+# the running cluster (args: --schedule=FILE and/or test names); counts its
+# per-test "... ok" and "... FAILED" lines.
+run_regress_suite()
+{
+	local name=$1
+	local pg_regress log=$RUN_DIR/$1.log rc passed failed ignored note=
+	shift
+	pg_regress=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
+
+	say "suite $name: pg_regress $*"
+	rm -rf test/results
+	"$pg_regress" \
+		--inputdir=. \
+		--outputdir=test/results \
+		--bindir="$PG_BINDIR" \
+		--dbname=contrib_regression \
+		"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+
+	# "test NAME ... ok 12 ms" or, in a parallel group, "     NAME ... FAILED"
+	passed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. ok( |$)' "$log")
+	failed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. FAILED' "$log")
+	ignored=$(grep -cE '^(test | +)[^ ]+ +\.\.\. failed \(ignored\)' "$log")
+	if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+		failed=1
+		note="pg_regress exited with status $rc"
+	elif [ $((passed + failed + ignored)) = 0 ]; then
+		failed=1
+		note="no test ran"
+	fi
+	if [ "$rc" != 0 ] && [ -s test/results/regression.diffs ]; then
+		say "test/results/regression.diffs"
+		head -n 3000 test/results/regression.diffs
+		[ "$(wc -l <test/results/regression.diffs)" -gt 3000 ] &&
+			echo "(cut at 3000 lines; the whole file is test/results/regression.diffs)"
+	fi
+	record "$name" "$passed" "$failed" "$ignored" "$note"
+}
+
+# run_unittest_suite NAME DIR PATTERN: python3 -m unittest discover -v;
+# counts from its closing "Ran N tests" and "OK" / "FAILED (...)" lines.
+run_unittest_suite()
+{
+	local name=$1 dir=$2 pattern=$3
+	local log=$RUN_DIR/$1.log rc ran status n re
+	local failures=0 errors=0 skipped=0 unexpected=0 passed failed note=
+
+	say "suite $name: python3 -m unittest discover -s $dir -p '$pattern' -v"
+	python3 -m unittest discover -s "$dir" -p "$pattern" -v 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+
+	ran=$(sed -n 's/^Ran \([0-9][0-9]*\) tests\{0,1\} in .*/\1/p' "$log" | tail -n 1)
+	status=$(grep -E '^(OK|FAILED)( \(.*\))?$' "$log" | tail -n 1)
+	# e.g. "FAILED (failures=1, errors=2, skipped=3, unexpected successes=1)"
+	for n in failures errors skipped; do
+		re="(\\(|, )$n=([0-9]+)"
+		[[ $status =~ $re ]] && printf -v "$n" '%s' "${BASH_REMATCH[2]}"
+	done
+	re="unexpected successes=([0-9]+)"
+	[[ $status =~ $re ]] && unexpected=${BASH_REMATCH[1]}
+
+	if [ -z "$ran" ] || [ -z "$status" ]; then
+		passed=0 failed=1 skipped=0 note="unittest did not run (exit status $rc)"
+	elif [ "$ran" = 0 ]; then
+		passed=0 failed=1 note="no test ran"
+	else
+		failed=$((failures + errors + unexpected))
+		# subtests can fail several times within one test
+		[ "$failed" -gt $((ran - skipped)) ] && failed=$((ran - skipped))
+		passed=$((ran - skipped - failed))
+		if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+			failed=1 note="unittest exited with status $rc"
+		fi
+	fi
+	record "$name" "$passed" "$failed" "$skipped" "$note"
+}
+
+# ---------------------------------------------------------------------------
+# Inside the cluster: run the suites named on the command line.
+
+if [ "${1:-}" = "--in-cluster" ]; then
+	shift
+	RUN_DIR=${COPERNICA_TEST_RUN_DIR:?}
+	RESULTS=$RUN_DIR/results
+	status=0
+	for suite in "$@"; do
+		"suite_$suite"
+		awk -F'\t' -v s="$suite" '$1 == s && $3 > 0 { bad = 1 } END { exit bad }' "$RESULTS" ||
+			status=1
+	done
+	# non-zero makes pg_virtualenv show the tail of the server log
+	exit $status
+fi
+
+# ---------------------------------------------------------------------------
+# The run.
+
+case "${1:-}" in
+-h|--help)
+	sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+	exit 0 ;;
+-*)
+	echo "usage: test/run-tests.sh [PG_REGRESS_TEST...]" >&2
+	exit 2 ;;
+esac
+
+# test names on the command line: only those pg_regress tests
+if [ $# -gt 0 ]; then
+	export REGRESS_ONLY="$*"
+	PLAIN_SUITES=()
+fi
+
+finish()
+{
+	local rc=$? name p f s note passed=0 failed=0 skipped=0
+	trap - EXIT
+	trap '' INT TERM HUP    # a second Ctrl-C must not lose the summary
+	stop_emulator
+	# aborted (interrupted, or a bug here) without a recorded failure
+	if [ "$rc" != 0 ] && ! awk -F'\t' '$3 > 0 { bad = 1 } END { exit !bad }' "$RESULTS"; then
+		record run-tests 0 1 0 "aborted with status $rc"
+	fi
+	echo
+	echo "== summary"
+	if [ -f "$RESULTS" ]; then
+		while IFS=$'\t' read -r name p f s note; do
+			printf '   %-16s %4d passed, %4d failed, %4d skipped%s\n' \
+				"$name" "$p" "$f" "$s" "${note:+  ($note)}"
+			passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		done <"$RESULTS"
+	else
+		failed=1
+	fi
+	cleanup_all
+	printf '%d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" = 0 ] && [ "$rc" = 0 ] && exit 0
+	exit 1
+}
+
+if ! make_run_dir; then
+	echo "cannot create a scratch directory"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+export COPERNICA_TEST_RUN_DIR=$RUN_DIR    # for the --in-cluster half
+RESULTS=$RUN_DIR/results
+: >"$RESULTS"
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# 1. packages
+if ! ensure_packages; then
+	record packages 0 1 0 "missing Debian packages"
+	exit 1
+fi
+
+# 2. build with warnings as errors, install into $RUN_DIR/install
+build_ok=
+say "building (make clean && make COPT=-Werror)"
+if build_extension -s clean && build_extension COPT=-Werror; then
+	say "installing into $RUN_DIR/install"
+	if install_extension; then
+		build_ok=1
+	else
+		record install 0 1 0 "make install failed"
+	fi
+else
+	record build 0 1 0 "make COPT=-Werror failed"
+fi
+
+# 3. the emulator
+emu_ok=
+if start_emulator demo; then
+	emu_ok=1
+else
+	record emulator-start 0 1 0 "the emulator did not start"
+fi
+
+# 4. suites that need the cluster
+if [ -n "$build_ok" ] && [ -n "$emu_ok" ]; then
+	say "starting a throwaway PostgreSQL $PG_MAJOR cluster"
+	in_cluster "$REPO_ROOT/test/run-tests.sh" --in-cluster "${CLUSTER_SUITES[@]}"
+fi
+for suite in "${CLUSTER_SUITES[@]}"; do
+	if ! recorded "$suite"; then
+		if [ -z "$build_ok" ]; then
+			record "$suite" 0 1 0 "not run: the build failed"
+		elif [ -z "$emu_ok" ]; then
+			record "$suite" 0 1 0 "not run: no emulator"
+		else
+			record "$suite" 0 1 0 "did not run (cluster or suite failed to start)"
+		fi
+	fi
+done
+
+# 5. suites that need neither
+for suite in ${PLAIN_SUITES[@]+"${PLAIN_SUITES[@]}"}; do
+	"suite_$suite"
+	recorded "$suite" || record "$suite" 0 1 0 "recorded no result"
+done
+
+exit 0
