@@ -84,7 +84,7 @@ typedef struct CopernicaModifyState
 	MemoryContext row_cxt;
 	int64		rows_done;		/* rows written so far */
 	int64		ncreated;
-	StringInfoData created;		/* IDs created, for error messages */
+	int64	   *created;		/* the first MAX_LISTED_IDS IDs created */
 	int64		already_removed;	/* DELETEs of entities gone already */
 
 	int64		current_row;	/* for the error context */
@@ -410,7 +410,8 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										"copernica_fdw modify row",
 										ALLOCSET_SMALL_SIZES);
-	initStringInfo(&st->created);
+	st->created = MemoryContextAlloc(estate->es_query_cxt,
+									 sizeof(int64) * MAX_LISTED_IDS);
 }
 
 /* Append one written value to the JSON object being built. */
@@ -585,12 +586,38 @@ insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
 static void
 remember_created(CopernicaModifyState *st, const char *id)
 {
-	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
-
+	if (st->ncreated < MAX_LISTED_IDS)
+		st->created[st->ncreated] = strtoi64(id, NULL, 10);
 	st->ncreated++;
-	if (st->ncreated <= MAX_LISTED_IDS)
-		appendStringInfo(&st->created, "%s%s", st->created.len ? ", " : "", id);
-	MemoryContextSwitchTo(old);
+}
+
+static int
+compare_ids(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * "31, 32, 33": concurrent requests finish in any order, so the list is
+ * sorted to read well.
+ */
+static char *
+created_list(CopernicaModifyState *st)
+{
+	StringInfoData buf;
+	int64		n = Min(st->ncreated, MAX_LISTED_IDS);
+	int64		i;
+
+	qsort(st->created, n, sizeof(int64), compare_ids);
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s" INT64_FORMAT, i ? ", " : "", st->created[i]);
+	if (st->ncreated > n)
+		appendStringInfoString(&buf, ", ...");
+	return buf.data;
 }
 
 /* Add what the statement created so far to an escaping error. */
@@ -604,11 +631,10 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 	FlushErrorState();
 	if (st->ncreated > 0)
 	{
-		char	   *list = psprintf("Before the failure this statement created " INT64_FORMAT " %s%s: %s%s.",
+		char	   *list = psprintf("Before the failure this statement created " INT64_FORMAT " %s%s: %s.",
 									st->ncreated, st->res->entity_prefix,
 									st->ncreated == 1 ? "" : "s",
-									st->created.data,
-									st->ncreated > MAX_LISTED_IDS ? ", ..." : "");
+									created_list(st));
 
 		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, list) : list;
 	}
