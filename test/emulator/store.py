@@ -5,6 +5,7 @@ Owns: the data model, input normalisation of field values (section 5.3),
 entity JSON shapes (sections 2.9, 5.1, 5.2), and the state dump/load format.
 """
 
+import gc
 import hashlib
 import json
 import os
@@ -538,6 +539,16 @@ class Store:
     @classmethod
     def load(cls, state):
         """Build a Store from a dump (see dump()). Raises ValueError if bad."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._load(state)
+        finally:
+            if enabled:
+                gc.enable()
+
+    @classmethod
+    def _load(cls, state):
         if not isinstance(state, dict):
             raise ValueError('state must be a JSON object')
         st = cls()

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""emuctl: drive the Copernica emulator's /_control/ API from tests.
+
+The control base URL comes from --url or $COPERNICA_EMULATOR_CONTROL
+(e.g. http://127.0.0.1:PORT). Output is deterministic and never contains
+ports or URLs, so pg_regress tests can call it with psql's \\!.
+
+  emuctl.py reset demo|empty            -> reset: N profiles
+  emuctl.py reset generate N [--seed S] -> reset: N profiles
+  emuctl.py log [--count|--connections|--status]
+  emuctl.py clear-log
+  emuctl.py latency MS | fail STATUS COUNT [--retry-after S] | drop N
+  emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
+  emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
+  emuctl.py profile ID                              -> JSON, or "absent"
+  emuctl.py state                                   -> the state JSON
+"""
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+
+class Unreachable(Exception):
+    pass
+
+
+def call(base, method, path, body=None, accept_status=(200,)):
+    data = None if body is None else json.dumps(body).encode('utf-8')
+    req = urllib.request.Request(base.rstrip('/') + '/_control/' + path, data=data,
+                                 method=method)
+    if data is not None:
+        req.add_header('Content-Type', 'application/json')
+    try:
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        raise Unreachable(str(getattr(e, 'reason', e)))
+    if status not in accept_status:
+        try:
+            msg = json.loads(raw.decode('utf-8')).get('error', '')
+        except ValueError:
+            msg = raw.decode('utf-8', 'replace')
+        sys.stderr.write('emuctl: %s %s failed (%d): %s\n' % (method, path, status, msg))
+        sys.exit(1)
+    return status, raw.decode('utf-8')
+
+
+def request_line(entry):
+    q = entry.get('query') or ''
+    return '%s %s%s' % (entry['method'], entry['path'], '?' + q if q else '')
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog='emuctl.py')
+    ap.add_argument('--url', default=os.environ.get('COPERNICA_EMULATOR_CONTROL'))
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('reset')
+    p.add_argument('dataset', choices=('demo', 'empty', 'generate'))
+    p.add_argument('profiles', nargs='?', type=int)
+    p.add_argument('--seed', type=int, default=1)
+    p = sub.add_parser('log')
+    g = p.add_mutually_exclusive_group()
+    g.add_argument('--count', action='store_true')
+    g.add_argument('--connections', action='store_true')
+    g.add_argument('--status', action='store_true')
+    sub.add_parser('clear-log')
+    p = sub.add_parser('latency')
+    p.add_argument('ms', type=int)
+    p = sub.add_parser('fail')
+    p.add_argument('status', type=int)
+    p.add_argument('count', type=int)
+    p.add_argument('--retry-after')
+    for name in ('drop', 'truncate', 'malformed', 'invalid-utf8'):
+        p = sub.add_parser(name)
+        p.add_argument('n', type=int)
+    sub.add_parser('clear-faults')
+    p = sub.add_parser('profiles')
+    p.add_argument('database')
+    p = sub.add_parser('subprofiles')
+    p.add_argument('collection')
+    p = sub.add_parser('profile')
+    p.add_argument('id')
+    sub.add_parser('state')
+    args = ap.parse_args(argv)
+
+    if not args.url:
+        sys.stderr.write('emuctl: set COPERNICA_EMULATOR_CONTROL or pass --url\n')
+        return 2
+    base = args.url
+    out = sys.stdout
+    try:
+        c = args.cmd
+        if c == 'reset':
+            body = {'dataset': args.dataset}
+            if args.dataset == 'generate':
+                if args.profiles is None:
+                    ap.error('reset generate needs a profile count')
+                body.update(profiles=args.profiles, seed=args.seed)
+            _s, text = call(base, 'POST', 'reset', body)
+            out.write('reset: %d profiles\n' % json.loads(text)['profiles'])
+        elif c == 'log':
+            _s, text = call(base, 'GET', 'log')
+            log = json.loads(text)
+            if args.count:
+                out.write('requests: %d\n' % len(log))
+            elif args.connections:
+                out.write('connections: %d\n' % len({e['connection'] for e in log}))
+            else:
+                for e in log:
+                    if args.status:
+                        st = 'dropped' if e['status'] is None else str(e['status'])
+                        out.write('%s -> %s\n' % (request_line(e), st))
+                    else:
+                        out.write(request_line(e) + '\n')
+        elif c == 'clear-log':
+            call(base, 'DELETE', 'log')
+        elif c == 'latency':
+            call(base, 'POST', 'faults', {'latency_ms': args.ms})
+        elif c == 'fail':
+            spec = {'status': args.status, 'count': args.count}
+            if args.retry_after is not None:
+                spec['retry_after'] = args.retry_after
+            call(base, 'POST', 'faults', {'fail': spec})
+        elif c in ('drop', 'truncate', 'malformed', 'invalid-utf8'):
+            call(base, 'POST', 'faults', {c.replace('-', '_'): args.n})
+        elif c == 'clear-faults':
+            call(base, 'DELETE', 'faults')
+        elif c in ('profiles', 'subprofiles'):
+            key = 'database' if c == 'profiles' else 'collection'
+            _s, text = call(base, 'GET', '%s?%s=%s' % (c, key, urllib.request.quote(
+                getattr(args, key))))
+            ents = json.loads(text)
+            out.write('count=%d idsum=%d\n' % (len(ents), sum(int(e['ID']) for e in ents)))
+        elif c == 'profile':
+            status, text = call(base, 'GET', 'profile?id=' + urllib.request.quote(args.id),
+                                accept_status=(200, 404))
+            if status == 404:
+                out.write('absent\n')
+            else:
+                out.write(json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False)
+                          + '\n')
+        elif c == 'state':
+            _s, text = call(base, 'GET', 'state')
+            out.write(text + '\n')
+    except Unreachable:
+        sys.stderr.write('emuctl: the emulator is unreachable\n')
+        return 1
+    out.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
