@@ -505,6 +505,10 @@ envelope_field_start(PageParseState *st, const char *fname)
 
 	if (st->env_seen & (1 << key))
 		unexpected_answer("The page has the key \"%s\" twice.", fname);
+
+	/* a body cut short: let the parser say the JSON is invalid */
+	if (type == JSON_TOKEN_END)
+		return;
 	st->env_seen |= (1 << key);
 
 	if (key == ENV_DATA)

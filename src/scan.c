@@ -38,6 +38,7 @@ typedef struct ScanColumn
 /* A page request in flight. */
 typedef struct PendingPage
 {
+	CopernicaRequest *req;		/* for the error context */
 	int			handle;
 	int64		start;
 	int			asked;			/* the limit sent; fewer items ends paging */
@@ -76,6 +77,15 @@ typedef struct CopernicaScanState
 	bool		empty_result;	/* a condition's value is NULL: no rows */
 	bool		started;		/* paging begun for this (re)scan */
 
+	/*
+	 * Offset paging shifts when rows are added or removed during a scan.
+	 * Rows come in ID order, so an ID that does not go on rising shows a row
+	 * read twice; that is detected (a skipped row cannot be).
+	 */
+	bool		check_id_order;
+	bool		have_last_id;
+	int64		last_id;
+
 	/* paging */
 	CopernicaBatch *batch;
 	PendingPage *pending;		/* ring of max_concurrency requests */
@@ -95,6 +105,17 @@ typedef struct CopernicaScanState
 	ScanColumn *converting;
 	const char *converting_id;
 } CopernicaScanState;
+
+/* A decimal ID, as Copernica writes them. */
+static bool
+scanint8_ok(const char *s, int64 *result)
+{
+	char	   *end;
+
+	errno = 0;
+	*result = strtoi64(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0';
+}
 
 /* the scan whose conversion failed: for the error context */
 static void
@@ -148,10 +169,13 @@ send_page_request(CopernicaScanState *st)
 	if (st->order_field[0] != '\0')
 		appendStringInfo(&query, "&orderby=%s&order=%s", st->order_field,
 						 st->order_desc ? "desc" : "asc");
+	else if (st->check_id_order)
+		appendStringInfoString(&query, "&orderby=id");
 
 	req->method = "GET";
 	req->path = st->res->list_path;
 	req->query = query.data;
+	pp->req = req;
 	pp->handle = copernica_batch_add(st->batch, req);
 	st->npending++;
 }
@@ -189,10 +213,19 @@ check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
 }
 
 
+/* a page that makes no sense: say which request brought it */
+static void
+page_error_callback(void *arg)
+{
+	errcontext("Copernica request: %s",
+			   copernica_request_describe((CopernicaRequest *) arg));
+}
+
 /* Wait for the oldest page in flight, parse it, and keep the pipe full. */
 static bool
 fetch_next_page(CopernicaScanState *st)
 {
+	ErrorContextCallback errcb;
 	PendingPage pp;
 	CopernicaResponse *resp;
 	CopernicaPage *page;
@@ -213,12 +246,17 @@ fetch_next_page(CopernicaScanState *st)
 	st->page = NULL;
 	resp = copernica_batch_wait(st->batch, pp.handle);
 
+	errcb.callback = page_error_callback;
+	errcb.arg = pp.req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	old = MemoryContextSwitchTo(st->page_cxt);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true,
 								st->paths, st->npaths);
 	MemoryContextSwitchTo(old);
 	copernica_batch_forget(st->batch, pp.handle);
 	st->pages++;
+
 
 	if (page->start != pp.start)
 		ereport(ERROR,
@@ -232,6 +270,7 @@ fetch_next_page(CopernicaScanState *st)
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for at most %d items but got %d.",
 						   pp.asked, page->nitems)));
+	error_context_stack = errcb.previous;
 
 	if (!pp.single && page->nitems < pp.asked)
 	{
@@ -323,6 +362,8 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	st->npending = 0;
 	st->pending_head = 0;
 	st->next_start = 0;
+	st->have_last_id = false;
+	st->last_id = 0;
 	st->last_page_seen = false;
 	st->page = NULL;
 	st->next_item = 0;
@@ -352,6 +393,9 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->order_desc = intVal(lsecond(order)) != 0;
 	st->limit = intVal(lthird(order));
 	st->filter_text = strVal(lfourth(fsplan->fdw_private));
+	st->check_id_order = (st->res->kind == COPERNICA_PROFILES ||
+						  st->res->kind == COPERNICA_SUBPROFILES) &&
+		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
 	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -399,6 +443,31 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 }
 
+static void
+check_id_rises(CopernicaScanState *st, const char *idtext)
+{
+	int64		id;
+
+	if (idtext == NULL || !scanint8_ok(idtext, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("An item has the ID \"%s\".", idtext ? idtext : "(none)")));
+	if (st->have_last_id &&
+		(st->order_desc ? id >= st->last_id : id <= st->last_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Copernica's rows changed while they were being read"),
+				 id == st->last_id ?
+				 errdetail("The %s with ID " INT64_FORMAT " was read twice: paging by offset shifts when rows are added or removed during a scan.",
+						   st->res->entity_prefix, id) :
+				 errdetail("The %s with ID " INT64_FORMAT " was read after the one with ID " INT64_FORMAT ", out of order: paging by offset shifts when rows are added or removed during a scan.",
+						   st->res->entity_prefix, id, st->last_id),
+				 errhint("Run the query again.")));
+	st->have_last_id = true;
+	st->last_id = id;
+}
+
 TupleTableSlot *
 copernicaIterateForeignScan(ForeignScanState *node)
 {
@@ -441,6 +510,8 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	st->converting_id = values[st->id_path];
+	if (st->check_id_order && !st->id_mode)
+		check_id_rises(st, values[st->id_path]);
 
 	old = MemoryContextSwitchTo(st->row_cxt);
 	for (i = 0; i < st->ncolumns; i++)

@@ -1,0 +1,93 @@
+--
+-- Faults: every query either returns exactly the right rows or fails with a
+-- clear error, and no write is lost or doubled.
+--
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE f_customers (id bigint, email text, age integer)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT count(*), sum(id) FROM f_customers;   -- plans once, caching metadata
+
+-- overload pages (503, 504, 502) and 429 are retried, and counted
+\! $EMUCTL fail 503 2
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM f_customers;
+\! $EMUCTL fail 504 1
+SELECT count(*), sum(id) FROM f_customers;
+\! $EMUCTL fail 502 1
+SELECT count(*), sum(id) FROM f_customers;
+\! $EMUCTL clear-log
+\! $EMUCTL fail 429 1 --retry-after 1
+SELECT count(*), sum(id) FROM f_customers;
+\! $EMUCTL log --status
+
+-- a dropped connection and a truncated body are retried for a GET
+\! $EMUCTL drop 1
+SELECT count(*), sum(id) FROM f_customers;
+\! $EMUCTL truncate 1
+SELECT count(*), sum(id) FROM f_customers;
+
+-- when the retries run out, the error says what came back
+ALTER SERVER copernica OPTIONS (ADD max_retries '2');
+\! $EMUCTL fail 503 10
+SELECT count(*) FROM f_customers;
+\! $EMUCTL clear-faults
+SELECT count(*) FROM f_customers;
+
+-- garbage is an error, never a short result
+\! $EMUCTL malformed 1
+SELECT count(*) FROM f_customers;
+\! $EMUCTL invalid-utf8 1
+SELECT count(*) FROM f_customers;
+SELECT count(*), sum(id) FROM f_customers;  -- and the backend goes on
+
+-- a 400 is never retried
+\! $EMUCTL clear-log
+CREATE FOREIGN TABLE f_nowhere (id bigint) SERVER copernica OPTIONS (database 'Nowhere');
+SELECT * FROM f_nowhere;
+\! $EMUCTL log --count
+
+-- a POST is not retried once it may have reached Copernica: no duplicate
+\! $EMUCTL clear-log
+\! $EMUCTL fail 503 1
+INSERT INTO f_customers (email) VALUES ('once@example.com');
+\! $EMUCTL log --status | grep POST
+\! $EMUCTL drop 1
+INSERT INTO f_customers (email) VALUES ('twice@example.com');
+\! $EMUCTL log --status | grep POST
+SELECT count(*) FROM f_customers WHERE email IN ('once@example.com', 'twice@example.com');
+-- PUT and DELETE are retried: a trigger arms the fault between the scan
+-- and the write
+\getenv emuctl EMUCTL
+\getenv control COPERNICA_EMULATOR_CONTROL
+CREATE TABLE fault_command AS
+    SELECT :'emuctl' || ' --url ' || :'control' || ' fail 503 1' AS command;
+CREATE FUNCTION arm_503() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', (SELECT command FROM fault_command));
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END$$;
+CREATE TRIGGER arm_503 BEFORE UPDATE OR DELETE ON f_customers
+    FOR EACH ROW EXECUTE FUNCTION arm_503();
+\! $EMUCTL clear-log
+UPDATE f_customers SET age = 99 WHERE id = 5;
+DELETE FROM f_customers WHERE id = 6;
+\! $EMUCTL log --status | grep -v -e '^GET'
+DROP TRIGGER arm_503 ON f_customers;
+SELECT id, age FROM f_customers WHERE id IN (5, 6);
+ALTER SERVER copernica OPTIONS (DROP max_retries);
+
+-- rows that move while a scan pages through them: a row read twice is an
+-- error (here a profile is added while reading newest first, which shifts
+-- every later page by one)
+\! $EMUCTL reset demo
+CREATE FUNCTION add_profile_at(id bigint, at bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF id = at THEN
+        INSERT INTO f_customers (email) VALUES ('during@example.com');
+    END IF;
+    RETURN id;
+END$$;
+ALTER FOREIGN TABLE f_customers OPTIONS (ADD page_size '5', ADD max_concurrency '1');
+SELECT add_profile_at(id, 21) FROM f_customers ORDER BY id DESC;
+SELECT count(*) FROM f_customers;
+ALTER FOREIGN TABLE f_customers OPTIONS (DROP page_size, DROP max_concurrency);
