@@ -200,6 +200,7 @@ struct CopernicaBatch
 	bool		limit_is_option;	/* body_limit comes from max_response_size */
 
 	Transfer  **transfers;		/* NULL once forgotten */
+	int			base;			/* handle of transfers[0] */
 	int			ntransfers;
 	int			maxtransfers;
 	int			first_live;		/* no RUNNING or BACKOFF transfer before */
@@ -224,6 +225,7 @@ static void conn_put_easy(CopernicaConnection *conn, CURL *easy);
 static char *escape_query_value(const char *s);
 static int	batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
 							   CopernicaResponse *resp, MemoryContext body_cxt);
+static void batch_make_room(CopernicaBatch *batch);
 static void batch_release(void *arg);
 static void batch_abort_running(CopernicaBatch *batch);
 static void batch_start_ready(CopernicaBatch *batch);
@@ -730,11 +732,7 @@ batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
 	memset(resp, 0, sizeof(CopernicaResponse));
 
 	if (batch->ntransfers >= batch->maxtransfers)
-	{
-		batch->maxtransfers *= 2;
-		batch->transfers = repalloc(batch->transfers,
-									sizeof(Transfer *) * batch->maxtransfers);
-	}
+		batch_make_room(batch);
 	batch->transfers[batch->ntransfers++] = t;
 
 	MemoryContextSwitchTo(oldcxt);
@@ -749,7 +747,45 @@ batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
 		(void) curl_multi_perform(batch->conn->multi, &running);
 	}
 
-	return batch->ntransfers - 1;
+	return batch->base + batch->ntransfers - 1;
+}
+
+/*
+ * Room for one more transfer.  A scan adds and forgets pages for as long as
+ * it runs, so first drop the forgotten ones at the front (handles stay valid
+ * through base) and grow the array only when that frees too little.
+ */
+static void
+batch_make_room(CopernicaBatch *batch)
+{
+	int			k = 0;
+
+	while (k < batch->first_live && batch->transfers[k] == NULL)
+		k++;
+	if (k >= batch->maxtransfers / 2)
+	{
+		memmove(batch->transfers, batch->transfers + k,
+				sizeof(Transfer *) * (batch->ntransfers - k));
+		batch->base += k;
+		batch->ntransfers -= k;
+		batch->first_live -= k;
+		batch->next_queued -= k;
+		return;
+	}
+	batch->maxtransfers *= 2;
+	batch->transfers = repalloc(batch->transfers,
+								sizeof(Transfer *) * batch->maxtransfers);
+}
+
+/* The transfer behind a handle, or NULL when unknown or forgotten */
+static Transfer *
+batch_lookup(CopernicaBatch *batch, int handle)
+{
+	int			i = handle - batch->base;
+
+	if (handle < 0 || i < 0 || i >= batch->ntransfers)
+		return NULL;
+	return batch->transfers[i];
 }
 
 /*
@@ -765,10 +801,9 @@ copernica_batch_wait(CopernicaBatch *batch, int handle)
 
 	if (batch->released)
 		elog(ERROR, "Copernica batch used after its end");
-	if (handle < 0 || handle >= batch->ntransfers ||
-		batch->transfers[handle] == NULL)
+	t = batch_lookup(batch, handle);
+	if (t == NULL)
 		elog(ERROR, "invalid Copernica request handle %d", handle);
-	t = batch->transfers[handle];
 
 	if (t->state != TRANSFER_DONE && t->state != TRANSFER_ABORTED)
 		batch_drive(batch, t);
@@ -808,10 +843,9 @@ copernica_batch_forget(CopernicaBatch *batch, int handle)
 	CopernicaConnection *conn = batch->conn;
 	Transfer   *t;
 
-	if (batch->released || handle < 0 || handle >= batch->ntransfers ||
-		batch->transfers[handle] == NULL)
+	t = batch->released ? NULL : batch_lookup(batch, handle);
+	if (t == NULL)
 		return;
-	t = batch->transfers[handle];
 
 	if (t->state == TRANSFER_RUNNING)
 	{
@@ -822,7 +856,7 @@ copernica_batch_forget(CopernicaBatch *batch, int handle)
 	}
 	if (t->state == TRANSFER_RUNNING || t->state == TRANSFER_BACKOFF)
 		batch->nactive--;
-	batch->transfers[handle] = NULL;
+	batch->transfers[handle - batch->base] = NULL;
 
 	/* the body belongs to the batch unless copernica_perform lent it */
 	if (t->body_cxt == batch->cxt)
