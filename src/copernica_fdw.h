@@ -306,6 +306,36 @@ extern bool copernica_append_condition(StringInfo query, const char *field,
 extern List *copernica_id_list(Datum array, bool descending);
 
 /* ----------------------------------------------------------------
+ * pager.c: which page requests a scan makes, in which order
+ * ----------------------------------------------------------------
+ */
+typedef struct CopernicaPagerSpec
+{
+	const char *path;			/* the listing */
+	char	   *params;			/* "&dataonly=true&fields%5B%5D=..." */
+	char	   *order;			/* "&orderby=id" or "" */
+	int			page_size;
+	int			max_concurrency;
+	int64		limit;			/* rows in all, 0 for no limit */
+	int64		size_hint;		/* the listing's size when planned, or -1 */
+	bool		ranges_allowed; /* ascending ID order may be read by ranges */
+	bool		ids_mode;		/* look up these IDs, one request each */
+	List	   *ids;
+} CopernicaPagerSpec;
+
+typedef struct CopernicaPager CopernicaPager;
+
+extern CopernicaPager *copernica_pager_begin(CopernicaConnection *conn,
+											 CopernicaStats *stats,
+											 const CopernicaPagerSpec *spec);
+extern CopernicaResponse *copernica_pager_next(CopernicaPager *pg,
+											   CopernicaRequest **req,
+											   int64 *start, int *asked);
+extern void copernica_pager_done(CopernicaPager *pg, int nitems,
+								 int64 first_id, int64 last_id);
+extern void copernica_pager_end(CopernicaPager *pg);
+
+/* ----------------------------------------------------------------
  * scan.c: the executor side of a foreign scan
  * ----------------------------------------------------------------
  */

@@ -35,16 +35,6 @@ typedef struct ScanColumn
 	CopernicaColumnType type;
 } ScanColumn;
 
-/* A page request in flight. */
-typedef struct PendingPage
-{
-	CopernicaRequest *req;		/* for the error context */
-	int			handle;
-	int64		start;
-	int			asked;			/* the limit sent; fewer items ends paging */
-	bool		single;			/* an ID lookup: its one page is all */
-} PendingPage;
-
 typedef struct CopernicaScanState
 {
 	Relation	rel;
@@ -87,12 +77,7 @@ typedef struct CopernicaScanState
 	int64		last_id;
 
 	/* paging */
-	CopernicaBatch *batch;
-	PendingPage *pending;		/* ring of max_concurrency requests */
-	int			npending;
-	int			pending_head;
-	int64		next_start;		/* offset of the next page to ask for */
-	bool		last_page_seen;
+	CopernicaPager *pager;
 
 	/* current page */
 	MemoryContext scan_cxt;		/* lives as long as the scan */
@@ -131,71 +116,6 @@ conversion_error_callback(void *arg)
 }
 
 /*
- * Ask for the next page: of the listing, or the next ID of an ID list.  The
- * limit sent never exceeds what a pushed LIMIT still needs.
- */
-static void
-send_page_request(CopernicaScanState *st)
-{
-	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
-	int			slot = (st->pending_head + st->npending) % st->opts->max_concurrency;
-	PendingPage *pp = &st->pending[slot];
-	StringInfoData query;
-
-	initStringInfo(&query);
-	pp->single = st->id_mode;
-	if (pp->single)
-	{
-		pp->start = 0;
-		pp->asked = 1;
-	}
-	else
-	{
-		pp->start = st->next_start;
-		pp->asked = st->opts->page_size;
-		if (st->limit > 0 && st->limit - st->next_start < pp->asked)
-			pp->asked = (int) (st->limit - st->next_start);
-		st->next_start += pp->asked;
-	}
-	appendStringInfo(&query, "start=" INT64_FORMAT "&limit=%d&total=false%s%s",
-					 pp->start, pp->asked,
-					 st->dataonly ? "&dataonly=true" : "", st->filter.data);
-	if (pp->single)
-	{
-		appendStringInfo(&query, "&fields%%5B%%5D=id%%3D%%3D%s",
-						 (char *) linitial(st->id_values));
-		st->id_values = list_delete_first(st->id_values);
-	}
-	if (st->order_field[0] != '\0')
-		appendStringInfo(&query, "&orderby=%s&order=%s", st->order_field,
-						 st->order_desc ? "desc" : "asc");
-	else if (st->check_id_order)
-		appendStringInfoString(&query, "&orderby=id");
-
-	req->method = "GET";
-	req->path = st->res->list_path;
-	req->query = query.data;
-	pp->req = req;
-	pp->handle = copernica_batch_add(st->batch, req);
-	st->npending++;
-}
-
-/* Is there another request to send? */
-static bool
-more_to_ask(CopernicaScanState *st)
-{
-	if (st->empty_result)
-		return false;
-	if (st->id_mode)
-		return st->id_values != NIL;
-	if (st->last_page_seen)
-		return false;
-	if (st->limit > 0 && st->next_start >= st->limit)
-		return false;
-	return true;
-}
-
-/*
  * A column that matches no field would read as NULL forever: say so at the
  * first page instead, naming the fields there are.
  */
@@ -221,76 +141,63 @@ page_error_callback(void *arg)
 			   copernica_request_describe((CopernicaRequest *) arg));
 }
 
-/* Wait for the oldest page in flight, parse it, and keep the pipe full. */
+/* An item's ID, for the pager: -1 when there is none. */
+static int64
+item_id(CopernicaScanState *st, CopernicaPage *page, int item)
+{
+	char	   *text = page->values[(size_t) item * st->npaths + st->id_path];
+	int64		id;
+
+	return text && scanint8_ok(text, &id) ? id : -1;
+}
+
+/* Wait for the next page, parse it, and let the pager ask for more. */
 static bool
 fetch_next_page(CopernicaScanState *st)
 {
 	ErrorContextCallback errcb;
-	PendingPage pp;
+	CopernicaRequest *req;
 	CopernicaResponse *resp;
 	CopernicaPage *page;
 	MemoryContext old;
-
-	if (st->npending == 0)
-	{
-		if (!more_to_ask(st))
-			return false;
-		send_page_request(st);
-	}
-
-	pp = st->pending[st->pending_head];
-	st->pending_head = (st->pending_head + 1) % st->opts->max_concurrency;
-	st->npending--;
+	int64		start;
+	int			asked;
 
 	MemoryContextReset(st->page_cxt);
 	st->page = NULL;
-	resp = copernica_batch_wait(st->batch, pp.handle);
+	if (st->empty_result)
+		return false;
+	resp = copernica_pager_next(st->pager, &req, &start, &asked);
+	if (resp == NULL)
+		return false;
 
 	errcb.callback = page_error_callback;
-	errcb.arg = pp.req;
+	errcb.arg = req;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	old = MemoryContextSwitchTo(st->page_cxt);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true,
 								st->paths, st->npaths);
 	MemoryContextSwitchTo(old);
-	copernica_batch_forget(st->batch, pp.handle);
 	st->pages++;
-
-
-	if (page->start != pp.start)
+	if (page->start != start)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
-						   pp.start, page->start)));
-	if (page->nitems > pp.asked)
+						   start, page->start)));
+	if (page->nitems > asked)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for at most %d items but got %d.",
-						   pp.asked, page->nitems)));
+						   asked, page->nitems)));
 	error_context_stack = errcb.previous;
 
-	if (!pp.single && page->nitems < pp.asked)
-	{
-		/* the last page: whatever is still in flight lies beyond the end */
-		st->last_page_seen = true;
-		st->npending = 0;
-	}
-	else
-	{
-		/*
-		 * The first page is asked for alone, as most tables fit in one; after
-		 * a full page, keep max_concurrency requests in flight.  Past the
-		 * size the table had when planned, ask one page at a time: only a
-		 * short page ends the scan, but speculation there is likely waste.
-		 */
-		while (st->npending < st->opts->max_concurrency && more_to_ask(st) &&
-			   (st->npending == 0 || st->size_hint < 0 ||
-				st->next_start < st->size_hint))
-			send_page_request(st);
-	}
+	/* the response is parsed: the pager frees it and asks for more */
+	copernica_pager_done(st->pager, page->nitems,
+						 page->nitems > 0 ? item_id(st, page, 0) : -1,
+						 page->nitems > 0 ? item_id(st, page, page->nitems - 1) : -1);
 
 	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
@@ -356,18 +263,33 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 static void
 start_paging(CopernicaScanState *st, ExprContext *econtext)
 {
-	if (st->batch)
-		copernica_batch_end(st->batch);
-	st->batch = copernica_batch_begin(st->conn, &st->stats);
-	st->npending = 0;
-	st->pending_head = 0;
-	st->next_start = 0;
+	CopernicaPagerSpec spec = {0};
+
+	if (st->pager)
+		copernica_pager_end(st->pager);
+	st->pager = NULL;
 	st->have_last_id = false;
 	st->last_id = 0;
-	st->last_page_seen = false;
 	st->page = NULL;
 	st->next_item = 0;
 	evaluate_conditions(st, econtext);
+
+	spec.path = st->res->list_path;
+	spec.params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
+						   st->filter.data);
+	if (st->order_field[0] != '\0')
+		spec.order = psprintf("&orderby=%s&order=%s", st->order_field,
+							  st->order_desc ? "desc" : "asc");
+	else
+		spec.order = st->check_id_order ? "&orderby=id" : "";
+	spec.page_size = st->opts->page_size;
+	spec.max_concurrency = st->opts->max_concurrency;
+	spec.limit = st->limit;
+	spec.size_hint = st->size_hint;
+	spec.ranges_allowed = st->check_id_order && !st->order_desc;
+	spec.ids_mode = st->id_mode;
+	spec.ids = st->id_values;
+	st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 }
 
 void
@@ -428,7 +350,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->paths[st->id_path].source = COPERNICA_SRC_PROPERTY;
 	st->paths[st->id_path].name = "ID";
 
-	st->pending = palloc0(sizeof(PendingPage) * st->opts->max_concurrency);
 	st->scan_cxt = estate->es_query_cxt;
 	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										 "copernica_fdw page",
@@ -546,10 +467,10 @@ copernicaEndForeignScan(ForeignScanState *node)
 {
 	CopernicaScanState *st = node->fdw_state;
 
-	if (st == NULL || st->batch == NULL)
+	if (st == NULL || st->pager == NULL)
 		return;
-	copernica_batch_end(st->batch);
-	st->batch = NULL;
+	copernica_pager_end(st->pager);
+	st->pager = NULL;
 }
 
 void

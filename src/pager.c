@@ -1,0 +1,355 @@
+/*-------------------------------------------------------------------------
+ *
+ * pager.c
+ *		  Which page requests a scan makes, and in which order their pages
+ *		  are returned.
+ *
+ * Three ways to page:
+ *	- offset: start=0, 1000, 2000, ... in the order asked for.  Used for
+ *	  small tables, a pushed LIMIT, an order other than ascending ID, and
+ *	  listings.  The first page is asked for alone (most tables fit in one);
+ *	  after a full page, up to max_concurrency pages are in flight.
+ *	- ID lookups: id = ANY(...), one request per ID.
+ *	- ID ranges: a large table (more than RANGES_MIN_PAGES pages when
+ *	  planned) read in ascending ID order.  Copernica serves
+ *	  deep offsets slowly, and offsets shift when rows are added or removed
+ *	  during a scan.  So after a full first page the rest of the ID space, up
+ *	  to the largest ID, is cut into ranges (lo, hi] that are read
+ *	  concurrently with fields[]=id>lo and id<=hi, each at start=0, and a
+ *	  range whose page is full goes on from its last ID.  A range is about a
+ *	  page wide by the density of the first page; its width doubles after an
+ *	  empty range and halves after a full one, so sparse or clustered IDs
+ *	  cost few requests.  The last range is open-ended, so rows added during
+ *	  the scan are not missed.
+ *
+ * In every mode at most max_concurrency requests (one more while a range
+ * continues) are in flight, so memory does not grow with the table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "copernica_fdw.h"
+
+/* Pages of one range: its key is (range number << RANGE_SHIFT) + page. */
+#define RANGE_SHIFT		24
+
+/*
+ * Ranges cost two requests more than offsets (the largest ID, and the open
+ * range at the end): worth it from this many pages on.
+ */
+#define RANGES_MIN_PAGES	4
+
+typedef enum PagerMode
+{
+	PAGER_OFFSET,
+	PAGER_IDS,
+	PAGER_RANGES
+} PagerMode;
+
+typedef struct PagerRequest
+{
+	CopernicaRequest *req;
+	int			handle;
+	int64		key;			/* pages are returned smallest key first */
+	int64		start;
+	int			asked;
+	bool		in_range;
+	bool		range_first;	/* a range's first page */
+	int64		lo;				/* range (lo, hi]; hi < 0: open-ended */
+	int64		hi;
+} PagerRequest;
+
+struct CopernicaPager
+{
+	CopernicaPagerSpec spec;
+	CopernicaBatch *batch;
+	PagerMode	mode;
+	int			capacity;
+	PagerRequest *pending;
+	int			npending;
+	PagerRequest current;		/* the page last returned */
+	bool		ended;
+
+	/* offset */
+	int64		next_start;
+	int64		next_key;
+
+	/* ID lookups */
+	List	   *ids;
+
+	/* ID ranges */
+	int64		next_lo;
+	int64		max_id;
+	int64		width;
+	int64		next_range;
+	bool		open_range_sent;
+};
+
+static void
+send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+
+	req->method = "GET";
+	req->path = (char *) pg->spec.path;
+	req->query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false%s%s%s",
+						  pr->start, pr->asked, pg->spec.params, extra,
+						  pr->in_range ? "&orderby=id" : pg->spec.order);
+	pr->req = req;
+	pr->handle = copernica_batch_add(pg->batch, req);
+	pg->pending[pg->npending++] = *pr;
+}
+
+static void
+send_offset_page(CopernicaPager *pg)
+{
+	PagerRequest pr = {0};
+
+	pr.start = pg->next_start;
+	pr.asked = pg->spec.page_size;
+	if (pg->spec.limit > 0 && pg->spec.limit - pg->next_start < pr.asked)
+		pr.asked = (int) (pg->spec.limit - pg->next_start);
+	pr.key = pg->next_key++;
+	pg->next_start += pr.asked;
+	send_request(pg, &pr, "");
+}
+
+static void
+send_id_lookup(CopernicaPager *pg)
+{
+	PagerRequest pr = {0};
+
+	pr.asked = 1;
+	pr.key = pg->next_key++;
+	send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3D%%3D%s",
+								   (char *) linitial(pg->ids)));
+	pg->ids = list_delete_first(pg->ids);
+}
+
+static void
+send_range_page(CopernicaPager *pg, int64 key, int64 lo, int64 hi, bool first)
+{
+	PagerRequest pr = {0};
+
+	pr.asked = pg->spec.page_size;
+	pr.key = key;
+	pr.in_range = true;
+	pr.range_first = first;
+	pr.lo = lo;
+	pr.hi = hi;
+	if (hi >= 0)
+		send_request(pg, &pr,
+					 psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT
+							  "&fields%%5B%%5D=id%%3C%%3D" INT64_FORMAT, lo, hi));
+	else
+		send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT, lo));
+}
+
+static bool
+more_offset_pages(CopernicaPager *pg)
+{
+	return !pg->ended &&
+		!(pg->spec.limit > 0 && pg->next_start >= pg->spec.limit);
+}
+
+static bool
+more_ranges(CopernicaPager *pg)
+{
+	return pg->next_lo < pg->max_id || !pg->open_range_sent;
+}
+
+static void
+send_next_range(CopernicaPager *pg)
+{
+	int64		key = (pg->next_range++) << RANGE_SHIFT;
+
+	if (pg->next_lo < pg->max_id)
+	{
+		int64		hi = Min(pg->next_lo + pg->width, pg->max_id);
+
+		send_range_page(pg, key, pg->next_lo, hi, true);
+		pg->next_lo = hi;
+	}
+	else
+	{
+		send_range_page(pg, key, pg->max_id, -1, true);
+		pg->open_range_sent = true;
+	}
+}
+
+/* Fill the pipe up to max_concurrency requests. */
+static void
+top_up(CopernicaPager *pg)
+{
+	int			max = pg->spec.max_concurrency;
+
+	switch (pg->mode)
+	{
+		case PAGER_IDS:
+			while (pg->npending < max && pg->ids != NIL)
+				send_id_lookup(pg);
+			break;
+		case PAGER_RANGES:
+			while (pg->npending < max && more_ranges(pg))
+				send_next_range(pg);
+			break;
+		case PAGER_OFFSET:
+
+			/*
+			 * Past the size the table had when planned, ask one page at a
+			 * time: only a short page ends the scan, but speculation there is
+			 * likely waste.
+			 */
+			while (pg->npending < max && more_offset_pages(pg) &&
+				   (pg->npending == 0 || pg->spec.size_hint < 0 ||
+					pg->next_start < pg->spec.size_hint))
+				send_offset_page(pg);
+			break;
+	}
+}
+
+CopernicaPager *
+copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
+					  const CopernicaPagerSpec *spec)
+{
+	CopernicaPager *pg = palloc0(sizeof(CopernicaPager));
+
+	pg->spec = *spec;
+	pg->batch = copernica_batch_begin(conn, stats);
+	pg->capacity = spec->max_concurrency + 1;
+	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
+	pg->mode = spec->ids_mode ? PAGER_IDS : PAGER_OFFSET;
+	pg->ids = list_copy(spec->ids);
+	return pg;
+}
+
+/*
+ * Wait for the next page in order.  NULL when there are no more.  *req,
+ * *start and *asked describe the request, for checking the page.
+ */
+CopernicaResponse *
+copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
+					 int64 *start, int *asked)
+{
+	int			best = 0;
+	int			i;
+
+	if (pg->npending == 0)
+	{
+		switch (pg->mode)
+		{
+			case PAGER_IDS:
+				if (pg->ids == NIL)
+					return NULL;
+				send_id_lookup(pg);
+				break;
+			case PAGER_RANGES:
+				if (!more_ranges(pg))
+					return NULL;
+				send_next_range(pg);
+				break;
+			case PAGER_OFFSET:
+				if (!more_offset_pages(pg))
+					return NULL;
+				send_offset_page(pg);
+				break;
+		}
+	}
+
+	for (i = 1; i < pg->npending; i++)
+		if (pg->pending[i].key < pg->pending[best].key)
+			best = i;
+	pg->current = pg->pending[best];
+	pg->pending[best] = pg->pending[--pg->npending];
+
+	*req = pg->current.req;
+	*start = pg->current.start;
+	*asked = pg->current.asked;
+	return copernica_batch_wait(pg->batch, pg->current.handle);
+}
+
+/*
+ * The largest ID the scan's conditions let through: where the ranges end.
+ * -1 when there is none (every row went away since the first page).
+ */
+static int64
+fetch_max_id(CopernicaPager *pg)
+{
+	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	CopernicaResponse *resp;
+	CopernicaPage *page;
+	int64		id = -1;
+
+	req->method = "GET";
+	req->path = (char *) pg->spec.path;
+	req->query = psprintf("start=0&limit=1&total=false%s&orderby=id&order=desc",
+						  pg->spec.params);
+	resp = copernica_batch_wait(pg->batch, copernica_batch_add(pg->batch, req));
+	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
+	if (page->nitems > 0 && page->values[0])
+		id = strtoi64(page->values[0], NULL, 10);
+	return id;
+}
+
+/*
+ * The page last returned held nitems items, the first and last with these
+ * IDs (ascending ID order).  Decide what to ask for next.
+ */
+void
+copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_id)
+{
+	PagerRequest *cur = &pg->current;
+	bool		full = nitems >= cur->asked;
+
+	copernica_batch_forget(pg->batch, cur->handle);
+
+	switch (pg->mode)
+	{
+		case PAGER_IDS:
+			break;
+
+		case PAGER_OFFSET:
+			if (!full)
+			{
+				/* the last page: whatever is in flight lies beyond the end */
+				pg->ended = true;
+				pg->npending = 0;
+				return;
+			}
+			if (cur->start == 0 && pg->spec.ranges_allowed && pg->spec.limit == 0 &&
+				(pg->spec.size_hint < 0 ||
+				 pg->spec.size_hint > RANGES_MIN_PAGES * pg->spec.page_size))
+			{
+				/* a large table: read the rest by ID ranges */
+				pg->npending = 0;
+				pg->mode = PAGER_RANGES;
+				pg->max_id = fetch_max_id(pg);
+				pg->next_lo = last_id;
+				pg->width = Max(last_id - first_id + 1, pg->spec.page_size);
+				if (pg->max_id < last_id)
+					pg->max_id = last_id;
+			}
+			break;
+
+		case PAGER_RANGES:
+			if (full && (cur->hi < 0 || last_id < cur->hi))
+			{
+				/* the range holds more: go on from its last ID, in order */
+				send_range_page(pg, cur->key + 1, last_id, cur->hi, false);
+				if (cur->range_first)
+					pg->width = Max(pg->width / 2, 1);
+			}
+			else if (cur->range_first && nitems == 0)
+				pg->width = Min(pg->width * 2, INT64CONST(1) << 40);
+			break;
+	}
+	top_up(pg);
+}
+
+void
+copernica_pager_end(CopernicaPager *pg)
+{
+	copernica_batch_end(pg->batch);
+}
