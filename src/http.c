@@ -248,6 +248,7 @@ static int	prereq_callback(void *userdata, char *conn_primary_ip,
 							int conn_local_port);
 #endif
 static char *redact(CopernicaBatch *batch, const char *s);
+static char *without_elapsed_time(char *s);
 static char *body_excerpt(Transfer *t);
 static char *parse_error_message(const char *body, size_t len);
 static int64 now_ms(void);
@@ -1475,7 +1476,7 @@ transfer_finish(Transfer *t)
 		if (t->resend_refused || t->result == CURLE_SEND_FAIL_REWIND)
 			reason = "the connection closed before Copernica answered";
 		else
-			reason = redact(batch, t->errbuf);
+			reason = without_elapsed_time(redact(batch, t->errbuf));
 
 		if (t->method == METHOD_POST &&
 			t->result != CURLE_COULDNT_CONNECT &&
@@ -1818,6 +1819,29 @@ replace_all(const char *s, const char *needle, bool nocase)
  * Hide the access token, raw and URL-escaped, in text that came from outside
  * (Copernica's answers, libcurl's messages) before it goes into an error.
  */
+/*
+ * libcurl says "Failed to connect to host port 9 after 3 ms: ...": the same
+ * failure should read the same every time, so the elapsed time goes.
+ */
+static char *
+without_elapsed_time(char *s)
+{
+	char	   *p = strstr(s, " after ");
+	char	   *q;
+
+	if (p == NULL)
+		return s;
+	q = p + strlen(" after ");
+	if (!isdigit((unsigned char) *q))
+		return s;
+	while (isdigit((unsigned char) *q))
+		q++;
+	if (strncmp(q, " ms", 3) != 0)
+		return s;
+	memmove(p, q + 3, strlen(q + 3) + 1);
+	return s;
+}
+
 static char *
 redact(CopernicaBatch *batch, const char *s)
 {
