@@ -145,3 +145,13 @@ SELECT k.note, p.firstname FROM picks k JOIN people p ON p.id = k.customer_id;
 SELECT k.note, p.firstname FROM picks k JOIN people p ON p.id = k.customer_id ORDER BY 1;
 \! $EMUCTL log | grep -v -e 'limit=0' -e '/fields'
 
+
+-- ANALYZE reads the table once, in pages, and samples it
+\! $EMUCTL reset demo
+\! $EMUCTL clear-log
+ANALYZE people;
+\! $EMUCTL log | grep -v -e 'limit=0' -e '/fields'
+SELECT reltuples FROM pg_class WHERE relname = 'people';
+SELECT attname, null_frac, n_distinct FROM pg_stats
+ WHERE tablename = 'people' AND attname IN ('email', 'birthday', 'town', 'segment')
+ ORDER BY attname;

@@ -392,6 +392,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	List	   *fdw_exprs = NIL;
 	List	   *local_exprs = NIL;
 	StringInfoData filter;
+	StringInfoData request;
 	bool		whole_row;
 	bool		has_id_list = false;
 	ListCell   *lc;
@@ -416,6 +417,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	 * a pushed condition may be a superset of ours.
 	 */
 	initStringInfo(&filter);
+	initStringInfo(&request);
 	foreach(lc, scan_clauses)
 	{
 		RestrictInfo *rinfo = lfirst(lc);
@@ -435,20 +437,28 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		if (filter.len > 0)
 			appendStringInfoString(&filter, ", ");
 		if (cond.id_list)
+		{
 			appendStringInfo(&filter, "id in %s", explain_value(cond.value));
+			appendStringInfoString(&request, "&fields[]=id==(each)");
+		}
 		else
+		{
 			appendStringInfo(&filter, "%s%s%s", cond.field, cond.op,
 							 explain_value(cond.value));
+			appendStringInfo(&request, "&fields[]=%s%s%s", cond.field, cond.op,
+							 explain_value(cond.value));
+		}
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							list_make5(retrieved, conds,
-									   list_make3(makeString(order_field),
-												  makeInteger(order_desc),
-												  makeInteger(limit)),
-									   makeString(filter.data),
-									   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
+							lappend(list_make5(retrieved, conds,
+											   list_make3(makeString(order_field),
+														  makeInteger(order_desc),
+														  makeInteger(limit)),
+											   makeString(filter.data),
+											   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
+									makeString(request.data)),
 							NIL, NIL, outer_plan);
 }
 
@@ -465,6 +475,7 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReScanForeignScan = copernicaReScanForeignScan;
 	routine->EndForeignScan = copernicaEndForeignScan;
 	routine->ExplainForeignScan = copernicaExplainForeignScan;
+	routine->AnalyzeForeignTable = copernicaAnalyzeForeignTable;
 
 	routine->IsForeignRelUpdatable = copernicaIsForeignRelUpdatable;
 	routine->AddForeignUpdateTargets = copernicaAddForeignUpdateTargets;

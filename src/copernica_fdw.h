@@ -11,6 +11,7 @@
 #define COPERNICA_FDW_H
 
 #include "fmgr.h"
+#include "foreign/fdwapi.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "nodes/primnodes.h"
@@ -348,6 +349,14 @@ extern void copernicaReScanForeignScan(struct ForeignScanState *node);
 extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * analyze.c: ANALYZE
+ * ----------------------------------------------------------------
+ */
+extern bool copernicaAnalyzeForeignTable(Relation relation,
+										 AcquireSampleRowsFunc *func,
+										 BlockNumber *totalpages);
 
 /* ----------------------------------------------------------------
  * modify.c: INSERT, UPDATE and DELETE

@@ -60,6 +60,7 @@ typedef struct CopernicaScanState
 	bool		order_desc;
 	int64		limit;			/* rows asked for in all, 0 for no limit */
 	char	   *filter_text;	/* EXPLAIN's view of the conditions */
+	char	   *request_text;	/* and of their fields[] parameters */
 	int64		size_hint;		/* the listing's size when planned, or -1 */
 	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
 	bool		id_mode;		/* looking up IDs rather than paging */
@@ -319,12 +320,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
 		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
 	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
-
-	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	initStringInfo(&st->filter);
-
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
 	st->ncolumns = list_length(retrieved);
@@ -349,6 +344,13 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->id_path = st->ncolumns;
 	st->paths[st->id_path].source = COPERNICA_SRC_PROPERTY;
 	st->paths[st->id_path].name = "ID";
+
+	st->request_text = strVal(list_nth(fsplan->fdw_private, 5));
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	initStringInfo(&st->filter);
 
 	st->scan_cxt = estate->es_query_cxt;
 	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
@@ -491,7 +493,22 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
 	if (es->verbose)
-		ExplainPropertyInteger("Copernica Page Size", NULL, st->opts->page_size, es);
+	{
+		/* the first request as it would be sent, unescaped for reading */
+		int			first = st->limit > 0 && st->limit < st->opts->page_size ?
+			(int) st->limit : st->opts->page_size;
+
+		ExplainPropertyText("Copernica Request",
+							psprintf("GET %s?start=0&limit=%d&total=false%s%s%s",
+									 path, first,
+									 st->dataonly ? "&dataonly=true" : "",
+									 st->request_text,
+									 st->order_field[0] ? psprintf("&orderby=%s&order=%s",
+																   st->order_field,
+																   st->order_desc ? "desc" : "asc") :
+									 st->check_id_order ? "&orderby=id" : ""),
+							es);
+	}
 
 	if (es->analyze)
 	{
