@@ -23,3 +23,11 @@ CREATE FUNCTION copernica_forget_metadata()
 RETURNS void
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT;
+
+-- Whose account do a server's credentials open?  Asks Copernica (GET
+-- identity) with the current user's token, as a scan would: the user
+-- mapping's, else the server's.  Needs USAGE on the server.
+CREATE FUNCTION copernica_identity(server name)
+RETURNS TABLE (id bigint, name text, description text, company text)
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;

@@ -488,6 +488,7 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ExecForeignDelete = copernicaExecForeignDelete;
 	routine->EndForeignModify = copernicaEndForeignModify;
 	routine->ExplainForeignModify = copernicaExplainForeignModify;
+	routine->ImportForeignSchema = copernicaImportForeignSchema;
 
 	PG_RETURN_POINTER(routine);
 }

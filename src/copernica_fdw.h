@@ -43,6 +43,7 @@ typedef struct CopernicaOptions
 	int			page_size;
 	int			batch_size;
 	bool		updatable;
+	bool		ssl_verify;		/* TLS certificate checks (superuser turns off) */
 
 	/* table */
 	char	   *database;		/* name or ID */
@@ -403,5 +404,14 @@ extern void copernicaExplainForeignModify(struct ModifyTableState *mtstate,
 										  struct ResultRelInfo *rinfo,
 										  List *fdw_private, int subplan_index,
 										  struct ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * import.c: IMPORT FOREIGN SCHEMA
+ * ----------------------------------------------------------------
+ */
+struct ImportForeignSchemaStmt;
+
+extern List *copernicaImportForeignSchema(struct ImportForeignSchemaStmt *stmt,
+										  Oid serverOid);
 
 #endif							/* COPERNICA_FDW_H */

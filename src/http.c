@@ -97,6 +97,7 @@ struct CopernicaConnection
 	int			max_retries;
 	int			max_retry_time;
 	int64		max_response_size;
+	bool		ssl_verify;
 
 	/* libcurl state; created lazily, all NULL when destroyed */
 	CURLM	   *multi;
@@ -196,6 +197,7 @@ struct CopernicaBatch
 	int			max_concurrency;
 	int			max_retries;
 	int			max_retry_time;
+	bool		ssl_verify;
 	size_t		body_limit;
 	bool		limit_is_option;	/* body_limit comes from max_response_size */
 
@@ -406,6 +408,7 @@ conn_set_options(CopernicaConnection *conn, const CopernicaOptions *opts)
 		pfree(conn->access_token);
 	conn->access_token = MemoryContextStrdup(TopMemoryContext,
 											 opts->access_token ? opts->access_token : "");
+	conn->ssl_verify = opts->ssl_verify;
 
 	conn_set_numbers(conn, opts);
 }
@@ -432,6 +435,9 @@ conn_options_differ(CopernicaConnection *conn, const CopernicaOptions *opts)
 	while (len > 0 && url[len - 1] == '/')
 		len--;
 	if (strlen(conn->url) != len || strncmp(conn->url, url, len) != 0)
+		return true;
+	/* TLS sessions verified (or not) must not be shared across the change */
+	if (conn->ssl_verify != opts->ssl_verify)
 		return true;
 	return strcmp(conn->access_token, token) != 0;
 }
@@ -634,6 +640,7 @@ copernica_batch_begin(CopernicaConnection *conn, CopernicaStats *stats)
 	batch->url = pstrdup(conn->url);
 	batch->access_token = pstrdup(conn->access_token);
 	batch->escaped_token = escape_query_value(conn->access_token);
+	batch->ssl_verify = conn->ssl_verify;
 	batch->connect_timeout = Max(conn->connect_timeout, 0);
 	batch->request_timeout = Max(conn->request_timeout, 0);
 	batch->max_concurrency = Max(conn->max_concurrency, 1);
@@ -1185,6 +1192,9 @@ transfer_start(Transfer *t)
 #endif
 	/* a PUT answers 303 with the token in Location: never follow */
 	SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* set every time: easy handles are reused */
+	SETOPT(easy, CURLOPT_SSL_VERIFYPEER, batch->ssl_verify ? 1L : 0L);
+	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, batch->ssl_verify ? 2L : 0L);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) batch->connect_timeout);
 	SETOPT(easy, CURLOPT_TIMEOUT, (long) batch->request_timeout);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, t->errbuf);

@@ -62,6 +62,7 @@ static const CopernicaOptionDef option_defs[] = {
 	{"page_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, COPERNICA_MAX_PAGE_SIZE},
 	{"batch_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, 10000},
 	{"updatable", OPT_SERVER | OPT_TABLE, OK_BOOL},
+	{"ssl_verify", OPT_SERVER, OK_BOOL},
 	{"database", OPT_TABLE, OK_STRING},
 	{"collection", OPT_TABLE, OK_STRING},
 	{"resource", OPT_TABLE, OK_RESOURCE},
@@ -307,6 +308,19 @@ copernica_fdw_validator(PG_FUNCTION_ARGS)
 		if (def == NULL || !(def->where & mask))
 			report_invalid_option(elem->defname, mask);
 		validate_option_value(def, elem);
+
+		/* like url: turning off certificate checks is a superuser's call */
+		if (strcmp(def->name, "ssl_verify") == 0 && !superuser())
+		{
+			bool		verify = true;
+
+			(void) parse_bool(defGetString(elem), &verify);
+			if (!verify)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to set option \"ssl_verify\" to false"),
+						 errdetail("Only superusers may turn off TLS certificate verification.")));
+		}
 	}
 
 	if (catalog == ForeignTableRelationId)
@@ -381,6 +395,8 @@ apply_options(CopernicaOptions *opts, List *options)
 			opts->view = pstrdup(value);
 		else if (strcmp(name, "updatable") == 0)
 			(void) parse_bool(value, &opts->updatable);
+		else if (strcmp(name, "ssl_verify") == 0)
+			(void) parse_bool(value, &opts->ssl_verify);
 		else if (def->kind == OK_INT)
 		{
 			int64		v = parse_int_option(name, value, def->min, def->max);
@@ -426,6 +442,7 @@ copernica_get_server_options(Oid serverid, Oid userid)
 	opts->page_size = COPERNICA_DEFAULT_PAGE_SIZE;
 	opts->batch_size = 100;
 	opts->updatable = true;
+	opts->ssl_verify = true;
 
 	apply_options(opts, server->options);
 	apply_options(opts, find_user_mapping_options(userid, serverid));

@@ -1,0 +1,528 @@
+/*-------------------------------------------------------------------------
+ *
+ * import.c
+ *		  IMPORT FOREIGN SCHEMA: foreign tables for Copernica's databases and
+ *		  collections, typed from their field definitions.
+ *
+ * The remote schema is a database, named (or numbered) as Copernica knows
+ * it.  It gives one table for its profiles, named after the database, and
+ * one per collection, named <database>_<collection>.  The remote schema
+ * "_all" gives those tables for every database, plus the read-only listings
+ * databases, publisher_emailings and ms_emailings.
+ *
+ * Every generated name is a plain lower-case identifier: letters a-z,
+ * digits and underscores, not starting with a digit, at most 63 bytes.  Two
+ * names that come out the same are told apart by _2, _3, ... in a fixed
+ * order (fields by field ID, tables by database ID and then collection ID),
+ * so importing the same structure twice gives the same names.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+
+#include "copernica_fdw.h"
+
+/* The remote schema that imports every database and the listings. */
+#define IMPORT_ALL			"_all"
+
+/* Structure listings are read in pages of the largest size Copernica gives. */
+#define LISTING_PAGE_SIZE	1000
+
+/* One database, collection or field: the parts of it import needs. */
+typedef struct ImportItem
+{
+	char	   *id;
+	int64		numeric_id;		/* for sorting; 0 when not numeric */
+	char	   *name;
+	char	   *type;			/* fields only */
+} ImportItem;
+
+/* A table to create, once its name is known. */
+typedef struct ImportTable
+{
+	char	   *name;			/* the local table name */
+	ImportItem *database;
+	ImportItem *collection;		/* NULL for a profile table */
+} ImportTable;
+
+/* A column: its name, type, and the field it shows when the name differs. */
+typedef struct ImportColumn
+{
+	const char *name;
+	const char *type;
+	const char *field;			/* NULL: the name says it all */
+} ImportColumn;
+
+/*
+ * Names the FDW reads as entity properties (copernica_resource_property)
+ * or treats specially ("fields").  A field whose name comes out as one of
+ * these gets a suffixed column and an explicit 'field' option.
+ */
+static const char *const profile_reserved[] = {
+	"id", "secret", "created", "modified", "interests", "database", "removed",
+	"fields", NULL
+};
+static const char *const subprofile_reserved[] = {
+	"id", "profile", "secret", "created", "modified", "collection", "removed",
+	"fields", NULL
+};
+
+/* The listings that "_all" adds, with their columns. */
+typedef struct ImportListing
+{
+	const char *name;			/* table name and 'resource' option */
+	const char *columns;		/* already quoted where needed */
+} ImportListing;
+
+static const ImportListing import_listings[] = {
+	{"databases",
+	 "id bigint, name text, description text, archived boolean, created timestamp"},
+	{"publisher_emailings",
+	 "id bigint, \"timestamp\" timestamp, subject text, description text, type text, "
+	 "from_address jsonb, destinations integer, target jsonb, document bigint, "
+	 "template bigint"},
+	{"ms_emailings",
+	 "id bigint, \"timestamp\" timestamp, subject text, type text, "
+	 "from_address jsonb, destinations integer, target jsonb, template bigint"},
+	{NULL}
+};
+
+static const CopernicaValuePath id_name_paths[] = {
+	{COPERNICA_SRC_PROPERTY, "ID"},
+	{COPERNICA_SRC_PROPERTY, "name"}
+};
+
+static const CopernicaValuePath field_paths[] = {
+	{COPERNICA_SRC_PROPERTY, "ID"},
+	{COPERNICA_SRC_PROPERTY, "name"},
+	{COPERNICA_SRC_PROPERTY, "type"}
+};
+
+/*
+ * Every item of a structure listing, all pages of it, in the order
+ * Copernica gives them.  Items without an ID or a name are skipped.
+ */
+static List *
+fetch_items(CopernicaConnection *conn, const char *path,
+			const CopernicaValuePath *paths, int npaths)
+{
+	List	   *items = NIL;
+	int64		start = 0;
+
+	for (;;)
+	{
+		CopernicaRequest req = {0};
+		CopernicaResponse resp = {0};
+		CopernicaPage *page;
+		int			i;
+
+		req.method = "GET";
+		req.path = (char *) path;
+		req.query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false",
+							 start, LISTING_PAGE_SIZE);
+		copernica_perform(conn, &req, &resp, NULL);
+		page = copernica_parse_page(resp.body.data, resp.body.len, true,
+									paths, npaths);
+
+		for (i = 0; i < page->nitems; i++)
+		{
+			char	  **v = &page->values[i * npaths];
+			ImportItem *item;
+			char	   *end;
+
+			if (v[0] == NULL || v[1] == NULL)
+				continue;
+			item = palloc0(sizeof(ImportItem));
+			item->id = v[0];
+			item->name = v[1];
+			item->type = npaths > 2 ? v[2] : NULL;
+			item->numeric_id = strtoi64(item->id, &end, 10);
+			if (*end != '\0')
+				item->numeric_id = 0;
+			items = lappend(items, item);
+		}
+		/* a short page is the last; Copernica may give fewer than asked */
+		if (page->nitems == 0 ||
+			page->nitems < Min(LISTING_PAGE_SIZE,
+							   page->limit > 0 ? page->limit : LISTING_PAGE_SIZE))
+			break;
+		start += page->nitems;
+	}
+	return items;
+}
+
+static int
+item_cmp(const ListCell *a, const ListCell *b)
+{
+	const ImportItem *x = lfirst(a);
+	const ImportItem *y = lfirst(b);
+
+	if (x->numeric_id != y->numeric_id)
+		return x->numeric_id < y->numeric_id ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Sorted by ID: the order that decides who gets a suffix. */
+static List *
+fetch_sorted(CopernicaConnection *conn, const char *path,
+			 const CopernicaValuePath *paths, int npaths)
+{
+	List	   *items = fetch_items(conn, path, paths, npaths);
+
+	list_sort(items, item_cmp);
+	return items;
+}
+
+/*
+ * A Copernica name as an identifier: ASCII letters lower-cased, every other
+ * character but digits and '_' (a multibyte one counting once) replaced by
+ * '_', '_' in front of a leading digit, and at most NAMEDATALEN - 1 bytes.
+ */
+static char *
+make_identifier(const char *name)
+{
+	StringInfoData buf;
+	const char *p = name;
+
+	initStringInfo(&buf);
+	if (*p >= '0' && *p <= '9')
+		appendStringInfoChar(&buf, '_');
+	while (*p)
+	{
+		unsigned char c = (unsigned char) *p;
+		int			len = pg_mblen(p);
+		int			i;
+
+		if (c >= 'A' && c <= 'Z')
+			appendStringInfoChar(&buf, (char) (c - 'A' + 'a'));
+		else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+			appendStringInfoChar(&buf, (char) c);
+		else
+			appendStringInfoChar(&buf, '_');
+
+		/* never step past the end of a cut-off multibyte character */
+		for (i = 0; i < len && *p; i++)
+			p++;
+	}
+	if (buf.len == 0)
+		appendStringInfoChar(&buf, '_');
+	if (buf.len > NAMEDATALEN - 1)
+		buf.data[NAMEDATALEN - 1] = '\0';
+	return buf.data;
+}
+
+static bool
+name_taken(const char *name, List *used)
+{
+	ListCell   *lc;
+
+	foreach(lc, used)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * base itself if nobody has it yet, else base_2, base_3, ...: the first one
+ * free, cut so that it still fits in NAMEDATALEN - 1 bytes.  The name is
+ * added to *used.
+ */
+static char *
+claim_name(const char *base, List **used)
+{
+	char	   *name = pstrdup(base);
+	int			n;
+
+	for (n = 2; name_taken(name, *used); n++)
+	{
+		char		suffix[16];
+		int			keep;
+
+		snprintf(suffix, sizeof(suffix), "_%d", n);
+		keep = Min((int) strlen(base), NAMEDATALEN - 1 - (int) strlen(suffix));
+		name = psprintf("%.*s%s", keep, base, suffix);
+	}
+	*used = lappend(*used, name);
+	return name;
+}
+
+/* The column type for a Copernica field type; unknown types read as text. */
+static const char *
+column_type(const char *copernica_type)
+{
+	static const struct
+	{
+		const char *copernica;
+		const char *pg;
+	}			map[] = {
+		{"integer", "bigint"},
+		{"foreign_key", "bigint"},
+		{"float", "double precision"},
+		{"date", "date"},
+		{"empty_date", "date"},
+		{"datetime", "timestamp"},
+		{"empty_datetime", "timestamp"},
+		{NULL, NULL}
+	};
+	int			i;
+
+	if (copernica_type == NULL)
+		return "text";
+	for (i = 0; map[i].copernica; i++)
+		if (pg_strcasecmp(map[i].copernica, copernica_type) == 0)
+			return map[i].pg;
+	/* text, email, phone, phone_fax, phone_gsm, select, big, and the unknown */
+	return "text";
+}
+
+static ImportColumn *
+make_column(const char *name, const char *type, const char *field)
+{
+	ImportColumn *col = palloc(sizeof(ImportColumn));
+
+	col->name = name;
+	col->type = type;
+	col->field = field;
+	return col;
+}
+
+/*
+ * The columns of a profile or subprofile table: the ID (and the owning
+ * profile), then one column per field in field-ID order, then the other
+ * properties.  Property columns keep their names; fields make way.
+ */
+static List *
+table_columns(List *fields, bool subprofile)
+{
+	const char *const *reserved = subprofile ? subprofile_reserved : profile_reserved;
+	const char *const *r;
+	List	   *used = NIL;
+	List	   *columns = NIL;
+	ListCell   *lc;
+
+	for (r = reserved; *r; r++)
+		used = lappend(used, (char *) *r);
+
+	columns = lappend(columns, make_column("id", "bigint", NULL));
+	if (subprofile)
+		columns = lappend(columns, make_column("profile", "bigint", NULL));
+
+	foreach(lc, fields)
+	{
+		ImportItem *f = lfirst(lc);
+		char	   *name = claim_name(make_identifier(f->name), &used);
+
+		columns = lappend(columns,
+						  make_column(name, column_type(f->type),
+									  strcmp(name, f->name) == 0 ? NULL : f->name));
+	}
+
+	columns = lappend(columns, make_column("secret", "text", NULL));
+	columns = lappend(columns, make_column("created", "timestamp", NULL));
+	columns = lappend(columns, make_column("modified", "timestamp", NULL));
+	if (!subprofile)
+		columns = lappend(columns, make_column("interests", "text[]", NULL));
+	return columns;
+}
+
+static char *
+create_table_sql(const char *table, List *columns, const char *server,
+				 const char *options)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "CREATE FOREIGN TABLE %s (\n", quote_identifier(table));
+	foreach(lc, columns)
+	{
+		ImportColumn *col = lfirst(lc);
+
+		appendStringInfo(&buf, "  %s %s", quote_identifier(col->name), col->type);
+		if (col->field)
+			appendStringInfo(&buf, " OPTIONS (field %s)",
+							 quote_literal_cstr(col->field));
+		appendStringInfoString(&buf, lnext(columns, lc) ? ",\n" : "\n");
+	}
+	appendStringInfo(&buf, ") SERVER %s\nOPTIONS (%s)",
+					 quote_identifier(server), options);
+	return buf.data;
+}
+
+/* The database the remote schema names: by name (exactly, then ignoring case) or ID. */
+static ImportItem *
+find_database(List *databases, const char *remote)
+{
+	ListCell   *lc;
+
+	foreach(lc, databases)
+	{
+		ImportItem *db = lfirst(lc);
+
+		if (strcmp(db->name, remote) == 0)
+			return db;
+	}
+	foreach(lc, databases)
+	{
+		ImportItem *db = lfirst(lc);
+
+		if (pg_strcasecmp(db->name, remote) == 0 || strcmp(db->id, remote) == 0)
+			return db;
+	}
+	return NULL;
+}
+
+static void
+report_unknown_database(const char *remote, List *databases)
+{
+	StringInfoData names;
+	ListCell   *lc;
+
+	initStringInfo(&names);
+	foreach(lc, databases)
+	{
+		ImportItem *db = lfirst(lc);
+
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", db->name);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
+			 errmsg("Copernica has no database \"%s\"", remote),
+			 names.len ? errdetail("The databases are: %s.", names.data)
+			 : errdetail("There are no databases."),
+			 errhint("Name a database, or import every database with IMPORT FOREIGN SCHEMA \"%s\".",
+					 IMPORT_ALL)));
+}
+
+List *
+copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+{
+	ForeignServer *server = GetForeignServer(serverOid);
+	Oid			userid = GetUserId();
+	CopernicaOptions *opts;
+	CopernicaConnection *conn;
+	bool		all = strcmp(stmt->remote_schema, IMPORT_ALL) == 0;
+	List	   *databases;
+	List	   *chosen;
+	List	   *tables = NIL;
+	List	   *used = NIL;
+	List	   *commands = NIL;
+	ListCell   *lc;
+
+	if (stmt->options != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid option \"%s\"",
+						((DefElem *) linitial(stmt->options))->defname),
+				 errhint("IMPORT FOREIGN SCHEMA of copernica_fdw takes no options.")));
+
+	opts = copernica_get_server_options(serverOid, userid);
+	conn = copernica_get_connection(serverOid, userid, opts);
+
+	databases = fetch_sorted(conn, "databases", id_name_paths,
+							 lengthof(id_name_paths));
+	if (all)
+		chosen = databases;
+	else
+	{
+		ImportItem *db = find_database(databases, stmt->remote_schema);
+
+		if (db == NULL)
+			report_unknown_database(stmt->remote_schema, databases);
+		chosen = list_make1(db);
+	}
+
+	/* the listings first: their names are fixed */
+	if (all)
+	{
+		const ImportListing *l;
+
+		for (l = import_listings; l->name; l++)
+		{
+			used = lappend(used, (char *) l->name);
+			if (!IsImportableForeignTable(l->name, stmt))
+				continue;
+			commands = lappend(commands,
+							   psprintf("CREATE FOREIGN TABLE %s (%s) SERVER %s\nOPTIONS (resource %s)",
+										quote_identifier(l->name), l->columns,
+										quote_identifier(server->servername),
+										quote_literal_cstr(l->name)));
+		}
+	}
+
+	/* every table's name, before any is skipped, so that names stay put */
+	foreach(lc, chosen)
+	{
+		ImportItem *db = lfirst(lc);
+		char	   *dbname = make_identifier(db->name);
+		ImportTable *t;
+		List	   *collections;
+		ListCell   *lc2;
+
+		t = palloc0(sizeof(ImportTable));
+		t->name = claim_name(dbname, &used);
+		t->database = db;
+		tables = lappend(tables, t);
+
+		collections = fetch_sorted(conn,
+								   psprintf("database/%s/collections",
+											copernica_escape_path_segment(db->id)),
+								   id_name_paths, lengthof(id_name_paths));
+		foreach(lc2, collections)
+		{
+			ImportItem *coll = lfirst(lc2);
+			char	   *base = psprintf("%s_%s", dbname, make_identifier(coll->name));
+
+			if (strlen(base) > NAMEDATALEN - 1)
+				base[NAMEDATALEN - 1] = '\0';
+			t = palloc0(sizeof(ImportTable));
+			t->name = claim_name(base, &used);
+			t->database = db;
+			t->collection = coll;
+			tables = lappend(tables, t);
+		}
+	}
+
+	/* fields only for the tables LIMIT TO / EXCEPT let through */
+	foreach(lc, tables)
+	{
+		ImportTable *t = lfirst(lc);
+		List	   *fields;
+		char	   *options;
+
+		if (!IsImportableForeignTable(t->name, stmt))
+			continue;
+
+		if (t->collection == NULL)
+		{
+			fields = fetch_sorted(conn,
+								  psprintf("database/%s/fields",
+										   copernica_escape_path_segment(t->database->id)),
+								  field_paths, lengthof(field_paths));
+			options = psprintf("database %s",
+							   quote_literal_cstr(t->database->name));
+		}
+		else
+		{
+			fields = fetch_sorted(conn,
+								  psprintf("collection/%s/fields",
+										   copernica_escape_path_segment(t->collection->id)),
+								  field_paths, lengthof(field_paths));
+			options = psprintf("database %s, collection %s",
+							   quote_literal_cstr(t->database->name),
+							   quote_literal_cstr(t->collection->id));
+		}
+		commands = lappend(commands,
+						   create_table_sql(t->name,
+											table_columns(fields, t->collection != NULL),
+											server->servername, options));
+	}
+	return commands;
+}
