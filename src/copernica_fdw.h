@@ -250,6 +250,9 @@ extern void copernica_report_unmatched_column(const char *colname,
 											  const char *relname,
 											  List *field_names);
 extern bool copernica_name_in_list(const char *name, List *names);
+extern List *copernica_fetch_listing(CopernicaConnection *conn, const char *path,
+									 const CopernicaValuePath *paths, int npaths,
+									 CopernicaStats *stats);
 
 /* What planning knows of a table: its fields and size (cached a while). */
 typedef struct CopernicaMetadata

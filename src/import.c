@@ -32,8 +32,6 @@
 /* The remote schema that imports every database and the listings. */
 #define IMPORT_ALL			"_all"
 
-/* Structure listings are read in pages of the largest size Copernica gives. */
-#define LISTING_PAGE_SIZE	1000
 
 /* One database, collection or field: the parts of it import needs. */
 typedef struct ImportItem
@@ -114,46 +112,24 @@ fetch_items(CopernicaConnection *conn, const char *path,
 			const CopernicaValuePath *paths, int npaths)
 {
 	List	   *items = NIL;
-	int64		start = 0;
+	ListCell   *lc;
 
-	for (;;)
+	foreach(lc, copernica_fetch_listing(conn, path, paths, npaths, NULL))
 	{
-		CopernicaRequest req = {0};
-		CopernicaResponse resp = {0};
-		CopernicaPage *page;
-		int			i;
+		char	  **v = lfirst(lc);
+		ImportItem *item;
+		char	   *end;
 
-		req.method = "GET";
-		req.path = (char *) path;
-		req.query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false",
-							 start, LISTING_PAGE_SIZE);
-		copernica_perform(conn, &req, &resp, NULL);
-		page = copernica_parse_page(resp.body.data, resp.body.len, true,
-									paths, npaths);
-
-		for (i = 0; i < page->nitems; i++)
-		{
-			char	  **v = &page->values[i * npaths];
-			ImportItem *item;
-			char	   *end;
-
-			if (v[0] == NULL || v[1] == NULL)
-				continue;
-			item = palloc0(sizeof(ImportItem));
-			item->id = v[0];
-			item->name = v[1];
-			item->type = npaths > 2 ? v[2] : NULL;
-			item->numeric_id = strtoi64(item->id, &end, 10);
-			if (*end != '\0')
-				item->numeric_id = 0;
-			items = lappend(items, item);
-		}
-		/* a short page is the last; Copernica may give fewer than asked */
-		if (page->nitems == 0 ||
-			page->nitems < Min(LISTING_PAGE_SIZE,
-							   page->limit > 0 ? page->limit : LISTING_PAGE_SIZE))
-			break;
-		start += page->nitems;
+		if (v[0] == NULL || v[1] == NULL)
+			continue;
+		item = palloc0(sizeof(ImportItem));
+		item->id = v[0];
+		item->name = v[1];
+		item->type = npaths > 2 ? v[2] : NULL;
+		item->numeric_id = strtoi64(item->id, &end, 10);
+		if (*end != '\0')
+			item->numeric_id = 0;
+		items = lappend(items, item);
 	}
 	return items;
 }

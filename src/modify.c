@@ -843,6 +843,19 @@ junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 	return OutputFunctionCall(&col->type.output, d);
 }
 
+/* The row an UPDATE or DELETE is at: its ID, and the error context. */
+static void
+begin_row(CopernicaModifyState *st, TupleTableSlot *planSlot,
+		  ErrorContextCallback *errcb)
+{
+	st->current_row = ++st->rows_done;
+	st->current_id = junk_id(st, planSlot);
+	errcb->callback = modify_error_callback;
+	errcb->arg = st;
+	errcb->previous = error_context_stack;
+	error_context_stack = errcb;
+}
+
 TupleTableSlot *
 copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 						   TupleTableSlot *slot, TupleTableSlot *planSlot)
@@ -853,12 +866,7 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	CopernicaResponse resp = {0};
 	char	   *parent = NULL;
 
-	st->current_row = ++st->rows_done;
-	st->current_id = junk_id(st, planSlot);
-	errcb.callback = modify_error_callback;
-	errcb.arg = st;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	begin_row(st, planSlot, &errcb);
 
 	req.method = "PUT";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
@@ -882,12 +890,7 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
 
-	st->current_row = ++st->rows_done;
-	st->current_id = junk_id(st, planSlot);
-	errcb.callback = modify_error_callback;
-	errcb.arg = st;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	begin_row(st, planSlot, &errcb);
 
 	/* RETURNING shows the row as it was: read it before it is blanked */
 	if (st->readback)

@@ -139,6 +139,43 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 	return res;
 }
 
+/*
+ * Every item of a structure listing (databases, collections, fields, ...),
+ * all pages of it, in Copernica's order: a List of value arrays, one value
+ * per path.
+ */
+List *
+copernica_fetch_listing(CopernicaConnection *conn, const char *path,
+						const CopernicaValuePath *paths, int npaths,
+						CopernicaStats *stats)
+{
+	List	   *items = NIL;
+	int64		start = 0;
+
+	for (;;)
+	{
+		CopernicaRequest req = {0};
+		CopernicaResponse resp = {0};
+		CopernicaPage *page;
+		int			i;
+
+		req.method = "GET";
+		req.path = (char *) path;
+		req.query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false",
+							 start, COPERNICA_MAX_PAGE_SIZE);
+		copernica_perform(conn, &req, &resp, stats);
+		page = copernica_parse_page(resp.body.data, resp.body.len, true,
+									paths, npaths);
+		for (i = 0; i < page->nitems; i++)
+			items = lappend(items, &page->values[(size_t) i * npaths]);
+		/* a short page is the last */
+		if (page->nitems < COPERNICA_MAX_PAGE_SIZE)
+			break;
+		start += page->nitems;
+	}
+	return items;
+}
+
 /* One item of a structure listing: only ID and name matter here. */
 static const CopernicaValuePath id_name_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "ID"},
@@ -153,30 +190,23 @@ static char *
 lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 					 CopernicaStats *stats)
 {
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
-	CopernicaPage *page;
+	List	   *items;
+	ListCell   *lc;
 	StringInfoData names;
-	int			i;
 
-	req.method = "GET";
-	req.path = psprintf("database/%s/collections",
-						copernica_escape_path_segment(opts->database));
-	req.query = pstrdup("start=0&limit=1000&total=false");
-	copernica_perform(conn, &req, &resp, stats);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true,
-								id_name_paths, lengthof(id_name_paths));
-
+	items = copernica_fetch_listing(conn,
+									psprintf("database/%s/collections",
+											 copernica_escape_path_segment(opts->database)),
+									id_name_paths, lengthof(id_name_paths), stats);
 	initStringInfo(&names);
-	for (i = 0; i < page->nitems; i++)
+	foreach(lc, items)
 	{
-		char	   *id = page->values[i * 2];
-		char	   *name = page->values[i * 2 + 1];
+		char	  **v = lfirst(lc);
 
-		if (name && id && pg_strcasecmp(name, opts->collection) == 0)
-			return pstrdup(id);
-		if (name)
-			appendStringInfo(&names, "%s%s", names.len ? ", " : "", name);
+		if (v[1] && v[0] && pg_strcasecmp(v[1], opts->collection) == 0)
+			return pstrdup(v[0]);
+		if (v[1])
+			appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[1]);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
@@ -306,7 +336,8 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
 	CopernicaPage *page;
-	int			i;
+	char	   *fields_path;
+	ListCell   *lc;
 
 	/* the size: limit=0 asks for no items, only the total */
 	req.method = "GET";
@@ -322,32 +353,26 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	if (!res->has_fields || res->kind == COPERNICA_VIEW_PROFILES)
 		return;
 
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
-	req.method = "GET";
 	if (res->kind == COPERNICA_SUBPROFILES)
 	{
+		/* collection/ID/subprofiles -> collection/ID/fields */
 		char	   *p = pstrdup(res->list_path);
 
 		*strrchr(p, '/') = '\0';
-		req.path = psprintf("%s/fields", p);
+		fields_path = psprintf("%s/fields", p);
 	}
 	else
-		req.path = psprintf("database/%s/fields",
-							copernica_escape_path_segment(opts->database));
-	req.query = pstrdup("start=0&limit=1000&total=false");
-	copernica_perform(conn, &req, &resp, NULL);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true,
-								field_def_paths, lengthof(field_def_paths));
-	for (i = 0; i < page->nitems; i++)
+		fields_path = psprintf("database/%s/fields",
+							   copernica_escape_path_segment(opts->database));
+	foreach(lc, copernica_fetch_listing(conn, fields_path, field_def_paths,
+										lengthof(field_def_paths), NULL))
 	{
-		char	   *name = page->values[i * 2];
-		char	   *type = page->values[i * 2 + 1];
+		char	  **v = lfirst(lc);
 
-		if (name == NULL)
+		if (v[0] == NULL)
 			continue;
-		md->field_names = lappend(md->field_names, pstrdup(name));
-		md->field_types = lappend(md->field_types, pstrdup(type ? type : ""));
+		md->field_names = lappend(md->field_names, pstrdup(v[0]));
+		md->field_types = lappend(md->field_types, pstrdup(v[1] ? v[1] : ""));
 	}
 }
 
