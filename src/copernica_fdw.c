@@ -451,14 +451,16 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 
+	/* the listing's path, with a named collection's ID looked up already */
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							lappend(list_make5(retrieved, conds,
+							lappend(lappend(list_make5(retrieved, conds,
 											   list_make3(makeString(order_field),
 														  makeInteger(order_desc),
 														  makeInteger(limit)),
 											   makeString(filter.data),
 											   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
 									makeString(request.data)),
+									makeString(pstrdup(info->plan.res->list_path))),
 							NIL, NIL, outer_plan);
 }
 

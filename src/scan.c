@@ -311,6 +311,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->rel = node->ss.ss_currentRelation;
 	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
 	st->res = copernica_resolve_resource(st->opts);
+	st->res->list_path = strVal(list_nth(fsplan->fdw_private, 6));
 	st->conds = lsecond(fsplan->fdw_private);
 	st->order_field = strVal(linitial(order));
 	st->order_desc = intVal(lsecond(order)) != 0;
@@ -362,7 +363,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
-	copernica_resource_bind(st->res, st->conn, st->opts, &st->stats);
 
 }
 
