@@ -134,7 +134,7 @@ var_source(RelOptInfo *baserel, CopernicaPlanInfo *info, Var *var,
 static bool
 classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 					Var *var, const char *pgop, Expr *value, Oid opno,
-					CopernicaPushedCond *cond)
+					Oid inputcollid, CopernicaPushedCond *cond)
 {
 	CopernicaValuePath path;
 	Oid			coltype;
@@ -190,7 +190,8 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 
 	if (is_text_type(coltype) && is_text_type(valtype))
 	{
-		Oid			collation = var->varcollid;
+		/* the comparison's own: an explicit COLLATE overrides the column's */
+		Oid			collation = inputcollid;
 
 		/* a nondeterministic collation may find more than Copernica does */
 		if (OidIsValid(collation) && collation != DEFAULT_COLLATION_OID &&
@@ -275,12 +276,13 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
 			return false;
 		if (IsA(left, Var) && ((Var *) left)->varno == baserel->relid)
 			return classify_comparison(baserel, info, (Var *) left, opname,
-									   lsecond(op->args), op->opno, cond);
+									   lsecond(op->args), op->opno,
+									   op->inputcollid, cond);
 		if (IsA(right, Var) && ((Var *) right)->varno == baserel->relid &&
 			strcmp(opname, "~~") != 0)
 			return classify_comparison(baserel, info, (Var *) right,
 									   commuted(opname), linitial(op->args),
-									   op->opno, cond);
+									   op->opno, op->inputcollid, cond);
 		return false;
 	}
 

@@ -30,7 +30,7 @@ export PYTHONDONTWRITEBYTECODE=1
 # PGPASSWORD set; the extension installed; the emulator up and
 # COPERNICA_EMULATOR_URL, COPERNICA_EMULATOR_CONTROL, COPERNICA_TOKEN and
 # EMUCTL exported).  PLAIN_SUITES need neither the build nor the cluster.
-CLUSTER_SUITES=(regress)
+CLUSTER_SUITES=(regress differential)
 PLAIN_SUITES=(emulator)
 
 # pg_regress over test/schedule (or the tests named on the command line):
@@ -42,6 +42,28 @@ suite_regress()
 	else
 		run_regress_suite regress --schedule=test/schedule
 	fi
+}
+
+# The differential test: hundreds of queries generated from a fixed seed, on
+# the foreign table and on a local copy of its data, must give the same rows.
+# Counts from its last line, "differential: N passed, M failed".
+suite_differential()
+{
+	local log=$RUN_DIR/differential.log rc re passed=0 failed=1 note=
+
+	say "suite differential: python3 test/differential/differential.py"
+	python3 test/differential/differential.py 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+	re='^differential: ([0-9]+) passed, ([0-9]+) failed$'
+	if [[ $(tail -n 1 "$log") =~ $re ]]; then
+		passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
+		if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+			failed=1 note="exited with status $rc"
+		fi
+	else
+		note="no counts (exit status $rc)"
+	fi
+	record differential "$passed" "$failed" 0 "$note"
 }
 
 # The emulator's conformance tests.
@@ -175,6 +197,7 @@ esac
 # test names on the command line: only those pg_regress tests
 if [ $# -gt 0 ]; then
 	export REGRESS_ONLY="$*"
+	CLUSTER_SUITES=(regress)
 	PLAIN_SUITES=()
 fi
 

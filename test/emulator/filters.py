@@ -13,6 +13,9 @@ import phpish
 EXPR = re.compile(r'^(.+?)([=<>!~]{1,2})(.*)$', re.S)
 OPERATORS = frozenset(['==', '!=', '<>', '<', '>', '<=', '>=', '=~', '!~'])
 
+# what PHP's trim() removes; Python's strip() would also take Unicode spaces
+PHP_TRIM = ' \t\n\r\0\x0b'
+
 # Special pseudo-fields usable in fields[] (a real field of that name wins).
 ID, CODE, MODIFIED = -1, -2, -3
 SPECIALS = {'id': ID, 'code': CODE, 'modified': MODIFIED}
@@ -63,7 +66,7 @@ def parse_conditions(raw, schema):
     for expr in raw.values():
         if not isinstance(expr, str):
             continue
-        m = EXPR.match(expr.strip())
+        m = EXPR.match(expr.strip(PHP_TRIM))
         if not m:
             continue
         name, op, value = m.group(1), m.group(2), m.group(3)
