@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include "utils/memutils.h"
+
 #include "copernica_fdw.h"
 
 /* Pages of one range: its key is (range number << RANGE_SHIFT) + page. */
@@ -63,6 +65,7 @@ typedef struct PagerRequest
 struct CopernicaPager
 {
 	CopernicaPagerSpec spec;
+	MemoryContext cxt;			/* the pager and its requests */
 	CopernicaBatch *batch;
 	PagerMode	mode;
 	int			capacity;
@@ -86,9 +89,14 @@ struct CopernicaPager
 	bool		open_range_sent;
 };
 
+/*
+ * Callers run in short-lived memory (a scan's per-tuple context), so the
+ * request lives in the pager's context until its page is done.
+ */
 static void
 send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra)
 {
+	MemoryContext old = MemoryContextSwitchTo(pg->cxt);
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 
 	req->method = "GET";
@@ -99,6 +107,29 @@ send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra)
 	pr->req = req;
 	pr->handle = copernica_batch_add(pg->batch, req);
 	pg->pending[pg->npending++] = *pr;
+	MemoryContextSwitchTo(old);
+}
+
+/* Requests no longer in flight: their memory goes. */
+static void
+free_request(PagerRequest *pr)
+{
+	pfree(pr->req->query);
+	pfree(pr->req);
+	pr->req = NULL;
+}
+
+/* Forget what is still in flight: it lies beyond the end. */
+static void
+drop_pending(CopernicaPager *pg)
+{
+	while (pg->npending > 0)
+	{
+		PagerRequest *pr = &pg->pending[--pg->npending];
+
+		copernica_batch_forget(pg->batch, pr->handle);
+		free_request(pr);
+	}
 }
 
 static void
@@ -213,14 +244,25 @@ CopernicaPager *
 copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 					  const CopernicaPagerSpec *spec)
 {
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "copernica_fdw pager",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	CopernicaPager *pg = palloc0(sizeof(CopernicaPager));
+	ListCell   *lc;
 
+	pg->cxt = cxt;
 	pg->spec = *spec;
+	pg->spec.path = pstrdup(spec->path);
+	pg->spec.params = pstrdup(spec->params);
+	pg->spec.order = pstrdup(spec->order);
 	pg->batch = copernica_batch_begin(conn, stats);
 	pg->capacity = spec->max_concurrency + 1;
 	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
 	pg->mode = spec->ids_mode ? PAGER_IDS : PAGER_OFFSET;
-	pg->ids = list_copy(spec->ids);
+	foreach(lc, spec->ids)
+		pg->ids = lappend(pg->ids, pstrdup(lfirst(lc)));
+	MemoryContextSwitchTo(old);
 	return pg;
 }
 
@@ -281,15 +323,18 @@ fetch_max_id(CopernicaPager *pg)
 	CopernicaResponse *resp;
 	CopernicaPage *page;
 	int64		id = -1;
+	int			handle;
 
 	req->method = "GET";
 	req->path = (char *) pg->spec.path;
 	req->query = psprintf("start=0&limit=1&total=false%s&orderby=id&order=desc",
 						  pg->spec.params);
-	resp = copernica_batch_wait(pg->batch, copernica_batch_add(pg->batch, req));
+	handle = copernica_batch_add(pg->batch, req);
+	resp = copernica_batch_wait(pg->batch, handle);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
 	if (page->nitems > 0 && page->values[0])
 		id = strtoi64(page->values[0], NULL, 10);
+	copernica_batch_forget(pg->batch, handle);
 	return id;
 }
 
@@ -304,6 +349,7 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 	bool		full = nitems >= cur->asked;
 
 	copernica_batch_forget(pg->batch, cur->handle);
+	free_request(cur);
 
 	switch (pg->mode)
 	{
@@ -313,9 +359,8 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 		case PAGER_OFFSET:
 			if (!full)
 			{
-				/* the last page: whatever is in flight lies beyond the end */
 				pg->ended = true;
-				pg->npending = 0;
+				drop_pending(pg);
 				return;
 			}
 			if (cur->start == 0 && pg->spec.ranges_allowed && pg->spec.limit == 0 &&
@@ -323,7 +368,7 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 				 pg->spec.size_hint > RANGES_MIN_PAGES * pg->spec.page_size))
 			{
 				/* a large table: read the rest by ID ranges */
-				pg->npending = 0;
+				drop_pending(pg);
 				pg->mode = PAGER_RANGES;
 				pg->max_id = fetch_max_id(pg);
 				pg->next_lo = last_id;
@@ -352,4 +397,5 @@ void
 copernica_pager_end(CopernicaPager *pg)
 {
 	copernica_batch_end(pg->batch);
+	MemoryContextDelete(pg->cxt);
 }
