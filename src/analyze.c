@@ -22,6 +22,18 @@
 
 #include "copernica_fdw.h"
 
+/* The ID of item i of a page (the last path is the ID); -1 for none. */
+static int64
+item_id(CopernicaPage *page, int i, int npaths)
+{
+	int64		id;
+
+	if (i < 0 || i >= page->nitems ||
+		!copernica_parse_id(page->values[(size_t) i * npaths + npaths - 1], &id))
+		return -1;
+	return id;
+}
+
 static int
 acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 					double *totalrows, double *totaldeadrows)
@@ -108,8 +120,8 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 									paths, npaths);
 		MemoryContextSwitchTo(old);
 		copernica_pager_done(pager, page->nitems,
-							 page->nitems ? strtoi64(page->values[tupdesc->natts], NULL, 10) : -1,
-							 page->nitems ? strtoi64(page->values[(size_t) (page->nitems - 1) * npaths + tupdesc->natts], NULL, 10) : -1);
+							 item_id(page, 0, npaths),
+							 item_id(page, page->nitems - 1, npaths));
 
 		for (item = 0; item < page->nitems; item++)
 		{

@@ -182,6 +182,9 @@ extern CopernicaPage *copernica_parse_page(char *body, size_t len,
 /* A JSON array of scalars, e.g. ["soccer","news"], as a List of C strings. */
 extern List *copernica_json_string_array(const char *json);
 
+/* An ID's decimal text (from JSON or X-Created); false when not one. */
+extern bool copernica_parse_id(const char *text, int64 *id);
+
 /* Append s as a JSON string literal, quotes and escapes included. */
 extern void copernica_json_append_string(StringInfo buf, const char *s);
 

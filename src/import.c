@@ -118,7 +118,6 @@ fetch_items(CopernicaConnection *conn, const char *path,
 	{
 		char	  **v = lfirst(lc);
 		ImportItem *item;
-		char	   *end;
 
 		if (v[0] == NULL || v[1] == NULL)
 			continue;
@@ -126,8 +125,7 @@ fetch_items(CopernicaConnection *conn, const char *path,
 		item->id = v[0];
 		item->name = v[1];
 		item->type = npaths > 2 ? v[2] : NULL;
-		item->numeric_id = strtoi64(item->id, &end, 10);
-		if (*end != '\0')
+		if (!copernica_parse_id(item->id, &item->numeric_id))
 			item->numeric_id = 0;
 		items = lappend(items, item);
 	}

@@ -987,3 +987,28 @@ copernica_json_append_string(StringInfo buf, const char *s)
 	appendBinaryStringInfo(buf, run, p - run);
 	appendStringInfoChar(buf, '"');
 }
+
+/*
+ * An ID as Copernica writes it, in JSON or in the X-Created header: decimal
+ * digits only, at least one, fitting in an int64.  Anything else (a sign,
+ * blanks, "12abc", "") is not an ID: returns false.
+ */
+bool
+copernica_parse_id(const char *text, int64 *id)
+{
+	int64		v = 0;
+	const char *p;
+
+	if (text == NULL || *text == '\0')
+		return false;
+	for (p = text; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return false;
+		if (v > (PG_INT64_MAX - (*p - '0')) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	*id = v;
+	return true;
+}

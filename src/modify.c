@@ -584,10 +584,10 @@ insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
 }
 
 static void
-remember_created(CopernicaModifyState *st, const char *id)
+remember_created(CopernicaModifyState *st, int64 id)
 {
 	if (st->ncreated < MAX_LISTED_IDS)
-		st->created[st->ncreated] = strtoi64(id, NULL, 10);
+		st->created[st->ncreated] = id;
 	st->ncreated++;
 }
 
@@ -642,22 +642,21 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 }
 
 /* The ID from X-Created: digits only, or the answer is not trusted. */
-static char *
+static int64
 created_id(CopernicaResponse *resp)
 {
-	const char *p = resp->x_created;
+	int64		id;
 
-	if (p == NULL || *p == '\0')
+	if (resp->x_created == NULL || resp->x_created[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Copernica did not say which ID it created"),
 				 errdetail("The answer (HTTP %ld) had no X-Created header.", resp->status)));
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("Copernica sent an invalid X-Created header")));
-	return pstrdup(resp->x_created);
+	if (!copernica_parse_id(resp->x_created, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("Copernica sent an invalid X-Created header")));
+	return id;
 }
 
 /* Fill slot from the entity as Copernica now shows it. */
@@ -779,9 +778,10 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 		PG_TRY();
 		{
 			CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
-			char	   *id = created_id(resp);
+			int64		idnum = created_id(resp);
+			char	   *id = psprintf(INT64_FORMAT, idnum);
 
-			remember_created(st, id);
+			remember_created(st, idnum);
 			if (st->readback)
 				read_back(st, id, slots[i]);
 			else

@@ -332,8 +332,8 @@ fetch_max_id(CopernicaPager *pg)
 	handle = copernica_batch_add(pg->batch, req);
 	resp = copernica_batch_wait(pg->batch, handle);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
-	if (page->nitems > 0 && page->values[0])
-		id = strtoi64(page->values[0], NULL, 10);
+	if (page->nitems > 0 && !copernica_parse_id(page->values[0], &id))
+		id = -1;
 	copernica_batch_forget(pg->batch, handle);
 	return id;
 }

@@ -92,17 +92,6 @@ typedef struct CopernicaScanState
 	const char *converting_id;
 } CopernicaScanState;
 
-/* A decimal ID, as Copernica writes them. */
-static bool
-scanint8_ok(const char *s, int64 *result)
-{
-	char	   *end;
-
-	errno = 0;
-	*result = strtoi64(s, &end, 10);
-	return errno == 0 && end != s && *end == '\0';
-}
-
 /* the scan whose conversion failed: for the error context */
 static void
 conversion_error_callback(void *arg)
@@ -149,7 +138,7 @@ item_id(CopernicaScanState *st, CopernicaPage *page, int item)
 	char	   *text = page->values[(size_t) item * st->npaths + st->id_path];
 	int64		id;
 
-	return text && scanint8_ok(text, &id) ? id : -1;
+	return text && copernica_parse_id(text, &id) ? id : -1;
 }
 
 /* Wait for the next page, parse it, and let the pager ask for more. */
@@ -371,7 +360,7 @@ check_id_rises(CopernicaScanState *st, const char *idtext)
 {
 	int64		id;
 
-	if (idtext == NULL || !scanint8_ok(idtext, &id))
+	if (idtext == NULL || !copernica_parse_id(idtext, &id))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),

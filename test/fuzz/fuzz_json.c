@@ -221,6 +221,28 @@ fuzz_round_trip(const char *text)
 	shim_arena_reset();
 }
 
+/*
+ * IDs from pages and from the X-Created header: accepted exactly when the
+ * text is 1 to 19 digits whose value fits, and then printed back the same
+ * (leading zeros aside).
+ */
+static void
+fuzz_parse_id(const char *text)
+{
+	int64		id;
+	char		back[32];
+	const char *digits = text;
+
+	if (!copernica_parse_id(text, &id))
+		return;
+	check(*text != '\0' && strspn(text, "0123456789") == strlen(text));
+	check(id >= 0);
+	while (*digits == '0' && digits[1] != '\0')
+		digits++;
+	snprintf(back, sizeof(back), INT64_FORMAT, id);
+	check(strcmp(back, digits) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -241,6 +263,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	fuzz_string_array(text);
+	fuzz_parse_id(text);
 	if (pg_encoding_verifymbstr(PG_UTF8, text, (int) size) == (int) size)
 		fuzz_round_trip(text);
 	free(text);
