@@ -101,3 +101,21 @@ SELECT id, email, firstname, lastname, city, age, birthday
 FROM customers WHERE age >= 40 OR age IS NULL;
 SELECT count(*) AS copied, (SELECT count(*) FROM customers) AS in_copernica
 FROM local_customers;
+
+\echo
+\echo '== Writing back: a new profile, an update, and what Copernica stored'
+INSERT INTO customers (email, firstname, lastname, city, age, interests)
+VALUES ('new.customer@example.com', 'Nieuw', 'Klant', 'Utrecht', 30, '{news}')
+RETURNING id, email, segment, modified IS NOT NULL AS stored;
+UPDATE customers SET age = age + 1, segment = 'gold'
+WHERE email = 'new.customer@example.com'
+RETURNING id, age, segment;
+
+\echo
+\echo '== What was sent: the request behind a selective query'
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id, email FROM customers WHERE age >= 60 ORDER BY id DESC LIMIT 3;
+
+\echo
+\echo '== Whose account the token opens'
+SELECT name, company FROM copernica_identity('copernica');
