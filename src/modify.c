@@ -743,13 +743,23 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 								int *numSlots)
 {
 	CopernicaModifyState *st = rinfo->ri_FdwState;
-	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	MemoryContext cxt;
 	ErrorContextCallback errcb;
 	CopernicaBatch *volatile batch = NULL;
-	int		   *handles = palloc(sizeof(int) * *numSlots);
+	int		   *handles;
 	ErrorData  *volatile first_error = NULL;
 	int64		first_row = st->rows_done + 1;
 	volatile int i;
+
+	/*
+	 * Everything a batch needs lives in the row context, reset at the next
+	 * call: ModifyTable is done with the slots by then.
+	 */
+	MemoryContextReset(st->row_cxt);
+	MemoryContextSwitchTo(st->row_cxt);
+	cxt = st->row_cxt;
+	handles = palloc(sizeof(int) * *numSlots);
 
 	errcb.callback = modify_error_callback;
 	errcb.arg = st;
@@ -812,6 +822,7 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 		PG_END_TRY();
 	}
 	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(caller_cxt);
 	return slots;
 }
 
@@ -843,17 +854,25 @@ junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 	return OutputFunctionCall(&col->type.output, d);
 }
 
-/* The row an UPDATE or DELETE is at: its ID, and the error context. */
-static void
+/*
+ * The row an UPDATE or DELETE is at: its ID, and the error context.  Work
+ * happens in the row context, reset at the next row; returns the caller's.
+ */
+static MemoryContext
 begin_row(CopernicaModifyState *st, TupleTableSlot *planSlot,
 		  ErrorContextCallback *errcb)
 {
+	MemoryContext caller_cxt;
+
+	MemoryContextReset(st->row_cxt);
+	caller_cxt = MemoryContextSwitchTo(st->row_cxt);
 	st->current_row = ++st->rows_done;
 	st->current_id = junk_id(st, planSlot);
 	errcb->callback = modify_error_callback;
 	errcb->arg = st;
 	errcb->previous = error_context_stack;
 	error_context_stack = errcb;
+	return caller_cxt;
 }
 
 TupleTableSlot *
@@ -865,8 +884,8 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
 	char	   *parent = NULL;
+	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
 
-	begin_row(st, planSlot, &errcb);
 
 	req.method = "PUT";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
@@ -878,6 +897,7 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 
 	error_context_stack = errcb.previous;
 	st->current_id = NULL;
+	MemoryContextSwitchTo(caller_cxt);
 	return slot;
 }
 
@@ -889,8 +909,8 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 	ErrorContextCallback errcb;
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
+	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
 
-	begin_row(st, planSlot, &errcb);
 
 	/* RETURNING shows the row as it was: read it before it is blanked */
 	if (st->readback)
@@ -912,6 +932,7 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 
 	error_context_stack = errcb.previous;
 	st->current_id = NULL;
+	MemoryContextSwitchTo(caller_cxt);
 	return slot;
 }
 

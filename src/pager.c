@@ -82,6 +82,7 @@ struct CopernicaPager
 	List	   *ids;
 
 	/* ID ranges */
+	int			max_id_handle;	/* the largest-ID request in flight, or -1 */
 	int64		next_lo;
 	int64		max_id;
 	int64		width;
@@ -177,6 +178,34 @@ send_range_page(CopernicaPager *pg, int64 key, int64 lo, int64 hi, bool first)
 		send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT, lo));
 }
 
+/* Will a full first page switch this scan to ID ranges? */
+static bool
+ranges_planned(CopernicaPager *pg)
+{
+	return pg->spec.ranges_allowed && pg->spec.limit == 0 &&
+		(pg->spec.size_hint < 0 ||
+		 pg->spec.size_hint > RANGES_MIN_PAGES * pg->spec.page_size);
+}
+
+/*
+ * The largest ID the scan's conditions let through: where the ranges end.
+ * Asked for together with the first page when ranges are likely, so that it
+ * costs no round trip of its own.
+ */
+static void
+send_max_id_request(CopernicaPager *pg)
+{
+	MemoryContext old = MemoryContextSwitchTo(pg->cxt);
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+
+	req->method = "GET";
+	req->path = (char *) pg->spec.path;
+	req->query = psprintf("start=0&limit=1&total=false%s&orderby=id&order=desc",
+						  pg->spec.params);
+	pg->max_id_handle = copernica_batch_add(pg->batch, req);
+	MemoryContextSwitchTo(old);
+}
+
 static bool
 more_offset_pages(CopernicaPager *pg)
 {
@@ -209,9 +238,13 @@ send_next_range(CopernicaPager *pg)
 	}
 }
 
-/* Fill the pipe up to max_concurrency requests. */
+/*
+ * Fill the pipe up to max_concurrency requests.  Early, before the page just
+ * received is parsed, offset paging does not go past the planned size: only
+ * the page's fill says whether there is more.
+ */
 static void
-top_up(CopernicaPager *pg)
+top_up(CopernicaPager *pg, bool early)
 {
 	int			max = pg->spec.max_concurrency;
 
@@ -233,7 +266,7 @@ top_up(CopernicaPager *pg)
 			 * likely waste.
 			 */
 			while (pg->npending < max && more_offset_pages(pg) &&
-				   (pg->npending == 0 || pg->spec.size_hint < 0 ||
+				   ((pg->npending == 0 && !early) || pg->spec.size_hint < 0 ||
 					pg->next_start < pg->spec.size_hint))
 				send_offset_page(pg);
 			break;
@@ -260,6 +293,7 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	pg->capacity = spec->max_concurrency + 1;
 	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
 	pg->mode = spec->ids_mode ? PAGER_IDS : PAGER_OFFSET;
+	pg->max_id_handle = -1;
 	foreach(lc, spec->ids)
 		pg->ids = lappend(pg->ids, pstrdup(lfirst(lc)));
 	MemoryContextSwitchTo(old);
@@ -274,6 +308,7 @@ CopernicaResponse *
 copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 					 int64 *start, int *asked)
 {
+	CopernicaResponse *resp;
 	int			best = 0;
 	int			i;
 
@@ -295,6 +330,9 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 				if (!more_offset_pages(pg))
 					return NULL;
 				send_offset_page(pg);
+				if (pg->pending[0].start == 0 &&
+					pg->max_id_handle < 0 && ranges_planned(pg))
+					send_max_id_request(pg);
 				break;
 		}
 	}
@@ -308,33 +346,35 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 	*req = pg->current.req;
 	*start = pg->current.start;
 	*asked = pg->current.asked;
-	return copernica_batch_wait(pg->batch, pg->current.handle);
+	resp = copernica_batch_wait(pg->batch, pg->current.handle);
+
+	/*
+	 * Refill the pipe now rather than after the page is parsed, so that the
+	 * next requests overlap the parsing.  Not after an offset scan's first
+	 * page: whether more is needed, and how, depends on what it holds.
+	 */
+	if (pg->mode != PAGER_OFFSET || pg->current.start != 0)
+		top_up(pg, true);
+	return resp;
 }
 
-/*
- * The largest ID the scan's conditions let through: where the ranges end.
- * -1 when there is none (every row went away since the first page).
- */
+/* The answer to the largest-ID request: -1 when there is no row at all. */
 static int64
 fetch_max_id(CopernicaPager *pg)
 {
 	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
-	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	CopernicaResponse *resp;
 	CopernicaPage *page;
 	int64		id = -1;
-	int			handle;
 
-	req->method = "GET";
-	req->path = (char *) pg->spec.path;
-	req->query = psprintf("start=0&limit=1&total=false%s&orderby=id&order=desc",
-						  pg->spec.params);
-	handle = copernica_batch_add(pg->batch, req);
-	resp = copernica_batch_wait(pg->batch, handle);
+	if (pg->max_id_handle < 0)
+		send_max_id_request(pg);
+	resp = copernica_batch_wait(pg->batch, pg->max_id_handle);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
 	if (page->nitems > 0 && !copernica_parse_id(page->values[0], &id))
 		id = -1;
-	copernica_batch_forget(pg->batch, handle);
+	copernica_batch_forget(pg->batch, pg->max_id_handle);
+	pg->max_id_handle = -1;
 	return id;
 }
 
@@ -361,11 +401,12 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 			{
 				pg->ended = true;
 				drop_pending(pg);
+				if (pg->max_id_handle >= 0)
+					copernica_batch_forget(pg->batch, pg->max_id_handle);
+				pg->max_id_handle = -1;
 				return;
 			}
-			if (cur->start == 0 && pg->spec.ranges_allowed && pg->spec.limit == 0 &&
-				(pg->spec.size_hint < 0 ||
-				 pg->spec.size_hint > RANGES_MIN_PAGES * pg->spec.page_size))
+			if (cur->start == 0 && ranges_planned(pg))
 			{
 				/* a large table: read the rest by ID ranges */
 				drop_pending(pg);
@@ -390,7 +431,7 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 				pg->width = Min(pg->width * 2, INT64CONST(1) << 40);
 			break;
 	}
-	top_up(pg);
+	top_up(pg, false);
 }
 
 void

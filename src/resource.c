@@ -144,14 +144,11 @@ copernica_resolve_resource(const CopernicaOptions *opts)
  * all pages of it, in Copernica's order: a List of value arrays, one value
  * per path.
  */
-List *
-copernica_fetch_listing(CopernicaConnection *conn, const char *path,
-						const CopernicaValuePath *paths, int npaths,
-						CopernicaStats *stats)
+static List *
+fetch_listing_from(CopernicaConnection *conn, const char *path,
+				   const CopernicaValuePath *paths, int npaths,
+				   CopernicaStats *stats, List *items, int64 start)
 {
-	List	   *items = NIL;
-	int64		start = 0;
-
 	for (;;)
 	{
 		CopernicaRequest req = {0};
@@ -174,6 +171,14 @@ copernica_fetch_listing(CopernicaConnection *conn, const char *path,
 		start += page->nitems;
 	}
 	return items;
+}
+
+List *
+copernica_fetch_listing(CopernicaConnection *conn, const char *path,
+						const CopernicaValuePath *paths, int npaths,
+						CopernicaStats *stats)
+{
+	return fetch_listing_from(conn, path, paths, npaths, stats, NIL, 0);
 }
 
 /* One item of a structure listing: only ID and name matter here. */
@@ -329,43 +334,73 @@ static const CopernicaValuePath field_def_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "type"}
 };
 
+/*
+ * The size and the field definitions, asked for at once: planning waits for
+ * one round trip, not two.
+ */
 static void
 fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 			   const CopernicaOptions *opts, CopernicaMetadata *md)
 {
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
+	CopernicaRequest size_req = {0};
+	CopernicaRequest fields_req = {0};
+	CopernicaResponse *resp;
 	CopernicaPage *page;
-	char	   *fields_path;
+	CopernicaBatch *batch;
+	int			size_handle;
+	int			fields_handle = -1;
+	List	   *items = NIL;
 	ListCell   *lc;
-
-	/* the size: limit=0 asks for no items, only the total */
-	req.method = "GET";
-	req.path = res->list_path;
-	req.query = pstrdup(res->has_fields ? "start=0&limit=0&dataonly=true" : "start=0&limit=0");
-	copernica_perform(conn, &req, &resp, NULL);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
-	md->has_total = page->has_total;
-	md->total = page->has_total ? (double) page->total : -1;
+	int			i;
 
 	md->field_names = NIL;
 	md->field_types = NIL;
-	if (!res->has_fields || res->kind == COPERNICA_VIEW_PROFILES)
-		return;
+	batch = copernica_batch_begin(conn, NULL);
 
-	if (res->kind == COPERNICA_SUBPROFILES)
+	/* the size: limit=0 asks for no items, only the total */
+	size_req.method = "GET";
+	size_req.path = res->list_path;
+	size_req.query = res->has_fields ? "start=0&limit=0&dataonly=true" : "start=0&limit=0";
+	size_handle = copernica_batch_add(batch, &size_req);
+
+	if (res->has_fields && res->kind != COPERNICA_VIEW_PROFILES)
 	{
-		/* collection/ID/subprofiles -> collection/ID/fields */
-		char	   *p = pstrdup(res->list_path);
+		fields_req.method = "GET";
+		if (res->kind == COPERNICA_SUBPROFILES)
+		{
+			/* collection/ID/subprofiles -> collection/ID/fields */
+			char	   *p = pstrdup(res->list_path);
 
-		*strrchr(p, '/') = '\0';
-		fields_path = psprintf("%s/fields", p);
+			*strrchr(p, '/') = '\0';
+			fields_req.path = psprintf("%s/fields", p);
+		}
+		else
+			fields_req.path = psprintf("database/%s/fields",
+									   copernica_escape_path_segment(opts->database));
+		fields_req.query = psprintf("start=0&limit=%d&total=false", COPERNICA_MAX_PAGE_SIZE);
+		fields_handle = copernica_batch_add(batch, &fields_req);
 	}
-	else
-		fields_path = psprintf("database/%s/fields",
-							   copernica_escape_path_segment(opts->database));
-	foreach(lc, copernica_fetch_listing(conn, fields_path, field_def_paths,
-										lengthof(field_def_paths), NULL))
+
+	resp = copernica_batch_wait(batch, size_handle);
+	page = copernica_parse_page(resp->body.data, resp->body.len, true, NULL, 0);
+	md->has_total = page->has_total;
+	md->total = page->has_total ? (double) page->total : -1;
+
+	if (fields_handle >= 0)
+	{
+		resp = copernica_batch_wait(batch, fields_handle);
+		page = copernica_parse_page(resp->body.data, resp->body.len, true,
+									field_def_paths, lengthof(field_def_paths));
+		for (i = 0; i < page->nitems; i++)
+			items = lappend(items, &page->values[(size_t) i * 2]);
+		if (page->nitems >= COPERNICA_MAX_PAGE_SIZE)
+			items = fetch_listing_from(conn, fields_req.path, field_def_paths,
+									   lengthof(field_def_paths), NULL, items,
+									   page->nitems);
+	}
+	copernica_batch_end(batch);
+
+	foreach(lc, items)
 	{
 		char	  **v = lfirst(lc);
 

@@ -113,6 +113,9 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when a client
+    # opens many at once; the kernel retries them only a second later
+    request_queue_size = 128
 
     def __init__(self, address, store, token=DEFAULT_TOKEN, quiet=True):
         ThreadingHTTPServer.__init__(self, address, Handler)
