@@ -1,0 +1,583 @@
+#!/usr/bin/python3
+"""The driver of test/bench/scan.sh and test/bench/insert.sh.
+
+Run by those scripts inside a throwaway cluster (libpq's PG* variables set,
+copernica_fdw installable) with the emulator running
+(COPERNICA_EMULATOR_URL, COPERNICA_EMULATOR_CONTROL, COPERNICA_TOKEN, EMUCTL
+and BENCH_EMU_PID exported).  Needs Debian's python3-psycopg2, curl, and
+perf for --profile.  Reads /proc/<pid>/stat and /proc/<pid>/status of the
+PostgreSQL backends and of the emulator, which are world-readable, but perf
+needs root (or kernel.perf_event_paranoid <= 1 and the same user).
+
+    bench.py scan [--runs N] [--rows N] [--quick] [--profile]
+    bench.py insert [--runs N] [--rows N] [--latency MS]
+"""
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, 'out')
+API = os.environ['COPERNICA_EMULATOR_URL']
+TOKEN = os.environ['COPERNICA_TOKEN']
+EMUCTL = shlex.split(os.environ['EMUCTL'])
+EMU_PID = int(os.environ['BENCH_EMU_PID'])
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+# id and the 13 fields of the emulator's Customers database, with the types
+# copy_profiles.py uses for its table
+PROFILE_COLUMNS = '''
+    id bigint, email text, firstname text, lastname text, city text,
+    age integer, score numeric, birthday date, signup date,
+    lastvisit timestamp, segment text, notes text, referrer bigint,
+    newsletter text'''
+
+
+def log(msg):
+    print('-- ' + msg, flush=True)
+
+
+# -- processes ---------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/PID/stat."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def runq_seconds(pid):
+    """Time the (single-threaded) process spent runnable but waiting for a
+    CPU, from /proc/PID/schedstat: high when the machine is busy."""
+    with open('/proc/%d/schedstat' % pid) as f:
+        return int(f.read().split()[1]) / 1e9
+
+
+def status_kb(pid, key):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    return 0
+
+
+class AnonSampler(threading.Thread):
+    """Peak RssAnon of a process, polled every 5 ms.
+
+    VmHWM is the peak of the whole resident set, shared memory included, and
+    a backend that writes a table touches shared buffers: RssAnon is the
+    backend's private memory, where the wrapper's allocations live.
+    """
+
+    def __init__(self, pid):
+        threading.Thread.__init__(self, daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.peak = max(self.peak, status_kb(self.pid, 'RssAnon'))
+            except OSError:
+                break
+            self.done.wait(0.005)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.peak
+
+
+def emuctl(*args):
+    out = subprocess.run(EMUCTL + [str(a) for a in args], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True)
+    return out.stdout.strip()
+
+
+def emu_requests():
+    return int(emuctl('log', '--count').split()[-1])
+
+
+def connect():
+    conn = psycopg2.connect('')
+    conn.autocommit = True
+    return conn
+
+
+def sql(*statements):
+    conn = connect()
+    with conn.cursor() as cur:
+        for s in statements:
+            cur.execute(s)
+    conn.close()
+
+
+def setup_server():
+    sql('DROP EXTENSION IF EXISTS copernica_fdw CASCADE',
+        'CREATE EXTENSION copernica_fdw',
+        "CREATE SERVER emulator FOREIGN DATA WRAPPER copernica_fdw "
+        "OPTIONS (url '%s', access_token '%s')" % (API, TOKEN))
+
+
+class Measure:
+    """Wall time, the CPU time of a backend (or none) and of the emulator,
+    and the emulator's request count, around one statement or command."""
+
+    def __init__(self, backend=None):
+        self.backend = backend
+
+    def __enter__(self):
+        emuctl('clear-log')
+        self.sampler = None
+        if self.backend:
+            self.sampler = AnonSampler(self.backend)
+            self.sampler.start()
+            self.backend_cpu0 = cpu_seconds(self.backend)
+            self.backend_runq0 = runq_seconds(self.backend)
+        self.emu_cpu0 = cpu_seconds(EMU_PID)
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.t0
+        self.emu_cpu = cpu_seconds(EMU_PID) - self.emu_cpu0
+        if self.backend:
+            self.backend_cpu = cpu_seconds(self.backend) - self.backend_cpu0
+            self.backend_runq = runq_seconds(self.backend) - self.backend_runq0
+            self.anon_kb = self.sampler.stop()
+            self.hwm_kb = status_kb(self.backend, 'VmHWM')
+        if exc[0] is None:
+            self.requests = emu_requests()
+        return False
+
+    def result(self, **kw):
+        r = {'wall': self.wall, 'emu_pct': 100.0 * self.emu_cpu / self.wall,
+             'requests': self.requests}
+        if self.backend:
+            r.update(backend_cpu=self.backend_cpu, backend_runq=self.backend_runq,
+                     hwm_mb=self.hwm_kb / 1024.0,
+                     anon_mb=self.anon_kb / 1024.0)
+        r.update(kw)
+        return r
+
+
+def run_children(argvs):
+    """Run commands at once; their summed user+system CPU time."""
+    procs = [subprocess.Popen(a, stdout=subprocess.DEVNULL) for a in argvs]
+    cpu = 0.0
+    failed = []
+    for p in procs:
+        _pid, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        cpu += ru.ru_utime + ru.ru_stime
+        if p.returncode != 0:
+            failed.append(p.args)
+    if failed:
+        raise RuntimeError('failed: %r' % failed)
+    return cpu
+
+
+# -- the scan benchmark --------------------------------------------------------
+
+def fdw_ctas(table, keep=False):
+    """CREATE TABLE fdw_local AS SELECT * FROM table, on a fresh connection
+    so that VmHWM is this statement's."""
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute('SELECT pg_backend_pid()')
+    pid = cur.fetchone()[0]
+    with Measure(pid) as m:
+        cur.execute('CREATE TABLE fdw_local AS SELECT * FROM %s' % table)
+        rows = cur.rowcount
+    conn.close()
+    if not keep:
+        sql('DROP TABLE fdw_local')
+    return m.result(rows=rows)
+
+
+def python_copy(keep=False):
+    argv = [sys.executable, os.path.join(HERE, 'copy_profiles.py'), '--url', API,
+            '--token', TOKEN, '--database', '1', '--table', 'python_local', '--stats']
+    with Measure() as m:
+        out = subprocess.run(argv, check=True, stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout
+    if not keep:
+        sql('DROP TABLE python_local')
+    s = json.loads(out.strip().splitlines()[-1])
+    # the script's own wall time: from its connect to its commit, as for the
+    # wrapper (interpreter start and imports left out)
+    r = m.result(rows=s['rows'], client_cpu=s['client_cpu'], backend_cpu=s['backend_cpu'],
+                 hwm_mb=s['backend_hwm_kb'] / 1024.0)
+    r['emu_pct'] = 100.0 * m.emu_cpu / m.wall
+    r['wall'] = s['wall']
+    return r
+
+
+def curl_config(urls, path):
+    with open(path, 'w') as f:
+        for u in urls:
+            f.write('url = "%s"\noutput = "/dev/null"\n' % u)
+    return path
+
+
+def curl_replay(urls, conns, rows, tmp):
+    """The same requests with curl: conns processes, each on one keep-alive
+    connection, process k taking every conns-th request from the k-th."""
+    argvs = []
+    for k in range(conns):
+        cfg = curl_config(urls[k::conns], os.path.join(tmp, 'curl%d.cfg' % k))
+        argvs.append(['curl', '--silent', '--show-error', '--fail', '--globoff',
+                      '--config', cfg])
+    with Measure() as m:
+        cpu = run_children(argvs)
+    return m.result(rows=rows, client_cpu=cpu)
+
+
+def wrapper_requests():
+    """The requests of the last wrapper scan, from the emulator's log."""
+    lines = emuctl('log').splitlines()
+    urls = []
+    for line in lines:
+        method, rest = line.split(' ', 1)
+        if method != 'GET':
+            continue
+        path, _q, query = rest.partition('?')
+        sep = '&' if query else ''
+        urls.append('%s%s?access_token=%s%s%s' % (API[:-len('/v2')], path, TOKEN, sep, query))
+    return urls
+
+
+def median_of(runs, field):
+    vals = [r[field] for r in runs if r.get(field) is not None]
+    return statistics.median(vals) if vals else None
+
+
+# (heading, width, format, value of (medians, limit 1, limit 4, python))
+SCAN_COLUMNS = [
+    ('wall s', 7, '%.2f', lambda m, l1, l4, py: m['wall']),
+    ('rows/s', 7, '%.0f', lambda m, l1, l4, py: m['rows'] / m['wall']),
+    ('/curl1', 6, '%.2f', lambda m, l1, l4, py: m['wall'] / l1),
+    ('/curl4', 6, '%.2f', lambda m, l1, l4, py: m['wall'] / l4),
+    ('py/x', 5, '%.1f', lambda m, l1, l4, py: py / m['wall']),
+    ('reqs', 4, '%.0f', lambda m, l1, l4, py: m['requests']),
+    ('be CPU', 6, '%.2f', lambda m, l1, l4, py: m['backend_cpu']),
+    ('be runq', 7, '%.2f', lambda m, l1, l4, py: m['backend_runq']),
+    ('be HWM', 6, '%.1f', lambda m, l1, l4, py: m['hwm_mb']),
+    ('be anon', 7, '%.1f', lambda m, l1, l4, py: m['anon_mb']),
+    ('cl CPU', 6, '%.2f', lambda m, l1, l4, py: m['client_cpu']),
+    ('emu CPU', 7, '%.0f%%', lambda m, l1, l4, py: m['emu_pct']),
+]
+FIELDS = ('wall', 'rows', 'requests', 'backend_cpu', 'backend_runq', 'hwm_mb', 'anon_mb',
+          'client_cpu', 'emu_pct')
+
+
+def print_scan_table(results, latencies, runs):
+    header = '%7s  %-29s  ' % ('latency', 'method') + '  '.join(
+        h.rjust(w) for h, w, _f, _v in SCAN_COLUMNS)
+    print(header)
+    print('-' * len(header))
+    for lat in latencies:
+        med = {k: {f: median_of(v, f) for f in FIELDS} for k, v in results[lat].items()}
+        l1, l4, py = med['curl1']['wall'], med['curl4']['wall'], med['python']['wall']
+        for key, label in SCAN_METHODS:
+            cells = []
+            for _h, w, f, value in SCAN_COLUMNS:
+                try:
+                    cells.append((f % value(med[key], l1, l4, py)).rjust(w))
+                except TypeError:       # a None: not measured for this method
+                    cells.append('-'.rjust(w))
+            print('%7s  %-29s  ' % ('%d ms' % lat, label) + '  '.join(cells))
+    print('(medians of %d run%s; times in s, memory in MB)' % (runs, '' if runs == 1 else 's'))
+
+
+SCAN_METHODS = [
+    ('curl1', 'limit: curl, 1 connection'),
+    ('curl4', 'limit: curl, 4 connections'),
+    ('fdw1', 'fdw, max_concurrency 1'),
+    ('fdw4', 'fdw, max_concurrency 4 (def.)'),
+    ('python', 'python urllib + COPY'),
+]
+
+
+# inclusive shares of the backend's CPU samples worth naming (they overlap:
+# the lexer is part of the parser)
+PROFILE_PARTS = [
+    ('copernica_parse_page', 'JSON page parsing (common/jsonapi.h + callbacks)'),
+    ('json_lex', '  of it: the PG15 JSON lexer'),
+    ('appendStringInfoChar', '    of that: appendStringInfoChar, one call per character of every string'),
+    ('InputFunctionCall', 'values to datums (type input functions)'),
+    ('date_in', '  of it: date_in'),
+    ('timestamp_in', '  of it: timestamp_in'),
+    ('numeric_in', '  of it: numeric_in'),
+    ('heap_insert', 'writing the local table (heap_insert, WAL)'),
+    ('curl_multi_perform', 'HTTP: libcurl (curl_multi_perform)'),
+]
+
+
+def perf_report(data, *args):
+    return subprocess.run(['perf', 'report', '-i', data, '--stdio'] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          universal_newlines=True).stdout
+
+
+def perf_profile(table):
+    """perf record (DWARF call graphs) of the backend during one CREATE TABLE
+    AS; returns the report: the shares of named parts, the shares by
+    library, the top symbols."""
+    out = []
+    data = os.path.join(OUT, 'perf-scan.data')
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute('SELECT pg_backend_pid()')
+    pid = cur.fetchone()[0]
+    if os.path.exists(data):
+        os.unlink(data)
+    perf_err = tempfile.TemporaryFile(mode='w+')
+    perf = subprocess.Popen(['perf', 'record', '-e', 'cpu-clock', '-F', '2000',
+                             '--call-graph', 'dwarf,16384', '-p', str(pid), '-o', data],
+                            stdout=subprocess.DEVNULL, stderr=perf_err)
+    time.sleep(1.0)         # let perf attach
+    with Measure(pid) as m:
+        cur.execute('CREATE TABLE fdw_local AS SELECT * FROM %s' % table)
+    perf.send_signal(signal.SIGINT)
+    perf.wait()
+    conn.close()
+    sql('DROP TABLE fdw_local')
+    if perf.returncode not in (0, -signal.SIGINT) or not os.path.exists(data):
+        perf_err.seek(0)
+        return 'perf record failed (it needs root, or kernel.perf_event_paranoid <= 1):\n' + \
+            perf_err.read()
+    out.append('CREATE TABLE AS under perf: %.2f s wall, backend CPU %.2f s, run-queue wait'
+               ' %.2f s, emulator CPU %.0f%% of the wall time (%s)'
+               % (m.wall, m.backend_cpu, m.backend_runq, 100.0 * m.emu_cpu / m.wall, data))
+    out.append('')
+    inclusive = {}
+    for line in perf_report(data, '--children', '--sort', 'sym', '-g', 'none').splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0].endswith('%') and f[2] in ('[.]', '[k]'):
+            inclusive.setdefault(f[3], float(f[0][:-1]))
+    out.append('share of the backend\'s CPU samples, inclusive of callees:')
+    for sym, label in PROFILE_PARTS:
+        out.append('  %5.1f%%  %s' % (inclusive.get(sym, 0.0), label))
+    out.append('')
+    out.append('by library (self):')
+    for line in perf_report(data, '--no-children', '--sort', 'dso', '-g', 'none',
+                            '--percent-limit', '0.5').splitlines():
+        if line.strip() and not line.startswith('#'):
+            out.append('  ' + line.strip())
+    out.append('')
+    out.append('top symbols (self):')
+    n = 0
+    for line in perf_report(data, '--no-children', '--sort', 'dso,sym', '-g', 'none',
+                            '--percent-limit', '1').splitlines():
+        if line.strip() and not line.startswith('#') and n < 15:
+            out.append('  ' + line.strip())
+            n += 1
+    return '\n'.join(out)
+
+
+def scan(args):
+    latencies = [int(x) for x in args.latencies.split(',')]
+    setup_server()
+    sql("CREATE FOREIGN TABLE profiles (%s) SERVER emulator "
+        "OPTIONS (database 'Customers')" % PROFILE_COLUMNS,
+        "CREATE FOREIGN TABLE profiles_c1 (%s) SERVER emulator "
+        "OPTIONS (database 'Customers', max_concurrency '1')" % PROFILE_COLUMNS)
+
+    log('emuctl reset generate %d' % args.rows)
+    emuctl('reset', 'generate', args.rows)
+    emuctl('latency', 0)
+
+    # warm-up: the emulator builds each profile's JSON the first time it is
+    # served; the wrapper's requests are then what curl replays
+    log('warm-up (the emulator caches the JSON of each profile)')
+    fdw_ctas('profiles', keep=True)
+    urls = wrapper_requests()
+    python_copy(keep=True)
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute('SELECT (SELECT count(*) FROM (TABLE fdw_local EXCEPT ALL TABLE python_local) a),'
+                ' (SELECT count(*) FROM (TABLE python_local EXCEPT ALL TABLE fdw_local) b)')
+    only_fdw, only_py = cur.fetchone()
+    conn.close()
+    sql('DROP TABLE fdw_local', 'DROP TABLE python_local')
+    if only_fdw or only_py:
+        raise RuntimeError('the wrapper and the script read different rows: %d only in the'
+                           ' wrapper\'s table, %d only in the script\'s' % (only_fdw, only_py))
+    log('the wrapper\'s table and the script\'s hold the same rows')
+    log('curl replays the wrapper\'s %d GETs, e.g. %s'
+        % (len(urls), urls[len(urls) // 2].split('?')[0] + '?' +
+           urls[len(urls) // 2].split('?')[1].split('&', 1)[1]))
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lat in latencies:
+            emuctl('latency', lat)
+            results[lat] = {k: [] for k, _l in SCAN_METHODS}
+            for run in range(args.runs):
+                log('latency %d ms, run %d of %d' % (lat, run + 1, args.runs))
+                results[lat]['curl1'].append(curl_replay(urls, 1, args.rows, tmp))
+                results[lat]['curl4'].append(curl_replay(urls, 4, args.rows, tmp))
+                results[lat]['fdw1'].append(fdw_ctas('profiles_c1'))
+                results[lat]['fdw4'].append(fdw_ctas('profiles'))
+                results[lat]['python'].append(python_copy())
+                for k in ('fdw1', 'fdw4', 'python'):
+                    got = results[lat][k][-1]['rows']
+                    if got != args.rows:
+                        raise RuntimeError('%s read %d rows, not %d' % (k, got, args.rows))
+    emuctl('latency', 0)
+
+    # a fresh backend that has only run SELECT 1: the floor of VmHWM and RssAnon
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute('SELECT pg_backend_pid()')
+    pid = cur.fetchone()[0]
+    idle = (status_kb(pid, 'VmHWM') / 1024.0, status_kb(pid, 'RssAnon') / 1024.0)
+    conn.close()
+
+    profile = None
+    if args.profile:
+        log('perf record of the backend during CREATE TABLE AS of %d rows at 0 ms' % args.rows)
+        profile = perf_profile('profiles')
+
+    small = results[latencies[0]]['fdw4']
+    memory = [(args.rows, median_of(small, 'wall'), max(r['hwm_mb'] for r in small),
+               max(r['anon_mb'] for r in small), median_of(small, 'emu_pct'),
+               '%d ms latency, emulator cache warm' % latencies[0])]
+    if not args.quick:
+        big = 1000000
+        log('emuctl reset generate %d (about 20 s)' % big)
+        emuctl('reset', 'generate', big)
+        emuctl('latency', latencies[0])
+        r = fdw_ctas('profiles')
+        if r['rows'] != big:
+            raise RuntimeError('read %d rows, not %d' % (r['rows'], big))
+        memory.append((big, r['wall'], r['hwm_mb'], r['anon_mb'], r['emu_pct'],
+                       '%d ms latency, emulator cache cold: its first serve of every page'
+                       % latencies[0]))
+        emuctl('reset', 'empty')
+
+    print()
+    print('== scan: CREATE TABLE AS SELECT * (id + 13 fields) of %d profiles' % args.rows)
+    print()
+    print_scan_table(results, latencies, args.runs)
+    print()
+    print('== peak backend memory: CREATE TABLE AS, max_concurrency 4, a fresh connection each')
+    print()
+    print('%9s  %7s  %8s  %10s  %7s' % ('rows', 'wall s', 'VmHWM MB', 'RssAnon MB', 'emu CPU'))
+    print('%9s  %7s  %8.1f  %10.1f  %7s  (a fresh backend after SELECT 1)'
+          % ('0', '-', idle[0], idle[1], '-'))
+    for n, wall, hwm, anon, emu, note in memory:
+        print('%9d  %7.2f  %8.1f  %10.1f  %6.0f%%  (%s)' % (n, wall, hwm, anon, emu, note))
+    if profile:
+        print()
+        print('== where the backend\'s CPU time goes: CREATE TABLE AS of %d profiles, 0 ms,'
+              ' max_concurrency 4' % args.rows)
+        print()
+        print(profile)
+
+
+# -- the insert benchmark ------------------------------------------------------
+
+INSERT_CONFIGS = [
+    ('one at a time: batch_size 1, max_concurrency 1', {'batch_size': '1', 'max_concurrency': '1'}),
+    ('default: batch_size 100, max_concurrency 4', {}),
+    ('batch_size 100, max_concurrency 8', {'max_concurrency': '8'}),
+    ('batch_size 100, max_concurrency 16', {'max_concurrency': '16'}),
+]
+
+
+def insert(args):
+    setup_server()
+    stmts = ['CREATE TABLE local_source AS SELECT '
+             "'user' || i || '@example.com' AS email, 'Name' || i AS firstname, "
+             '18 + i %% 60 AS age FROM generate_series(1, %d) i' % args.rows]
+    for i, (_label, opts) in enumerate(INSERT_CONFIGS):
+        o = ["database 'Customers'"] + ["%s '%s'" % kv for kv in sorted(opts.items())]
+        stmts.append('CREATE FOREIGN TABLE ins%d (id bigint, email text, firstname text, '
+                     'age integer) SERVER emulator OPTIONS (%s)' % (i, ', '.join(o)))
+    sql('DROP TABLE IF EXISTS local_source', *stmts)
+
+    results = [[] for _c in INSERT_CONFIGS]
+    for run in range(args.runs):
+        for i, (label, _opts) in enumerate(INSERT_CONFIGS):
+            log('run %d of %d: %s' % (run + 1, args.runs, label))
+            emuctl('reset', 'empty')
+            emuctl('latency', args.latency)
+            conn = connect()
+            cur = conn.cursor()
+            cur.execute('SELECT pg_backend_pid()')
+            pid = cur.fetchone()[0]
+            with Measure(pid) as m:
+                cur.execute('INSERT INTO ins%d (email, firstname, age) '
+                            'SELECT email, firstname, age FROM local_source' % i)
+                n = cur.rowcount
+            conn.close()
+            emuctl('latency', 0)
+            check = emuctl('profiles', 1)
+            log('emuctl profiles 1: %s' % check)
+            if n != args.rows or not check.startswith('count=%d ' % args.rows):
+                raise RuntimeError('%s: INSERT said %d rows, emulator: %s' % (label, n, check))
+            results[i].append(m.result(rows=n, check=check))
+
+    print()
+    print('== insert: INSERT INTO foreign_profiles (email, firstname, age) SELECT ... '
+          'of %d rows, %d ms latency' % (args.rows, args.latency))
+    print()
+    header = '%-46s  %7s  %7s  %8s  %6s  %8s  %7s  %s' % (
+        'configuration', 'wall s', 'rows/s', 'speed-up', 'reqs', 'be CPU s', 'emu CPU',
+        'emuctl profiles 1')
+    print(header)
+    print('-' * len(header))
+    base = statistics.median(r['wall'] for r in results[0])
+    for (label, _o), rs in zip(INSERT_CONFIGS, results):
+        wall = statistics.median(r['wall'] for r in rs)
+        print('%-46s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f  %6.0f%%  %s' % (
+            label, wall, args.rows / wall, base / wall,
+            statistics.median(r['requests'] for r in rs),
+            statistics.median(r['backend_cpu'] for r in rs),
+            statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
+    print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
+    sql('DROP TABLE local_source')
+
+
+def main():
+    ap = argparse.ArgumentParser(description='copernica_fdw benchmarks (run by test/bench/*.sh)')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    p = sub.add_parser('scan')
+    p.add_argument('--runs', type=int, default=1)
+    p.add_argument('--rows', type=int, default=100000)
+    p.add_argument('--latencies', default='0,20')
+    p.add_argument('--quick', action='store_true', help='skip the 1,000,000-row memory run')
+    p.add_argument('--profile', action='store_true', help='perf record the backend')
+    p = sub.add_parser('insert')
+    p.add_argument('--runs', type=int, default=1)
+    p.add_argument('--rows', type=int, default=10000)
+    p.add_argument('--latency', type=int, default=20)
+    args = ap.parse_args()
+    if args.runs < 1 or args.rows < 1:
+        ap.error('--runs and --rows must be positive')
+    os.makedirs(OUT, exist_ok=True)
+    load0 = os.getloadavg()[0]
+    if args.cmd == 'scan':
+        scan(args)
+    else:
+        insert(args)
+    print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'
+          % (load0, os.getloadavg()[0], os.cpu_count()))
+
+
+if __name__ == '__main__':
+    main()
