@@ -3,12 +3,10 @@
  * scan.c
  *		  The executor side of a foreign scan: pages in, rows out.
  *
- * Pages are fetched with offset paging.  The first page is asked for alone
- * (most tables fit in one); after a full page, up to max_concurrency pages
- * are kept in flight so the wait for one overlaps the others.  A page shorter
- * than asked for ends the scan.  Each page is parsed into its own memory
- * context, reset when the next one arrives, and each row into a per-row
- * context, so memory does not grow with the number of rows.
+ * Which pages are asked for, and when, is pager.c's business.  Here each
+ * page is parsed into its own memory context, reset when the next one
+ * arrives, and each row converted in a per-row context, so memory does not
+ * grow with the number of rows.
  *
  *-------------------------------------------------------------------------
  */
@@ -399,8 +397,7 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	 */
 	if (!st->started)
 	{
-		MemoryContext old = MemoryContextSwitchTo(st->scan_cxt);
-
+		old = MemoryContextSwitchTo(st->scan_cxt);
 		start_paging(st, node->ss.ps.ps_ExprContext);
 		MemoryContextSwitchTo(old);
 		st->started = true;
