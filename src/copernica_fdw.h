@@ -182,6 +182,12 @@ extern CopernicaPage *copernica_parse_page(char *body, size_t len,
 /* A JSON array of scalars, e.g. ["soccer","news"], as a List of C strings. */
 extern List *copernica_json_string_array(const char *json);
 
+/*
+ * Copernica's message from an error body {"error":{"message":"..."}}, or
+ * NULL when the body is not of that shape.
+ */
+extern char *copernica_json_error_message(const char *body, size_t len);
+
 /* An ID's decimal text (from JSON or X-Created); false when not one. */
 extern bool copernica_parse_id(const char *text, int64 *id);
 

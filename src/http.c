@@ -252,7 +252,6 @@ static int	prereq_callback(void *userdata, char *conn_primary_ip,
 static char *redact(CopernicaBatch *batch, const char *s);
 static char *without_elapsed_time(char *s);
 static char *body_excerpt(Transfer *t);
-static char *parse_error_message(const char *body, size_t len);
 static int64 now_ms(void);
 
 
@@ -1534,7 +1533,7 @@ transfer_finish(Transfer *t)
 
 	if (t->status == 400)
 	{
-		message = parse_error_message(t->body, t->body_len);
+		message = copernica_json_error_message(t->body, t->body_len);
 		if (message != NULL)
 			message = redact(batch, message);
 
@@ -1912,117 +1911,6 @@ body_excerpt(Transfer *t)
 	if (t->body_len > COPERNICA_EXCERPT_LEN)
 		return psprintf("%s...", clean);
 	return clean;
-}
-
-/* Parser state for Copernica's {"error":{"message":"..."}} */
-typedef struct ErrorParseState
-{
-	int			depth;			/* object nesting */
-	bool		error_next;		/* the next value is the top-level "error" */
-	bool		in_error;		/* directly inside that object */
-	bool		message_next;	/* the next value is its "message" */
-	char	   *message;
-} ErrorParseState;
-
-static void
-error_object_start(void *state)
-{
-	ErrorParseState *s = (ErrorParseState *) state;
-
-	s->depth++;
-	if (s->depth == 2 && s->error_next)
-		s->in_error = true;
-	s->error_next = false;
-	s->message_next = false;
-}
-
-static void
-error_object_end(void *state)
-{
-	ErrorParseState *s = (ErrorParseState *) state;
-
-	if (s->depth == 2)
-		s->in_error = false;
-	s->depth--;
-}
-
-static void
-error_array_start(void *state)
-{
-	ErrorParseState *s = (ErrorParseState *) state;
-
-	s->error_next = false;
-	s->message_next = false;
-}
-
-static void
-error_field_start(void *state, char *fname, bool isnull)
-{
-	ErrorParseState *s = (ErrorParseState *) state;
-
-	s->error_next = (s->depth == 1 && strcmp(fname, "error") == 0);
-	s->message_next = (s->depth == 2 && s->in_error &&
-					   strcmp(fname, "message") == 0);
-}
-
-static void
-error_scalar(void *state, char *token, JsonTokenType tokentype)
-{
-	ErrorParseState *s = (ErrorParseState *) state;
-
-	if (s->message_next && tokentype == JSON_TOKEN_STRING &&
-		s->message == NULL)
-		s->message = token;
-	s->error_next = false;
-	s->message_next = false;
-}
-
-/*
- * Copernica's error message from a 400 body, or NULL when the body is not
- * the usual {"error":{"message":"..."}}.
- */
-static char *
-parse_error_message(const char *body, size_t len)
-{
-	ErrorParseState state;
-	JsonSemAction sem;
-	JsonLexContext *lex;
-	int			encoding = GetDatabaseEncoding();
-	char	   *copy;
-	char	   *p;
-
-	if (body == NULL || len == 0 || len > PG_INT32_MAX / 2)
-		return NULL;
-	if (!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
-		return NULL;
-
-	memset(&state, 0, sizeof(state));
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &state;
-	sem.object_start = error_object_start;
-	sem.object_end = error_object_end;
-	sem.array_start = error_array_start;
-	sem.object_field_start = error_field_start;
-	sem.scalar = error_scalar;
-
-	copy = pnstrdup(body, len);
-	lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, true);
-	if (pg_parse_json(lex, &sem) != JSON_SUCCESS || state.message == NULL)
-		return NULL;
-
-	/*
-	 * The message is UTF-8.  Rather than risk a conversion error hiding the
-	 * real one, show only ASCII in databases of other encodings.
-	 */
-	for (p = state.message; *p; p++)
-	{
-		unsigned char c = (unsigned char) *p;
-
-		if (c < 0x20 || c == 0x7F ||
-			(c >= 0x80 && encoding != PG_UTF8 && encoding != PG_SQL_ASCII))
-			*p = '?';
-	}
-	return state.message;
 }
 
 /* Milliseconds on a monotonic clock, for backoff and retry budgets. */

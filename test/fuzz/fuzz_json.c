@@ -222,6 +222,22 @@ fuzz_round_trip(const char *text)
 }
 
 /*
+ * The message of an error body: a string with no control characters, or
+ * NULL; never an ERROR (shim_error_jmp is NULL here, so one would abort).
+ */
+static void
+fuzz_error_message(const char *body, size_t size)
+{
+	char	   *msg = copernica_json_error_message(body, size);
+	const char *p;
+
+	if (msg == NULL)
+		return;
+	for (p = msg; *p; p++)
+		check((unsigned char) *p >= 0x20 && *p != 0x7f);
+}
+
+/*
  * IDs from pages and from the X-Created header: accepted exactly when the
  * text is 1 to 19 digits whose value fits, and then printed back the same
  * (leading zeros aside).
@@ -257,6 +273,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(body, data, size);
 	fuzz_page(body, size, true);
 	fuzz_page(body, size, false);
+	fuzz_error_message(body, size);
 	free(body);
 
 	text = malloc(size + 1);
