@@ -38,12 +38,12 @@ typedef struct CopernicaOptions
 	int			max_retry_time; /* seconds, all retries of one request */
 	int			max_concurrency;	/* requests in flight at once */
 	int64		max_response_size;	/* bytes; larger answers are an error */
+	bool		ssl_verify;		/* TLS certificate checks (superuser turns off) */
 
 	/* server, overridable per table */
 	int			page_size;
 	int			batch_size;
 	bool		updatable;
-	bool		ssl_verify;		/* TLS certificate checks (superuser turns off) */
 
 	/* table */
 	char	   *database;		/* name or ID */
