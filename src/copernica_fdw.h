@@ -283,6 +283,7 @@ extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
 												  Oid relid,
 												  struct FormData_pg_attribute *attr);
 extern char *copernica_escape_path_segment(const char *segment);
+extern void copernica_append_url_escaped(StringInfo buf, const char *s);
 
 /* ----------------------------------------------------------------
  * deparse.c: what goes to the API, and how it is written

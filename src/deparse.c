@@ -322,21 +322,6 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
  * ----------------------------------------------------------------
  */
 
-static void
-append_escaped(StringInfo buf, const char *s)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *) s; *p; p++)
-	{
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-			*p == '.' || *p == '~')
-			appendStringInfoChar(buf, (char) *p);
-		else
-			appendStringInfo(buf, "%%%02X", *p);
-	}
-}
 
 /*
  * One condition's "field op value" text, or NULL when this value cannot be
@@ -438,7 +423,7 @@ copernica_append_condition(StringInfo query, const char *field, const char *op,
 	initStringInfo(&expr);
 	appendStringInfo(&expr, "%s%s%s", field, sent_op, text);
 	appendStringInfoString(query, "&fields%5B%5D=");
-	append_escaped(query, expr.data);
+	copernica_append_url_escaped(query, expr.data);
 	return true;
 }
 

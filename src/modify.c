@@ -21,6 +21,7 @@
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/appendinfo.h"
@@ -471,7 +472,8 @@ interests_json(WriteColumn *col, Datum value, bool isnull)
 /*
  * The JSON body for a row: {"fields":{...},"interests":[...],"secret":...},
  * except that creating a subprofile takes a flat field map.  *parent
- * receives a subprofile's profile.
+ * receives a subprofile's profile.  In the server's encoding: see
+ * row_body.
  */
 static char *
 build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
@@ -565,6 +567,15 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 	}
 }
 
+/* The body as sent: Copernica takes UTF-8 whatever the database's encoding. */
+static char *
+row_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
+{
+	char	   *body = build_body(st, slot, parent);
+
+	return pg_server_to_any(body, strlen(body), PG_UTF8);
+}
+
 /* The request that creates the row in slot. */
 static CopernicaRequest *
 insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
@@ -573,7 +584,7 @@ insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
 	char	   *parent = NULL;
 
 	req->method = "POST";
-	req->body = build_body(st, slot, &parent);
+	req->body = row_body(st, slot, &parent);
 	if (st->res->kind == COPERNICA_SUBPROFILES)
 		req->path = psprintf("profile/%s/subprofiles/%s",
 							 copernica_escape_path_segment(parent), st->collection_id);
@@ -889,7 +900,7 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 
 	req.method = "PUT";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
-	req.body = build_body(st, slot, &parent);
+	req.body = row_body(st, slot, &parent);
 	copernica_perform(st->conn, &req, &resp, &st->stats);
 
 	if (st->readback)

@@ -11,6 +11,7 @@
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -30,25 +31,34 @@ static const char *const dataonly_dropped[] = {
 };
 
 /*
- * Escape one path segment: a database name may hold spaces or slashes, and
- * the token must not be smuggled into the query through a name.
+ * Append s percent-encoded for a URL's path or query, in UTF-8 whatever the
+ * database's encoding: a name may hold spaces, slashes or "&", and nothing
+ * in it may end a path segment or smuggle in a query parameter.
  */
-char *
-copernica_escape_path_segment(const char *segment)
+void
+copernica_append_url_escaped(StringInfo buf, const char *s)
 {
-	StringInfoData buf;
 	const unsigned char *p;
 
-	initStringInfo(&buf);
-	for (p = (const unsigned char *) segment; *p; p++)
+	p = (const unsigned char *) pg_server_to_any(s, strlen(s), PG_UTF8);
+	for (; *p; p++)
 	{
 		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
 			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
 			*p == '.' || *p == '~')
-			appendStringInfoChar(&buf, (char) *p);
+			appendStringInfoChar(buf, (char) *p);
 		else
-			appendStringInfo(&buf, "%%%02X", *p);
+			appendStringInfo(buf, "%%%02X", *p);
 	}
+}
+
+char *
+copernica_escape_path_segment(const char *segment)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	copernica_append_url_escaped(&buf, segment);
 	return buf.data;
 }
 
