@@ -21,3 +21,6 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every source includes the one private header: rebuild all when it changes
+$(OBJS): src/copernica_fdw.h
