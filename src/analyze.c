@@ -92,9 +92,15 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 				  res->kind == COPERNICA_SUBPROFILES) ? "&orderby=id" : "";
 	spec.page_size = opts->page_size;
 	spec.max_concurrency = opts->max_concurrency;
-	spec.size_hint = (int64) copernica_get_metadata(conn, res, opts,
-													GetForeignTable(relid)->serverid,
-													GetUserId())->total;
+	{
+		const CopernicaMetadata *md = copernica_get_metadata(conn, res, opts,
+															 GetForeignTable(relid)->serverid,
+															 GetUserId());
+
+		spec.size_hint = (int64) md->total;
+		spec.min_id_hint = md->min_id;
+		spec.max_id_hint = md->max_id;
+	}
 	spec.ranges_allowed = spec.order[0] != '\0';
 	pager = copernica_pager_begin(conn, &stats, &spec);
 

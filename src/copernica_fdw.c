@@ -451,9 +451,12 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 
-	/* the listing's path, with a named collection's ID looked up already */
+	/*
+	 * The listing's path, with a named collection's ID looked up already,
+	 * and its ID bounds when planned (int64s, so as text).
+	 */
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							lappend(lappend(list_make5(retrieved, conds,
+							lappend(lappend(lappend(list_make5(retrieved, conds,
 											   list_make3(makeString(order_field),
 														  makeInteger(order_desc),
 														  makeInteger(limit)),
@@ -461,6 +464,9 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 											   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
 									makeString(request.data)),
 									makeString(pstrdup(info->plan.res->list_path))),
+							makeString(psprintf(INT64_FORMAT " " INT64_FORMAT,
+												info->plan.md->min_id,
+												info->plan.md->max_id))),
 							NIL, NIL, outer_plan);
 }
 

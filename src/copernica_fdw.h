@@ -270,6 +270,8 @@ typedef struct CopernicaMetadata
 	List	   *field_types;	/* Copernica types, parallel to names */
 	bool		has_total;
 	double		total;			/* items in the listing, or -1 */
+	int64		min_id;			/* smallest and largest ID of a profile or */
+	int64		max_id;			/* subprofile listing, or -1 */
 } CopernicaMetadata;
 
 extern const CopernicaMetadata *copernica_get_metadata(CopernicaConnection *conn,
@@ -333,6 +335,8 @@ typedef struct CopernicaPagerSpec
 	int			max_concurrency;
 	int64		limit;			/* rows in all, 0 for no limit */
 	int64		size_hint;		/* the listing's size when planned, or -1 */
+	int64		min_id_hint;	/* its smallest and largest ID when planned, */
+	int64		max_id_hint;	/* or -1 */
 	bool		ranges_allowed; /* ascending ID order may be read by ranges */
 	bool		ids_mode;		/* look up these IDs, one request each */
 	List	   *ids;

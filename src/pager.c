@@ -11,16 +11,18 @@
  *	  after a full page, up to max_concurrency pages are in flight.
  *	- ID lookups: id = ANY(...), one request per ID.
  *	- ID ranges: a large table (more than RANGES_MIN_PAGES pages when
- *	  planned) read in ascending ID order.  Copernica serves
- *	  deep offsets slowly, and offsets shift when rows are added or removed
- *	  during a scan.  So after a full first page the rest of the ID space, up
- *	  to the largest ID, is cut into ranges (lo, hi] that are read
- *	  concurrently with fields[]=id>lo and id<=hi, each at start=0, and a
- *	  range whose page is full goes on from its last ID.  A range is about a
- *	  page wide by the density of the first page; its width doubles after an
- *	  empty range and halves after a full one, so sparse or clustered IDs
- *	  cost few requests.  The last range is open-ended, so rows added during
- *	  the scan are not missed.
+ *	  planned) read in ascending ID order.  Copernica serves deep offsets
+ *	  slowly, and offsets shift when rows are added or removed during a scan.
+ *	  So the ID space is cut into ranges (lo, hi] that are read concurrently
+ *	  with fields[]=id>lo and id<=hi, each at start=0, and a range whose page
+ *	  is full goes on from its last ID.  Without conditions, the table's ID
+ *	  bounds as planning saw them place the ranges from the start, a page
+ *	  wide by the table's average density; with conditions, a first page is
+ *	  read alone (its density is what counts) while the largest ID matching
+ *	  them is asked for beside it.  A range's width doubles after an empty
+ *	  range and halves after a full one, so sparse or clustered IDs cost few
+ *	  requests.  The first range starts at 0 and the last is open-ended, so
+ *	  rows added since planning, or during the scan, are not missed.
  *
  * In every mode at most max_concurrency requests (one more while a range
  * continues) are in flight, so memory does not grow with the table.
@@ -86,6 +88,7 @@ struct CopernicaPager
 	int64		next_lo;
 	int64		max_id;
 	int64		width;
+	int64		first_hi;		/* the first range's end, when planned */
 	int64		next_range;
 	bool		open_range_sent;
 };
@@ -228,6 +231,10 @@ send_next_range(CopernicaPager *pg)
 	{
 		int64		hi = Min(pg->next_lo + pg->width, pg->max_id);
 
+		/* the first range reaches from 0 past the smallest ID */
+		if (key == 0 && pg->first_hi > 0)
+			hi = pg->first_hi;
+
 		send_range_page(pg, key, pg->next_lo, hi, true);
 		pg->next_lo = hi;
 	}
@@ -294,6 +301,24 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
 	pg->mode = spec->ids_mode ? PAGER_IDS : PAGER_OFFSET;
 	pg->max_id_handle = -1;
+
+	/*
+	 * A large table whose ID bounds planning saw: ranges from the start, a
+	 * page wide each by the table's average density, with no first page
+	 * asked for alone.  The first range starts at 0 and the last is
+	 * open-ended, so bounds that have changed since lose nothing.
+	 */
+	if (!spec->ids_mode && ranges_planned(pg) && spec->size_hint > 0 &&
+		spec->min_id_hint > 0 && spec->max_id_hint >= spec->min_id_hint)
+	{
+		pg->mode = PAGER_RANGES;
+		pg->next_lo = 0;
+		pg->max_id = spec->max_id_hint;
+		pg->width = Max(pg->spec.page_size,
+						(spec->max_id_hint - spec->min_id_hint + 1) *
+						pg->spec.page_size / spec->size_hint);
+		pg->first_hi = Min(spec->min_id_hint - 1 + pg->width, pg->max_id);
+	}
 	foreach(lc, spec->ids)
 		pg->ids = lappend(pg->ids, pstrdup(lfirst(lc)));
 	MemoryContextSwitchTo(old);
@@ -319,12 +344,12 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 			case PAGER_IDS:
 				if (pg->ids == NIL)
 					return NULL;
-				send_id_lookup(pg);
+				top_up(pg, false);
 				break;
 			case PAGER_RANGES:
 				if (!more_ranges(pg))
 					return NULL;
-				send_next_range(pg);
+				top_up(pg, false);
 				break;
 			case PAGER_OFFSET:
 				if (!more_offset_pages(pg))

@@ -344,9 +344,26 @@ static const CopernicaValuePath field_def_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "type"}
 };
 
+/* The ID of the one item of a page asked for with limit=1; -1 for none. */
+static int64
+only_id(CopernicaResponse *resp)
+{
+	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
+	CopernicaPage *page = copernica_parse_page(resp->body.data, resp->body.len,
+											   true, id_path, 1);
+	int64		id;
+
+	if (page->nitems == 0 || !copernica_parse_id(page->values[0], &id))
+		return -1;
+	return id;
+}
+
 /*
- * The size and the field definitions, asked for at once: planning waits for
- * one round trip, not two.
+ * What planning wants, asked for at once so that it costs one round trip:
+ * the size (limit=0 gives no items, only the total), the field definitions,
+ * and for profiles and subprofiles the smallest and largest ID, which let a
+ * large scan start reading ID ranges at once (see pager.c).  Metadata
+ * requests start with "limit=", a scan's with "start=".
  */
 static void
 fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
@@ -354,23 +371,28 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 {
 	CopernicaRequest size_req = {0};
 	CopernicaRequest fields_req = {0};
+	CopernicaRequest min_req = {0};
+	CopernicaRequest max_req = {0};
 	CopernicaResponse *resp;
 	CopernicaPage *page;
 	CopernicaBatch *batch;
 	int			size_handle;
 	int			fields_handle = -1;
+	int			min_handle = -1;
+	int			max_handle = -1;
 	List	   *items = NIL;
 	ListCell   *lc;
 	int			i;
 
 	md->field_names = NIL;
 	md->field_types = NIL;
+	md->min_id = -1;
+	md->max_id = -1;
 	batch = copernica_batch_begin(conn, NULL);
 
-	/* the size: limit=0 asks for no items, only the total */
 	size_req.method = "GET";
 	size_req.path = res->list_path;
-	size_req.query = res->has_fields ? "start=0&limit=0&dataonly=true" : "start=0&limit=0";
+	size_req.query = res->has_fields ? "limit=0&start=0&dataonly=true" : "limit=0&start=0";
 	size_handle = copernica_batch_add(batch, &size_req);
 
 	if (res->has_fields && res->kind != COPERNICA_VIEW_PROFILES)
@@ -389,6 +411,13 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 									   copernica_escape_path_segment(opts->database));
 		fields_req.query = psprintf("start=0&limit=%d&total=false", COPERNICA_MAX_PAGE_SIZE);
 		fields_handle = copernica_batch_add(batch, &fields_req);
+
+		min_req.method = max_req.method = "GET";
+		min_req.path = max_req.path = res->list_path;
+		min_req.query = "limit=1&start=0&total=false&dataonly=true&orderby=id&order=asc";
+		max_req.query = "limit=1&start=0&total=false&dataonly=true&orderby=id&order=desc";
+		min_handle = copernica_batch_add(batch, &min_req);
+		max_handle = copernica_batch_add(batch, &max_req);
 	}
 
 	resp = copernica_batch_wait(batch, size_handle);
@@ -407,6 +436,8 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 			items = fetch_listing_from(conn, fields_req.path, field_def_paths,
 									   lengthof(field_def_paths), NULL, items,
 									   page->nitems);
+		md->min_id = only_id(copernica_batch_wait(batch, min_handle));
+		md->max_id = only_id(copernica_batch_wait(batch, max_handle));
 	}
 	copernica_batch_end(batch);
 

@@ -60,6 +60,8 @@ typedef struct CopernicaScanState
 	char	   *filter_text;	/* EXPLAIN's view of the conditions */
 	char	   *request_text;	/* and of their fields[] parameters */
 	int64		size_hint;		/* the listing's size when planned, or -1 */
+	int64		min_id_hint;	/* and its ID bounds, or -1 */
+	int64		max_id_hint;
 	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
 	bool		id_mode;		/* looking up IDs rather than paging */
 	List	   *id_values;		/* the IDs still to look up */
@@ -274,6 +276,14 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	spec.max_concurrency = st->opts->max_concurrency;
 	spec.limit = st->limit;
 	spec.size_hint = st->size_hint;
+	/* with conditions sent, the table's bounds say little about the rows */
+	if (st->filter.len == 0)
+	{
+		spec.min_id_hint = st->min_id_hint;
+		spec.max_id_hint = st->max_id_hint;
+	}
+	else
+		spec.min_id_hint = spec.max_id_hint = -1;
 	spec.ranges_allowed = st->check_id_order && !st->order_desc;
 	spec.ids_mode = st->id_mode;
 	spec.ids = st->id_values;
@@ -308,6 +318,9 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
 		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
 	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
+	if (sscanf(strVal(list_nth(fsplan->fdw_private, 7)), INT64_FORMAT " " INT64_FORMAT,
+			   &st->min_id_hint, &st->max_id_hint) != 2)
+		st->min_id_hint = st->max_id_hint = -1;
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
 	st->ncolumns = list_length(retrieved);
