@@ -134,9 +134,13 @@ column_role(const CopernicaResource *res, Form_pg_attribute attr, Oid relid,
 	return ROLE_FIELD;
 }
 
-/* The attnum of the column that holds the entity ID, or 0. */
+/*
+ * The attnum of the column that holds the entity ID, or 0: the column "id"
+ * (any case) that no 'field' option turns into a field.  Profiles and
+ * subprofiles alike, so no options need resolving to find it.
+ */
 static AttrNumber
-find_id_column(Relation rel, const CopernicaResource *res)
+find_id_column(Relation rel)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	int			i;
@@ -144,11 +148,10 @@ find_id_column(Relation rel, const CopernicaResource *res)
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
-		char	   *name;
 
-		if (attr->attisdropped)
-			continue;
-		if (column_role(res, attr, RelationGetRelid(rel), &name) == ROLE_ID)
+		if (!attr->attisdropped &&
+			pg_strcasecmp(NameStr(attr->attname), "id") == 0 &&
+			copernica_column_field_option(RelationGetRelid(rel), attr->attnum) == NULL)
 			return attr->attnum;
 	}
 	return 0;
@@ -193,28 +196,10 @@ copernicaAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 								 RangeTblEntry *target_rte,
 								 Relation target_relation)
 {
-	CopernicaOptions opts = {0};
-	CopernicaResource *res;
-	ForeignTable *table = GetForeignTable(RelationGetRelid(target_relation));
-	ListCell   *lc;
-	AttrNumber	id_attnum;
+	AttrNumber	id_attnum = find_id_column(target_relation);
 	Form_pg_attribute attr;
 	Var		   *var;
 
-	/* the kind of table is all that is needed here: no token */
-	foreach(lc, table->options)
-	{
-		DefElem    *def = lfirst(lc);
-
-		if (strcmp(def->defname, "collection") == 0)
-			opts.collection = defGetString(def);
-		else if (strcmp(def->defname, "database") == 0)
-			opts.database = defGetString(def);
-	}
-	if (opts.collection && !opts.database)
-		opts.collection = "0";	/* a name needs a database; not our concern here */
-	res = copernica_resolve_resource(&opts);
-	id_attnum = find_id_column(target_relation, res);
 	if (id_attnum == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
@@ -886,6 +871,16 @@ begin_row(CopernicaModifyState *st, TupleTableSlot *planSlot,
 	return caller_cxt;
 }
 
+/* The row is done: what begin_row set up goes back. */
+static void
+end_row(CopernicaModifyState *st, ErrorContextCallback *errcb,
+		MemoryContext caller_cxt)
+{
+	error_context_stack = errcb->previous;
+	st->current_id = NULL;
+	MemoryContextSwitchTo(caller_cxt);
+}
+
 TupleTableSlot *
 copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 						   TupleTableSlot *slot, TupleTableSlot *planSlot)
@@ -897,7 +892,6 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	char	   *parent = NULL;
 	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
 
-
 	req.method = "PUT";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
 	req.body = row_body(st, slot, &parent);
@@ -906,9 +900,7 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	if (st->readback)
 		read_back(st, st->current_id, slot);
 
-	error_context_stack = errcb.previous;
-	st->current_id = NULL;
-	MemoryContextSwitchTo(caller_cxt);
+	end_row(st, &errcb, caller_cxt);
 	return slot;
 }
 
@@ -921,7 +913,6 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
 	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
-
 
 	/* RETURNING shows the row as it was: read it before it is blanked */
 	if (st->readback)
@@ -941,9 +932,7 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 		st->already_removed++;
 	}
 
-	error_context_stack = errcb.previous;
-	st->current_id = NULL;
-	MemoryContextSwitchTo(caller_cxt);
+	end_row(st, &errcb, caller_cxt);
 	return slot;
 }
 

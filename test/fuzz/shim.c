@@ -285,48 +285,43 @@ errcode(int sqlerrcode)
 	return 0;
 }
 
-/* Formatting the messages for real checks that their arguments are sound. */
+/*
+ * Formatting the messages for real checks that their arguments are sound.
+ * The _internal variants differ only in translation, which there is none of.
+ */
+#define FORMAT_INTO(buf) \
+	do { \
+		va_list		ap; \
+		va_start(ap, fmt); \
+		vsnprintf((buf), sizeof(buf), fmt, ap); \
+		va_end(ap); \
+	} while (0)
+
 int
 errmsg(const char *fmt,...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(shim_errmsg, sizeof(shim_errmsg), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(shim_errmsg);
 	return 0;
 }
 
 int
 errmsg_internal(const char *fmt,...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(shim_errmsg, sizeof(shim_errmsg), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(shim_errmsg);
 	return 0;
 }
 
 int
 errdetail(const char *fmt,...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(shim_errdetail, sizeof(shim_errdetail), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(shim_errdetail);
 	return 0;
 }
 
 int
 errdetail_internal(const char *fmt,...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(shim_errdetail, sizeof(shim_errdetail), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(shim_errdetail);
 	return 0;
 }
 
