@@ -77,9 +77,12 @@ static const char *const resource_names[] = {
 	"view_profiles", "publisher_emailings", "ms_emailings", NULL
 };
 
-/* Hosts an unprivileged role may point a server at. */
-static const char *const trusted_url_prefixes[] = {
-	"https://api.copernica.com/", "https://rest.copernica.com/", NULL
+/*
+ * The base URLs an unprivileged role may point a server at: Copernica's API,
+ * in the one version this wrapper speaks.
+ */
+static const char *const trusted_urls[] = {
+	"https://api.copernica.com/v2", "https://rest.copernica.com/v2", NULL
 };
 
 static int
@@ -154,36 +157,80 @@ parse_int_option(const char *name, const char *value, int64 min, int64 max)
 	return (int64) v;
 }
 
+/*
+ * Whether url is one of the trusted base URLs, with or without one trailing
+ * slash.  Scheme and host are compared without regard to case, the path
+ * exactly.
+ */
 static bool
 url_is_trusted(const char *url)
 {
 	const char *const *p;
 
-	for (p = trusted_url_prefixes; *p; p++)
-		if (pg_strncasecmp(url, *p, strlen(*p)) == 0)
+	for (p = trusted_urls; *p; p++)
+	{
+		size_t		len = strlen(*p);
+		size_t		hostend = strrchr(*p, '/') - *p;
+
+		if (pg_strncasecmp(url, *p, hostend) == 0 &&
+			strncmp(url + hostend, *p + hostend, len - hostend) == 0 &&
+			(url[len] == '\0' || (url[len] == '/' && url[len + 1] == '\0')))
 			return true;
+	}
 	return false;
 }
 
+static void report_bad_url(const char *url, const char *why) pg_attribute_noreturn();
+
+static void
+report_bad_url(const char *url, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("invalid value for option \"url\": \"%s\"", url),
+			 errdetail("%s", why)));
+}
+
+/*
+ * The request URL is this base, "/", a path and "?" with the query and the
+ * token, concatenated.  So the base must be nothing but a scheme, a host and
+ * a plain path: a "?" or "#" in it would take over the query or drop the
+ * token, an "@" would name another host, and escapes or blanks would hide
+ * either.
+ */
 static void
 validate_url(const char *url)
 {
-	if (pg_strncasecmp(url, "https://", 8) != 0 &&
-		pg_strncasecmp(url, "http://", 7) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-				 errmsg("invalid value for option \"url\": \"%s\"", url),
-				 errdetail("The URL must start with https:// (or http:// for a test server).")));
+	const char *host;
+	const char *p;
+
+	if (pg_strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (pg_strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		report_bad_url(url, "The URL must start with https:// (or http:// for a test server).");
+
+	for (p = url; *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c <= ' ' || c >= 0x7F || strchr("?#@\\%\"<>^`{|}", c) != NULL)
+			report_bad_url(url, "The URL must not contain query strings, fragments, user names, escapes, blanks or characters other than printable ASCII.");
+	}
+	if (*host == '\0' || *host == '/' || *host == ':')
+		report_bad_url(url, "The URL must name a host.");
 
 	/*
-	 * Any role with USAGE on the server makes the backend fetch this URL, so
-	 * pointing it anywhere but Copernica is a superuser's decision.
+	 * Any role with USAGE on the server makes the backend fetch this URL with
+	 * its own token, so anything but Copernica's own base URL is a
+	 * superuser's decision.
 	 */
 	if (!url_is_trusted(url) && !superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set option \"url\" to \"%s\"", url),
-				 errdetail("Only superusers may point a server at a URL other than https://api.copernica.com/ or https://rest.copernica.com/.")));
+				 errdetail("Only superusers may set a URL other than https://api.copernica.com/v2 or https://rest.copernica.com/v2.")));
 }
 
 static void
