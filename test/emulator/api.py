@@ -9,6 +9,7 @@ returns a Response.
 import json
 
 import filters
+import mailings
 import phpish
 from store import Database, dumps, envelope
 
@@ -161,10 +162,12 @@ class Api:
                 raise ApiError("Invalid request, element 1 is missing in 'directory' path")
             return getattr(self, 'route_' + head)(req, parts[1], parts[2:])
         if head in ('publisher', 'ms'):
-            if m == 'GET' and len(parts) >= 2 and parts[1] == 'emailings':
-                items = (self.store.publisher_emailings if head == 'publisher'
-                         else self.store.ms_emailings)
-                return self.list_plain(req, self.filter_emailings(req, items))
+            if m == 'GET':
+                try:
+                    return json_response(mailings.route(self.store, head, parts[1:],
+                                                         req.params))
+                except mailings.MailingError as e:
+                    raise ApiError(e.message)
             raise ApiError('Invalid method')
         raise ApiError('Invalid method')
 
@@ -181,20 +184,6 @@ class Api:
         page = [] if start < 0 or limit <= 0 else items[start:start + limit]
         return json_response(envelope([dumps(x) for x in page], start, limit,
                                       len(items) if want_total else None))
-
-    def filter_emailings(self, req, items):
-        p = req.params
-        out = list(items)
-        t = p.get('type')
-        if isinstance(t, str) and t in ('mass', 'individual'):
-            out = [e for e in out if e.get('type') == t]
-        fromdate = p.get('fromdate')
-        if isinstance(fromdate, str) and fromdate:
-            out = [e for e in out if e.get('timestamp', '') >= fromdate]
-        todate = p.get('todate')
-        if isinstance(todate, str) and todate:
-            out = [e for e in out if e.get('timestamp', '') <= todate]
-        return out
 
     def list_entities(self, req, ids, lookup, schema, extra=()):
         p = req.params
@@ -214,6 +203,13 @@ class Api:
         if limit is not None:
             sel = sel[:max(limit, 0)]
         return json_response('[' + ','.join('"%d"' % i for i in sel) + ']')
+
+    def entity_mailings(self, req, kind, eid, system, parts):
+        try:
+            return json_response(mailings.route_entity(self.store, kind, eid, system, parts,
+                                                       req.params))
+        except mailings.MailingError as e:
+            raise ApiError(e.message)
 
     # -- databases -------------------------------------------------------------
 
@@ -453,6 +449,8 @@ class Api:
                 raise ApiError('Invalid method')
             self.store.remove_profile(p, self.now())
             return Response(200, headers=[('X-deleted', 'profile %d' % p.id)])
+        if sub in ('publisher', 'ms') and m == 'GET':
+            return self.entity_mailings(req, 'profile', p.id, sub, rest[1:])
         if sub == 'subprofiles':
             if len(rest) < 2:
                 raise ApiError("Invalid request, element 3 is missing in 'directory' path")
@@ -567,6 +565,8 @@ class Api:
                 raise ApiError('Invalid method')
             self.store.remove_subprofile(s, self.now())
             return Response(200, headers=[('X-deleted', 'subprofile %d' % s.id)])
+        if sub in ('publisher', 'ms') and m == 'GET':
+            return self.entity_mailings(req, 'subprofile', s.id, sub, rest[1:])
         if m == 'GET':
             if sub is None:
                 return json_response(s.full_json())

@@ -8,6 +8,7 @@ them.
 import gc
 import random
 
+import mailings
 import phpish
 
 from store import (Collection, Database, Field, Interest, Profile, Store, Subprofile, View,
@@ -116,11 +117,17 @@ def build_schema():
                      '2024-01-01 00:00:00'))
     st.publisher_emailings = [dict(e) for e in PUBLISHER_EMAILINGS]
     st.ms_emailings = [dict(e) for e in MS_EMAILINGS]
+    # hidden by the API's filters test=no / followups=no (never shown)
+    st.publisher_emailings[1]['_test'] = True
+    st.publisher_emailings[2]['_followup'] = True
+    st.ms_emailings[2]['_followup'] = True
     return st
 
 
 def empty():
-    return build_schema()
+    st = build_schema()
+    mailings.attach(st)
+    return st
 
 
 # ---------------------------------------------------------------------------
@@ -261,6 +268,7 @@ def demo():
         created = placed
         st.insert_subprofile(Subprofile(sid, orders, prof, [number, total, placed, status],
                                         fixed_secret('subprofile', sid), created, created))
+    mailings.attach(st)
     return st
 
 
@@ -309,6 +317,11 @@ def _civil(days):
 def _dt(days, secs):
     y, m, d = _civil(days)
     return '%04d-%02d-%02d %02d:%02d:%02d' % (y, m, d, secs // 3600, secs // 60 % 60, secs % 60)
+
+
+# Above this many profiles, generated mailings keep their few declared
+# destinations: millions of events would cost gigabytes.
+MAILING_MAX_PROFILES = 200000
 
 
 def generate(n, seed=1):
@@ -390,6 +403,11 @@ def _generate(n, seed):
             p.subs = subs
     st.next_profile_id = n + 1
     st.next_subprofile_id = sid + 1
+    # every generated profile gets its mail, up to this size (memory)
+    if n <= MAILING_MAX_PROFILES:
+        mailings.attach(st, scale=True)
+    else:
+        mailings.attach(st, scale=False)
     return st
 
 

@@ -367,6 +367,8 @@ class Store:
         self.subprofiles = {}       # id -> Subprofile (global ID space)
         self.publisher_emailings = []
         self.ms_emailings = []
+        self.mailings = None        # mailings.Mailings: destinations and events
+        self.mailing_scale = False
         self.next_profile_id = 1
         self.next_subprofile_id = 1
         self.next_database_id = 1
@@ -531,6 +533,7 @@ class Store:
             'subprofiles': [self.subprofiles[k].to_state() for k in sorted(self.subprofiles)],
             'publisher_emailings': self.publisher_emailings,
             'ms_emailings': self.ms_emailings,
+            'mailing_scale': self.mailing_scale,
         }
 
     def dump_json(self):
@@ -598,6 +601,8 @@ class Store:
                                             removed))
         st.publisher_emailings = list(state.get('publisher_emailings', []))
         st.ms_emailings = list(state.get('ms_emailings', []))
+        import mailings     # here: mailings imports this module
+        mailings.attach(st, bool(state.get('mailing_scale', False)))
         counters = state.get('counters') or {}
         for key, attr in (('profile', 'next_profile_id'), ('subprofile', 'next_subprofile_id'),
                           ('database', 'next_database_id'),

@@ -334,6 +334,193 @@ class TestStructure(EmulatorTestCase):
 
 
 # ---------------------------------------------------------------------------
+# Mailings, destinations, statistics and events (section 11)
+# ---------------------------------------------------------------------------
+
+
+def all_items(path, params=None):
+    """Every item of a listing, paging by 1000."""
+    out = []
+    start = 0
+    while True:
+        p = dict(params or {})
+        p.update({'start': start, 'limit': 1000, 'total': 'false'})
+        d = get(path, p).json()
+        out.extend(d['data'])
+        if d['count'] < 1000:
+            return out
+        start += 1000
+
+
+class TestMailings(EmulatorTestCase):
+    def test_publisher_destinations_shape_and_count(self):
+        d = self.listing('publisher/emailing/1281/destinations', {'limit': 1000}).json()
+        self.assertEqual(d['count'], 25)        # the emailing's "destinations"
+        x = d['data'][0]
+        self.assertEqual(list(x), ['ID', 'timestampsent', 'internal', 'profile', 'subprofile',
+                                   'mailing'])
+        self.assertRegex(x['ID'], '^[0-9a-f]{32}$')
+        self.assertIsNone(x['subprofile'])
+        self.assertEqual(x['mailing'], '1281')
+        self.assertGreater(x['timestampsent'], '2024-03-14 15:02:14')
+        # gold customers only for the view's mailing
+        gold = {str(i) for i, r in demo_rows().items() if r['segment'] == 'gold'}
+        self.assertEqual({x['profile'] for x in all_items('publisher/emailing/1282/destinations')},
+                         gold)
+
+    def test_events_follow_send_time_and_ratios(self):
+        sent = {d['internal']: d['timestampsent']
+                for d in all_items('publisher/emailing/1281/destinations')}
+        for kind in ('deliveries', 'impressions', 'clicks', 'errors', 'unsubscribes'):
+            evs = all_items('publisher/emailing/1281/' + kind)
+            for e in evs:
+                self.assertGreater(e['timestamp'], sent[e['destination']])
+                self.assertEqual(e['emailing'], '1281')
+        dl = all_items('publisher/emailing/1281/deliveries')
+        er = all_items('publisher/emailing/1281/errors')
+        self.assertEqual(len({e['destination'] for e in dl}) + len(er), 25)
+        # the listing's counters are the unique counts
+        em = [e for e in get('publisher/emailings').json()['data'] if e['id'] == '1281'][0]
+        for kind in ('clicks', 'impressions', 'errors', 'unsubscribes', 'abuses'):
+            n = len({e['destination'] for e in all_items('publisher/emailing/1281/' + kind)})
+            self.assertEqual(str(n), em[kind], kind)
+
+    def test_event_shapes(self):
+        c = get('publisher/clicks', {'limit': 1}).json()['data'][0]
+        self.assertEqual(list(c)[:5], ['ID', 'link_id', 'link', 'link_title', 'timestamp'])
+        d = get('publisher/deliveries', {'limit': 1}).json()['data'][0]
+        self.assertIn('smtp-response', d)
+        self.assertIsInstance(d['attempt'], str)
+        u = get('publisher/unsubscribes', {'limit': 1}).json()['data'][0]
+        self.assertIs(u['success'], True)
+        i = get('ms/impressions', {'limit': 1}).json()['data'][0]
+        self.assertEqual(list(i)[:2], ['ID', 'mailing'])
+        self.assertIsInstance(i['profile'], int)
+        m = get('ms/deliveries', {'limit': 1}).json()['data'][0]
+        self.assertIsInstance(m['attempts'], int)
+        self.assertError(get('ms/unsubscribes'), 'Invalid method')
+
+    def test_account_wide_events_in_id_and_time_order(self):
+        evs = all_items('publisher/impressions')
+        ids = [int(e['ID']) for e in evs]
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual([e['timestamp'] for e in evs], sorted(e['timestamp'] for e in evs))
+        self.assertEqual({e['emailing'] for e in evs}, {'1281', '1282'})
+
+    def test_timestamp_and_id_filters(self):
+        evs = all_items('publisher/clicks')
+        mid = evs[len(evs) // 2]['timestamp']
+        got = all_items('publisher/clicks', {'fields[]': 'timestamp>' + mid})
+        self.assertEqual(got, [e for e in evs if e['timestamp'] > mid])
+        got = all_items('publisher/clicks', {'fields[]': 'id>=5'})
+        self.assertEqual(got, [e for e in evs if int(e['ID']) >= 5])
+        # unknown names are ignored
+        self.assertEqual(all_items('publisher/clicks', {'fields[]': 'nosuch==1'}), evs)
+        ds = all_items('publisher/emailing/1281/destinations')
+        got = all_items('publisher/emailing/1281/destinations',
+                        {'fields[]': 'timestampsent<=' + ds[9]['timestampsent']})
+        self.assertEqual(got, ds[:10])
+
+    def test_ms_begintime_endtime_inclusive(self):
+        evs = all_items('ms/deliveries')
+        lo, hi = evs[3]['timestamp'], evs[10]['timestamp']
+        got = all_items('ms/deliveries', {'begintime': lo, 'endtime': hi})
+        self.assertEqual(got, [e for e in evs if lo <= e['timestamp'] <= hi])
+        # ms ignores fields[]
+        self.assertEqual(all_items('ms/deliveries', {'fields[]': 'timestamp>' + hi}), evs)
+
+    def test_statistics(self):
+        s = get('publisher/emailing/1281/statistics').json()
+        self.assertEqual(s['clicks']['unique'], 12)
+        self.assertEqual(s['clicks']['total'], len(all_items('publisher/emailing/1281/clicks')))
+        self.assertEqual(s['unknown'], {'total': 0})
+        self.assertNotIn('deliveries', s)
+        m = get('ms/emailing/169/statistics').json()
+        self.assertEqual(m['destinations'], '25')
+        self.assertEqual(m['deliveries']['total'], len(all_items('ms/emailing/169/deliveries')))
+        later = get('ms/emailing/169/statistics', {'begintime': '2030-01-01 00:00:00'}).json()
+        self.assertEqual(later['impressions'], {'total': 0, 'unique': 0})
+
+    def test_emailing_filters(self):
+        def ids(params=None):
+            return [e['id'] for e in get('publisher/emailings', params).json()['data']]
+        self.assertEqual(ids(), ['1281', '1282', '1290'])
+        self.assertEqual(ids({'test': 'no'}), ['1281', '1290'])
+        self.assertEqual(ids({'test': 'yes'}), ['1282'])
+        self.assertEqual(ids({'followups': 'no'}), ['1281', '1282'])
+        self.assertEqual(ids({'fromdate': '2024-04-01 09:30:00'}), ['1282', '1290'])
+        self.assertEqual(ids({'todate': '2024-04-01 09:30:00'}), ['1281', '1282'])
+        self.assertEqual(ids({'mindestinations': '8'}), ['1281', '1282'])
+        for k in ('_test', '_followup'):
+            self.assertNotIn(k, get('publisher/emailings').body.decode())
+
+    def test_single_objects_and_unknown_ids(self):
+        e = get('publisher/emailing/1281').json()
+        self.assertEqual(e['id'], '1281')
+        self.assertNotIn('errors', e)
+        self.assertEqual(get('ms/emailing/169').json()['tags'], ['promo'])
+        self.assertError(get('publisher/emailing/999'), 'No emailing with supplied ID')
+        self.assertError(get('publisher/emailing/999/clicks'), 'No emailing with supplied ID')
+        self.assertError(get('ms/emailing/1/destinations'), 'No emailing with supplied ID')
+        d = all_items('publisher/emailing/1281/destinations')[0]
+        self.assertEqual(get('publisher/destination/' + d['ID']).json(), d)
+        self.assertEqual(get('publisher/destination/' + d['internal']).json(), d)
+        self.assertEqual(get('publisher/destination/%s/statistics' % d['internal']).json()['ID'],
+                         d['internal'])
+        self.assertError(get('publisher/destination/1'), 'No destination with supplied ID')
+
+    def test_ms_destinations_needs_from_and_to(self):
+        self.assertError(get('ms/destinations'), 'Parameters from and to are required')
+        got = all_items('ms/destinations', {'from': '2024-01-13', 'to': '2024-01-13'})
+        self.assertEqual(len(got), 25)
+        self.assertEqual(list(got[0]), ['id', 'messageID', 'timestampsent', 'profile',
+                                        'subprofile', 'mailing', 'unsubscribed'])
+        self.assertEqual(all_items('ms/destinations', {'from': '2024-01-14', 'to': '2024-02-01'}),
+                         [])
+
+    def test_profile_and_subprofile_history(self):
+        got = [e['id'] for e in get('profile/1/publisher/emailings').json()['data']]
+        self.assertEqual(got, ['1281', '1282'])         # profile 1 is gold
+        self.assertNotIn('description', get('profile/1/publisher/emailings').json()['data'][0])
+        self.assertEqual([e['id'] for e in get('profile/2/ms/emailings').json()['data']],
+                         ['169'])
+        ds = get('profile/1/publisher/destinations').json()['data']
+        self.assertEqual([d['mailing'] for d in ds], ['1281', '1282'])
+        sub = get('ms/emailing/170/destinations').json()['data'][0]
+        self.assertEqual([e['id'] for e in
+                          get('subprofile/%s/ms/emailings' % sub['subprofile']).json()['data']],
+                         ['170'])
+
+    def test_templates_and_documents(self):
+        self.assertEqual([t['id'] for t in get('ms/templates').json()['data']],
+                         ['579', '580', '590'])
+        self.assertEqual([t['id'] for t in get('ms/templates', {'type': 'html'}).json()['data']],
+                         ['580'])
+        self.assertNotIn('_created', get('ms/templates').body.decode())
+        self.assertEqual([t['id'] for t in get('publisher/documents').json()['data']],
+                         ['114', '115', '120'])
+        self.assertEqual([e['id'] for e in
+                          get('publisher/template/621/emailings').json()['data']],
+                         ['1281', '1282'])
+
+    def test_generated_mailings_cover_every_profile(self):
+        control('POST', 'reset', {'dataset': 'generate', 'profiles': 300})
+        ds = all_items('publisher/emailing/1281/destinations')
+        self.assertEqual(len(ds), 300)
+        em = [e for e in get('publisher/emailings').json()['data'] if e['id'] == '1281'][0]
+        self.assertEqual(em['destinations'], '300')
+        opened = int(em['impressions'])
+        self.assertTrue(0 < int(em['clicks']) < opened < 150, em)
+        self.assertGreater(len(all_items('publisher/emailing/1281/deliveries')), 280)
+
+    def test_state_dump_keeps_mailings(self):
+        st = get('publisher/clicks').body
+        _s, state = control('GET', 'state')
+        control('POST', 'reset', {'load': state})
+        self.assertEqual(get('publisher/clicks').body, st)
+
+
+# ---------------------------------------------------------------------------
 # The list envelope (section 3)
 # ---------------------------------------------------------------------------
 

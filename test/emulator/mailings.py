@@ -1,0 +1,573 @@
+"""Mailing data: destinations, statistics and events (section 11).
+
+Owns: generating destinations and events for the stored emailings from the
+profiles they target (deterministic: random.Random(emailing ID)), and the
+read-only endpoints of section 11 under publisher/..., ms/...,
+profile/$id/{publisher,ms}/... and subprofile/$id/{publisher,ms}/....
+
+Emulator choices where the doc is silent (copernica-api-v2.md 11.14):
+- date bounds (fromdate, todate, begintime, endtime, from, to) are inclusive;
+- listings come in ID order (emailings in the stored order), envelope and
+  paging as in section 3;
+- fields[] on these listings knows only `timestamp` (events), `timestampsent`
+  (destinations) and `id` (Publisher events); other names are ignored;
+- an unknown emailing, destination or template is HTTP 400
+  "No emailing with supplied ID" (destination, template likewise);
+- ms/destinations without both `from` and `to` is HTTP 400
+  "Parameters from and to are required";
+- keys of an emailing starting with "_" are internal ("_test",
+  "_followup") and never shown.
+"""
+
+import hashlib
+import random
+
+import filters
+import phpish
+from store import dumps, envelope
+
+PUBLISHER_KINDS = ('abuses', 'clicks', 'deliveries', 'errors', 'impressions', 'unsubscribes')
+MS_KINDS = ('abuses', 'clicks', 'deliveries', 'errors', 'impressions')
+
+LINKS = [('901', 'https://shop.example/sale', 'Sale'),
+         ('902', 'https://shop.example/new', 'New arrivals'),
+         ('903', '{webversion}', 'Web version')]
+AGENTS = ['Apple Mail', 'Mozilla/5.0', 'Outlook 16', 'Gmail']
+DEVICES = ['desktop', 'mobile', 'tablet', 'unknown']
+ERRORS = [('5.1.1', 'user unknown', 'error', 'Rejected by the receiving server'),
+          ('4.2.2', 'mailbox full', 'mailerror', 'The mailbox is full'),
+          ('', 'host not found', 'nohost', 'The domain has no mail server')]
+
+PUBLISHER_TEMPLATES = {'621': 'Seasonal layout', '630': 'Summer layout'}
+PUBLISHER_DOCUMENTS = {'114': 'Spring sale', '115': 'Reminder', '120': 'Zomer'}
+MS_TEMPLATES = [
+    {'id': '579', 'name': 'Welcome layout',
+     'from_address': {'name': 'Test', 'email': 'test@example.com'},
+     'subject': 'Welcome', 'type': 'json', '_created': '2023-12-01 10:00:00'},
+    {'id': '580', 'name': 'Order mail',
+     'from_address': {'name': 'Shop', 'email': 'shop@example.com'},
+     'subject': 'Your order', 'type': 'html', '_created': '2024-01-20 10:00:00'},
+    {'id': '590', 'name': 'Newsletter',
+     'from_address': {'name': 'Newsletter', 'email': 'letter@example.com'},
+     'subject': 'Newsletter', 'type': 'json', '_created': '2024-05-01 10:00:00'},
+]
+
+
+class MailingError(Exception):
+    def __init__(self, message):
+        Exception.__init__(self, message)
+        self.message = message
+
+
+# -- time ----------------------------------------------------------------------
+
+def to_seconds(stamp):
+    y, mo, d = int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10])
+    h, mi, s = (int(stamp[11:13]), int(stamp[14:16]), int(stamp[17:19])) \
+        if len(stamp) >= 19 else (0, 0, 0)
+    return phpish._days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+
+
+def from_seconds(secs):
+    days, rest = divmod(secs, 86400)
+    y, mo, d = phpish._civil_from_days(days)
+    return '%04d-%02d-%02d %02d:%02d:%02d' % (y, mo, d, rest // 3600, rest // 60 % 60,
+                                              rest % 60)
+
+
+def norm_stamp(value):
+    """A parameter's date or datetime as 'YYYY-MM-DD hh:mm:ss', or None."""
+    v = value.strip() if isinstance(value, str) else ''
+    if len(v) == 10:
+        v += ' 00:00:00'
+    if len(v) != 19:
+        return None
+    try:
+        return from_seconds(to_seconds(v))
+    except ValueError:
+        return None
+
+
+def public(obj):
+    return {k: v for k, v in obj.items() if not k.startswith('_')}
+
+
+# -- generation ------------------------------------------------------------------
+
+def _recipients(st, target):
+    """(profile ID, subprofile ID or None) of a target, in ID order."""
+    t = target.get('type')
+    sources = target.get('sources') or [{}]
+    key = int(sources[0].get('id', '0') or 0)
+    if t == 'database' and key in st.databases:
+        return [(pid, None) for pid in st.databases[key].live_ids]
+    if t == 'view' and key in st.views:
+        view = st.views[key]
+        db = st.databases[view.database]
+        pred = filters.compile_predicate(
+            filters.parse_conditions(dict(enumerate(view.rules)), db.schema))
+        return [(pid, None) for pid in db.live_ids
+                if pred is None or pred(st.profiles[pid])]
+    if t == 'collection' and key in st.collections:
+        return [(st.subprofiles[sid].profile, sid) for sid in st.collections[key].live_ids]
+    return []
+
+
+def _pick(rng, items, n):
+    n = max(0, min(n, len(items)))
+    return sorted(rng.sample(range(len(items)), n))
+
+
+class System:
+    """One mailing system (publisher or ms): its emailings and their events."""
+
+    def __init__(self, name, emailings):
+        self.name = name
+        self.emailings = emailings              # the store's list (dicts)
+        self.by_id = {e['id']: e for e in emailings}
+        self.dests = {}                         # emailing id -> [destination dicts]
+        self.dest_by_key = {}                   # ID / internal / messageID -> dict
+        self.all_dests = []
+        self.events = {}                        # kind -> [event dicts], ID order
+        self.counts = {}                        # emailing id -> {kind: unsubscribes...}
+
+    def kinds(self):
+        return PUBLISHER_KINDS if self.name == 'publisher' else MS_KINDS
+
+
+def _gen_system(st, system, scale):
+    pub = system.name == 'publisher'
+    kinds = system.kinds()
+    raw = {k: [] for k in kinds}
+    next_dest = 7340001 if pub else 1840001
+    for e in system.emailings:
+        rng = random.Random(int(e['id']))
+        members = _recipients(st, e.get('target') or {})
+        declared = phpish.php_int(e.get('destinations', 0))
+        if scale and e.get('type') == 'mass':
+            chosen = members
+        else:
+            chosen = members[:declared] if declared <= len(members) else members
+        sent = to_seconds(e['timestamp'])
+        dests = []
+        for i, (pid, sid) in enumerate(chosen):
+            internal = next_dest
+            next_dest += 1
+            digest = hashlib.md5(('%s-%d' % (system.name, internal)).encode()).hexdigest()
+            ts = from_seconds(sent + 1 + i * 2)
+            if pub:
+                d = {'ID': digest, 'timestampsent': ts, 'internal': str(internal),
+                     'profile': str(pid), 'subprofile': None if sid is None else str(sid),
+                     'mailing': e['id']}
+            else:
+                d = {'ID': str(internal), 'timestampsent': ts, 'profile': str(pid),
+                     'subprofile': None if sid is None else str(sid), 'mailing': e['id'],
+                     '_message': digest[:16], '_unsubscribed': False}
+            dests.append(d)
+        n = len(dests)
+        if pub and not scale and 'impressions' in e:
+            want = {k: phpish.php_int(e.get(k, 0)) for k in
+                    ('errors', 'impressions', 'clicks', 'unsubscribes', 'abuses')}
+        else:
+            want = {'errors': int(n * 0.03 + 0.5), 'impressions': int(n * 0.35 + 0.5),
+                    'clicks': int(n * 0.12 + 0.5), 'unsubscribes': int(n * 0.01 + 0.5),
+                    'abuses': int(n * 0.003 + 0.5)}
+        failed = set(_pick(rng, dests, want['errors']))
+        delivered = [i for i in range(n) if i not in failed]
+
+        def ev(kind, i, secs, extra):
+            raw[kind].append((secs, e['id'], i, dests[i], extra))
+
+        for i in failed:
+            code, desc, etype, etdesc = ERRORS[rng.randrange(len(ERRORS))]
+            ev('errors', i, to_seconds(dests[i]['timestampsent']) + rng.randint(5, 120),
+               (code, desc, etype, etdesc))
+        for i in delivered:
+            attempts = 2 if rng.random() < 0.05 else 1
+            ev('deliveries', i, to_seconds(dests[i]['timestampsent']) + rng.randint(2, 30),
+               attempts)
+        opened = [delivered[j] for j in _pick(rng, delivered, want['impressions'])]
+        for i in opened:
+            for _ in range(rng.randint(1, 3)):
+                ev('impressions', i, to_seconds(dests[i]['timestampsent'])
+                   + rng.randint(300, 3 * 86400),
+                   (rng.randrange(256), AGENTS[rng.randrange(len(AGENTS))],
+                    DEVICES[rng.randrange(len(DEVICES))]))
+        clicked = [delivered[j] for j in _pick(rng, delivered, want['clicks'])]
+        for i in clicked:
+            for _ in range(rng.randint(1, 2)):
+                ev('clicks', i, to_seconds(dests[i]['timestampsent'])
+                   + rng.randint(600, 3 * 86400),
+                   (LINKS[rng.randrange(len(LINKS))], rng.randrange(256),
+                    AGENTS[rng.randrange(len(AGENTS))]))
+        unsubscribed = [delivered[j] for j in _pick(rng, delivered, want['unsubscribes'])]
+        if pub:
+            for i in unsubscribed:
+                ev('unsubscribes', i, to_seconds(dests[i]['timestampsent'])
+                   + rng.randint(3600, 4 * 86400), None)
+        else:
+            for i in unsubscribed:
+                dests[i]['_unsubscribed'] = True
+        for i in [delivered[j] for j in _pick(rng, delivered, want['abuses'])]:
+            ev('abuses', i, to_seconds(dests[i]['timestampsent']) + rng.randint(3600, 5 * 86400),
+               None)
+        system.dests[e['id']] = dests
+        system.counts[e['id']] = {'unsubscribes': len(unsubscribed)}
+        for d in dests:
+            system.all_dests.append(d)
+            system.dest_by_key[d['ID']] = d
+            if pub:
+                system.dest_by_key[d['internal']] = d
+            else:
+                system.dest_by_key[d['_message']] = d
+        if scale and pub:
+            e['destinations'] = str(n)
+        elif scale:
+            e['destinations'] = n
+
+    # IDs rise with time in every kind, so id>N and timestamp>T both follow it
+    for kind in kinds:
+        rows = sorted(raw[kind], key=lambda r: (r[0], int(r[1]), r[2]))
+        out = []
+        for eid, (secs, mailing, _i, d, extra) in enumerate(rows, 1):
+            out.append(_event(pub, kind, eid, from_seconds(secs), mailing, d, extra))
+        system.events[kind] = out
+    if pub and scale:
+        for e in system.emailings:
+            for kind in ('clicks', 'impressions', 'errors', 'unsubscribes', 'abuses'):
+                dests = {ev['destination'] for ev in system.events[kind]
+                         if ev['emailing'] == e['id']}
+                e[kind] = str(len(dests))
+    system.all_dests.sort(key=lambda d: int(d['internal'] if pub else d['ID']))
+
+
+def _event(pub, kind, eid, ts, mailing, d, extra):
+    dest = d['internal'] if pub else d['ID']
+    links = {'destination': dest, 'profile': d['profile'], 'subprofile': d['subprofile']}
+    if pub:
+        if kind == 'deliveries':
+            body = {'ID': str(eid), 'timestamp': ts, 'attempt': str(extra - 1),
+                    'smtp-response': '250 2.0.0 queued'}
+        elif kind == 'impressions':
+            body = {'ID': str(eid), 'timestamp': ts, 'ip': '198.51.100.%d' % extra[0],
+                    'useragent': extra[1], 'device': extra[2], 'referer': None}
+        elif kind == 'clicks':
+            (lid, link, title), octet, agent = extra
+            body = {'ID': str(eid), 'link_id': lid, 'link': link, 'link_title': title,
+                    'timestamp': ts, 'ip': '198.51.100.%d' % octet, 'useragent': agent,
+                    'referer': None}
+        elif kind == 'errors':
+            body = {'ID': str(eid), 'timestamp': ts, 'errorcode': extra[0],
+                    'description': extra[1], 'errortype': extra[2],
+                    'errortypedescription': extra[3]}
+        elif kind == 'unsubscribes':
+            body = {'ID': str(eid), 'timestamp': ts, 'source': 'link', 'success': True}
+        else:
+            body = {'ID': str(eid), 'timestamp': ts, 'recognized_as': 'arf',
+                    'feedback_type': 'abuse', 'arf_version': '1', 'details': ''}
+        body['emailing'] = mailing
+        body.update(links)
+        return body
+    body = {'ID': str(eid), 'mailing': mailing}
+    if kind == 'deliveries':
+        body.update({'timestamp': ts, 'attempts': extra})
+    elif kind == 'impressions':
+        body.update({'timestamp': ts, 'ip': '2001:db8::%x' % extra[0], 'useragent': extra[1],
+                     'device': extra[2]})
+    elif kind == 'clicks':
+        (_lid, link, _title), octet, agent = extra
+        body.update({'link': link, 'timestamp': ts, 'ip': '2001:db8::%x' % octet,
+                     'useragent': agent})
+    elif kind == 'errors':
+        body.update({'timestamp': ts, 'status': None, 'errorcode': extra[0],
+                     'description': extra[1], 'errortype': extra[2]})
+    else:
+        body.update({'timestamp': ts, 'report': {}})
+    body.update(links)
+    if kind == 'impressions':
+        # the doc's one example shows profile as a bare number here
+        body['profile'] = int(d['profile'])
+    return body
+
+
+class Mailings:
+    def __init__(self, st, scale):
+        self.publisher = System('publisher', st.publisher_emailings)
+        self.ms = System('ms', st.ms_emailings)
+        _gen_system(st, self.publisher, scale)
+        _gen_system(st, self.ms, scale)
+
+    def system(self, name):
+        return self.publisher if name == 'publisher' else self.ms
+
+
+def attach(st, scale=False):
+    """Generate the mailing data of a store whose profiles are in place."""
+    st.mailing_scale = scale
+    st.mailings = Mailings(st, scale)
+
+
+# -- serving -------------------------------------------------------------------
+
+def _page(params, items):
+    start = phpish.param_int(params, 'start', 0)
+    limit = phpish.param_int(params, 'limit', 100)
+    if limit > 1000:
+        limit = 1000
+    want_total = 'total' not in params or phpish.is_true(params['total'])
+    page = [] if start < 0 or limit <= 0 else items[start:start + limit]
+    return envelope([dumps(public(x)) for x in page], start, limit,
+                    len(items) if want_total else None)
+
+
+def _special_filter(params, names):
+    """fields[] conditions on the special names (lower case -> item key)."""
+    raw = params.get('fields')
+    tests = []
+    if not isinstance(raw, dict):
+        return tests
+    for expr in raw.values():
+        if not isinstance(expr, str):
+            continue
+        m = filters.EXPR.match(expr.strip(filters.PHP_TRIM))
+        if not m or m.group(2) not in filters.OPERATORS or m.group(2) in ('=~', '!~'):
+            continue
+        key = names.get(m.group(1).lower())
+        if key is None:
+            continue            # unknown names are ignored
+        op, value = m.group(2), m.group(3)
+        if key == 'ID':
+            n = phpish.php_int(value)
+            tests.append(lambda x, op=op, n=n: filters._cmp(op, int(x.get('ID') or x.get('id')), n))
+        else:
+            v = norm_stamp(value)
+            if v is None:
+                continue
+            tests.append(lambda x, op=op, v=v, k=key: filters._cmp(op, x[k], v))
+    return tests
+
+
+def _range(params, lo_name, hi_name, key, items):
+    lo = norm_stamp(params.get(lo_name)) if isinstance(params.get(lo_name), str) else None
+    hi = norm_stamp(params.get(hi_name)) if isinstance(params.get(hi_name), str) else None
+    if hi is not None and len(str(params.get(hi_name)).strip()) == 10:
+        hi = hi[:10] + ' 23:59:59'      # a bare date: the whole day
+    if lo is None and hi is None:
+        return items
+    return [x for x in items if (lo is None or x[key] >= lo) and (hi is None or x[key] <= hi)]
+
+
+def _apply(tests, items):
+    if not tests:
+        return items
+    return [x for x in items if all(t(x) for t in tests)]
+
+
+def _emailing_filter(params, system, items):
+    out = list(items)
+    t = params.get('type')
+    if isinstance(t, str) and t in ('mass', 'individual'):
+        out = [e for e in out if e.get('type') == t]
+    for name, flag in (('followups', '_followup'), ('test', '_test')):
+        if name == 'test' and system.name != 'publisher':
+            continue
+        v = params.get(name)
+        if v == 'yes':
+            out = [e for e in out if e.get(flag)]
+        elif v == 'no':
+            out = [e for e in out if not e.get(flag)]
+    for name, cmp in (('mindestinations', lambda a, b: a >= b),
+                      ('maxdestinations', lambda a, b: a <= b)):
+        if isinstance(params.get(name), str) and params[name] != '':
+            n = phpish.php_int(params[name])
+            out = [e for e in out if cmp(phpish.php_int(e.get('destinations', 0)), n)]
+    return _range(params, 'fromdate', 'todate', 'timestamp', out)
+
+
+def _events(system, kind, params, items):
+    if system.name == 'publisher':
+        return _apply(_special_filter(params, {'timestamp': 'timestamp', 'id': 'ID'}), items)
+    items = _range(params, 'begintime', 'endtime', 'timestamp', items)
+    if kind == 'clicks' and phpish.is_true(params.get('unique', False)):
+        seen = set()
+        out = []
+        for x in items:
+            k = (x['destination'], x['link'])
+            if k not in seen:
+                seen.add(k)
+                out.append(x)
+        items = out
+    return items
+
+
+def _statistics(system, emailing, params):
+    lo = norm_stamp(params.get('begintime')) if isinstance(params.get('begintime'), str) else None
+    hi = norm_stamp(params.get('endtime')) if isinstance(params.get('endtime'), str) else None
+    key = 'emailing' if system.name == 'publisher' else 'mailing'
+    out = {}
+    if system.name == 'ms':
+        out['destinations'] = str(len(system.dests.get(emailing['id'], [])))
+    for kind in ('abuses', 'clicks', 'deliveries', 'errors', 'impressions', 'unsubscribes'):
+        if kind == 'deliveries' and system.name == 'publisher':
+            continue
+        evs = [x for x in system.events.get(kind, []) if x[key] == emailing['id']
+               and (lo is None or x['timestamp'] >= lo) and (hi is None or x['timestamp'] <= hi)]
+        if kind == 'unsubscribes' and system.name == 'ms':
+            n = system.counts[emailing['id']]['unsubscribes']
+            out[kind] = {'total': n, 'unique': n}
+        elif kind == 'deliveries':
+            out[kind] = {'total': len(evs)}
+        else:
+            out[kind] = {'total': len(evs), 'unique': len({x['destination'] for x in evs})}
+        if kind == 'deliveries' and system.name == 'ms':
+            retried = [x for x in evs if x['attempts'] > 1]
+            out['retries'] = {'total': len(retried),
+                              'unique': len({x['destination'] for x in retried})}
+    if system.name == 'publisher':
+        out['unknown'] = {'total': 0}
+    return out
+
+
+def _single_emailing(system, e):
+    obj = public(e)
+    if system.name == 'publisher':
+        for k in ('errors', 'unsubscribes', 'abuses'):
+            obj.pop(k, None)
+    else:
+        obj['tags'] = ['promo'] if e.get('type') == 'mass' else []
+    return obj
+
+
+def route(st, head, parts, params):
+    """GET publisher/... or ms/...; parts[0] is the word after the head.
+    Returns a JSON text; raises MailingError."""
+    system = st.mailings.system(head)
+    kinds = system.kinds()
+    what = parts[0] if parts else None
+    if what == 'emailings' and len(parts) == 1:
+        return _page(params, _emailing_filter(params, system, system.emailings))
+    if what == 'emailing' and len(parts) >= 2:
+        e = system.by_id.get(parts[1])
+        if e is None:
+            raise MailingError('No emailing with supplied ID')
+        rest = parts[2:]
+        if not rest:
+            return dumps(_single_emailing(system, e))
+        if rest == ['destinations']:
+            items = system.dests.get(e['id'], [])
+            if system.name == 'ms' and phpish.is_true(params.get('unsubscribed',
+                                                                 params.get('Unsubscribed'))):
+                items = [d for d in items if d['_unsubscribed']]
+            return _page(params, _apply(_special_filter(params,
+                                                        {'timestampsent': 'timestampsent'}),
+                                        items))
+        if rest == ['statistics']:
+            return dumps(_statistics(system, e, params))
+        if len(rest) == 1 and rest[0] in kinds:
+            key = 'emailing' if system.name == 'publisher' else 'mailing'
+            items = [x for x in system.events[rest[0]] if x[key] == e['id']]
+            return _page(params, _events(system, rest[0], params, items))
+        raise MailingError('Invalid method')
+    if what == 'destination' and len(parts) >= 2:
+        d = system.dest_by_key.get(parts[1])
+        if d is None:
+            raise MailingError('No destination with supplied ID')
+        rest = parts[2:]
+        dest = d['internal'] if system.name == 'publisher' else d['ID']
+        if not rest:
+            obj = public(d)
+            if system.name == 'ms':
+                obj = {'ID': d['ID'], 'messageID': d['_message'],
+                       'timestampsent': d['timestampsent'], 'profile': d['profile'],
+                       'subprofile': d['subprofile'], 'mailing': d['mailing']}
+            return dumps(obj)
+        if len(rest) == 1 and rest[0] in kinds:
+            items = [x for x in system.events[rest[0]] if x['destination'] == dest]
+            return _page(params, _events(system, rest[0], params, items))
+        if rest == ['statistics']:
+            out = {'ID': dest}
+            for kind in kinds + ('unsubscribes',):
+                if kind in system.events:
+                    out[kind] = {'total': sum(1 for x in system.events[kind]
+                                              if x['destination'] == dest)}
+            out.setdefault('unsubscribes', {'total': 0})
+            out['retries'] = {'total': 0}
+            return dumps(out)
+        raise MailingError('Invalid method')
+    if what == 'destinations' and len(parts) == 1 and system.name == 'ms':
+        lo, hi = params.get('from'), params.get('to')
+        if not (isinstance(lo, str) and lo and isinstance(hi, str) and hi):
+            raise MailingError('Parameters from and to are required')
+        items = _range(params, 'from', 'to', 'timestampsent', system.all_dests)
+        if phpish.is_true(params.get('unsubscribed', params.get('Unsubscribed'))):
+            items = [d for d in items if d['_unsubscribed']]
+        items = [{'id': d['ID'], 'messageID': d['_message'], 'timestampsent': d['timestampsent'],
+                  'profile': d['profile'], 'subprofile': d['subprofile'], 'mailing': d['mailing'],
+                  'unsubscribed': d['_unsubscribed']} for d in items]
+        return _page(params, items)
+    if what in kinds and len(parts) == 1:
+        return _page(params, _events(system, what, params, system.events[what]))
+    if what == 'templates' and len(parts) == 1:
+        if system.name == 'publisher':
+            return _page(params, [{'id': k, 'name': v, 'description': ''}
+                                  for k, v in sorted(PUBLISHER_TEMPLATES.items())])
+        items = MS_TEMPLATES
+        for name, key in (('name', 'name'), ('keyword', 'subject')):
+            v = params.get(name)
+            if isinstance(v, str) and v:
+                items = [t for t in items if v.lower() in t[key].lower()]
+        if params.get('type') in ('json', 'html'):
+            items = [t for t in items if t['type'] == params['type']]
+        b = norm_stamp(params.get('created_before')) if params.get('created_before') else None
+        a = norm_stamp(params.get('created_after')) if params.get('created_after') else None
+        items = [t for t in items if (b is None or t['_created'] < b)
+                 and (a is None or t['_created'] > a)]
+        return _page(params, items)
+    if what == 'documents' and len(parts) == 1 and system.name == 'publisher':
+        return _page(params, [{'id': k, 'name': v, 'description': ''}
+                              for k, v in sorted(PUBLISHER_DOCUMENTS.items())])
+    if what in ('template', 'document') and len(parts) >= 2:
+        if what == 'template' and system.name == 'ms':
+            t = [x for x in MS_TEMPLATES if x['id'] == parts[1]]
+            if not t:
+                raise MailingError('No template with supplied ID')
+            if len(parts) == 2:
+                return dumps(public(t[0]))
+            raise MailingError('Invalid method')
+        known = PUBLISHER_TEMPLATES if what == 'template' else PUBLISHER_DOCUMENTS
+        if system.name != 'publisher' or parts[1] not in known:
+            raise MailingError('No %s with supplied ID' % what)
+        if parts[2:] == ['emailings']:
+            return _page(params, [e for e in system.emailings if e.get(what) == parts[1]])
+        if len(parts) == 2:
+            return dumps({'id': parts[1], 'name': known[parts[1]], 'description': ''})
+    raise MailingError('Invalid method')
+
+
+def route_entity(st, kind, entity_id, system_name, parts, params):
+    """profile/$id/{publisher,ms}/{emailings,destinations} and the subprofile ones."""
+    system = st.mailings.system(system_name)
+    what = parts[0] if parts else None
+    if kind == 'profile':
+        include = 'include_subprofiles' not in params or \
+            phpish.is_true(params['include_subprofiles'])
+        mine = [d for d in system.all_dests if d['profile'] == str(entity_id)
+                and (include or d['subprofile'] is None or what == 'destinations')]
+    else:
+        mine = [d for d in system.all_dests if d['subprofile'] == str(entity_id)]
+    if what == 'destinations' and len(parts) == 1:
+        items = [{'ID': d['ID'], 'timestampsent': d['timestampsent'], 'profile': d['profile'],
+                  'subprofile': d['subprofile'], 'mailing': d['mailing']}
+                 if system.name == 'ms' else d for d in mine]
+        return _page(params, _apply(_special_filter(params, {'timestampsent': 'timestampsent'}),
+                                    items))
+    if what == 'emailings' and len(parts) == 1:
+        ids = {d['mailing'] for d in mine}
+        items = []
+        for e in system.emailings:
+            if e['id'] in ids:
+                obj = dict(e)
+                obj.pop('description', None)
+                items.append(obj)
+        return _page(params, _emailing_filter(params, system, items))
+    raise MailingError('Invalid method')
