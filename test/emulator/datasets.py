@@ -321,7 +321,7 @@ def _dt(days, secs):
 
 # Above this many profiles, generated mailings keep their few declared
 # destinations: millions of events would cost gigabytes.
-MAILING_MAX_PROFILES = 200000
+MAILING_MAX_PROFILES = 20000
 
 
 def generate(n, seed=1):
