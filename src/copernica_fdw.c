@@ -489,6 +489,8 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->AddForeignUpdateTargets = copernicaAddForeignUpdateTargets;
 	routine->PlanForeignModify = copernicaPlanForeignModify;
 	routine->BeginForeignModify = copernicaBeginForeignModify;
+	routine->BeginForeignInsert = copernicaBeginForeignInsert;
+	routine->EndForeignInsert = copernicaEndForeignInsert;
 	routine->ExecForeignInsert = copernicaExecForeignInsert;
 	routine->ExecForeignBatchInsert = copernicaExecForeignBatchInsert;
 	routine->GetForeignModifyBatchSize = copernicaGetForeignModifyBatchSize;

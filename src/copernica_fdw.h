@@ -119,6 +119,27 @@ extern int	copernica_batch_add(CopernicaBatch *batch, CopernicaRequest *req);
 extern CopernicaResponse *copernica_batch_wait(CopernicaBatch *batch, int handle);
 extern void copernica_batch_end(CopernicaBatch *batch);
 
+/*
+ * For a caller that must learn every request's outcome even after one
+ * fails (a batch of POSTs):  settle waits until the request is finished or
+ * abandoned, raising only for interrupts and libcurl failures; stop starts
+ * nothing more (queued requests and pending retries are abandoned); outcome
+ * says what became of a request without ever raising.
+ */
+typedef enum CopernicaOutcome
+{
+	COPERNICA_OUTCOME_PENDING,	/* still running or waiting to be retried */
+	COPERNICA_OUTCOME_NOT_SENT, /* abandoned before it could arrive */
+	COPERNICA_OUTCOME_UNKNOWN,	/* cut off after it may have arrived */
+	COPERNICA_OUTCOME_FAILED,	/* answered with an error */
+	COPERNICA_OUTCOME_SUCCEEDED /* answered with success */
+} CopernicaOutcome;
+
+extern void copernica_batch_settle(CopernicaBatch *batch, int handle);
+extern void copernica_batch_stop(CopernicaBatch *batch);
+extern CopernicaOutcome copernica_batch_outcome(CopernicaBatch *batch, int handle,
+												const char **x_created);
+
 /* Free a waited-for response's body: a long scan must not keep old pages. */
 extern void copernica_batch_forget(CopernicaBatch *batch, int handle);
 
@@ -398,6 +419,10 @@ extern void copernicaBeginForeignModify(struct ModifyTableState *mtstate,
 										struct ResultRelInfo *rinfo,
 										List *fdw_private, int subplan_index,
 										int eflags);
+extern void copernicaBeginForeignInsert(struct ModifyTableState *mtstate,
+										struct ResultRelInfo *rinfo);
+extern void copernicaEndForeignInsert(struct EState *estate,
+									  struct ResultRelInfo *rinfo);
 extern struct TupleTableSlot *copernicaExecForeignInsert(struct EState *estate,
 														 struct ResultRelInfo *rinfo,
 														 struct TupleTableSlot *slot,

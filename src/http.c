@@ -236,6 +236,7 @@ static void conn_collect_completions(CopernicaConnection *conn);
 static void transfer_start(Transfer *t);
 static void transfer_attempt_done(Transfer *t, CURLcode result);
 static bool transfer_should_retry(Transfer *t, int64 *delay_ms);
+static bool curl_error_is_permanent(CURLcode rc);
 static CopernicaResponse *transfer_finish(Transfer *t);
 static int	transfer_errcontext(Transfer *t);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb, void *userdata);
@@ -829,6 +830,95 @@ copernica_batch_wait(CopernicaBatch *batch, int handle)
 	}
 
 	return transfer_finish(t);
+}
+
+/* Wait until the request behind handle is finished or abandoned. */
+void
+copernica_batch_settle(CopernicaBatch *batch, int handle)
+{
+	Transfer   *t;
+
+	if (batch->released)
+		elog(ERROR, "Copernica batch used after its end");
+	t = batch_lookup(batch, handle);
+	if (t == NULL)
+		elog(ERROR, "invalid Copernica request handle %d", handle);
+	if (t->state != TRANSFER_DONE && t->state != TRANSFER_ABORTED)
+		batch_drive(batch, t);
+}
+
+/*
+ * Start nothing more: requests not started yet and retries not due yet are
+ * abandoned; running ones go on.  Never throws.
+ */
+void
+copernica_batch_stop(CopernicaBatch *batch)
+{
+	int			i;
+
+	if (batch->released)
+		return;
+	for (i = batch->first_live; i < batch->ntransfers; i++)
+	{
+		Transfer   *t = batch->transfers[i];
+
+		if (t == NULL)
+			continue;
+		if (t->state == TRANSFER_BACKOFF)
+			batch->nactive--;
+		if (t->state == TRANSFER_QUEUED || t->state == TRANSFER_BACKOFF)
+			t->state = TRANSFER_ABORTED;
+	}
+	batch->next_queued = batch->ntransfers;
+}
+
+/*
+ * What became of a request, without raising; *x_created receives the
+ * X-Created header of a success (NULL when there is none).
+ */
+CopernicaOutcome
+copernica_batch_outcome(CopernicaBatch *batch, int handle, const char **x_created)
+{
+	Transfer   *t = batch->released ? NULL : batch_lookup(batch, handle);
+
+	*x_created = NULL;
+	if (t == NULL)
+		return COPERNICA_OUTCOME_NOT_SENT;
+	switch (t->state)
+	{
+		case TRANSFER_QUEUED:
+		case TRANSFER_RUNNING:
+		case TRANSFER_BACKOFF:
+			return COPERNICA_OUTCOME_PENDING;
+		case TRANSFER_ABORTED:
+			/* a retry waits only after an attempt that never arrived */
+			return t->cut_off ? COPERNICA_OUTCOME_UNKNOWN : COPERNICA_OUTCOME_NOT_SENT;
+		case TRANSFER_DONE:
+			break;
+	}
+	if (t->too_large || t->out_of_memory)
+		return COPERNICA_OUTCOME_UNKNOWN;
+	if (t->result != CURLE_OK)
+	{
+		if (t->method == METHOD_POST &&
+			t->result != CURLE_COULDNT_CONNECT &&
+			t->result != CURLE_COULDNT_RESOLVE_HOST &&
+			t->result != CURLE_COULDNT_RESOLVE_PROXY &&
+			!curl_error_is_permanent(t->result))
+			return COPERNICA_OUTCOME_UNKNOWN;
+		return COPERNICA_OUTCOME_FAILED;
+	}
+	if ((t->status >= 200 && t->status < 300) || t->status == 303)
+	{
+		if (t->x_created[0])
+			*x_created = t->x_created;
+		return COPERNICA_OUTCOME_SUCCEEDED;
+	}
+	/* a gateway giving up says nothing about what happened behind it */
+	if (t->method == METHOD_POST &&
+		(t->status == 500 || t->status == 502 || t->status == 504))
+		return COPERNICA_OUTCOME_UNKNOWN;
+	return COPERNICA_OUTCOME_FAILED;
 }
 
 /* Abort unfinished requests, give the handles back, free the batch. */

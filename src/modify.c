@@ -90,6 +90,18 @@ typedef struct CopernicaModifyState
 
 	int64		current_row;	/* for the error context */
 	const char *current_id;
+
+	/*
+	 * COPY sends rows one at a time; they are gathered here into batches
+	 * (requests built, in row_cxt) and sent when batch_size are ready.
+	 */
+	bool		gather;
+	int			npending;
+	CopernicaRequest **pending;
+
+	/* of the failing batch, for the error's detail */
+	int64		unknown_outcome;	/* cut off after they may have arrived */
+	int64		not_sent;		/* rows never sent */
 } CopernicaModifyState;
 
 static const char *const read_only_properties[] = {
@@ -233,6 +245,13 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	Bitmapset  *ret = NULL;
 	int			i;
 
+	if (plan->onConflictAction != ONCONFLICT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("INSERT with ON CONFLICT is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("Copernica has no unique constraint to detect a conflict with.")));
+
 	if (operation == CMD_INSERT)
 		cols = rte->insertedCols;
 	else if (operation == CMD_UPDATE)
@@ -273,32 +292,31 @@ modify_error_callback(void *arg)
 				   what, st->current_row, RelationGetRelationName(st->rel));
 }
 
-void
-copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-							List *fdw_private, int subplan_index, int eflags)
+/*
+ * The state of a write to rel: options, connection, the columns' roles,
+ * and every check that can fail before a request.  For EXPLAIN without
+ * ANALYZE, only the options.
+ */
+static CopernicaModifyState *
+modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
+					List *target_attrs, List *returning_attrs, Oid userid,
+					bool explain_only)
 {
 	CopernicaModifyState *st = palloc0(sizeof(CopernicaModifyState));
 	Relation	rel = rinfo->ri_RelationDesc;
-	EState	   *estate = mtstate->ps.state;
-	Oid			userid;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	ListCell   *lc;
 	int			i;
 
 	rinfo->ri_FdwState = st;
 	st->rel = rel;
-	st->operation = mtstate->operation;
-	st->target_attrs = linitial(fdw_private);
-	st->returning_attrs = lsecond(fdw_private);
-	{
-		RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
-
-		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	}
+	st->operation = operation;
+	st->target_attrs = target_attrs;
+	st->returning_attrs = returning_attrs;
 	st->opts = copernica_get_options(RelationGetRelid(rel), userid);
 	st->res = copernica_resolve_resource(st->opts);
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
+	if (explain_only)
+		return st;
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
 										userid, st->opts);
@@ -384,6 +402,37 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 			st->readback = true;
 	}
 
+	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										"copernica_fdw modify row",
+										ALLOCSET_SMALL_SIZES);
+	st->created = MemoryContextAlloc(estate->es_query_cxt,
+									 sizeof(int64) * MAX_LISTED_IDS);
+	return st;
+}
+
+/* The role whose rights a write uses: the table's RTE says, or we are it. */
+static Oid
+modify_userid(EState *estate, Index rtindex)
+{
+	RangeTblEntry *rte = exec_rt_fetch(rtindex, estate);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+}
+
+void
+copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+							List *fdw_private, int subplan_index, int eflags)
+{
+	EState	   *estate = mtstate->ps.state;
+	CopernicaModifyState *st;
+
+	st = modify_state_create(estate, rinfo, mtstate->operation,
+							 linitial(fdw_private), lsecond(fdw_private),
+							 modify_userid(estate, rinfo->ri_RangeTableIndex),
+							 (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
 	if (st->operation != CMD_INSERT)
 	{
 		Plan	   *subplan = outerPlanState(mtstate)->plan;
@@ -392,12 +441,76 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		if (!AttributeNumberIsValid(st->id_junk))
 			elog(ERROR, "could not find junk column %s", ID_JUNK_NAME);
 	}
+}
 
-	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										"copernica_fdw modify row",
-										ALLOCSET_SMALL_SIZES);
-	st->created = MemoryContextAlloc(estate->es_query_cxt,
-									 sizeof(int64) * MAX_LISTED_IDS);
+/*
+ * COPY FROM, and INSERT or COPY into a partitioned table that routes rows
+ * to this foreign table, come here instead of the planner's callbacks.
+ * Like INSERT, only the columns the statement names are written.
+ */
+void
+copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+{
+	EState	   *estate = mtstate->ps.state;
+	Relation	rel = rinfo->ri_RelationDesc;
+	ModifyTable *plan = (ModifyTable *) mtstate->ps.plan;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Bitmapset  *cols;
+	Bitmapset  *ret = NULL;
+	List	   *target_attrs = NIL;
+	List	   *returning_attrs = NIL;
+	Index		rtindex;
+	CopernicaModifyState *st;
+	int			i;
+
+	/* an UPDATE moving a row here would have to create it, ID and all */
+	if (mtstate->operation != CMD_INSERT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot move a row into foreign table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("An UPDATE of a partitioned table cannot route rows into a Copernica partition.")));
+	if (plan && plan->onConflictAction != ONCONFLICT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("INSERT with ON CONFLICT is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("Copernica has no unique constraint to detect a conflict with.")));
+
+	/* a routed partition has no range table entry: its root has */
+	rtindex = rinfo->ri_RangeTableIndex;
+	if (rtindex == 0 && rinfo->ri_RootResultRelInfo)
+		rtindex = rinfo->ri_RootResultRelInfo->ri_RangeTableIndex;
+	cols = ExecGetInsertedCols(rinfo, estate);
+	if (rinfo->ri_returningList && mtstate->resultRelInfo)
+		pull_varattnos((Node *) rinfo->ri_returningList,
+					   mtstate->resultRelInfo[0].ri_RangeTableIndex, &ret);
+	for (i = 1; i <= tupdesc->natts; i++)
+	{
+		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
+			continue;
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, cols))
+			target_attrs = lappend_int(target_attrs, i);
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, ret) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, ret))
+			returning_attrs = lappend_int(returning_attrs, i);
+	}
+
+	st = modify_state_create(estate, rinfo, CMD_INSERT, target_attrs,
+							 returning_attrs, modify_userid(estate, rtindex), false);
+
+	/*
+	 * COPY (no plan) hands over one row at a time.  Unless a row trigger
+	 * needs each row's outcome before the next, gather them into batches.
+	 */
+	if (plan == NULL && st->opts->batch_size > 1 && !st->readback &&
+		rinfo->ri_projectReturning == NULL &&
+		!(rinfo->ri_TrigDesc && rinfo->ri_TrigDesc->trig_insert_after_row))
+	{
+		st->gather = true;
+		st->pending = MemoryContextAlloc(estate->es_query_cxt,
+										 sizeof(CopernicaRequest *) * st->opts->batch_size);
+	}
 }
 
 /* Append one written value to the JSON object being built. */
@@ -616,25 +729,76 @@ created_list(CopernicaModifyState *st)
 	return buf.data;
 }
 
-/* Add what the statement created so far to an escaping error. */
+/*
+ * Add what the statement created so far, and what became of the rest of
+ * the failing batch, to the escaping error, and raise it again.
+ */
 static void
 rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 {
 	ErrorData  *edata;
+	StringInfoData detail;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
 	FlushErrorState();
+	initStringInfo(&detail);
+	if (edata->detail)
+		appendStringInfoString(&detail, edata->detail);
 	if (st->ncreated > 0)
-	{
-		char	   *list = psprintf("Before the failure this statement created " INT64_FORMAT " %s%s: %s.",
-									st->ncreated, st->res->entity_prefix,
-									st->ncreated == 1 ? "" : "s",
-									created_list(st));
-
-		edata->detail = edata->detail ? psprintf("%s\n%s", edata->detail, list) : list;
-	}
+		appendStringInfo(&detail, "%sBefore the failure this statement created " INT64_FORMAT " %s%s: %s.",
+						 detail.len ? "\n" : "",
+						 st->ncreated, st->res->entity_prefix,
+						 st->ncreated == 1 ? "" : "s",
+						 created_list(st));
+	if (st->unknown_outcome > 0)
+		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " other request%s is unknown: %s cut off after it may have reached Copernica.",
+						 detail.len ? "\n" : "",
+						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
+						 st->unknown_outcome == 1 ? "it was" : "they were");
+	if (st->not_sent > 0)
+		appendStringInfo(&detail, "%s" INT64_FORMAT " other row%s of the batch %s not sent.",
+						 detail.len ? "\n" : "",
+						 st->not_sent, st->not_sent == 1 ? "" : "s",
+						 st->not_sent == 1 ? "was" : "were");
+	edata->detail = detail.len ? detail.data : NULL;
 	ReThrowError(edata);
+}
+
+/*
+ * Learn, without raising, what became of requests from..n-1 of a batch
+ * that is being given up: the IDs created, and the rest counted.
+ */
+static void
+note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
+			  int from, int n)
+{
+	int			i;
+
+	for (i = from; i < n; i++)
+	{
+		const char *x_created;
+		int64		id;
+
+		switch (copernica_batch_outcome(batch, handles[i], &x_created))
+		{
+			case COPERNICA_OUTCOME_SUCCEEDED:
+				if (x_created && copernica_parse_id(x_created, &id))
+					remember_created(st, id);
+				else
+					st->unknown_outcome++;
+				break;
+			case COPERNICA_OUTCOME_PENDING:
+			case COPERNICA_OUTCOME_UNKNOWN:
+				st->unknown_outcome++;
+				break;
+			case COPERNICA_OUTCOME_NOT_SENT:
+				st->not_sent++;
+				break;
+			case COPERNICA_OUTCOME_FAILED:
+				break;
+		}
+	}
 }
 
 /* The ID from X-Created: digits only, or the answer is not trusted. */
@@ -720,18 +884,161 @@ set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
 													 &slot->tts_isnull[att]);
 }
 
+/*
+ * Send the requests of rows first_row.., all in flight together (up to
+ * max_concurrency), and put each new ID into its slot when slots is given.
+ *
+ * Every request started is waited for, so that an error can list all the
+ * statement created.  After a row fails no request is started any more,
+ * and an interrupt stops the batch at once: no POST goes out after a
+ * cancel.  The first error, in row order, is raised again with that list.
+ */
+static void
+send_inserts(CopernicaModifyState *st, CopernicaRequest **reqs,
+			 TupleTableSlot **slots, int n, int64 first_row)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CopernicaBatch *volatile batch = NULL;
+	int		   *handles = palloc(sizeof(int) * n);
+	volatile int nadded = 0;
+	volatile int i;
+
+	PG_TRY();
+	{
+		CHECK_FOR_INTERRUPTS();
+		batch = copernica_batch_begin(st->conn, &st->stats);
+		for (i = 0; i < n; i++)
+		{
+			handles[i] = copernica_batch_add(batch, reqs[i]);
+			nadded = i + 1;
+		}
+		for (i = 0; i < n; i++)
+		{
+			const char *x_created;
+
+			st->current_row = first_row + i;
+			copernica_batch_settle(batch, handles[i]);
+			if (copernica_batch_outcome(batch, handles[i], &x_created) !=
+				COPERNICA_OUTCOME_SUCCEEDED)
+				copernica_batch_stop(batch);
+		}
+	}
+	PG_CATCH();
+	{
+		/* an interrupt, or libcurl failing: what is running was cut off */
+		if (batch)
+		{
+			copernica_batch_stop(batch);
+			note_outcomes(st, batch, handles, 0, nadded);
+			st->not_sent += n - nadded;
+			copernica_batch_end(batch);
+		}
+		else
+			st->not_sent += n;
+		rethrow_with_created(st, cxt);
+	}
+	PG_END_TRY();
+
+	for (i = 0; i < n; i++)
+	{
+		st->current_row = first_row + i;
+		PG_TRY();
+		{
+			CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
+			int64		idnum = created_id(resp);
+
+			remember_created(st, idnum);
+			if (slots)
+			{
+				char	   *id = psprintf(INT64_FORMAT, idnum);
+
+				if (st->readback)
+					read_back(st, id, slots[i]);
+				else
+					set_returned_id(st, slots[i], id);
+			}
+		}
+		PG_CATCH();
+		{
+			note_outcomes(st, batch, handles, i + 1, n);
+			copernica_batch_end(batch);
+			rethrow_with_created(st, cxt);
+		}
+		PG_END_TRY();
+	}
+	copernica_batch_end(batch);
+}
+
+/* Send the rows COPY gathered, and start gathering afresh. */
+static void
+send_pending(CopernicaModifyState *st)
+{
+	ErrorContextCallback errcb;
+	MemoryContext caller_cxt;
+	int			n = st->npending;
+
+	if (n == 0)
+		return;
+	caller_cxt = MemoryContextSwitchTo(st->row_cxt);
+	errcb.callback = modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	st->current_id = NULL;
+
+	st->npending = 0;
+	send_inserts(st, st->pending, NULL, n, st->rows_done + 1);
+	st->rows_done += n;
+
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(caller_cxt);
+	MemoryContextReset(st->row_cxt);
+}
+
 TupleTableSlot *
 copernicaExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
 						   TupleTableSlot *slot, TupleTableSlot *planSlot)
 {
+	CopernicaModifyState *st = rinfo->ri_FdwState;
 	int			one = 1;
 
+	if (st->gather)
+	{
+		ErrorContextCallback errcb;
+		MemoryContext caller_cxt = MemoryContextSwitchTo(st->row_cxt);
+
+		errcb.callback = modify_error_callback;
+		errcb.arg = st;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		st->current_id = NULL;
+		st->current_row = st->rows_done + st->npending + 1;
+
+		/* a row that cannot be written stops COPY before its batch goes */
+		PG_TRY();
+		{
+			st->pending[st->npending] = insert_request(st, slot);
+		}
+		PG_CATCH();
+		{
+			st->not_sent += st->npending;
+			rethrow_with_created(st, st->row_cxt);
+		}
+		PG_END_TRY();
+		st->npending++;
+
+		error_context_stack = errcb.previous;
+		MemoryContextSwitchTo(caller_cxt);
+		if (st->npending >= st->opts->batch_size)
+			send_pending(st);
+		return slot;
+	}
 	return copernicaExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one)[0];
 }
 
 /*
- * A batch of POSTs, all in flight at once.  Every one is waited for even
- * when one fails, so that the error can list everything that was created.
+ * A batch of rows.  Every body is built before the first request goes out:
+ * a row that cannot be written stops the batch before any of it is sent.
  */
 TupleTableSlot **
 copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
@@ -742,9 +1049,7 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	MemoryContext cxt;
 	ErrorContextCallback errcb;
-	CopernicaBatch *volatile batch = NULL;
-	int		   *handles;
-	ErrorData  *volatile first_error = NULL;
+	CopernicaRequest **reqs;
 	int64		first_row = st->rows_done + 1;
 	volatile int i;
 
@@ -755,7 +1060,7 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 	MemoryContextReset(st->row_cxt);
 	MemoryContextSwitchTo(st->row_cxt);
 	cxt = st->row_cxt;
-	handles = palloc(sizeof(int) * *numSlots);
+	reqs = palloc(sizeof(CopernicaRequest *) * *numSlots);
 
 	errcb.callback = modify_error_callback;
 	errcb.arg = st;
@@ -765,58 +1070,22 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 
 	PG_TRY();
 	{
-		batch = copernica_batch_begin(st->conn, &st->stats);
 		for (i = 0; i < *numSlots; i++)
 		{
 			st->current_row = first_row + i;
-			handles[i] = copernica_batch_add(batch, insert_request(st, slots[i]));
+			reqs[i] = insert_request(st, slots[i]);
 		}
 	}
 	PG_CATCH();
 	{
+		st->not_sent += *numSlots - 1;
 		rethrow_with_created(st, cxt);
 	}
 	PG_END_TRY();
 
-	for (i = 0; i < *numSlots; i++)
-	{
-		st->current_row = first_row + i;
-		PG_TRY();
-		{
-			CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
-			int64		idnum = created_id(resp);
-			char	   *id = psprintf(INT64_FORMAT, idnum);
-
-			remember_created(st, idnum);
-			if (st->readback)
-				read_back(st, id, slots[i]);
-			else
-				set_returned_id(st, slots[i], id);
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(cxt);
-			if (first_error == NULL)
-				first_error = CopyErrorData();
-			FlushErrorState();
-		}
-		PG_END_TRY();
-	}
-	copernica_batch_end(batch);
+	send_inserts(st, reqs, slots, *numSlots, first_row);
 	st->rows_done += *numSlots;
 
-	if (first_error)
-	{
-		PG_TRY();
-		{
-			ReThrowError(first_error);
-		}
-		PG_CATCH();
-		{
-			rethrow_with_created(st, cxt);
-		}
-		PG_END_TRY();
-	}
 	error_context_stack = errcb.previous;
 	MemoryContextSwitchTo(caller_cxt);
 	return slots;
@@ -934,6 +1203,17 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 
 	end_row(st, &errcb, caller_cxt);
 	return slot;
+}
+
+/* COPY's last rows go out here, before the statement can report success. */
+void
+copernicaEndForeignInsert(EState *estate, ResultRelInfo *rinfo)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+
+	if (st && st->gather)
+		send_pending(st);
+	copernicaEndForeignModify(estate, rinfo);
 }
 
 void

@@ -73,6 +73,17 @@ is_numeric_id(const char *s)
 	return true;
 }
 
+/* A collection is looked up by name in its database: without one, no path. */
+static void
+report_collection_needs_database(const CopernicaOptions *opts)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+			 errmsg("collection \"%s\" is given by name, which needs option \"database\"",
+					opts->collection),
+			 errhint("Give the collection's ID, or the database it belongs to.")));
+}
+
 /* The static description of a table, from its options alone. */
 CopernicaResource *
 copernica_resolve_resource(const CopernicaOptions *opts)
@@ -93,11 +104,7 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		if (is_numeric_id(opts->collection))
 			res->list_path = psprintf("collection/%s/subprofiles", opts->collection);
 		else if (opts->database == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-					 errmsg("collection \"%s\" is given by name, which needs option \"database\"",
-							opts->collection),
-					 errhint("Give the collection's ID, or the database it belongs to.")));
+			report_collection_needs_database(opts);
 	}
 	else if (r == NULL)
 	{
@@ -133,6 +140,8 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		{
 			if (is_numeric_id(opts->collection))
 				res->list_path = psprintf("collection/%s/fields", opts->collection);
+			else if (opts->database == NULL)
+				report_collection_needs_database(opts);
 			/* else bound by name like a subprofile table */
 		}
 		else if (strcmp(r, "fields") == 0)
