@@ -51,6 +51,99 @@ ALTER SERVER regress_h_su OPTIONS (ADD url 'http://127.0.0.1:1/some/path/v2/');
 SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'regress_h_su';
 DROP SERVER regress_h_su;
 
+-- (2) Remote text reaches messages only through the redaction: a server
+-- that echoes the token, in any spelling, in anything that becomes part of
+-- an error finds *** there instead.
+\getenv token COPERNICA_TOKEN
+CREATE SERVER regress_h FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url :'emu_url', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_h OPTIONS (access_token :'token');
+-- a token with characters that URLs and JSON escape (the emulator refuses
+-- it, so only canned answers reach this server's tables)
+CREATE SERVER regress_h2 FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url :'emu_url', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_h2
+    OPTIONS (access_token 'regress/hostile+tok en');
+CREATE TABLE h_tokens (token text);
+INSERT INTO h_tokens VALUES (:'token'), ('regress/hostile+tok en'),
+    ('regress\/hostile+tok en'), ('regress%2Fhostile%2Btok%20en'),
+    ('\u0072\u0065\u0067'), ('regress\/'), ('SOMETHINGELSE');
+CREATE TABLE h_captured (what text, txt text);
+CREATE FUNCTION h_error(what text, q text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    msg text; det text; hnt text; ctx text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+                            hnt = PG_EXCEPTION_HINT, ctx = PG_EXCEPTION_CONTEXT;
+    INSERT INTO h_captured VALUES (what, concat_ws(E'\n', msg, det, hnt, ctx));
+    -- message and detail; the context names the request, which varies
+    RETURN concat_ws(E'\n', msg, det);
+END $$;
+CREATE FOREIGN TABLE h_customers (id bigint, email text, age integer)
+    SERVER regress_h OPTIONS (database 'Customers');
+CREATE FOREIGN TABLE h2_databases (id bigint, name text)
+    SERVER regress_h2 OPTIONS (resource 'databases');
+CREATE FOREIGN TABLE h2_databases_int (id bigint, name integer)
+    SERVER regress_h2 OPTIONS (resource 'databases');
+SELECT count(*) FROM h_customers;   -- caches the metadata: no planning requests below
+-- invalid JSON that quotes the token
+\! $EMUCTL answer 200 1 '{"start":0 {token}' --match /profiles
+SELECT h_error('json', 'SELECT * FROM h_customers');
+\! $EMUCTL answer 200 1 '{"start":0 {token_url}' --match /profiles
+SELECT h_error('json, url', 'SELECT * FROM h_customers');
+-- a value that an input function quotes when it rejects it
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"email":"a@b","age":"{token}"}}]}' --match /profiles
+SELECT h_error('value', 'SELECT * FROM h_customers');
+\! $EMUCTL answer 200 9 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1","name":"{token_u}"}]}'
+SELECT h_error('value, \u', 'SELECT * FROM h2_databases_int');
+\! $EMUCTL clear-faults
+-- an error page that echoes the token JSON-escaped, \u-escaped, URL-escaped
+\! $EMUCTL answer 500 1 '{"error":"no access for {token_json}"}'
+SELECT h_error('500, json', 'SELECT * FROM h2_databases');
+\! $EMUCTL answer 500 1 '{"error":"no access for {token_u}, or {token_url}"}'
+SELECT h_error('500, \u', 'SELECT * FROM h2_databases');
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid access token {token_json}"}}'
+SELECT h_error('400', 'SELECT * FROM h2_databases');
+-- any access_token= value, whoever's it is
+\! $EMUCTL answer 500 1 '<a href="https://x/v2/identity?access_token=SOMETHINGELSE&x=1">' --content-type text/html
+SELECT h_error('access_token=', 'SELECT * FROM h2_databases');
+-- a token that the excerpt's cut would leave half of (the answer is longer
+-- than an excerpt, and the token begins just before the cut)
+SELECT format('\! $EMUCTL answer 503 1 ''%s{token_json}%s'' --content-type text/plain',
+              repeat('x', 190), repeat('y', 40)) AS cmd \gset
+:cmd
+SELECT h_error('cut', 'SELECT * FROM h2_databases');
+SELECT format('\! $EMUCTL answer 503 1 ''%sregress\/hostile+t%s'' --content-type text/plain',
+              repeat('x', 190), repeat('y', 40)) AS cmd \gset
+:cmd
+SELECT h_error('cut, partial', 'SELECT * FROM h2_databases');
+-- names in a listing that an error lists
+CREATE FOREIGN TABLE h_orders (id bigint)
+    SERVER regress_h OPTIONS (database 'Customers', collection 'Nope');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":2,"data":[{"ID":"1","name":"Orders"},{"ID":"2","name":"{token}"}]}' --match /collections
+SELECT h_error('collections', 'SELECT * FROM h_orders');
+CREATE SCHEMA h_import;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1","name":"x {token_url}"}]}' --match /databases
+SELECT h_error('import', 'IMPORT FOREIGN SCHEMA "Nope" FROM SERVER regress_h INTO h_import');
+\! $EMUCTL clear-faults
+-- every error was captured, and none shows a token in any spelling
+SELECT count(*) AS captured,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM h_tokens t
+                                       WHERE position(t.token IN c.txt) > 0)) AS showing_a_token
+  FROM h_captured c;
+SELECT what, txt FROM h_captured c
+ WHERE EXISTS (SELECT FROM h_tokens t WHERE position(t.token IN c.txt) > 0);
+-- (the check would find one)
+SELECT count(*) FROM h_tokens t WHERE position(t.token IN 'x regress\/hostile+tok en') > 0;
+DROP SCHEMA h_import CASCADE;
+
 -- clean up
+DROP SERVER regress_h, regress_h2 CASCADE;
+DROP TABLE h_tokens, h_captured;
+DROP FUNCTION h_error(text, text);
 REVOKE USAGE ON FOREIGN DATA WRAPPER copernica_fdw FROM regress_hostile_owner;
 DROP ROLE regress_hostile_owner;

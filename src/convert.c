@@ -159,9 +159,9 @@ json_array_to_text_array(CopernicaColumnType *ct, const char *value)
  * value is what the page parser produced: unescaped text for JSON strings,
  * raw JSON text for objects and arrays, NULL for absent or null.
  */
-Datum
-copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
-						 const char *timezone, bool *isnull)
+static Datum
+value_to_datum(CopernicaColumnType *ct, const char *value,
+			   const char *timezone, bool *isnull)
 {
 	*isnull = false;
 	if (value == NULL)
@@ -237,6 +237,33 @@ copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
 	}
 
 	return InputFunctionCall(&ct->input, (char *) value, ct->ioparam, ct->typmod);
+}
+
+/*
+ * The same, but an input function that rejects a value quotes it in its
+ * error, and the value came from Copernica: such errors are raised again
+ * with any token taken out.  Text cannot fail, so it needs no guard.
+ */
+Datum
+copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
+						 const char *timezone, bool *isnull)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result;
+
+	if (ct->kind == COPERNICA_TYPE_TEXT || value == NULL)
+		return value_to_datum(ct, value, timezone, isnull);
+
+	PG_TRY();
+	{
+		result = value_to_datum(ct, value, timezone, isnull);
+	}
+	PG_CATCH();
+	{
+		copernica_rethrow_redacted(cxt);
+	}
+	PG_END_TRY();
+	return result;
 }
 
 static char *

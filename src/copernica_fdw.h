@@ -147,6 +147,18 @@ extern void copernica_batch_forget(CopernicaBatch *batch, int handle);
 extern char *copernica_request_describe(const CopernicaRequest *req);
 
 /* ----------------------------------------------------------------
+ * redact.c: access tokens out of remote text before it reaches a message
+ * ----------------------------------------------------------------
+ */
+#define COPERNICA_EXCERPT_LEN		200	/* bytes of an answer in a message */
+
+extern void copernica_redact_remember(const char *token);
+extern char *copernica_redact(const char *s);
+extern char *copernica_redact_excerpt(const char *s, size_t len);
+extern bool copernica_redact_needed(const char *s, size_t len);
+extern void copernica_rethrow_redacted(MemoryContext cxt) pg_attribute_noreturn();
+
+/* ----------------------------------------------------------------
  * json.c: the page parser (common/jsonapi.h) and JSON writing
  * ----------------------------------------------------------------
  */

@@ -55,9 +55,6 @@
 /* idle easy handles kept per connection */
 #define COPERNICA_EASY_POOL_SIZE	16
 
-/* longest body excerpt shown in an error detail */
-#define COPERNICA_EXCERPT_LEN		200
-
 /* room for one collected response header value */
 #define COPERNICA_HEADER_VALUE_LEN	256
 
@@ -250,9 +247,7 @@ static int	prereq_callback(void *userdata, char *conn_primary_ip,
 							char *conn_local_ip, int conn_primary_port,
 							int conn_local_port);
 #endif
-static char *redact(CopernicaBatch *batch, const char *s);
 static char *without_elapsed_time(char *s);
-static char *body_excerpt(Transfer *t);
 static int64 now_ms(void);
 
 
@@ -408,6 +403,8 @@ conn_set_options(CopernicaConnection *conn, const CopernicaOptions *opts)
 		pfree(conn->access_token);
 	conn->access_token = MemoryContextStrdup(TopMemoryContext,
 											 opts->access_token ? opts->access_token : "");
+	/* whatever comes back may echo it */
+	copernica_redact_remember(conn->access_token);
 	conn->ssl_verify = opts->ssl_verify;
 
 	conn_set_numbers(conn, opts);
@@ -1544,7 +1541,6 @@ transfer_should_retry(Transfer *t, int64 *delay_ms)
 static CopernicaResponse *
 transfer_finish(Transfer *t)
 {
-	CopernicaBatch *batch = t->batch;
 	CopernicaResponse *resp = t->resp;
 	char	   *excerpt;
 	char	   *message;
@@ -1575,7 +1571,7 @@ transfer_finish(Transfer *t)
 		if (t->resend_refused || t->result == CURLE_SEND_FAIL_REWIND)
 			reason = "the connection closed before Copernica answered";
 		else
-			reason = without_elapsed_time(redact(batch, t->errbuf));
+			reason = without_elapsed_time(copernica_redact(t->errbuf));
 
 		if (t->method == METHOD_POST &&
 			t->result != CURLE_COULDNT_CONNECT &&
@@ -1619,13 +1615,13 @@ transfer_finish(Transfer *t)
 	if ((t->status >= 200 && t->status < 300) || t->status == 303)
 		return resp;
 
-	excerpt = body_excerpt(t);
+	excerpt = copernica_redact_excerpt(t->body, t->body_len);
 
 	if (t->status == 400)
 	{
 		message = copernica_json_error_message(t->body, t->body_len);
 		if (message != NULL)
-			message = redact(batch, message);
+			message = copernica_redact(message);
 
 		if (t->req.accept_error)
 		{
@@ -1694,7 +1690,7 @@ static int
 transfer_errcontext(Transfer *t)
 {
 	return errcontext("Copernica request: %s",
-					  redact(t->batch, copernica_request_describe(&t->req)));
+					  copernica_redact(copernica_request_describe(&t->req)));
 }
 
 
@@ -1876,48 +1872,6 @@ header_callback(char *buffer, size_t size, size_t nitems, void *userdata)
  * ----------------------------------------------------------------
  */
 
-/* Find needle in haystack, optionally without regard to ASCII case. */
-static const char *
-find_substring(const char *haystack, const char *needle, bool nocase)
-{
-	size_t		nlen = strlen(needle);
-	const char *p;
-
-	if (!nocase)
-		return strstr(haystack, needle);
-	for (p = haystack; *p; p++)
-		if (pg_strncasecmp(p, needle, nlen) == 0)
-			return p;
-	return NULL;
-}
-
-static char *
-replace_all(const char *s, const char *needle, bool nocase)
-{
-	StringInfoData buf;
-	size_t		nlen = strlen(needle);
-	const char *p;
-	const char *hit;
-
-	if (nlen == 0 || find_substring(s, needle, nocase) == NULL)
-		return pstrdup(s);
-
-	initStringInfo(&buf);
-	p = s;
-	while ((hit = find_substring(p, needle, nocase)) != NULL)
-	{
-		appendBinaryStringInfo(&buf, p, hit - p);
-		appendStringInfoString(&buf, "***");
-		p = hit + nlen;
-	}
-	appendStringInfoString(&buf, p);
-	return buf.data;
-}
-
-/*
- * Hide the access token, raw and URL-escaped, in text that came from outside
- * (Copernica's answers, libcurl's messages) before it goes into an error.
- */
 /*
  * libcurl says "Failed to connect to host port 9 after 3 ms: ...": the same
  * failure should read the same every time, so the elapsed time goes.
@@ -1939,68 +1893,6 @@ without_elapsed_time(char *s)
 		return s;
 	memmove(p, q + 3, strlen(q + 3) + 1);
 	return s;
-}
-
-static char *
-redact(CopernicaBatch *batch, const char *s)
-{
-	char	   *result;
-
-	if (s == NULL)
-		return NULL;
-	result = replace_all(s, batch->access_token, false);
-	if (strcmp(batch->escaped_token, batch->access_token) != 0)
-		result = replace_all(result, batch->escaped_token, true);
-	return result;
-}
-
-/*
- * The start of the body for an error detail: token removed first (so that
- * the cut cannot leave half of it), then cut, then anything unprintable
- * replaced so that the message is valid in every encoding.  NULL for an
- * empty body.
- */
-static char *
-body_excerpt(Transfer *t)
-{
-	CopernicaBatch *batch = t->batch;
-	size_t		window;
-	char	   *raw;
-	char	   *clean;
-	size_t		len;
-	size_t		i;
-
-	if (t->body == NULL || t->body_len == 0)
-		return NULL;
-
-	/* wide enough that a token starting within the excerpt is whole */
-	window = COPERNICA_EXCERPT_LEN + 3 * strlen(batch->access_token);
-	window = Min(window, t->body_len);
-	raw = pnstrdup(t->body, window);
-	clean = redact(batch, raw);
-
-	len = strlen(clean);
-	if (len > COPERNICA_EXCERPT_LEN)
-		len = COPERNICA_EXCERPT_LEN;
-	clean[len] = '\0';
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) clean[i];
-
-		if (c == '\n' || c == '\r' || c == '\t')
-			clean[i] = ' ';
-		else if (c < 0x20 || c >= 0x7F)
-			clean[i] = '?';
-	}
-	/* nothing but blanks says nothing */
-	for (i = 0; i < len; i++)
-		if (clean[i] != ' ')
-			break;
-	if (i == len)
-		return NULL;
-	if (t->body_len > COPERNICA_EXCERPT_LEN)
-		return psprintf("%s...", clean);
-	return clean;
 }
 
 /* Milliseconds on a monotonic clock, for backoff and retry budgets. */

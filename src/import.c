@@ -369,7 +369,7 @@ report_unknown_database(const char *remote, List *databases)
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
 			 errmsg("Copernica has no database \"%s\"", remote),
-			 names.len ? errdetail("The databases are: %s.", names.data)
+			 names.len ? errdetail("The databases are: %s.", copernica_redact(names.data))
 			 : errdetail("There are no databases."),
 			 errhint("Name a database, or import every database with IMPORT FOREIGN SCHEMA \"%s\".",
 					 IMPORT_ALL)));

@@ -383,15 +383,28 @@ parse_integer(const char *s, int64 *result)
 	return true;
 }
 
-/* Raise the parser's error, with where in the body it happened. */
+/*
+ * Raise the parser's error, with where in the body it happened.  The
+ * parser's words quote the offending JSON token, which may be (the start
+ * of) an echoed access token: then they are not used.
+ */
 static void
 report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
 {
+	const char *what;
+
+	if (lex->token_start != NULL && lex->token_terminator > lex->token_start &&
+		copernica_redact_needed(lex->token_start,
+								lex->token_terminator - lex->token_start))
+		what = "A JSON token is invalid (not shown: it may hold the access token).";
+	else
+		what = copernica_redact(json_errdetail(rc, lex));
+
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 			 errmsg("invalid JSON in Copernica's answer"),
 			 errdetail("%s It was found near byte %d of %d.",
-					   json_errdetail(rc, lex),
+					   what,
 					   (int) (lex->token_terminator - lex->input),
 					   lex->input_length)));
 }
@@ -928,7 +941,7 @@ copernica_json_string_array(const char *json)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("invalid JSON array"),
-				 errdetail("%s", json_errdetail(rc, st.lex))));
+				 errdetail("%s", copernica_redact(json_errdetail(rc, st.lex)))));
 
 	return st.result;
 }

@@ -236,7 +236,7 @@ lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 			 errmsg("Copernica database \"%s\" has no collection \"%s\"",
 					opts->database, opts->collection),
-			 names.len ? errdetail("Its collections are: %s.", names.data)
+			 names.len ? errdetail("Its collections are: %s.", copernica_redact(names.data))
 			 : errdetail("It has no collections.")));
 	return NULL;				/* keep compiler quiet */
 }
@@ -315,7 +315,7 @@ copernica_report_unmatched_column(const char *colname, const char *relname,
 			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 			 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
 					colname, relname),
-			 list.len ? errdetail("The fields are: %s.", list.data)
+			 list.len ? errdetail("The fields are: %s.", copernica_redact(list.data))
 			 : errdetail("There are no fields."),
 			 errhint("Rename the column, or name the field with the column option \"field\".")));
 }

@@ -102,7 +102,9 @@ conversion_error_callback(void *arg)
 		errcontext("column \"%s\" of foreign table \"%s\", Copernica %s %s",
 				   st->converting->colname, RelationGetRelationName(st->rel),
 				   st->res->entity_prefix ? st->res->entity_prefix : "item",
-				   st->converting_id ? st->converting_id : "(no ID)");
+				   st->converting_id ?
+				   copernica_redact_excerpt(st->converting_id, strlen(st->converting_id)) :
+				   "(no ID)");
 }
 
 /*
@@ -375,7 +377,10 @@ check_id_rises(CopernicaScanState *st, const char *idtext)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
-				 errdetail("An item has the ID \"%s\".", idtext ? idtext : "(none)")));
+				 idtext ?
+				 errdetail("An item has the ID \"%s\".",
+						   copernica_redact_excerpt(idtext, strlen(idtext))) :
+				 errdetail("An item has no ID.")));
 	if (st->have_last_id &&
 		(st->order_desc ? id >= st->last_id : id <= st->last_id))
 		ereport(ERROR,

@@ -23,7 +23,8 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+import re
+from urllib.parse import quote, unquote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,6 +38,42 @@ LOADBALANCER_HTML = (
     '<html><head><title>Loadbalancer Error</title></head><body>'
     '<h1>Loadbalancer Error</h1><p>The server has too many requests to handle at the moment. '
     'Please try again in a few minutes.</p></body></html>')
+
+# Structure listings, which the full_pages fault answers with made-up items.
+STRUCTURE_LISTING = re.compile(
+    r'^/v2/(databases|(database|collection)/[^/]+/(fields|collections|interests|views))$')
+
+
+def token_forms(token):
+    """The placeholders of an `answer` fault: the request's token, spelled
+    as a hostile server might echo it."""
+    php_json = json.dumps(token)[1:-1].replace('/', '\\/')
+    return {
+        '{token}': token,
+        '{token_json}': php_json,
+        '{token_u}': ''.join('\\u%04x' % ord(c) for c in token),
+        '{token_url}': quote(token, safe=''),
+    }
+
+
+def fill_answer(text, token):
+    for k, v in token_forms(token).items():
+        text = text.replace(k, v)
+    return text
+
+
+def full_listing_page(query):
+    """A page of a structure listing that is as full as asked for, with
+    made-up items that never end: what a hostile server could answer."""
+    params = phpish.parse_str(query)
+    start = max(0, phpish.param_int(params, 'start', 0))
+    limit = phpish.param_int(params, 'limit', 100)
+    limit = 100 if limit <= 0 else min(limit, 1000)
+    items = ['{"ID":"%d","name":"filler%d","type":"text","value":"","displayed":true,'
+             '"ordered":false,"length":50,"textlines":0,"hidden":false,"index":false}'
+             % (start + i + 1000, start + i) for i in range(limit)]
+    return ('{"start":%d,"limit":%d,"count":%d,"data":[%s]}'
+            % (start, limit, limit, ','.join(items)))
 
 
 class Faults:
@@ -53,13 +90,16 @@ class Faults:
         self.fail_count = 0
         self.retry_after = None
         self.counts = dict.fromkeys(self.KINDS, 0)
+        self.answer = None          # canned answer: dict, see configure
+        self.answer_count = 0
+        self.full_pages = 0
 
     def configure(self, spec):
         """Apply a /_control/faults body; raises ValueError if bad."""
         if not isinstance(spec, dict):
             raise ValueError('faults body must be a JSON object')
         for key in spec:
-            if key not in ('latency_ms', 'fail') + self.KINDS:
+            if key not in ('latency_ms', 'fail', 'answer', 'full_pages') + self.KINDS:
                 raise ValueError('unknown fault %r' % key)
         if 'latency_ms' in spec:
             self.latency_ms = max(0, int(spec['latency_ms']))
@@ -77,10 +117,36 @@ class Faults:
         for k in self.KINDS:
             if k in spec:
                 self.counts[k] = max(0, int(spec[k]))
+        if 'answer' in spec:
+            a = spec['answer']
+            if not isinstance(a, dict) or not isinstance(a.get('body'), str):
+                raise ValueError('answer needs {"status":S,"body":TEXT,"count":N}')
+            status = int(a.get('status', 200))
+            if not 200 <= status <= 599:
+                raise ValueError('answer status must be 200 to 599')
+            self.answer = {'status': status, 'body': a['body'],
+                           'content_type': str(a.get('content_type', api_mod.JSON_TYPE)),
+                           'match': str(a.get('match', ''))}
+            self.answer_count = max(0, int(a.get('count', 1)))
+        if 'full_pages' in spec:
+            self.full_pages = max(0, int(spec['full_pages']))
 
     def take(self, kind):
         if self.counts[kind] > 0:
             self.counts[kind] -= 1
+            return True
+        return False
+
+    def take_answer(self, path):
+        """The canned answer for a request to path, if one is due."""
+        if self.answer_count > 0 and self.answer['match'] in path:
+            self.answer_count -= 1
+            return self.answer
+        return None
+
+    def take_full_page(self, path):
+        if self.full_pages > 0 and STRUCTURE_LISTING.match(path):
+            self.full_pages -= 1
             return True
         return False
 
@@ -95,6 +161,8 @@ class Faults:
              'fail': {'status': self.fail_status, 'count': self.fail_count,
                       'retry_after': self.retry_after}}
         d.update(self.counts)
+        d['answer'] = dict(self.answer, count=self.answer_count) if self.answer else None
+        d['full_pages'] = self.full_pages
         return d
 
 
@@ -256,6 +324,9 @@ class Handler(BaseHTTPRequestHandler):
             latency = faults.latency_ms / 1000.0
             drop = faults.take('drop')
             fail = None if drop else faults.take_fail()
+            answer = None if drop or fail else faults.take_answer(path)
+            full_page = (not drop and not fail and not answer
+                         and faults.take_full_page(path))
         if drop:
             self.close_connection = True
             try:
@@ -274,6 +345,13 @@ class Handler(BaseHTTPRequestHandler):
                     resp.headers.append(('Retry-After', retry_after))
             else:
                 resp = api_mod.Response(status, LOADBALANCER_HTML.encode(), 'text/html')
+        elif answer is not None:
+            token = phpish.parse_str(query).get('access_token', '')
+            text = fill_answer(answer['body'], token if isinstance(token, str) else '')
+            resp = api_mod.Response(answer['status'], text.encode('utf-8'),
+                                    answer['content_type'] or None)
+        elif full_page:
+            resp = api_mod.json_response(full_listing_page(query))
         elif path == '/v2' or path.startswith('/v2/'):
             rel = '/'.join(unquote(seg, errors='replace') for seg in path[4:].split('/'))
             req = api_mod.Request(self.command, rel, query, body,
@@ -332,6 +410,10 @@ class Handler(BaseHTTPRequestHandler):
                     with server.lock:
                         server.log = []
                     return self.send_json({'ok': True})
+            if what == 'renumber' and m == 'POST':
+                with server.lock:
+                    p = server.store.renumber_profile(int(spec['profile']), int(spec['to']))
+                    return self.send_json({'ok': True, 'profile': str(p.id)})
             if what == 'faults':
                 with server.lock:
                     if m == 'POST':
@@ -362,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
                     if what in ('profile', 'subprofile'):
                         key = str(params.get('id', ''))
                         table = st.profiles if what == 'profile' else st.subprofiles
-                        ent = table.get(int(key)) if key.isdigit() else None
+                        ent = table.get(int(key)) if re.fullmatch(r'-?[0-9]+', key) else None
                         if ent is None:
                             return self.send_json({'ok': False, 'error': 'absent'}, 404)
                         return self.send_json(ent.full_json())

@@ -11,6 +11,8 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py clear-log
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
+  emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT]
+  emuctl.py full-pages N | renumber ID NEW_ID
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
   emuctl.py profile ID                              -> JSON, or "absent"
   emuctl.py state                                   -> the state JSON
@@ -80,6 +82,17 @@ def main(argv=None):
         p = sub.add_parser(name)
         p.add_argument('n', type=int)
     sub.add_parser('clear-faults')
+    p = sub.add_parser('answer')
+    p.add_argument('status', type=int)
+    p.add_argument('count', type=int)
+    p.add_argument('body')
+    p.add_argument('--match', default='')
+    p.add_argument('--content-type', default='application/json')
+    p = sub.add_parser('full-pages')
+    p.add_argument('n', type=int)
+    p = sub.add_parser('renumber')
+    p.add_argument('id', type=int)
+    p.add_argument('new_id', type=int)
     p = sub.add_parser('profiles')
     p.add_argument('database')
     p = sub.add_parser('subprofiles')
@@ -131,6 +144,14 @@ def main(argv=None):
             call(base, 'POST', 'faults', {c.replace('-', '_'): args.n})
         elif c == 'clear-faults':
             call(base, 'DELETE', 'faults')
+        elif c == 'answer':
+            call(base, 'POST', 'faults', {'answer': {
+                'status': args.status, 'count': args.count, 'body': args.body,
+                'match': args.match, 'content_type': args.content_type}})
+        elif c == 'full-pages':
+            call(base, 'POST', 'faults', {'full_pages': args.n})
+        elif c == 'renumber':
+            call(base, 'POST', 'renumber', {'profile': args.id, 'to': args.new_id})
         elif c in ('profiles', 'subprofiles'):
             key = 'database' if c == 'profiles' else 'collection'
             _s, text = call(base, 'GET', '%s?%s=%s' % (c, key, urllib.request.quote(

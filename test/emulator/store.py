@@ -485,6 +485,30 @@ class Store:
         if i < len(lst) and lst[i] == eid:
             del lst[i]
 
+    def renumber_profile(self, old, new):
+        """Give profile `old` the ID `new` (any integer, even one no real
+        Copernica would hand out), keeping its subprofiles with it."""
+        p = self.profiles.get(old)
+        if p is None:
+            raise ValueError('no profile %d' % old)
+        if new in self.profiles:
+            raise ValueError('profile %d exists' % new)
+        next_id = self.next_profile_id
+        del self.profiles[old]
+        if p.removed is False:
+            self._unlive(p.db.live_ids, old)
+        p.id = new
+        p.invalidate()
+        self.insert_profile(p)
+        # an ID outside what Copernica would give does not move the counter
+        self.next_profile_id = max(next_id, new + 1) if 0 < new < 2 ** 31 else next_id
+        for sid in p.subs or ():
+            sub = self.subprofiles.get(sid)
+            if sub is not None:
+                sub.profile = new
+                sub.invalidate()
+        return p
+
     def remove_subprofile(self, s, now):
         s.removed = now
         s.values = [''] * len(s.values)

@@ -1342,6 +1342,53 @@ class TestFaults(EmulatorTestCase):
         self.assertEqual(control('DELETE', 'faults')[0], 200)
         self.assertEqual(get('identity').status, 200)
 
+    def test_answer_echoes_the_token_in_every_form(self):
+        control('POST', 'faults', {'answer': {
+            'status': 500, 'count': 2, 'content_type': 'text/plain',
+            'body': 'raw={token} json={token_json} u={token_u} url={token_url}'}})
+        tok = 'a/b+c d&e'
+        r = get('identity', token=tok)
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.header('Content-Type'), 'text/plain')
+        self.assertEqual(r.body.decode(),
+                         'raw=a/b+c d&e json=a\\/b+c d&e '
+                         'u=\\u0061\\u002f\\u0062\\u002b\\u0063\\u0020\\u0064\\u0026\\u0065 '
+                         'url=a%2Fb%2Bc%20d%26e')
+        # a JSON body decodes to the token itself, whichever escape it uses
+        control('POST', 'faults', {'answer': {
+            'status': 400, 'count': 2,
+            'body': '{"error":{"message":"{token_json}|{token_u}"}}'}})
+        r = get('identity', token=tok)
+        self.assertEqual(r.json()['error']['message'], tok + '|' + tok)
+        # the second canned answer, then the real API again
+        self.assertEqual(get('identity').json()['error']['message'],
+                         TOKEN + '|' + TOKEN)
+        self.assertEqual(get('identity').status, 200)
+
+    def test_answer_only_for_matching_paths(self):
+        control('POST', 'faults', {'answer': {'status': 200, 'count': 1, 'match': '/profiles',
+                                              'body': '{"start":0 {token}'}})
+        self.assertEqual(get('identity').status, 200)
+        self.assertEqual(get('database/1/profiles').body, b'{"start":0 ' + TOKEN.encode())
+        self.assertEqual(get('database/1/profiles').json()['total'], 25)
+        self.assertEqual(control('POST', 'faults', {'answer': {'status': 99, 'body': ''}})[0],
+                         400)
+
+    def test_full_pages_never_end(self):
+        control('POST', 'faults', {'full_pages': 3})
+        for start in (0, 1000, 5000):
+            r = get('database/1/fields', {'start': start, 'limit': 1000})
+            page = r.json()
+            self.assertEqual((page['start'], page['limit'], page['count']),
+                             (start, 1000, 1000))
+            self.assertEqual(len(page['data']), 1000)
+            self.assertEqual(page['data'][0]['ID'], str(start + 1000))
+        # entity listings are not structure listings; the counter is used up
+        control('POST', 'faults', {'full_pages': 1})
+        self.assertEqual(get('database/1/profiles').json()['count'], 25)
+        self.assertEqual(get('databases').json()['count'], 100)
+        self.assertEqual(get('databases').json()['count'], 2)
+
     def test_faults_do_not_apply_to_control(self):
         control('POST', 'faults', {'fail': {'status': 503, 'count': 1}, 'malformed': 1})
         status, log = control('GET', 'log')
@@ -1542,6 +1589,41 @@ class TestEmuctl(EmulatorTestCase):
         self.assertRaises(ValueError, get('identity').json)
         self.assertEqual(self.emuctl('clear-faults'), (0, '', ''))
         self.assertEqual(get('identity').status, 200)
+
+    def test_hostile_fault_commands(self):
+        self.assertEqual(self.emuctl('answer', '500', '1', 'x{token_url}y',
+                                     '--match', 'identity', '--content-type', 'text/plain'),
+                         (0, '', ''))
+        self.assertEqual(get('database/1/profiles').status, 200)
+        r = get('identity')
+        self.assertEqual((r.status, r.body), (500, ('x%sy' % TOKEN).encode()))
+        self.assertEqual(self.emuctl('full-pages', '1'), (0, '', ''))
+        self.assertEqual(get('database/1/collections').json()['count'], 100)
+        self.assertEqual(self.emuctl('clear-faults'), (0, '', ''))
+
+    def test_renumber(self):
+        for new in (9223372036854775807, -5):
+            self.emuctl('reset', 'demo')
+            self.assertEqual(self.emuctl('renumber', '4', str(new)), (0, '', ''))
+            ids = ids_of(get('database/1/profiles', {'orderby': 'id', 'limit': 1000}))
+            self.assertEqual(ids, sorted([i for i in range(1, 26) if i != 4] + [new]))
+            if new > 0:     # a path takes positive IDs only
+                self.assertEqual(get('profile/%d' % new).json()['fields']['firstname'],
+                                 demo_rows()[4]['firstname'])
+                # its orders went with it
+                subs = get('profile/%d/subprofiles/1' % new).json()['data']
+                self.assertEqual(len(subs), 3)
+                self.assertTrue(all(sub['profile'] == str(new) for sub in subs))
+            # filters on the ID see it
+            r = get('database/1/profiles', [('fields[]', 'id>=%d' % new)])
+            self.assertIn(new, ids_of(r))
+            self.assertEqual(json.loads(self.emuctl('profile', str(new))[1])['ID'], str(new))
+            # new profiles are numbered as before
+            self.assertEqual(call('POST', 'database/1/profiles',
+                                  body={'fields': {}}).header('X-Created'), '29')
+        rc, _out, err = self.emuctl('renumber', '12345', '1')
+        self.assertNotEqual(rc, 0)
+        self.assertIn('no profile', err)
 
     def test_profile_and_state(self):
         rc, out, _ = self.emuctl('profile', '7')
