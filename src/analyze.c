@@ -184,6 +184,11 @@ bool
 copernicaAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 							 BlockNumber *totalpages)
 {
+	CopernicaOptions *opts = copernica_get_options(RelationGetRelid(relation), GetUserId());
+
+	/* mailing tables read by their conditions: no sample without them */
+	if (copernica_is_mailing_resource(opts->resource))
+		return false;
 	*func = acquire_sample_rows;
 	*totalpages = 1;
 	return true;

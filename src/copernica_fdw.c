@@ -82,6 +82,12 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	info->plan.relid = foreigntableid;
 	info->plan.opts = copernica_get_options(foreigntableid, info->userid);
 	info->plan.res = copernica_resolve_resource(info->plan.opts);
+	if (info->plan.res->kind == COPERNICA_MAILING)
+	{
+		copernica_mailing_rel_size(root, baserel, foreigntableid, info->plan.opts,
+								   info->plan.res);
+		return;
+	}
 
 	rel = table_open(foreigntableid, NoLock);
 	info->plan.tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));
@@ -328,6 +334,11 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 {
 	CopernicaRelInfo *info = baserel->fdw_private;
 
+	if (copernica_is_mailing_rel(baserel))
+	{
+		copernica_mailing_paths(root, baserel);
+		return;
+	}
 	add_scan_path(root, baserel, info, NIL, NULL, false);
 
 	/* one sort key on id or modified can come sorted from Copernica */
@@ -397,10 +408,16 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	bool		has_id_list = false;
 	ListCell   *lc;
 	int			i;
-	char	   *order_field = strVal(list_nth(best_path->fdw_private, PathOrderField));
-	int			order_desc = intVal(list_nth(best_path->fdw_private, PathOrderDesc));
-	int			limit = intVal(list_nth(best_path->fdw_private, PathLimit));
+	char	   *order_field;
+	int			order_desc;
+	int			limit;
 
+	if (copernica_is_mailing_rel(baserel))
+		return copernica_mailing_plan(root, baserel, foreigntableid, best_path,
+									  tlist, scan_clauses, outer_plan);
+	order_field = strVal(list_nth(best_path->fdw_private, PathOrderField));
+	order_desc = intVal(list_nth(best_path->fdw_private, PathOrderDesc));
+	limit = intVal(list_nth(best_path->fdw_private, PathLimit));
 	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber,
 							  info->attrs_used);
 	for (i = 1; i <= tupdesc->natts; i++)
@@ -478,11 +495,11 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = copernicaGetForeignRelSize;
 	routine->GetForeignPaths = copernicaGetForeignPaths;
 	routine->GetForeignPlan = copernicaGetForeignPlan;
-	routine->BeginForeignScan = copernicaBeginForeignScan;
-	routine->IterateForeignScan = copernicaIterateForeignScan;
-	routine->ReScanForeignScan = copernicaReScanForeignScan;
-	routine->EndForeignScan = copernicaEndForeignScan;
-	routine->ExplainForeignScan = copernicaExplainForeignScan;
+	routine->BeginForeignScan = copernica_dispatch_begin;
+	routine->IterateForeignScan = copernica_dispatch_iterate;
+	routine->ReScanForeignScan = copernica_dispatch_rescan;
+	routine->EndForeignScan = copernica_dispatch_end;
+	routine->ExplainForeignScan = copernica_dispatch_explain;
 	routine->AnalyzeForeignTable = copernicaAnalyzeForeignTable;
 
 	routine->IsForeignRelUpdatable = copernicaIsForeignRelUpdatable;

@@ -269,7 +269,8 @@ typedef enum CopernicaResourceKind
 	COPERNICA_PROFILES,			/* database/$id/profiles */
 	COPERNICA_SUBPROFILES,		/* collection/$id/subprofiles */
 	COPERNICA_VIEW_PROFILES,	/* view/$id/profiles */
-	COPERNICA_LISTING			/* read-only listing: databases, fields, ... */
+	COPERNICA_LISTING,			/* read-only listing: databases, fields, ... */
+	COPERNICA_MAILING			/* emailings, destinations, events: mailing.c */
 } CopernicaResourceKind;
 
 typedef struct CopernicaResource
@@ -386,6 +387,48 @@ extern CopernicaResponse *copernica_pager_next(CopernicaPager *pg,
 extern void copernica_pager_done(CopernicaPager *pg, int nitems,
 								 int64 first_id, int64 last_id);
 extern void copernica_pager_end(CopernicaPager *pg);
+
+/* ----------------------------------------------------------------
+ * mailing.c: emailings, destinations, statistics and events
+ * ----------------------------------------------------------------
+ */
+struct PlannerInfo;
+struct ForeignPath;
+struct ForeignScan;
+struct ForeignScanState;
+struct ExplainState;
+struct ImportForeignSchemaStmt;
+
+extern bool copernica_is_mailing_resource(const char *name);
+extern char *copernica_mailing_resource_names(void);
+extern bool copernica_is_mailing_rel(struct RelOptInfo *baserel);
+extern void copernica_mailing_rel_size(struct PlannerInfo *root, struct RelOptInfo *baserel,
+									   Oid foreigntableid, CopernicaOptions *opts,
+									   CopernicaResource *res);
+extern void copernica_mailing_paths(struct PlannerInfo *root, struct RelOptInfo *baserel);
+extern struct ForeignScan *copernica_mailing_plan(struct PlannerInfo *root,
+												  struct RelOptInfo *baserel,
+												  Oid foreigntableid,
+												  struct ForeignPath *best_path,
+												  List *tlist, List *scan_clauses,
+												  struct Plan *outer_plan);
+extern bool copernica_is_mailing_plan(struct ForeignScan *plan);
+extern void copernica_mailing_begin(struct ForeignScanState *node, int eflags);
+extern struct TupleTableSlot *copernica_mailing_iterate(struct ForeignScanState *node);
+extern void copernica_mailing_rescan(struct ForeignScanState *node);
+extern void copernica_mailing_end(struct ForeignScanState *node);
+extern void copernica_mailing_explain(struct ForeignScanState *node,
+									  struct ExplainState *es);
+extern List *copernica_mailing_import(struct ImportForeignSchemaStmt *stmt,
+									  const char *server, List **used);
+
+/* The scan callbacks: mailing.c's or scan.c's, by the plan. */
+extern void copernica_dispatch_begin(struct ForeignScanState *node, int eflags);
+extern struct TupleTableSlot *copernica_dispatch_iterate(struct ForeignScanState *node);
+extern void copernica_dispatch_rescan(struct ForeignScanState *node);
+extern void copernica_dispatch_end(struct ForeignScanState *node);
+extern void copernica_dispatch_explain(struct ForeignScanState *node,
+									   struct ExplainState *es);
 
 /* ----------------------------------------------------------------
  * scan.c: the executor side of a foreign scan

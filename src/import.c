@@ -7,8 +7,9 @@
  * The remote schema is a database, named (or numbered) as Copernica knows
  * it.  It gives one table for its profiles, named after the database, and
  * one per collection, named <database>_<collection>.  The remote schema
- * "_all" gives those tables for every database, plus the read-only listings
- * databases, publisher_emailings and ms_emailings.
+ * "_all" gives those tables for every database, plus the read-only listing
+ * databases and the mailing tables; "_mailings" gives the mailing tables
+ * alone (see mailing.c).
  *
  * Every generated name is a plain lower-case identifier: letters a-z,
  * digits and underscores, not starting with a digit, at most 63 bytes.  Two
@@ -31,6 +32,9 @@
 
 /* The remote schema that imports every database and the listings. */
 #define IMPORT_ALL			"_all"
+
+/* The remote schema that imports the mailing tables (mailing.c) alone. */
+#define IMPORT_MAILINGS		"_mailings"
 
 
 /* One database, collection or field: the parts of it import needs. */
@@ -82,13 +86,6 @@ typedef struct ImportListing
 static const ImportListing import_listings[] = {
 	{"databases",
 	 "id bigint, name text, description text, archived boolean, created timestamp"},
-	{"publisher_emailings",
-	 "id bigint, \"timestamp\" timestamp, subject text, description text, type text, "
-	 "from_address jsonb, destinations integer, target jsonb, document bigint, "
-	 "template bigint"},
-	{"ms_emailings",
-	 "id bigint, \"timestamp\" timestamp, subject text, type text, "
-	 "from_address jsonb, destinations integer, target jsonb, template bigint"},
 	{NULL}
 };
 
@@ -397,6 +394,10 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 						((DefElem *) linitial(stmt->options))->defname),
 				 errhint("IMPORT FOREIGN SCHEMA of copernica_fdw takes no options.")));
 
+	/* the mailing tables' columns are known without asking */
+	if (strcmp(stmt->remote_schema, IMPORT_MAILINGS) == 0)
+		return copernica_mailing_import(stmt, server->servername, &used);
+
 	opts = copernica_get_server_options(serverOid, userid);
 	conn = copernica_get_connection(serverOid, userid, opts);
 
@@ -429,6 +430,8 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 										quote_identifier(server->servername),
 										quote_literal_cstr(l->name)));
 		}
+		commands = list_concat(commands,
+							   copernica_mailing_import(stmt, server->servername, &used));
 	}
 
 	/* every table's name, before any is skipped, so that names stay put */

@@ -74,7 +74,7 @@ static const CopernicaOptionDef option_defs[] = {
 /* The listings a 'resource' table can show; see resource.c. */
 static const char *const resource_names[] = {
 	"databases", "collections", "fields", "interests", "views",
-	"view_profiles", "publisher_emailings", "ms_emailings", NULL
+	"view_profiles", NULL
 };
 
 /*
@@ -275,11 +275,12 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 			for (r = resource_names; *r; r++)
 				if (strcmp(*r, value) == 0)
 					break;
-			if (*r == NULL)
+			if (*r == NULL && !copernica_is_mailing_resource(value))
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"resource\": \"%s\"", value),
-						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, publisher_emailings and ms_emailings.")));
+						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, and the mailing resources %s.",
+								   copernica_mailing_resource_names())));
 			break;
 	}
 }

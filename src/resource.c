@@ -124,6 +124,12 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		res->list_path = psprintf("view/%s/profiles",
 								  copernica_escape_path_segment(opts->view));
 	}
+	else if (copernica_is_mailing_resource(r))
+	{
+		/* its URL follows from the conditions: see mailing.c */
+		res->kind = COPERNICA_MAILING;
+		res->name = r;
+	}
 	else
 	{
 		res->kind = COPERNICA_LISTING;
@@ -146,10 +152,6 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		}
 		else if (strcmp(r, "fields") == 0)
 			res->list_path = psprintf("database/%s/fields", db);
-		else if (strcmp(r, "publisher_emailings") == 0)
-			res->list_path = pstrdup("publisher/emailings");
-		else if (strcmp(r, "ms_emailings") == 0)
-			res->list_path = pstrdup("ms/emailings");
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -248,7 +250,7 @@ copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
 {
 	char	   *cid;
 
-	if (res->list_path != NULL)
+	if (res->list_path != NULL || res->kind == COPERNICA_MAILING)
 		return;
 	cid = lookup_collection_id(conn, opts, stats);
 	if (res->kind == COPERNICA_SUBPROFILES)

@@ -1,0 +1,160 @@
+--
+-- Mailing data as tables: emailings, destinations, statistics and events of
+-- Publisher and Marketing Suite.  Which URL each scan reads, and which of
+-- its conditions became the API's parameters, is proven from the
+-- emulator's request log; every answer is also checked against a local copy.
+--
+\! $EMUCTL reset demo
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE SCHEMA mail;
+IMPORT FOREIGN SCHEMA "_mailings" FROM SERVER copernica INTO mail;
+SELECT foreign_table_name, array_agg(column_name::text || ' ' || data_type ORDER BY ordinal_position)
+  FROM information_schema.foreign_tables JOIN information_schema.columns
+    ON table_schema = foreign_table_schema AND table_name = foreign_table_name
+ WHERE foreign_table_schema = 'mail'
+ GROUP BY 1 ORDER BY 1;
+
+-- emailings: test mailings and follow-ups are asked for too
+\! $EMUCTL clear-log
+SELECT id, "timestamp", subject, type, destinations, clicks, impressions, errors,
+       from_address->>'email' AS sender, target->>'type' AS target
+  FROM mail.publisher_emailings ORDER BY id;
+SELECT id, "timestamp", subject, destinations, template FROM mail.ms_emailings ORDER BY id;
+\! $EMUCTL log
+-- a time range becomes fromdate/todate, a second wider (bounds may be
+-- exclusive), and is rechecked
+\! $EMUCTL clear-log
+SELECT id, "timestamp" FROM mail.publisher_emailings
+ WHERE "timestamp" > '2024-03-14 15:02:14' AND "timestamp" <= '2024-06-20 18:45:10' ORDER BY id;
+\! $EMUCTL log
+EXPLAIN (COSTS OFF) SELECT id FROM mail.publisher_emailings WHERE "timestamp" > '2024-03-14 15:02:14';
+-- a profile's mail history: the profile column is filled from the condition
+\! $EMUCTL clear-log
+SELECT id, subject, profile FROM mail.publisher_emailings WHERE profile = 1 ORDER BY id;
+SELECT id, subject, profile FROM mail.ms_emailings WHERE profile = 2 ORDER BY id;
+\! $EMUCTL log
+
+-- destinations of one emailing, of several, and of every emailing
+\! $EMUCTL clear-log
+SELECT count(*), count(DISTINCT profile), min(timestampsent), max(timestampsent),
+       min(length(id)) AS hexlen
+  FROM mail.publisher_destinations WHERE emailing = 1281;
+SELECT emailing, count(*) FROM mail.publisher_destinations
+ WHERE emailing = ANY ('{1282,1290,1282}') GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+\! $EMUCTL clear-log
+SELECT emailing, count(*) FROM mail.publisher_destinations GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+EXPLAIN (COSTS OFF) SELECT * FROM mail.publisher_destinations;
+-- timestampsent goes as fields[]
+\! $EMUCTL clear-log
+SELECT count(*) FROM mail.publisher_destinations
+ WHERE emailing = 1281 AND timestampsent > '2024-03-14 15:02:30.5';
+\! $EMUCTL log
+-- the profile's destinations, and the subprofile's
+SELECT emailing, profile, subprofile FROM mail.publisher_destinations WHERE profile = 1 ORDER BY emailing;
+SELECT emailing, profile, subprofile, message_id IS NOT NULL AS has_message
+  FROM mail.ms_destinations WHERE subprofile = 1;
+-- ms/destinations needs a date range: with both bounds it is read at once
+-- (from/to a day wider), without them emailing by emailing
+\! $EMUCTL clear-log
+SELECT count(*), count(*) FILTER (WHERE unsubscribed) AS unsubscribed
+  FROM mail.ms_destinations
+ WHERE timestampsent >= '2024-01-13 15:00:00' AND timestampsent < '2024-01-14';
+SELECT emailing, count(*) FROM mail.ms_destinations GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+
+-- statistics: one row per emailing, nested totals as columns
+\! $EMUCTL clear-log
+SELECT * FROM mail.publisher_statistics ORDER BY emailing;
+SELECT emailing, destinations, deliveries_total, retries_total, clicks_unique, impressions_unique
+  FROM mail.ms_statistics WHERE emailing = 169;
+\! $EMUCTL log
+-- and they agree with the events
+SELECT s.emailing, s.clicks_total = count(c.id) AS clicks_agree,
+       s.clicks_unique = count(DISTINCT c.destination) AS uniques_agree
+  FROM mail.publisher_statistics s JOIN mail.publisher_clicks c ON c.emailing = s.emailing
+ GROUP BY s.emailing, s.clicks_total, s.clicks_unique ORDER BY 1;
+
+-- events: account-wide in one request, per emailing by condition
+\! $EMUCTL clear-log
+SELECT count(*), count(DISTINCT emailing), min("timestamp") > '2024-03-14 15:02:14' AS after_send
+  FROM mail.publisher_clicks;
+SELECT id, "timestamp", link_id, link, emailing, destination, profile
+  FROM mail.publisher_clicks WHERE emailing = 1282 ORDER BY id;
+\! $EMUCTL log
+-- every kind reads, with its own shape
+SELECT count(*) FROM mail.publisher_deliveries WHERE attempt = 0 AND smtp_response LIKE '250%';
+SELECT errortype, count(*) FROM mail.publisher_errors GROUP BY 1 ORDER BY 1;
+SELECT source, success, count(*) FROM mail.publisher_unsubscribes GROUP BY 1, 2;
+SELECT count(*) FROM mail.publisher_abuses;
+SELECT count(*) > 0 AS any, bool_and(device IN ('desktop', 'mobile', 'tablet', 'unknown'))
+  FROM mail.publisher_impressions;
+SELECT emailing, count(*), sum(attempts) - count(*) AS retries FROM mail.ms_deliveries
+ GROUP BY 1 ORDER BY 1;
+-- Marketing Suite impressions carry the profile as a JSON number
+SELECT id, emailing, profile, device FROM mail.ms_impressions WHERE emailing = 169 ORDER BY id LIMIT 3;
+SELECT count(*) FROM mail.ms_clicks;
+SELECT count(*), min(errorcode) FROM mail.ms_errors;
+SELECT count(*) FROM mail.ms_abuses;
+-- a join on emailing reads each emailing's events (a parameterized path)
+CREATE TABLE wanted (emailing bigint);
+INSERT INTO wanted VALUES (1282), (1290);
+ANALYZE wanted;
+EXPLAIN (COSTS OFF)
+SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
+ GROUP BY 1;
+\! $EMUCTL clear-log
+SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
+ GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+-- Marketing Suite events take begintime/endtime, a second wider, rechecked
+CREATE TABLE ms_del AS SELECT * FROM mail.ms_deliveries;
+\! $EMUCTL clear-log
+SELECT count(*) FROM mail.ms_deliveries
+ WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20';
+\! $EMUCTL log
+SELECT count(*) FROM ms_del
+ WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20';
+-- a condition the API cannot take stays local, and is right
+SELECT count(*) FROM mail.publisher_clicks WHERE link LIKE '%sale%';
+SELECT count(*) FROM mail.publisher_clicks WHERE link_title = 'Sale';
+-- templates and documents
+SELECT * FROM mail.ms_templates ORDER BY id;
+SELECT * FROM mail.publisher_documents ORDER BY id;
+SELECT * FROM mail.publisher_templates ORDER BY id;
+
+-- bad input: an unknown emailing, a NULL key, a column that matches nothing
+SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;
+\! $EMUCTL clear-log
+SELECT count(*) FROM mail.publisher_clicks WHERE emailing = NULL::bigint;
+SELECT count(*) FROM mail.publisher_clicks WHERE emailing = ANY ('{}');
+\! $EMUCTL log --count
+CREATE FOREIGN TABLE bad_clicks (id bigint, clicked_at timestamp)
+    SERVER copernica OPTIONS (resource 'publisher_clicks');
+SELECT * FROM bad_clicks;
+ALTER FOREIGN TABLE bad_clicks ALTER clicked_at OPTIONS (field 'timestamp');
+SELECT clicked_at FROM bad_clicks ORDER BY id LIMIT 2;
+CREATE FOREIGN TABLE bad (id bigint) SERVER copernica OPTIONS (resource 'publisher_click');
+INSERT INTO mail.publisher_clicks (id) VALUES (1);
+ANALYZE mail.publisher_clicks;
+
+-- an incremental load makes only the requests for the new rows
+\! $EMUCTL reset generate 3000
+CREATE TABLE local_deliveries AS
+  SELECT * FROM mail.publisher_deliveries WHERE "timestamp" < '2024-03-14 16:00:00';
+SELECT count(*) FROM local_deliveries;
+\! $EMUCTL clear-log
+INSERT INTO local_deliveries
+  SELECT * FROM mail.publisher_deliveries
+   WHERE "timestamp" > (SELECT max("timestamp") FROM local_deliveries);
+\! $EMUCTL log | sort
+SELECT (SELECT count(*) FROM local_deliveries) = (SELECT count(*) FROM mail.publisher_deliveries)
+       AS complete,
+       (SELECT count(DISTINCT id) FROM local_deliveries) = (SELECT count(*) FROM local_deliveries)
+       AS no_duplicates;
+-- a big account-wide read pages with requests in flight at once
+\! $EMUCTL clear-log
+SELECT count(*), count(DISTINCT id), min(id), max(id) FROM mail.publisher_deliveries;
+\! $EMUCTL log | sort
