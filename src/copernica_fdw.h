@@ -50,6 +50,7 @@ typedef struct CopernicaOptions
 	char	   *collection;		/* name or ID */
 	char	   *resource;		/* read-only listing name */
 	char	   *view;			/* view ID, for resource 'view_profiles' */
+	char	   *upsert_key;		/* column an INSERT upserts on, or NULL */
 } CopernicaOptions;
 
 extern CopernicaOptions *copernica_get_options(Oid foreigntableid, Oid userid);
@@ -501,6 +502,30 @@ extern void copernicaExplainForeignModify(struct ModifyTableState *mtstate,
 										  struct ResultRelInfo *rinfo,
 										  List *fdw_private, int subplan_index,
 										  struct ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * upsert.c: INSERT on a key, as Copernica's PUT with create=true
+ * ----------------------------------------------------------------
+ */
+typedef struct CopernicaUpsert CopernicaUpsert;
+
+extern CopernicaUpsert *copernica_upsert_begin(Relation rel,
+											   const CopernicaOptions *opts,
+											   const CopernicaResource *res,
+											   CopernicaConnection *conn,
+											   CopernicaStats *stats,
+											   List *target_attrs,
+											   MemoryContext cxt);
+extern void copernica_upsert_new_batch(CopernicaUpsert *up);
+extern char *copernica_upsert_query(CopernicaUpsert *up,
+									struct TupleTableSlot *slot,
+									char **key, bool *wait_before);
+extern void copernica_upsert_note_updated(CopernicaUpsert *up, const char *key);
+extern char *copernica_upsert_applied_detail(CopernicaUpsert *up);
+extern char *copernica_upsert_lookup_id(CopernicaUpsert *up,
+										CopernicaConnection *conn,
+										CopernicaStats *stats,
+										const char *path, const char *key);
 
 /* ----------------------------------------------------------------
  * import.c: IMPORT FOREIGN SCHEMA

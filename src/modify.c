@@ -73,6 +73,7 @@ typedef struct CopernicaModifyState
 	CopernicaConnection *conn;
 	CopernicaStats stats;
 	char	   *collection_id;	/* for subprofile inserts */
+	CopernicaUpsert *upsert;	/* INSERT on the table's upsert_key */
 
 	int			ncolumns;
 	WriteColumn *columns;		/* every column of the table */
@@ -98,6 +99,8 @@ typedef struct CopernicaModifyState
 	bool		gather;
 	int			npending;
 	CopernicaRequest **pending;
+	char	  **pending_keys;	/* an upsert's keys, and where they repeat */
+	bool	   *pending_wait;
 
 	/* of the failing batch, for the error's detail */
 	int64		unknown_outcome;	/* cut off after they may have arrived */
@@ -402,6 +405,12 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 			st->readback = true;
 	}
 
+	/* an upsert's key is checked before any row is written */
+	if (operation == CMD_INSERT && st->opts->upsert_key)
+		st->upsert = copernica_upsert_begin(rel, st->opts, st->res, st->conn,
+											&st->stats, st->target_attrs,
+											estate->es_query_cxt);
+
 	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										"copernica_fdw modify row",
 										ALLOCSET_SMALL_SIZES);
@@ -510,6 +519,10 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 		st->gather = true;
 		st->pending = MemoryContextAlloc(estate->es_query_cxt,
 										 sizeof(CopernicaRequest *) * st->opts->batch_size);
+		st->pending_keys = MemoryContextAllocZero(estate->es_query_cxt,
+												  sizeof(char *) * st->opts->batch_size);
+		st->pending_wait = MemoryContextAllocZero(estate->es_query_cxt,
+												  sizeof(bool) * st->opts->batch_size);
 	}
 }
 
@@ -674,14 +687,25 @@ row_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 	return pg_server_to_any(body, strlen(body), PG_UTF8);
 }
 
-/* The request that creates the row in slot. */
+/*
+ * The request that creates the row in slot: a POST, or for an upsert a PUT
+ * to the same path with the key as its condition, which creates only when
+ * nothing matches.  An upsert's *key receives the key, and *wait_before
+ * says whether a row before it in the batch may have the same key.
+ */
 static CopernicaRequest *
-insert_request(CopernicaModifyState *st, TupleTableSlot *slot)
+insert_request(CopernicaModifyState *st, TupleTableSlot *slot, char **key,
+			   bool *wait_before)
 {
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	char	   *parent = NULL;
 
 	req->method = "POST";
+	if (st->upsert)
+	{
+		req->method = "PUT";
+		req->query = copernica_upsert_query(st->upsert, slot, key, wait_before);
+	}
 	req->body = row_body(st, slot, &parent);
 	if (st->res->kind == COPERNICA_SUBPROFILES)
 		req->path = psprintf("profile/%s/subprofiles/%s",
@@ -756,6 +780,9 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 						 detail.len ? "\n" : "",
 						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
 						 st->unknown_outcome == 1 ? "it was" : "they were");
+	if (st->upsert && copernica_upsert_applied_detail(st->upsert))
+		appendStringInfo(&detail, "%s%s", detail.len ? "\n" : "",
+						 copernica_upsert_applied_detail(st->upsert));
 	if (st->not_sent > 0)
 		appendStringInfo(&detail, "%s" INT64_FORMAT " other row%s of the batch %s not sent.",
 						 detail.len ? "\n" : "",
@@ -771,7 +798,7 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
  */
 static void
 note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
-			  int from, int n)
+			  char **keys, int from, int n)
 {
 	int			i;
 
@@ -785,6 +812,8 @@ note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
 			case COPERNICA_OUTCOME_SUCCEEDED:
 				if (x_created && copernica_parse_id(x_created, &id))
 					remember_created(st, id);
+				else if (keys)
+					copernica_upsert_note_updated(st->upsert, keys[i]);
 				else
 					st->unknown_outcome++;
 				break;
@@ -885,6 +914,41 @@ set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
 }
 
 /*
+ * The answer to one row's request: the new ID, into the slot RETURNING
+ * reads when slot is given.  An upsert that updated says no ID; RETURNING
+ * looks it up by the key.
+ */
+static void
+finish_insert(CopernicaModifyState *st, CopernicaBatch *batch, int handle,
+			  CopernicaRequest *req, const char *key, TupleTableSlot *slot)
+{
+	CopernicaResponse *resp = copernica_batch_wait(batch, handle);
+	char	   *id = NULL;
+
+	if (st->upsert && (resp->x_created == NULL || resp->x_created[0] == '\0'))
+	{
+		copernica_upsert_note_updated(st->upsert, key);
+		if (slot && st->returning_attrs != NIL)
+			id = copernica_upsert_lookup_id(st->upsert, st->conn, &st->stats,
+											req->path, key);
+	}
+	else
+	{
+		int64		idnum = created_id(resp);
+
+		remember_created(st, idnum);
+		id = psprintf(INT64_FORMAT, idnum);
+	}
+	if (slot && id)
+	{
+		if (st->readback)
+			read_back(st, id, slot);
+		else
+			set_returned_id(st, slot, id);
+	}
+}
+
+/*
  * Send the requests of rows first_row.., all in flight together (up to
  * max_concurrency), and put each new ID into its slot when slots is given.
  *
@@ -892,10 +956,15 @@ set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
  * statement created.  After a row fails no request is started any more,
  * and an interrupt stops the batch at once: no POST goes out after a
  * cancel.  The first error, in row order, is raised again with that list.
+ *
+ * An upsert (keys given) whose key may be that of a row before it waits
+ * until the rows before it are done: sent together, both would find no
+ * match and create two profiles.
  */
 static void
 send_inserts(CopernicaModifyState *st, CopernicaRequest **reqs,
-			 TupleTableSlot **slots, int n, int64 first_row)
+			 TupleTableSlot **slots, char **keys, bool *wait_before,
+			 int n, int64 first_row)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	CopernicaBatch *volatile batch = NULL;
@@ -905,14 +974,32 @@ send_inserts(CopernicaModifyState *st, CopernicaRequest **reqs,
 
 	PG_TRY();
 	{
+		bool		stopped = false;
+		int			j;
+
 		CHECK_FOR_INTERRUPTS();
 		batch = copernica_batch_begin(st->conn, &st->stats);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n && !stopped; i++)
 		{
+			if (wait_before && wait_before[i])
+			{
+				for (j = 0; j < i; j++)
+				{
+					const char *x_created;
+
+					st->current_row = first_row + j;
+					copernica_batch_settle(batch, handles[j]);
+					if (copernica_batch_outcome(batch, handles[j], &x_created) !=
+						COPERNICA_OUTCOME_SUCCEEDED)
+						stopped = true;
+				}
+				if (stopped)
+					break;
+			}
 			handles[i] = copernica_batch_add(batch, reqs[i]);
 			nadded = i + 1;
 		}
-		for (i = 0; i < n; i++)
+		for (i = 0; i < nadded; i++)
 		{
 			const char *x_created;
 
@@ -929,7 +1016,7 @@ send_inserts(CopernicaModifyState *st, CopernicaRequest **reqs,
 		if (batch)
 		{
 			copernica_batch_stop(batch);
-			note_outcomes(st, batch, handles, 0, nadded);
+			note_outcomes(st, batch, handles, keys, 0, nadded);
 			st->not_sent += n - nadded;
 			copernica_batch_end(batch);
 		}
@@ -939,28 +1026,20 @@ send_inserts(CopernicaModifyState *st, CopernicaRequest **reqs,
 	}
 	PG_END_TRY();
 
-	for (i = 0; i < n; i++)
+	/* rows an earlier failure kept from being sent */
+	st->not_sent += n - nadded;
+
+	for (i = 0; i < nadded; i++)
 	{
 		st->current_row = first_row + i;
 		PG_TRY();
 		{
-			CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
-			int64		idnum = created_id(resp);
-
-			remember_created(st, idnum);
-			if (slots)
-			{
-				char	   *id = psprintf(INT64_FORMAT, idnum);
-
-				if (st->readback)
-					read_back(st, id, slots[i]);
-				else
-					set_returned_id(st, slots[i], id);
-			}
+			finish_insert(st, batch, handles[i], reqs[i], keys ? keys[i] : NULL,
+						  slots ? slots[i] : NULL);
 		}
 		PG_CATCH();
 		{
-			note_outcomes(st, batch, handles, i + 1, n);
+			note_outcomes(st, batch, handles, keys, i + 1, nadded);
 			copernica_batch_end(batch);
 			rethrow_with_created(st, cxt);
 		}
@@ -987,7 +1066,10 @@ send_pending(CopernicaModifyState *st)
 	st->current_id = NULL;
 
 	st->npending = 0;
-	send_inserts(st, st->pending, NULL, n, st->rows_done + 1);
+	send_inserts(st, st->pending, NULL,
+				 st->upsert ? st->pending_keys : NULL,
+				 st->upsert ? st->pending_wait : NULL,
+				 n, st->rows_done + 1);
 	st->rows_done += n;
 
 	error_context_stack = errcb.previous;
@@ -1017,7 +1099,11 @@ copernicaExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
 		/* a row that cannot be written stops COPY before its batch goes */
 		PG_TRY();
 		{
-			st->pending[st->npending] = insert_request(st, slot);
+			if (st->upsert && st->npending == 0)
+				copernica_upsert_new_batch(st->upsert);
+			st->pending[st->npending] = insert_request(st, slot,
+													   &st->pending_keys[st->npending],
+													   &st->pending_wait[st->npending]);
 		}
 		PG_CATCH();
 		{
@@ -1050,6 +1136,8 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 	MemoryContext cxt;
 	ErrorContextCallback errcb;
 	CopernicaRequest **reqs;
+	char	  **keys;
+	bool	   *wait_before;
 	int64		first_row = st->rows_done + 1;
 	volatile int i;
 
@@ -1061,6 +1149,8 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 	MemoryContextSwitchTo(st->row_cxt);
 	cxt = st->row_cxt;
 	reqs = palloc(sizeof(CopernicaRequest *) * *numSlots);
+	keys = palloc0(sizeof(char *) * *numSlots);
+	wait_before = palloc0(sizeof(bool) * *numSlots);
 
 	errcb.callback = modify_error_callback;
 	errcb.arg = st;
@@ -1070,10 +1160,12 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 
 	PG_TRY();
 	{
+		if (st->upsert)
+			copernica_upsert_new_batch(st->upsert);
 		for (i = 0; i < *numSlots; i++)
 		{
 			st->current_row = first_row + i;
-			reqs[i] = insert_request(st, slots[i]);
+			reqs[i] = insert_request(st, slots[i], &keys[i], &wait_before[i]);
 		}
 	}
 	PG_CATCH();
@@ -1083,7 +1175,8 @@ copernicaExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 	}
 	PG_END_TRY();
 
-	send_inserts(st, reqs, slots, *numSlots, first_row);
+	send_inserts(st, reqs, slots, st->upsert ? keys : NULL,
+				 st->upsert ? wait_before : NULL, *numSlots, first_row);
 	st->rows_done += *numSlots;
 
 	error_context_stack = errcb.previous;
@@ -1239,10 +1332,14 @@ copernicaExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	if (st == NULL || st->res == NULL)
 		return;
 	what = mtstate->operation == CMD_INSERT ?
-		(st->res->kind == COPERNICA_SUBPROFILES ?
-		 psprintf("POST profile/$profile/subprofiles/%s",
-				  st->collection_id ? st->collection_id : st->opts->collection) :
-		 psprintf("POST %s", st->res->list_path)) :
+		psprintf("%s %s%s",
+				 st->opts->upsert_key ? "PUT" : "POST",
+				 st->res->kind == COPERNICA_SUBPROFILES ?
+				 psprintf("profile/$profile/subprofiles/%s",
+						  st->collection_id ? st->collection_id : st->opts->collection) :
+				 st->res->list_path,
+				 st->opts->upsert_key ?
+				 psprintf("?fields[]=%s==$key&create=true", st->opts->upsert_key) : "") :
 		psprintf("%s %s/$id", mtstate->operation == CMD_UPDATE ? "PUT" : "DELETE",
 				 st->res->entity_prefix);
 	ExplainPropertyText("Copernica", what, es);

@@ -67,6 +67,7 @@ static const CopernicaOptionDef option_defs[] = {
 	{"collection", OPT_TABLE, OK_STRING},
 	{"resource", OPT_TABLE, OK_RESOURCE},
 	{"view", OPT_TABLE, OK_STRING},
+	{"upsert_key", OPT_TABLE, OK_STRING},
 	{"field", OPT_COLUMN, OK_STRING},
 	{NULL}
 };
@@ -293,7 +294,8 @@ validate_table_options(List *options)
 	char	   *database = NULL,
 			   *collection = NULL,
 			   *resource = NULL,
-			   *view = NULL;
+			   *view = NULL,
+			   *upsert_key = NULL;
 
 	foreach(lc, options)
 	{
@@ -307,12 +309,19 @@ validate_table_options(List *options)
 			resource = defGetString(elem);
 		else if (strcmp(elem->defname, "view") == 0)
 			view = defGetString(elem);
+		else if (strcmp(elem->defname, "upsert_key") == 0)
+			upsert_key = defGetString(elem);
 	}
 
 	if (!database && !collection && !resource)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("a Copernica foreign table needs option \"database\", \"collection\" or \"resource\"")));
+	if (resource != NULL && upsert_key != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"upsert_key\" needs a profile or subprofile table"),
+				 errdetail("A table with option \"resource\" cannot be written.")));
 	if (resource == NULL)
 	{
 		if (view)
@@ -441,6 +450,8 @@ apply_options(CopernicaOptions *opts, List *options)
 			opts->resource = pstrdup(value);
 		else if (strcmp(name, "view") == 0)
 			opts->view = pstrdup(value);
+		else if (strcmp(name, "upsert_key") == 0)
+			opts->upsert_key = pstrdup(value);
 		else if (strcmp(name, "updatable") == 0)
 			(void) parse_bool(value, &opts->updatable);
 		else if (strcmp(name, "ssl_verify") == 0)

@@ -11,7 +11,7 @@ import json
 import filters
 import mailings
 import phpish
-from store import Database, dumps, envelope
+from store import Database, Profile, dumps, envelope
 
 JSON_TYPE = 'application/json'
 
@@ -251,8 +251,14 @@ class Api:
                 return self.list_entities(req, db.live_ids, self.store.profiles, db.schema)
             if sub == 'profileids':
                 return self.list_ids(req, db.live_ids)
+            if sub == 'unsubscribe':
+                return json_response(_unsubscribe_api(db.unsubscribe))
             raise ApiError('Invalid method')
         if m in ('POST', 'PUT'):
+            if sub == 'unsubscribe':
+                db.unsubscribe = _unsubscribe_input(req.data, db.unsubscribe)
+                return Response(303, headers=[('Location',
+                                               req.location('database/%d/unsubscribe' % db.id))])
             if sub == 'profiles':
                 if m == 'POST':
                     return self.create_profile(req, db)
@@ -294,7 +300,13 @@ class Api:
                                           coll.schema)
             if sub == 'subprofileids':
                 return json_response('[' + ','.join('"%d"' % i for i in coll.live_ids) + ']')
+            if sub == 'unsubscribe':
+                return json_response(_unsubscribe_api(coll.unsubscribe))
             raise ApiError('Invalid method')
+        if m in ('POST', 'PUT') and sub == 'unsubscribe':
+            coll.unsubscribe = _unsubscribe_input(req.data, coll.unsubscribe)
+            return Response(303, headers=[('Location',
+                                           req.location('collection/%d/unsubscribe' % coll.id))])
         if m in ('POST', 'PUT') and sub is None:
             data = _as_map(req.data)
             if not data and m == 'POST':
@@ -369,6 +381,20 @@ class Api:
                                       ('X-location',
                                        'https://api.copernica.com/v2/profile/%d' % p.id)])
 
+    def _unsubscribe(self, entity, config, schema):
+        """Run the database's (or collection's) unsubscribe behaviour."""
+        if entity.removed is not False:
+            return
+        behavior = config.get('behavior')
+        now = self.now()
+        if behavior == 'remove':
+            if isinstance(entity, Profile):
+                self.store.remove_profile(entity, now)
+            else:
+                self.store.remove_subprofile(entity, now)
+        elif behavior == 'update':
+            self._apply_values(entity, schema.normalize_input(config.get('fields') or {}), now)
+
     def _apply_values(self, entity, values, now):
         """Set normalised values; returns True if something changed."""
         if not values:
@@ -380,10 +406,13 @@ class Api:
             return True
         changed = False
         vals = entity.values
+        is_profile = isinstance(entity, Profile)
         for i, v in values.items():
             if vals[i] != v:
                 vals[i] = v
                 changed = True
+                if is_profile:
+                    self.store.reindex_value(entity, i)
         if changed:
             entity.modified = now
             entity.invalidate()
@@ -400,8 +429,16 @@ class Api:
         st = self.store
         conds = filters.parse_conditions(req.params['fields'], db.schema)
         pred = filters.compile_predicate(conds)
-        matches = [st.profiles[i] for i in db.live_ids
-                   if pred is None or pred(st.profiles[i])]
+        # an equality on a text field narrows the candidates (an index, for
+        # speed only: every candidate is still checked)
+        eq = [c for c in conds if c.op == '==' and c.kind == 'text' and c.index >= 0]
+        if eq:
+            cands = sorted(st.eq_candidates(db, eq[0].index, eq[0].value))
+            matches = [st.profiles[i] for i in cands
+                       if st.profiles[i].removed is False and pred(st.profiles[i])]
+        else:
+            matches = [st.profiles[i] for i in db.live_ids
+                       if pred is None or pred(st.profiles[i])]
         values = db.schema.normalize_input(_as_map(data.get('fields')))
         now = self.now()
         if not matches:
@@ -455,6 +492,9 @@ class Api:
             if len(rest) < 2:
                 raise ApiError("Invalid request, element 3 is missing in 'directory' path")
             return self.profile_subprofiles(req, p, rest[1])
+        if sub == 'unsubscribe' and m in ('POST', 'PUT'):
+            self._unsubscribe(p, p.db.unsubscribe, p.db.schema)
+            return Response(303, headers=[('Location', req.location('profile/%d' % p.id))])
         if m == 'GET':
             if sub is None:
                 return json_response(p.full_json())
@@ -574,6 +614,9 @@ class Api:
                 return json_response(dumps(s.fields_api()))
             raise ApiError('Invalid method')
         loc = [('Location', req.location('subprofile/%d' % s.id))]
+        if sub == 'unsubscribe':
+            self._unsubscribe(s, s.coll.unsubscribe, s.coll.schema)
+            return Response(303, headers=loc)
         if sub is None:
             data = req.data if isinstance(req.data, dict) else {}
             fields = data.get('fields')
@@ -588,6 +631,27 @@ class Api:
             self._apply_values(s, s.coll.schema.normalize_input(_as_map(req.data)), self.now())
             return Response(303, headers=loc)
         raise ApiError('Invalid method')
+
+
+def _unsubscribe_api(config):
+    """The behaviour as GET shows it: an empty fields map is PHP's []."""
+    fields = config.get('fields') or {}
+    return {'behavior': config.get('behavior', 'nothing'),
+            'fields': fields if fields else []}
+
+
+def _unsubscribe_input(data, current):
+    """PUT database|collection/$id/unsubscribe: behavior and fields [inferred:
+    an unknown behavior is refused, fields must be a map for 'update']."""
+    data = data if isinstance(data, dict) else {}
+    behavior = data.get('behavior', current.get('behavior', 'nothing'))
+    if behavior not in ('nothing', 'remove', 'update'):
+        raise ApiError('Invalid behavior')
+    fields = data.get('fields', current.get('fields', {}))
+    fields = _as_map(fields) if _is_array(fields) else {}
+    return {'behavior': behavior,
+            'fields': {str(k): phpish.php_string(v) if phpish.is_scalar(v) else ''
+                       for k, v in fields.items()}}
 
 
 def _normalize_secret(value):

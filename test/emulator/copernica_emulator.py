@@ -88,6 +88,8 @@ class Faults:
         self.latency_ms = 0
         self.fail_status = None
         self.fail_count = 0
+        self.fail_after = 0
+        self.fail_method = None
         self.retry_after = None
         self.counts = dict.fromkeys(self.KINDS, 0)
         self.answer = None          # canned answer: dict, see configure
@@ -114,6 +116,11 @@ class Faults:
             self.fail_count = max(0, int(f.get('count', 1)))
             ra = f.get('retry_after')
             self.retry_after = None if ra is None else str(ra)
+            self.fail_after = max(0, int(f.get('after', 0)))
+            m = f.get('method')
+            if m is not None and m not in ('GET', 'POST', 'PUT', 'DELETE'):
+                raise ValueError('fail method must be GET, POST, PUT or DELETE')
+            self.fail_method = m
         for k in self.KINDS:
             if k in spec:
                 self.counts[k] = max(0, int(spec[k]))
@@ -150,8 +157,13 @@ class Faults:
             return True
         return False
 
-    def take_fail(self):
+    def take_fail(self, method):
         if self.fail_count > 0 and self.fail_status:
+            if self.fail_method is not None and method != self.fail_method:
+                return None
+            if self.fail_after > 0:
+                self.fail_after -= 1
+                return None
             self.fail_count -= 1
             return self.fail_status, self.retry_after
         return None
@@ -159,7 +171,8 @@ class Faults:
     def describe(self):
         d = {'latency_ms': self.latency_ms,
              'fail': {'status': self.fail_status, 'count': self.fail_count,
-                      'retry_after': self.retry_after}}
+                      'retry_after': self.retry_after, 'after': self.fail_after,
+                      'method': self.fail_method}}
         d.update(self.counts)
         d['answer'] = dict(self.answer, count=self.answer_count) if self.answer else None
         d['full_pages'] = self.full_pages
@@ -323,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
             faults = server.faults
             latency = faults.latency_ms / 1000.0
             drop = faults.take('drop')
-            fail = None if drop else faults.take_fail()
+            fail = None if drop else faults.take_fail(self.command)
             answer = None if drop or fail else faults.take_answer(path)
             full_page = (not drop and not fail and not answer
                          and faults.take_full_page(path))

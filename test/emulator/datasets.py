@@ -107,9 +107,13 @@ def build_schema():
     for iid, name, group in ((1, 'soccer', 'sports'), (2, 'tennis', 'sports'),
                              (3, 'news', 'media')):
         st.add_interest(customers, Interest(iid, name, group))
+    customers.unsubscribe = {'behavior': 'update', 'fields': {'newsletter': 'no'}}
     st.add_collection(Collection(1, 'Orders', 1, _fields(ORDER_FIELDS)))
-    st.add_database(Database(2, 'Newsletter', 'Second database', False, '2020-06-15 12:00:00',
-                             _fields([(18, 'email', 'email', ''), (19, 'name', 'text', '')])))
+    newsletter = st.add_database(Database(2, 'Newsletter', 'Second database', False,
+                                          '2020-06-15 12:00:00',
+                                          _fields([(18, 'email', 'email', ''),
+                                                   (19, 'name', 'text', '')])))
+    newsletter.unsubscribe = {'behavior': 'remove', 'fields': {}}
     st.add_collection(Collection(2, 'Clicks', 2, _fields([(20, 'url', 'text', '')])))
     st.add_view(View(1, 'Gold customers', 1, ['segment==gold'], 'Profiles in segment gold',
                      '2024-01-01 00:00:00'))

@@ -9,7 +9,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py reset generate N [--seed S] -> reset: N profiles
   emuctl.py log [--count|--connections|--status]
   emuctl.py clear-log
-  emuctl.py latency MS | fail STATUS COUNT [--retry-after S] | drop N
+  emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
   emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT]
   emuctl.py full-pages N | renumber ID NEW_ID
@@ -78,6 +78,8 @@ def main(argv=None):
     p.add_argument('status', type=int)
     p.add_argument('count', type=int)
     p.add_argument('--retry-after')
+    p.add_argument('--after', type=int)
+    p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
     for name in ('drop', 'truncate', 'malformed', 'invalid-utf8'):
         p = sub.add_parser(name)
         p.add_argument('n', type=int)
@@ -139,6 +141,10 @@ def main(argv=None):
             spec = {'status': args.status, 'count': args.count}
             if args.retry_after is not None:
                 spec['retry_after'] = args.retry_after
+            if args.after is not None:
+                spec['after'] = args.after
+            if args.method is not None:
+                spec['method'] = args.method
             call(base, 'POST', 'faults', {'fail': spec})
         elif c in ('drop', 'truncate', 'malformed', 'invalid-utf8'):
             call(base, 'POST', 'faults', {c.replace('-', '_'): args.n})

@@ -182,6 +182,7 @@ class Collection:
         self.database = int(database)
         self.schema = Schema(fields)
         self.live_ids = []          # sorted IDs of non-removed subprofiles
+        self.unsubscribe = {'behavior': 'nothing', 'fields': {}}
 
     def to_api(self):
         fields = [f.to_api() for f in self.schema.fields]
@@ -203,6 +204,11 @@ class Database:
         self.collections = []       # Collection objects, in ID order
         self.views = []             # View objects, in ID order
         self.live_ids = []          # sorted IDs of non-removed profiles
+        # what PUT profile/$id/unsubscribe does (section 11.11)
+        self.unsubscribe = {'behavior': 'nothing', 'fields': {}}
+        # field index -> {lower-cased value: set of profile IDs}, built on
+        # first use by a bulk PUT; may hold stale IDs, never misses one
+        self.eq_index = {}
 
     def interest_by_name(self, name):
         name = phpish.php_string(name) if phpish.is_scalar(name) else None
@@ -433,6 +439,8 @@ class Store:
     def insert_profile(self, p):
         """Add a profile object (its ID already set)."""
         self.profiles[p.id] = p
+        for idx, ix in p.db.eq_index.items():
+            ix.setdefault(p.values[idx].lower(), set()).add(p.id)
         if p.removed is False:
             live = p.db.live_ids
             if not live or live[-1] < p.id:
@@ -478,6 +486,23 @@ class Store:
                        now, now)
         self.insert_subprofile(s)
         return s
+
+    def eq_candidates(self, db, idx, folded):
+        """IDs of profiles whose field idx may equal folded (lower-cased):
+        a superset, to be checked by the caller."""
+        ix = db.eq_index.get(idx)
+        if ix is None:
+            ix = {}
+            for pid in db.live_ids:
+                ix.setdefault(self.profiles[pid].values[idx].lower(), set()).add(pid)
+            db.eq_index[idx] = ix
+        return ix.get(folded, ())
+
+    def reindex_value(self, p, idx):
+        """A profile's field idx changed: keep the equality index complete."""
+        ix = p.db.eq_index.get(idx)
+        if ix is not None:
+            ix.setdefault(p.values[idx].lower(), set()).add(p.id)
 
     @staticmethod
     def _unlive(lst, eid):
@@ -543,6 +568,8 @@ class Store:
                                  'fields': [f.to_state() for f in c.schema.fields]}
                                 for c in db.collections],
                 'views': [v.to_state() for v in db.views],
+                'unsubscribe': db.unsubscribe,
+                'collection_unsubscribe': {str(c.id): c.unsubscribe for c in db.collections},
             })
         return {
             'format': 'copernica-emulator-state-1',
@@ -587,9 +614,15 @@ class Store:
             st.add_database(db)
             for i in d.get('interests', []):
                 st.add_interest(db, Interest(i['ID'], i['name'], i.get('group', '')))
+            if isinstance(d.get('unsubscribe'), dict):
+                db.unsubscribe = d['unsubscribe']
+            cu = d.get('collection_unsubscribe') or {}
             for c in d.get('collections', []):
-                st.add_collection(Collection(c['ID'], c['name'], db.id,
-                                             [Field.from_state(f) for f in c.get('fields', [])]))
+                coll = Collection(c['ID'], c['name'], db.id,
+                                  [Field.from_state(f) for f in c.get('fields', [])])
+                if isinstance(cu.get(str(coll.id)), dict):
+                    coll.unsubscribe = cu[str(coll.id)]
+                st.add_collection(coll)
             for v in d.get('views', []):
                 st.add_view(View(v['ID'], v['name'], db.id, v.get('rules', []),
                                  v.get('description', ''), v.get('last-built', '')))

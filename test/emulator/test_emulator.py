@@ -1082,6 +1082,103 @@ class TestWrites(EmulatorTestCase):
         self.assertEqual(s.header('X-Created'), str(len(datasets.DEMO_ORDERS) + 1))
 
 
+class TestSync(EmulatorTestCase):
+    """What a sync needs: ID sets, upsert by key, unsubscribe behaviour."""
+
+    def test_profileids_bare_array_of_live_ids(self):
+        r = get('database/1/profileids')
+        self.assertEqual(r.header('Content-Type'), 'application/json')
+        self.assertEqual(r.body[:1], b'[')
+        self.assertEqual(r.json(), [str(i) for i in range(1, 26)])
+        call('DELETE', 'profile/7')
+        self.assertNotIn('7', get('database/Customers/profileids').json())
+        self.assertEqual(get('database/2/profileids').json(), ['26', '27', '28'])
+
+    def test_subprofileids_bare_array_of_live_ids(self):
+        ids = get('collection/1/subprofileids').json()
+        self.assertEqual(ids, [str(i) for i in range(1, len(datasets.DEMO_ORDERS) + 1)])
+        call('DELETE', 'subprofile/3')
+        self.assertNotIn('3', get('collection/1/subprofileids').json())
+        self.assertEqual(get('collection/2/subprofileids').json(), [])
+
+    def test_upsert_matches_key_without_regard_to_case(self):
+        email = get('profile/4').json()['fields']['email']
+        r = call('PUT', 'database/1/profiles',
+                 [('fields[]', 'email==' + email.upper()), ('create', 'true')],
+                 {'fields': {'email': email.upper(), 'age': 77}})
+        self.assertEqual((r.status, r.header('X-Created')), (200, None))
+        self.assertEqual(get('profile/4').json()['fields']['age'], '77')
+        self.assertEqual(get('database/1/profiles').json()['total'], 25)
+
+    def test_upsert_sees_changed_and_removed_keys(self):
+        # the emulator's equality index must follow every write
+        key = [('fields[]', 'email==moved@example.com'), ('create', 'true')]
+        call('PUT', 'database/1/profiles', key, {'fields': {'age': 1}})  # creates 29
+        call('PUT', 'profile/5', body={'fields': {'email': 'Moved2@example.com'}})
+        call('PUT', 'profile/29', body={'fields': {'email': 'gone@example.com'}})
+        r = call('PUT', 'database/1/profiles',
+                 [('fields[]', 'email==moved2@example.com'), ('create', 'true')],
+                 {'fields': {'age': 2}})
+        self.assertEqual((r.status, get('profile/5').json()['fields']['age']), (200, '2'))
+        r = call('PUT', 'database/1/profiles', key, {'fields': {'age': 3}})
+        self.assertEqual(r.header('X-Created'), '30')
+        call('DELETE', 'profile/30')
+        r = call('PUT', 'database/1/profiles', key, {'fields': {'age': 4}})
+        self.assertEqual(r.header('X-Created'), '31')
+        self.assertEqual(get('profile/29').json()['fields']['age'], '1')
+
+    def test_unsubscribe_behaviour_is_readable(self):
+        self.assertEqual(get('database/1/unsubscribe').json(),
+                         {'behavior': 'update', 'fields': {'newsletter': 'no'}})
+        self.assertEqual(get('database/Newsletter/unsubscribe').body,
+                         b'{"behavior":"remove","fields":[]}')
+        self.assertEqual(get('collection/1/unsubscribe').json(),
+                         {'behavior': 'nothing', 'fields': []})
+        self.assertError(get('database/9/unsubscribe'), 'No database with supplied ID')
+
+    def test_unsubscribe_update_remove_nothing(self):
+        self.assertEqual(get('profile/4').json()['fields']['newsletter'], 'yes')
+        r = call('PUT', 'profile/4/unsubscribe', body=[])
+        self.assertEqual(r.status, 303)
+        p = get('profile/4').json()
+        self.assertEqual((p['fields']['newsletter'], p['removed']), ('no', False))
+        r = call('PUT', 'profile/26/unsubscribe')
+        self.assertEqual(r.status, 303)
+        self.assertIsNot(get('profile/26').json()['removed'], False)
+        self.assertEqual(call('PUT', 'profile/26/unsubscribe').status, 303)  # no-op now
+        r = call('PUT', 'database/1/unsubscribe', body={'behavior': 'nothing'})
+        self.assertEqual(r.status, 303)
+        before = get('profile/11').json()
+        call('PUT', 'profile/11/unsubscribe')
+        self.assertEqual(get('profile/11').json(), before)
+        self.assertError(call('PUT', 'database/1/unsubscribe', body={'behavior': 'delete'}),
+                         'Invalid behavior')
+        self.assertError(call('PUT', 'profile/999/unsubscribe'), 'No entity with supplied ID')
+
+    def test_subprofile_unsubscribe_follows_collection(self):
+        call('PUT', 'collection/1/unsubscribe',
+             body={'behavior': 'update', 'fields': {'status': 'open'}})
+        self.assertEqual(get('collection/1/unsubscribe').json(),
+                         {'behavior': 'update', 'fields': {'status': 'open'}})
+        self.assertEqual(call('PUT', 'subprofile/1/unsubscribe').status, 303)
+        self.assertEqual(get('subprofile/1').json()['fields']['status'], 'open')
+        call('PUT', 'collection/1/unsubscribe', body={'behavior': 'remove'})
+        call('PUT', 'subprofile/2/unsubscribe')
+        self.assertIsNot(get('subprofile/2').json()['removed'], False)
+
+    def test_fail_after_counts_only_the_method(self):
+        control('POST', 'faults', {'fail': {'status': 503, 'count': 1, 'after': 1,
+                                            'method': 'PUT'}})
+        try:
+            self.assertEqual(get('identity').status, 200)
+            self.assertEqual(call('PUT', 'profile/1', body={}).status, 303)
+            self.assertEqual(get('identity').status, 200)
+            self.assertEqual(call('PUT', 'profile/1', body={}).status, 503)
+            self.assertEqual(call('PUT', 'profile/1', body={}).status, 303)
+        finally:
+            control('DELETE', 'faults')
+
+
 # ---------------------------------------------------------------------------
 # Input normalisation (section 5.3)
 # ---------------------------------------------------------------------------
