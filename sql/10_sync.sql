@@ -97,6 +97,22 @@ INSERT INTO sync_customers (email, firstname, age) SELECT * FROM crm;
 \! $EMUCTL profiles 1
 EXPLAIN (COSTS OFF) INSERT INTO sync_customers (email, firstname, age) SELECT * FROM crm;
 
+-- COPY upserts too, in batches, with the same checks
+\! $EMUCTL clear-log
+COPY sync_customers (email, firstname) FROM STDIN;
+batch3@example.com	B3 copied
+copy1@example.com	C1
+Copy1@Example.com	C1 again
+\.
+\! $EMUCTL log --status | grep '^PUT' | head -n 2 | sort
+\! $EMUCTL log --status | grep '^PUT' | tail -n +3 | sort
+\! $EMUCTL profiles 1
+SELECT email, firstname FROM sync_customers WHERE lower(email) IN ('batch3@example.com', 'copy1@example.com') ORDER BY 1;
+COPY sync_customers (email, firstname) FROM STDIN;
+ok@example.com	x
+	empty key
+\.
+
 -- batches run concurrently: a 10,000-row upsert at 20 ms latency is measured
 -- in test/bench (bench.py upsert)
 
