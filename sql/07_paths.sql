@@ -88,3 +88,159 @@ CREATE FOREIGN TABLE p_order_fields (id bigint, name text)
     SERVER copernica OPTIONS (resource 'fields', collection 'Orders');
 SELECT * FROM p_order_fields;
 DROP FOREIGN TABLE p_order_fields;
+
+-- UPDATE ... FROM and DELETE ... USING a local table: one PUT or DELETE per
+-- matched row, found by ID
+\! $EMUCTL reset demo
+CREATE TABLE p_changes (id bigint, new_age integer);
+INSERT INTO p_changes VALUES (3, 46), (4, 53), (99, 1);
+\! $EMUCTL clear-log
+UPDATE p_customers c SET age = ch.new_age FROM p_changes ch WHERE c.id = ch.id;
+\! $EMUCTL log | grep -v -e '^GET'
+SELECT id, age FROM p_customers WHERE id IN (3, 4) ORDER BY id;
+\! $EMUCTL clear-log
+DELETE FROM p_customers c USING p_changes ch WHERE c.id = ch.id AND ch.new_age > 50;
+\! $EMUCTL log | grep -v -e '^GET'
+\! $EMUCTL profile 4 | grep -c '"removed": *"2'
+\! $EMUCTL profiles Customers
+
+-- RETURNING *: UPDATE shows what Copernica stored, DELETE the row as it was
+UPDATE p_customers SET firstname = 'Piet' WHERE id = 3 RETURNING *;
+DELETE FROM p_customers WHERE id = 5 RETURNING *;
+\! $EMUCTL profiles Customers
+
+-- row and statement triggers on the foreign table see every row
+CREATE TABLE p_trigger_log (event text);
+CREATE FUNCTION p_log_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO p_trigger_log VALUES (TG_WHEN || ' ' || TG_OP || ' ' || TG_LEVEL || ' ' ||
+        coalesce(CASE TG_OP WHEN 'DELETE' THEN OLD.email ELSE NEW.email END, '-') ||
+        ' id=' || coalesce(CASE TG_OP WHEN 'DELETE' THEN OLD.id ELSE NEW.id END::text, '-'));
+    IF TG_OP = 'INSERT' AND TG_WHEN = 'BEFORE' THEN
+        NEW.firstname := 'set by trigger';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END$$;
+CREATE FUNCTION p_log_stmt() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO p_trigger_log VALUES (TG_WHEN || ' ' || TG_OP || ' ' || TG_LEVEL);
+    RETURN NULL;
+END$$;
+CREATE TRIGGER p_row_before BEFORE INSERT OR UPDATE OR DELETE ON p_customers
+    FOR EACH ROW EXECUTE FUNCTION p_log_row();
+CREATE TRIGGER p_row_after AFTER INSERT OR UPDATE OR DELETE ON p_customers
+    FOR EACH ROW EXECUTE FUNCTION p_log_row();
+CREATE TRIGGER p_stmt AFTER INSERT OR UPDATE OR DELETE ON p_customers
+    FOR EACH STATEMENT EXECUTE FUNCTION p_log_stmt();
+INSERT INTO p_customers (email, firstname) VALUES ('t1@example.com', 'x'), ('t2@example.com', 'x');
+UPDATE p_customers SET age = 1 WHERE email = 't1@example.com';
+DELETE FROM p_customers WHERE email = 't2@example.com';
+COPY p_customers (email, firstname) FROM STDIN;
+t3@example.com	x
+\.
+SELECT * FROM p_trigger_log;
+SELECT id, email, firstname, age FROM p_customers WHERE email LIKE 't_@example.com' ORDER BY id;
+\! $EMUCTL profiles Customers
+DROP TRIGGER p_row_before ON p_customers;
+DROP TRIGGER p_row_after ON p_customers;
+DROP TRIGGER p_stmt ON p_customers;
+
+-- a view over a foreign table: read, and written through
+CREATE VIEW p_adults AS SELECT id, email, age FROM p_customers WHERE age >= 18;
+SELECT count(*) FROM p_adults;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM p_adults WHERE id = 7;
+UPDATE p_adults SET age = 68 WHERE id = 7;
+\! $EMUCTL profile 7 | grep -o '"age": *"[^"]*"'
+
+-- cursors: FETCH forward in steps; SCROLL and WITH HOLD work on the
+-- materialized rows
+BEGIN;
+DECLARE c1 CURSOR FOR SELECT id FROM p_customers WHERE id <= 10 ORDER BY id;
+FETCH 3 FROM c1;
+FETCH 2 FROM c1;
+CLOSE c1;
+DECLARE c2 SCROLL CURSOR FOR SELECT id FROM p_customers WHERE id <= 5;
+FETCH ALL FROM c2;
+FETCH BACKWARD 2 FROM c2;
+FETCH FIRST FROM c2;
+DECLARE c3 CURSOR FOR SELECT id FROM p_customers WHERE id <= 5;
+FETCH 1 FROM c3;
+FETCH BACKWARD 1 FROM c3;
+COMMIT;
+DECLARE c4 CURSOR WITH HOLD FOR SELECT id, email FROM p_customers WHERE id IN (1, 2) ORDER BY id;
+FETCH ALL FROM c4;
+CLOSE c4;
+
+-- prepared statements: custom plans and the generic plan give the same rows
+SET plan_cache_mode = force_generic_plan;
+PREPARE p_by_id(bigint) AS SELECT id, email FROM p_customers WHERE id = $1;
+EXPLAIN (COSTS OFF) EXECUTE p_by_id(2);
+\! $EMUCTL clear-log
+EXECUTE p_by_id(2);
+EXECUTE p_by_id(8);
+\! $EMUCTL log | grep -v -e '/fields'
+PREPARE p_set_age(integer, bigint) AS UPDATE p_customers SET age = $1 WHERE id = $2;
+EXECUTE p_set_age(20, 8);
+EXECUTE p_set_age(21, 9);
+SELECT id, age FROM p_customers WHERE id IN (8, 9) ORDER BY id;
+RESET plan_cache_mode;
+DEALLOCATE ALL;
+
+-- savepoints: a foreign query failing inside one, ROLLBACK TO, then more
+-- foreign queries in the same transaction
+CREATE FOREIGN TABLE p_nowhere (id bigint) SERVER copernica OPTIONS (database 'Nowhere');
+BEGIN;
+SELECT count(*) FROM p_customers WHERE id < 10;
+SAVEPOINT s1;
+SELECT * FROM p_nowhere;
+ROLLBACK TO s1;
+SELECT count(*) FROM p_customers WHERE id < 10;
+SAVEPOINT s2;
+UPDATE p_customers SET age = 30 WHERE id = 10;
+\! $EMUCTL fail 503 20
+SELECT count(*) FROM p_customers;
+ROLLBACK TO s2;
+\! $EMUCTL clear-faults
+UPDATE p_customers SET age = 31 WHERE id = 11;
+COMMIT;
+SELECT id, age FROM p_customers WHERE id IN (10, 11) ORDER BY id;
+
+-- a self-join, LATERAL, and two foreign tables in one statement
+SELECT a.id, b.id AS referrer_id FROM p_customers a
+  JOIN p_customers b ON b.id = a.age - 1 WHERE a.id IN (8, 9) ORDER BY a.id;
+SELECT c.id, o.ordernumber FROM p_customers c,
+  LATERAL (SELECT ordernumber FROM p_orders o WHERE o.profile = c.id ORDER BY o.id LIMIT 1) o
+  WHERE c.id IN (1, 2, 3) ORDER BY c.id;
+SELECT c.email, count(o.id) AS orders FROM p_customers c JOIN p_orders o ON o.profile = c.id
+  WHERE c.id <= 3 GROUP BY c.email ORDER BY c.email;
+UPDATE p_orders o SET ordernumber = 'for ' || c.email FROM p_customers c
+  WHERE o.profile = c.id AND c.id = 1;
+SELECT id, profile, ordernumber FROM p_orders WHERE profile = 1 ORDER BY id;
+
+-- an outer join whose nullable side feeds a parameterized scan: the value
+-- is a PlaceHolderVar, looked up once per outer row
+CREATE TABLE p_local (k bigint);
+INSERT INTO p_local VALUES (1), (2), (3);
+ANALYZE p_local;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT l.k, s.one, c.email FROM p_local l
+  LEFT JOIN (SELECT k, 1::bigint AS one FROM p_local) s ON s.k = l.k - 1
+  LEFT JOIN p_customers c ON c.id = s.one;
+SELECT l.k, s.one, c.email FROM p_local l
+  LEFT JOIN (SELECT k, 1::bigint AS one FROM p_local) s ON s.k = l.k - 1
+  LEFT JOIN p_customers c ON c.id = s.one
+  ORDER BY l.k;
+SELECT l.k, s.x, c.email FROM p_local l
+  LEFT JOIN (SELECT k, coalesce(k, 0) AS x FROM p_local) s ON s.k = l.k - 1
+  JOIN p_customers c ON c.id = s.x
+  ORDER BY l.k;
+
+-- EXPLAIN ANALYZE of each write names the request and counts it
+\! $EMUCTL reset demo
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    INSERT INTO p_customers (email) VALUES ('e1@example.com'), ('e2@example.com');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    UPDATE p_customers SET age = 5 WHERE id = 29;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+    DELETE FROM p_customers WHERE id = 30;
+\! $EMUCTL profiles Customers
+\! $EMUCTL profile 29 | grep -o '"age": *"[^"]*"'

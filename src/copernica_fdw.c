@@ -79,6 +79,7 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	baserel->fdw_private = info;
 	info->userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	info->serverid = GetForeignTable(foreigntableid)->serverid;
+	info->plan.root = root;
 	info->plan.relid = foreigntableid;
 	info->plan.opts = copernica_get_options(foreigntableid, info->userid);
 	info->plan.res = copernica_resolve_resource(info->plan.opts);
@@ -381,7 +382,7 @@ explain_value(Expr *value)
 	}
 	if (IsA(value, Param))
 		return psprintf("$%d", ((Param *) value)->paramid);
-	if (IsA(value, Var))
+	if (IsA(value, Var) || IsA(value, PlaceHolderVar))
 		return pstrdup("(outer row's value)");
 	return pstrdup("(expression)");
 }

@@ -331,6 +331,7 @@ struct RelOptInfo;
 /* What planning knows of the table a scan reads. */
 typedef struct CopernicaPlanInfo
 {
+	struct PlannerInfo *root;	/* the query being planned */
 	Oid			relid;
 	struct TupleDescData *tupdesc;
 	CopernicaOptions *opts;

@@ -98,9 +98,10 @@ commuted(const char *op)
  * a parameterized path.
  */
 static bool
-is_scan_start_value(Expr *expr, RelOptInfo *baserel)
+is_scan_start_value(Expr *expr, RelOptInfo *baserel, CopernicaPlanInfo *info)
 {
-	Relids		relids = pull_varnos(NULL, (Node *) expr);
+	/* the real root: a PlaceHolderVar's relids are looked up in it */
+	Relids		relids = pull_varnos(info->root, (Node *) expr);
 
 	if (bms_is_member(baserel->relid, relids))
 		return false;
@@ -146,7 +147,7 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 		return false;
 	if (!var_source(baserel, info, var, &path, &coltype))
 		return false;
-	if (!is_scan_start_value(value, baserel))
+	if (!is_scan_start_value(value, baserel, info))
 		return false;
 
 	cond->op = op;
@@ -304,7 +305,7 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
 			!is_integer_type(coltype) ||
 			!is_integer_type(get_element_type(exprType((Node *) right))))
 			return false;
-		if (!is_scan_start_value(right, baserel))
+		if (!is_scan_start_value(right, baserel, info))
 			return false;
 		cond->field = "id";
 		cond->op = "==";

@@ -1346,4 +1346,10 @@ copernicaExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	if (mtstate->operation == CMD_INSERT)
 		ExplainPropertyInteger("Batch Size", NULL,
 							   copernicaGetForeignModifyBatchSize(rinfo), es);
+	/* the writes' own requests; the scan that found the rows shows its own */
+	if (es->analyze)
+	{
+		ExplainPropertyInteger("Copernica Requests", NULL, st->stats.requests, es);
+		ExplainPropertyInteger("Copernica Retries", NULL, st->stats.retries, es);
+	}
 }
