@@ -141,6 +141,59 @@ SELECT what, txt FROM h_captured c
 SELECT count(*) FROM h_tokens t WHERE position(t.token IN 'x regress\/hostile+tok en') > 0;
 DROP SCHEMA h_import CASCADE;
 
+-- (3) Planning owns the metadata it uses.  A function that planning
+-- evaluates (a STABLE one, to estimate a condition) may forget the cache
+-- and fill it again with another table's metadata; the plan is still the
+-- one for this table, and the rows are all there.
+CREATE FOREIGN TABLE h_newsletter (id bigint, email text)
+    SERVER regress_h OPTIONS (database 'Newsletter');
+CREATE FUNCTION pg_temp.h_forget() RETURNS text STABLE LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM copernica_forget_metadata();
+    EXECUTE 'SELECT count(*) FROM h_newsletter';   -- planned anew each time
+    RETURN 'nobody@example.com';
+END $$;
+SELECT count(*), sum(id) FROM h_customers WHERE email <> pg_temp.h_forget();
+SELECT count(*), sum(id) FROM h_customers WHERE email <> pg_temp.h_forget() AND id > 20;
+-- the requests of a scan follow from the plan's metadata (its size and ID
+-- bounds), so they are the same with and without the forgetting function
+CREATE FOREIGN TABLE h_customers1 (id bigint, email text)
+    SERVER regress_h OPTIONS (database 'Customers', page_size '1');
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) FROM h_customers1 WHERE email <> 'nobody@example.com';
+\set plain_requests `$EMUCTL log | grep 'Customers/profiles?start=' | sort | md5sum`
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) FROM h_customers1 WHERE email <> pg_temp.h_forget();
+\set forget_requests `$EMUCTL log | grep 'Customers/profiles?start=' | sort | md5sum`
+SELECT :'plain_requests' = :'forget_requests' AS same_requests;
+-- The cache frees what it no longer holds: plans that fail to get metadata
+-- leave nothing behind, and forgetting frees every entry.
+CREATE VIEW h_md_memory AS
+    SELECT count(*) AS contexts, coalesce(sum(used_bytes), 0) AS used
+      FROM pg_backend_memory_contexts WHERE name = 'copernica_fdw metadata';
+SELECT copernica_forget_metadata();
+SELECT count(*) FROM h_customers;
+SELECT contexts FROM h_md_memory;
+CREATE TEMP TABLE h_md_before AS SELECT * FROM h_md_memory;
+\! $EMUCTL fail 503 1000
+DO $$
+BEGIN
+    FOR i IN 1..40 LOOP
+        BEGIN
+            PERFORM count(*) FROM h_newsletter;
+        EXCEPTION WHEN OTHERS THEN NULL;
+        END;
+    END LOOP;
+END $$;
+\! $EMUCTL clear-faults
+SELECT m.contexts = b.contexts AS same_entries, m.used = b.used AS no_growth
+  FROM h_md_memory m, h_md_before b;
+SELECT count(*) FROM h_newsletter;
+SELECT contexts FROM h_md_memory;
+SELECT copernica_forget_metadata();
+SELECT * FROM h_md_memory;
+
 -- clean up
 DROP SERVER regress_h, regress_h2 CASCADE;
 DROP TABLE h_tokens, h_captured;

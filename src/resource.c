@@ -337,18 +337,24 @@ copernica_name_in_list(const char *name, List *names)
  * What planning wants to know about a table, cached per backend for a
  * while: asking on every query would add requests, and field definitions
  * and table sizes change slowly.
+ *
+ * Each entry lives in its own memory context, so that an expired entry is
+ * freed when it is replaced, and copernica_forget_metadata() frees them
+ * all.  Callers get a copy in their own memory: anything planning calls
+ * (a function in a condition, say) may forget the cache meanwhile.
  */
 #define METADATA_TTL_SECONDS	60
 
 typedef struct MetadataEntry
 {
+	MemoryContext cxt;			/* holds the entry and all it points to */
 	char	   *key;
 	TimestampTz fetched;
 	CopernicaMetadata md;
 } MetadataEntry;
 
+/* The entries; the list's cells live in TopMemoryContext. */
 static List *metadata_cache = NIL;
-static MemoryContext metadata_cxt = NULL;
 
 static const CopernicaValuePath field_def_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "name"},
@@ -463,6 +469,35 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	}
 }
 
+/* md and its lists, copied into the current memory context. */
+static CopernicaMetadata *
+copy_metadata(const CopernicaMetadata *md)
+{
+	CopernicaMetadata *copy = palloc(sizeof(CopernicaMetadata));
+	ListCell   *a,
+			   *b;
+
+	*copy = *md;
+	copy->field_names = NIL;
+	copy->field_types = NIL;
+	forboth(a, md->field_names, b, md->field_types)
+	{
+		copy->field_names = lappend(copy->field_names, pstrdup(lfirst(a)));
+		copy->field_types = lappend(copy->field_types, pstrdup(lfirst(b)));
+	}
+	return copy;
+}
+
+static void
+forget_entry(MetadataEntry *entry)
+{
+	MemoryContextDelete(entry->cxt);
+}
+
+/*
+ * The table's metadata, from the cache or from Copernica, as a copy that
+ * the caller owns (in its current memory context).
+ */
 const CopernicaMetadata *
 copernica_get_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 					   const CopernicaOptions *opts, Oid serverid, Oid userid)
@@ -472,7 +507,9 @@ copernica_get_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	TimestampTz now = GetCurrentTimestamp();
 	ListCell   *lc;
 	MetadataEntry *entry;
+	MemoryContext cxt;
 	MemoryContext old;
+	CopernicaMetadata fetched;
 
 	foreach(lc, metadata_cache)
 	{
@@ -481,43 +518,34 @@ copernica_get_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 		{
 			if (!TimestampDifferenceExceeds(entry->fetched, now,
 											METADATA_TTL_SECONDS * 1000))
-				return &entry->md;
+				return copy_metadata(&entry->md);
+			/* expired: free it now, so that a long session does not grow */
+			old = MemoryContextSwitchTo(TopMemoryContext);
 			metadata_cache = foreach_delete_current(metadata_cache, lc);
+			MemoryContextSwitchTo(old);
+			forget_entry(entry);
 			break;
 		}
 	}
 
-	if (metadata_cxt == NULL)
-		metadata_cxt = AllocSetContextCreate(TopMemoryContext,
-											 "copernica_fdw metadata",
-											 ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(metadata_cxt);
+	/*
+	 * Ask in the caller's memory: if asking fails, nothing was added to the
+	 * cache, and the caller's context takes what was allocated with it.
+	 */
+	fetch_metadata(conn, res, opts, &fetched);
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "copernica_fdw metadata",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 	entry = palloc0(sizeof(MetadataEntry));
+	entry->cxt = cxt;
 	entry->key = pstrdup(key);
 	entry->fetched = now;
-	MemoryContextSwitchTo(old);
-
-	fetch_metadata(conn, res, opts, &entry->md);
-
-	/* the lists were built in the caller's context: keep copies */
-	old = MemoryContextSwitchTo(metadata_cxt);
-	{
-		List	   *names = NIL,
-				   *types = NIL;
-		ListCell   *a,
-				   *b;
-
-		forboth(a, entry->md.field_names, b, entry->md.field_types)
-		{
-			names = lappend(names, pstrdup(lfirst(a)));
-			types = lappend(types, pstrdup(lfirst(b)));
-		}
-		entry->md.field_names = names;
-		entry->md.field_types = types;
-	}
+	entry->md = *copy_metadata(&fetched);
+	MemoryContextSwitchTo(TopMemoryContext);
 	metadata_cache = lappend(metadata_cache, entry);
 	MemoryContextSwitchTo(old);
-	return &entry->md;
+	return copy_metadata(&fetched);
 }
 
 /* The Copernica type of a field ("integer", "text", ...), or NULL. */
@@ -577,8 +605,12 @@ PG_FUNCTION_INFO_V1(copernica_forget_metadata);
 Datum
 copernica_forget_metadata(PG_FUNCTION_ARGS)
 {
-	if (metadata_cxt)
-		MemoryContextReset(metadata_cxt);
+	ListCell   *lc;
+
+	/* callers hold copies, never pointers into the cache: free it all */
+	foreach(lc, metadata_cache)
+		forget_entry(lfirst(lc));
+	list_free(metadata_cache);
 	metadata_cache = NIL;
 	PG_RETURN_VOID();
 }
