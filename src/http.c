@@ -234,6 +234,8 @@ static void transfer_start(Transfer *t);
 static void transfer_attempt_done(Transfer *t, CURLcode result);
 static bool transfer_should_retry(Transfer *t, int64 *delay_ms);
 static bool curl_error_is_permanent(CURLcode rc);
+static bool transfer_is_overload_page(Transfer *t);
+static bool transfer_may_have_arrived(Transfer *t);
 static CopernicaResponse *transfer_finish(Transfer *t);
 static int	transfer_errcontext(Transfer *t);
 static size_t write_callback(char *ptr, size_t size, size_t nmemb, void *userdata);
@@ -912,8 +914,7 @@ copernica_batch_outcome(CopernicaBatch *batch, int handle, const char **x_create
 		return COPERNICA_OUTCOME_SUCCEEDED;
 	}
 	/* a gateway giving up says nothing about what happened behind it */
-	if (t->method == METHOD_POST &&
-		(t->status == 500 || t->status == 502 || t->status == 504))
+	if (t->method == METHOD_POST && transfer_may_have_arrived(t))
 		return COPERNICA_OUTCOME_UNKNOWN;
 	return COPERNICA_OUTCOME_FAILED;
 }
@@ -1425,6 +1426,37 @@ transfer_attempt_done(Transfer *t, CURLcode result)
 }
 
 /*
+ * The load balancer's "Loadbalancer Error ... too many requests to handle"
+ * page (a 503 or 504 in HTML): the request was turned away before it
+ * reached Copernica.  Never throws.
+ */
+static bool
+transfer_is_overload_page(Transfer *t)
+{
+	static const char phrase[] = "too many requests";
+	size_t		n = sizeof(phrase) - 1;
+	size_t		i;
+
+	if (t->status != 503 && t->status != 504)
+		return false;
+	if (pg_strncasecmp(t->content_type, "text/html", 9) != 0)
+		return false;
+	for (i = 0; t->body && i + n <= t->body_len; i++)
+		if (pg_strncasecmp(t->body + i, phrase, n) == 0)
+			return true;
+	return false;
+}
+
+/* A gateway's error that says nothing of what happened behind it. */
+static bool
+transfer_may_have_arrived(Transfer *t)
+{
+	if (t->status == 500 || t->status == 502)
+		return true;
+	return (t->status == 503 || t->status == 504) && !transfer_is_overload_page(t);
+}
+
+/*
  * Transport failures that no retry can cure.  Everything else a retry may
  * fix: time-outs, refused and dropped connections, truncated answers.
  */
@@ -1460,8 +1492,9 @@ curl_error_is_permanent(CURLcode rc)
  *
  * GET, PUT and DELETE are idempotent and are retried on transport failures
  * and on the overload answers 429, 502, 503, 504.  A POST is repeated only
- * when it certainly never reached Copernica, or a row would be created
- * twice.  A 400 is Copernica's considered answer and never retried.
+ * when it certainly never reached Copernica (no connection, a 429, the load
+ * balancer's "too many requests" page), or a row would be created twice.
+ * A 400 is Copernica's considered answer and never retried.
  */
 static bool
 transfer_should_retry(Transfer *t, int64 *delay_ms)
@@ -1488,7 +1521,9 @@ transfer_should_retry(Transfer *t, int64 *delay_ms)
 	else if (t->status == 429 || t->status == 502 ||
 			 t->status == 503 || t->status == 504)
 	{
-		if (t->method == METHOD_POST)
+		/* a POST only when it certainly was turned away before Copernica */
+		if (t->method == METHOD_POST && t->status != 429 &&
+			!transfer_is_overload_page(t))
 			return false;
 		honour_retry_after = (t->status == 429 || t->status == 503);
 	}
@@ -1655,8 +1690,7 @@ transfer_finish(Transfer *t)
 	}
 
 	/* a gateway giving up says nothing about what happened behind it */
-	if (t->method == METHOD_POST &&
-		(t->status == 500 || t->status == 502 || t->status == 504))
+	if (t->method == METHOD_POST && transfer_may_have_arrived(t))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Copernica answered HTTP %ld", t->status),

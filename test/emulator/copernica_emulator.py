@@ -131,9 +131,12 @@ class Faults:
             status = int(a.get('status', 200))
             if not 200 <= status <= 599:
                 raise ValueError('answer status must be 200 to 599')
+            m = a.get('method')
+            if m is not None and m not in ('GET', 'POST', 'PUT', 'DELETE'):
+                raise ValueError('answer method must be GET, POST, PUT or DELETE')
             self.answer = {'status': status, 'body': a['body'],
                            'content_type': str(a.get('content_type', api_mod.JSON_TYPE)),
-                           'match': str(a.get('match', ''))}
+                           'match': str(a.get('match', '')), 'method': m}
             self.answer_count = max(0, int(a.get('count', 1)))
         if 'full_pages' in spec:
             self.full_pages = max(0, int(spec['full_pages']))
@@ -144,9 +147,10 @@ class Faults:
             return True
         return False
 
-    def take_answer(self, path):
+    def take_answer(self, path, method):
         """The canned answer for a request to path, if one is due."""
-        if self.answer_count > 0 and self.answer['match'] in path:
+        if (self.answer_count > 0 and self.answer['match'] in path
+                and self.answer['method'] in (None, method)):
             self.answer_count -= 1
             return self.answer
         return None
@@ -337,7 +341,7 @@ class Handler(BaseHTTPRequestHandler):
             latency = faults.latency_ms / 1000.0
             drop = faults.take('drop')
             fail = None if drop else faults.take_fail(self.command)
-            answer = None if drop or fail else faults.take_answer(path)
+            answer = None if drop or fail else faults.take_answer(path, self.command)
             full_page = (not drop and not fail and not answer
                          and faults.take_full_page(path))
         if drop:

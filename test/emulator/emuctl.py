@@ -11,7 +11,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py clear-log
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
-  emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT]
+  emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT] [--method M]
   emuctl.py full-pages N | renumber ID NEW_ID
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
   emuctl.py profile ID                              -> JSON, or "absent"
@@ -90,6 +90,7 @@ def main(argv=None):
     p.add_argument('body')
     p.add_argument('--match', default='')
     p.add_argument('--content-type', default='application/json')
+    p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
     p = sub.add_parser('full-pages')
     p.add_argument('n', type=int)
     p = sub.add_parser('renumber')
@@ -151,9 +152,11 @@ def main(argv=None):
         elif c == 'clear-faults':
             call(base, 'DELETE', 'faults')
         elif c == 'answer':
-            call(base, 'POST', 'faults', {'answer': {
-                'status': args.status, 'count': args.count, 'body': args.body,
-                'match': args.match, 'content_type': args.content_type}})
+            spec = {'status': args.status, 'count': args.count, 'body': args.body,
+                    'match': args.match, 'content_type': args.content_type}
+            if args.method is not None:
+                spec['method'] = args.method
+            call(base, 'POST', 'faults', {'answer': spec})
         elif c == 'full-pages':
             call(base, 'POST', 'faults', {'full_pages': args.n})
         elif c == 'renumber':

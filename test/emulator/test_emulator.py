@@ -1471,6 +1471,21 @@ class TestFaults(EmulatorTestCase):
         self.assertEqual(control('POST', 'faults', {'answer': {'status': 99, 'body': ''}})[0],
                          400)
 
+    def test_answer_only_for_its_method(self):
+        control('POST', 'faults', {'answer': {'status': 503, 'count': 1, 'method': 'POST',
+                                              'body': '<html>Service Unavailable</html>',
+                                              'content_type': 'text/html'}})
+        try:
+            self.assertEqual(get('database/1/profiles').status, 200)
+            self.assertEqual(call('POST', 'database/1/profiles', body={'fields': {}}).status,
+                             503)
+            self.assertEqual(call('POST', 'database/1/profiles', body={'fields': {}}).status,
+                             201)
+            self.assertEqual(control('POST', 'faults', {'answer': {
+                'status': 503, 'body': '', 'method': 'PATCH'}})[0], 400)
+        finally:
+            control('DELETE', 'faults')
+
     def test_full_pages_never_end(self):
         control('POST', 'faults', {'full_pages': 3})
         for start in (0, 1000, 5000):
