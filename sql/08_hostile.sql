@@ -194,6 +194,38 @@ SELECT contexts FROM h_md_memory;
 SELECT copernica_forget_metadata();
 SELECT * FROM h_md_memory;
 
+-- (4) Names and IDs become path segments safely: "." and ".." would be
+-- resolved (by libcurl, or the server) into another resource's path.
+CREATE FOREIGN TABLE h_dots (id bigint) SERVER regress_h OPTIONS (database '..');
+CREATE FOREIGN TABLE h_dots (id bigint) SERVER regress_h OPTIONS (collection '.');
+CREATE FOREIGN TABLE h_dots (id bigint)
+    SERVER regress_h OPTIONS (resource 'view_profiles', view '..');
+CREATE FOREIGN TABLE h_dots (id bigint) SERVER regress_h OPTIONS (database '...');
+DROP FOREIGN TABLE h_dots;
+-- a value that becomes a path segment: the profile of a new subprofile
+CREATE FOREIGN TABLE h_orders_by_id (id bigint, profile text, ordernumber text)
+    SERVER regress_h OPTIONS (collection '1');
+\! $EMUCTL clear-log
+INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('..', 'X1');
+INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('.', 'X1');
+INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('', 'X1');
+\! $EMUCTL log
+\! $EMUCTL subprofiles 1
+-- IDs from Copernica's answers go into paths only as plain integers: a
+-- collection's ID, found by its name ...
+CREATE FOREIGN TABLE h_orders_named (id bigint)
+    SERVER regress_h OPTIONS (database 'Customers', collection 'Orders');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"../../identity","name":"Orders"}]}' --match /collections
+\! $EMUCTL clear-log
+SELECT h_error('collection ID', 'SELECT * FROM h_orders_named');
+\! $EMUCTL log
+SELECT count(*) FROM h_orders_named;
+-- ... IDs in IMPORT ...
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1/../2","name":"Customers"}]}' --match /databases
+CREATE SCHEMA h_import;
+SELECT h_error('import ID', 'IMPORT FOREIGN SCHEMA "Customers" FROM SERVER regress_h INTO h_import');
+DROP SCHEMA h_import;
+
 -- clean up
 DROP SERVER regress_h, regress_h2 CASCADE;
 DROP TABLE h_tokens, h_captured;

@@ -320,6 +320,7 @@ extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
 												  Oid relid,
 												  struct FormData_pg_attribute *attr);
 extern char *copernica_escape_path_segment(const char *segment);
+extern char *copernica_checked_id(const char *text);
 extern void copernica_append_url_escaped(StringInfo buf, const char *s);
 
 /* ----------------------------------------------------------------

@@ -119,7 +119,8 @@ fetch_items(CopernicaConnection *conn, const char *path,
 		if (v[0] == NULL || v[1] == NULL)
 			continue;
 		item = palloc0(sizeof(ImportItem));
-		item->id = v[0];
+		/* it goes into paths and options: a plain integer only */
+		item->id = copernica_checked_id(v[0]);
 		item->name = v[1];
 		item->type = npaths > 2 ? v[2] : NULL;
 		if (!copernica_parse_id(item->id, &item->numeric_id))

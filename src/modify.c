@@ -1204,12 +1204,22 @@ junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 	bool		isnull;
 	Datum		d = ExecGetJunkAttribute(planSlot, st->id_junk, &isnull);
 	WriteColumn *col = &st->columns[st->id_attnum - 1];
+	char	   *text;
+	int64		id;
 
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("cannot change a row whose \"%s\" is null", col->colname)));
-	return OutputFunctionCall(&col->type.output, d);
+	/* it goes into the request's path: a plain integer only */
+	text = OutputFunctionCall(&col->type.output, d);
+	if (!copernica_parse_id(text, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("cannot change a row whose \"%s\" is not a Copernica ID", col->colname),
+				 errdetail("The value is \"%s\"; an ID is a plain decimal integer.",
+						   copernica_redact_excerpt(text, strlen(text)))));
+	return psprintf(INT64_FORMAT, id);
 }
 
 /*

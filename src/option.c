@@ -247,6 +247,15 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("option \"%s\" must not be empty", def->name)));
+			/* these go into request paths, where dot segments resolve */
+			if ((strcmp(def->name, "database") == 0 ||
+				 strcmp(def->name, "collection") == 0 ||
+				 strcmp(def->name, "view") == 0) &&
+				(strcmp(value, ".") == 0 || strcmp(value, "..") == 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errdetail("A name that is \".\" or \"..\" cannot be sent in a request's path.")));
 			break;
 		case OK_INT:
 			(void) parse_int_option(def->name, value, def->min, def->max);

@@ -57,9 +57,40 @@ copernica_escape_path_segment(const char *segment)
 {
 	StringInfoData buf;
 
+	/*
+	 * libcurl (and any server) resolves "." and ".." segments: a name of
+	 * that kind would take the request to another resource.  Escaping the
+	 * dots would not help where the server decodes before it resolves.
+	 */
+	if (segment[0] == '\0' || strcmp(segment, ".") == 0 || strcmp(segment, "..") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("\"%s\" cannot name anything in a Copernica request", segment),
+				 errdetail("A name or ID in a request's path must not be empty, \".\" or \"..\".")));
+
 	initStringInfo(&buf);
 	copernica_append_url_escaped(&buf, segment);
 	return buf.data;
+}
+
+/*
+ * An ID from Copernica's answer, checked before it goes into a path or an
+ * option: a plain decimal integer, written without leading zeros.
+ */
+char *
+copernica_checked_id(const char *text)
+{
+	int64		id;
+
+	if (text == NULL || !copernica_parse_id(text, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 text ?
+				 errdetail("An ID is \"%s\", not a plain decimal integer.",
+						   copernica_redact_excerpt(text, strlen(text))) :
+				 errdetail("An item has no ID.")));
+	return psprintf(INT64_FORMAT, id);
 }
 
 static bool
@@ -230,7 +261,7 @@ lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 		char	  **v = lfirst(lc);
 
 		if (v[1] && v[0] && pg_strcasecmp(v[1], opts->collection) == 0)
-			return pstrdup(v[0]);
+			return copernica_checked_id(v[0]);
 		if (v[1])
 			appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[1]);
 	}
