@@ -117,5 +117,68 @@ EXPLAIN (VERBOSE, COSTS OFF)
 SELECT id, email FROM customers WHERE age >= 60 ORDER BY id DESC LIMIT 3;
 
 \echo
+\echo '== Campaign report: which mailings brought in revenue'
+\echo '== The mailing tables, typed from the docs, in a schema of their own'
+CREATE SCHEMA mail;
+IMPORT FOREIGN SCHEMA "_mailings" FROM SERVER copernica INTO mail;
+-- the web shop's own orders, which Copernica never sees
+CREATE TABLE web_orders (
+    order_id    integer PRIMARY KEY,
+    customer_id bigint NOT NULL,        -- the Copernica profile ID
+    placed      timestamp NOT NULL,
+    revenue     numeric(10,2) NOT NULL
+);
+INSERT INTO web_orders VALUES
+    (5001,  1, '2024-03-15 09:12', 129.00),
+    (5002, 13, '2024-03-16 10:00',  59.95),
+    (5003,  4, '2024-03-18 20:00', 249.50),
+    (5004,  2, '2024-03-20 12:00',  35.00),
+    (5005, 16, '2024-03-30 08:00',  80.00),
+    (5006,  7, '2024-04-02 09:00',  42.00),
+    (5007, 24, '2024-04-04 15:00', 310.00),
+    (5008,  1, '2024-04-02 12:00',  18.50),
+    (5009,  9, '2024-04-10 10:00',  22.00);
+
+\echo
+\echo '== Per mailing: sent, opened, clicked, and the orders placed within 7 days'
+\echo '== of a customer''s first click in it'
+CREATE VIEW campaign_report AS
+WITH first_click AS (
+    SELECT emailing, profile, min("timestamp") AS clicked
+    FROM mail.publisher_clicks GROUP BY emailing, profile
+), attributed AS (
+    SELECT f.emailing, f.profile, o.order_id, o.revenue
+    FROM first_click f
+    JOIN web_orders o ON o.customer_id = f.profile
+     AND o.placed BETWEEN f.clicked AND f.clicked + interval '7 days'
+)
+SELECT e.id, e.subject, e."timestamp"::date AS sent_on,
+       e.destinations AS sent, s.impressions_unique AS opened,
+       (SELECT count(*) FROM first_click f WHERE f.emailing = e.id) AS clicked,
+       count(a.order_id) AS orders, coalesce(sum(a.revenue), 0) AS revenue
+FROM mail.publisher_emailings e
+JOIN mail.publisher_statistics s ON s.emailing = e.id
+LEFT JOIN attributed a ON a.emailing = e.id
+GROUP BY e.id, e.subject, e."timestamp", e.destinations, s.impressions_unique;
+SELECT * FROM campaign_report ORDER BY id;
+
+\echo
+\echo '== The requests behind it: each table says how many it made'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT * FROM campaign_report;
+
+\echo
+\echo '== Recipients of the spring sale who bought within a week of the send,'
+\echo '== clicked or not (destinations joined with the local orders)'
+SELECT d.profile, d.timestampsent, o.order_id, o.revenue,
+       EXISTS (SELECT FROM mail.publisher_clicks c
+               WHERE c.emailing = d.emailing AND c.profile = d.profile) AS clicked
+FROM mail.publisher_destinations d
+JOIN web_orders o ON o.customer_id = d.profile
+ AND o.placed BETWEEN d.timestampsent AND d.timestampsent + interval '7 days'
+WHERE d.emailing = 1281
+ORDER BY d.profile, o.order_id;
+
+\echo
 \echo '== Whose account the token opens'
 SELECT name, company FROM copernica_identity('copernica');
