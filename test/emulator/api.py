@@ -157,7 +157,7 @@ class Api:
             if m == 'POST':
                 return self.create_database(req)
             raise ApiError('Invalid method')
-        if head in ('database', 'collection', 'profile', 'subprofile', 'view'):
+        if head in ('database', 'collection', 'profile', 'subprofile', 'view', 'miniview'):
             if len(parts) < 2:
                 raise ApiError("Invalid request, element 1 is missing in 'directory' path")
             return getattr(self, 'route_' + head)(req, parts[1], parts[2:])
@@ -302,6 +302,8 @@ class Api:
                 return json_response('[' + ','.join('"%d"' % i for i in coll.live_ids) + ']')
             if sub == 'unsubscribe':
                 return json_response(_unsubscribe_api(coll.unsubscribe))
+            if sub == 'miniviews':
+                return self.list_plain(req, [m.to_api() for m in coll.miniviews])
             raise ApiError('Invalid method')
         if m in ('POST', 'PUT') and sub == 'unsubscribe':
             coll.unsubscribe = _unsubscribe_input(req.data, coll.unsubscribe)
@@ -335,6 +337,26 @@ class Api:
             if sub == 'profileids':
                 pred = filters.compile_predicate(rules)
                 ids = [i for i in db.live_ids if pred is None or pred(self.store.profiles[i])]
+                return json_response('[' + ','.join('"%d"' % i for i in ids) + ']')
+        raise ApiError('Invalid method')
+
+    def route_miniview(self, req, key, rest):
+        mv = self.store.miniviews.get(int(key)) if _positive_id(key) else None
+        if mv is None:
+            raise ApiError('No miniview with supplied ID')
+        sub = rest[0] if rest else None
+        if req.method == 'GET':
+            coll = self.store.collections[mv.collection]
+            if sub is None:
+                return json_response(mv.to_api())
+            rules = filters.parse_conditions(dict(enumerate(mv.rules)), coll.schema)
+            if sub == 'subprofiles':
+                return self.list_entities(req, coll.live_ids, self.store.subprofiles,
+                                          coll.schema, rules)
+            if sub == 'subprofileids':
+                pred = filters.compile_predicate(rules)
+                ids = [i for i in coll.live_ids
+                       if pred is None or pred(self.store.subprofiles[i])]
                 return json_response('[' + ','.join('"%d"' % i for i in ids) + ']')
         raise ApiError('Invalid method')
 

@@ -11,8 +11,8 @@ import random
 import mailings
 import phpish
 
-from store import (Collection, Database, Field, Interest, Profile, Store, Subprofile, View,
-                   fixed_secret)
+from store import (Collection, Database, Field, Interest, Miniview, Profile, Store, Subprofile,
+                   View, fixed_secret)
 
 # ---------------------------------------------------------------------------
 # Schema (identical for every dataset)
@@ -119,6 +119,9 @@ def build_schema():
                      '2024-01-01 00:00:00'))
     st.add_view(View(2, 'Amsterdam', 1, ['city==Amsterdam'], 'Profiles living in Amsterdam',
                      '2024-01-01 00:00:00'))
+    st.add_miniview(Miniview(1, 'Paid orders', 1, ['status==paid'], 'Orders that are paid',
+                             '2024-01-01 00:00:00'))
+    st.add_miniview(Miniview(2, 'Big orders', 1, ['total>100'], '', '2024-01-01 00:00:00'))
     st.publisher_emailings = [dict(e) for e in PUBLISHER_EMAILINGS]
     st.ms_emailings = [dict(e) for e in MS_EMAILINGS]
     # hidden by the API's filters test=no / followups=no (never shown)

@@ -175,6 +175,28 @@ class View:
                 'last-built': self.last_built}
 
 
+class Miniview:
+    """A selection of subprofiles in a collection (section 11.12)."""
+    __slots__ = ('id', 'name', 'description', 'collection', 'rules', 'last_built')
+
+    def __init__(self, mid, name, collection, rules=(), description='', last_built=''):
+        self.id = int(mid)
+        self.name = name
+        self.collection = int(collection)
+        self.rules = list(rules)
+        self.description = description
+        self.last_built = last_built
+
+    def to_api(self):
+        return {'ID': str(self.id), 'name': self.name, 'description': self.description,
+                'parent-type': 'collection', 'parent-id': str(self.collection),
+                'collection': str(self.collection), 'last-built': self.last_built}
+
+    def to_state(self):
+        return {'ID': str(self.id), 'name': self.name, 'description': self.description,
+                'rules': list(self.rules), 'last-built': self.last_built}
+
+
 class Collection:
     def __init__(self, cid, name, database, fields=()):
         self.id = int(cid)
@@ -183,6 +205,7 @@ class Collection:
         self.schema = Schema(fields)
         self.live_ids = []          # sorted IDs of non-removed subprofiles
         self.unsubscribe = {'behavior': 'nothing', 'fields': {}}
+        self.miniviews = []         # Miniview objects, in ID order
 
     def to_api(self):
         fields = [f.to_api() for f in self.schema.fields]
@@ -369,6 +392,7 @@ class Store:
         self.databases = {}         # id -> Database (dict keeps ID order if added in order)
         self.collections = {}       # id -> Collection
         self.views = {}             # id -> View
+        self.miniviews = {}         # id -> Miniview
         self.profiles = {}          # id -> Profile (global ID space)
         self.subprofiles = {}       # id -> Subprofile (global ID space)
         self.publisher_emailings = []
@@ -411,6 +435,11 @@ class Store:
         self.databases[view.database].views.append(view)
         self.next_view_id = max(self.next_view_id, view.id + 1)
         return view
+
+    def add_miniview(self, mv):
+        self.miniviews[mv.id] = mv
+        self.collections[mv.collection].miniviews.append(mv)
+        return mv
 
     def find_database(self, key):
         """By positive integer ID, or by name (case-insensitive)."""
@@ -565,7 +594,8 @@ class Store:
                 'fields': [f.to_state() for f in db.schema.fields],
                 'interests': [i.to_api() for i in db.interests],
                 'collections': [{'ID': str(c.id), 'name': c.name,
-                                 'fields': [f.to_state() for f in c.schema.fields]}
+                                 'fields': [f.to_state() for f in c.schema.fields],
+                                 'miniviews': [m.to_state() for m in c.miniviews]}
                                 for c in db.collections],
                 'views': [v.to_state() for v in db.views],
                 'unsubscribe': db.unsubscribe,
@@ -623,6 +653,10 @@ class Store:
                 if isinstance(cu.get(str(coll.id)), dict):
                     coll.unsubscribe = cu[str(coll.id)]
                 st.add_collection(coll)
+                for m in c.get('miniviews', []):
+                    st.add_miniview(Miniview(m['ID'], m['name'], coll.id, m.get('rules', []),
+                                             m.get('description', ''),
+                                             m.get('last-built', '')))
             for v in d.get('views', []):
                 st.add_view(View(v['ID'], v['name'], db.id, v.get('rules', []),
                                  v.get('description', ''), v.get('last-built', '')))

@@ -311,6 +311,23 @@ class TestStructure(EmulatorTestCase):
                          [i for i in ams if int(demo_rows()[i]['age']) > 40])
         self.assertError(get('view/9'), 'No view with supplied ID')
 
+    def test_miniviews(self):
+        d = self.listing('collection/1/miniviews', None).json()
+        self.assertEqual([m['name'] for m in d['data']], ['Paid orders', 'Big orders'])
+        self.assertEqual(d['data'][0]['parent-type'], 'collection')
+        self.assertEqual(get('miniview/1').json()['collection'], '1')
+        paid = [s for s, (_p, _n, _t, _pl, st) in enumerate(datasets.DEMO_ORDERS, 1)
+                if st == 'paid']
+        self.assertEqual(ids_of(get('miniview/1/subprofiles')), paid)
+        big = [s for s, (_p, _n, t, _pl, _st) in enumerate(datasets.DEMO_ORDERS, 1)
+               if float(t) > 100]
+        r = get('miniview/2/subprofiles', {'fields[]': 'status==paid', 'dataonly': 'true'})
+        self.assertEqual(ids_of(r), [s for s in big if s in paid])
+        self.assertNotIn('secret', r.json()['data'][0])
+        self.assertEqual(get('miniview/1/subprofileids').json(), [str(i) for i in paid])
+        self.assertError(get('miniview/9'), 'No miniview with supplied ID')
+        self.assertEqual(get('collection/2/miniviews').json()['count'], 0)
+
     def test_publisher_emailings_shape(self):
         d = self.listing('publisher/emailings', None).json()
         self.assertGreaterEqual(d['count'], 3)
