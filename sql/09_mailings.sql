@@ -109,6 +109,12 @@ SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.e
 SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
  GROUP BY 1 ORDER BY 1;
 \! $EMUCTL log
+-- one destination's events
+\! $EMUCTL clear-log
+SELECT id, emailing, destination, profile FROM mail.publisher_clicks
+ WHERE destination = 7340026 AND emailing = 1282 ORDER BY id;
+SELECT count(*) FROM mail.ms_deliveries WHERE destination = 1840001;
+\! $EMUCTL log
 -- Marketing Suite events take begintime/endtime, a second wider, rechecked
 CREATE TABLE ms_del AS SELECT * FROM mail.ms_deliveries;
 \! $EMUCTL clear-log
@@ -158,3 +164,48 @@ SELECT (SELECT count(*) FROM local_deliveries) = (SELECT count(*) FROM mail.publ
 \! $EMUCTL clear-log
 SELECT count(*), count(DISTINCT id), min(id), max(id) FROM mail.publisher_deliveries;
 \! $EMUCTL log | sort
+
+--
+-- Views and miniviews: field checks, field conditions sent, no orderby
+-- (their listings document none), named by name as well as by ID
+--
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE gold_named (id bigint, email text, segment text, age integer, town text OPTIONS (field 'city'))
+    SERVER copernica OPTIONS (resource 'view_profiles', database 'Customers', view 'gold customers');
+\! $EMUCTL clear-log
+SELECT id, segment, age FROM gold_named WHERE age > 40 ORDER BY id;
+\! $EMUCTL log | sort
+-- ORDER BY is sorted locally, and the view's order is not asked for
+EXPLAIN (COSTS OFF) SELECT id FROM gold_named ORDER BY id DESC;
+\! $EMUCTL clear-log
+SELECT id FROM gold_named ORDER BY id DESC;
+SELECT id, town FROM gold_named WHERE town = 'Amsterdam' ORDER BY id;
+SELECT count(*) FROM gold_named WHERE id = ANY ('{1,2,4}');
+\! $EMUCTL log | sort
+-- a column that matches no field of the view's database is an error
+CREATE FOREIGN TABLE gold_bad (id bigint, nosuch text)
+    SERVER copernica OPTIONS (resource 'view_profiles', view '1');
+SELECT * FROM gold_bad;
+-- a view named but not found, or named without its database
+CREATE FOREIGN TABLE no_view (id bigint)
+    SERVER copernica OPTIONS (resource 'view_profiles', database 'Customers', view 'Platinum');
+SELECT * FROM no_view;
+CREATE FOREIGN TABLE no_db (id bigint)
+    SERVER copernica OPTIONS (resource 'view_profiles', view 'Platinum');
+SELECT * FROM no_db;
+-- miniviews of a collection, and the subprofiles of one
+CREATE FOREIGN TABLE order_selections (id bigint, name text, collection bigint, "last-built" timestamp)
+    SERVER copernica OPTIONS (resource 'miniviews', database 'Customers', collection 'Orders');
+SELECT * FROM order_selections ORDER BY id;
+CREATE FOREIGN TABLE big_orders (id bigint, profile bigint, total numeric, status text)
+    SERVER copernica OPTIONS (resource 'miniview_subprofiles', database 'Customers',
+                              collection 'Orders', miniview 'Big orders');
+CREATE FOREIGN TABLE paid_orders (id bigint, profile bigint, total numeric, status text)
+    SERVER copernica OPTIONS (resource 'miniview_subprofiles', miniview '1');
+\! $EMUCTL clear-log
+SELECT * FROM big_orders WHERE status = 'paid' ORDER BY id;
+SELECT count(*), sum(total) FROM paid_orders;
+\! $EMUCTL log | sort
+CREATE FOREIGN TABLE bad_mv (id bigint) SERVER copernica OPTIONS (resource 'miniview_subprofiles');
+CREATE FOREIGN TABLE bad_mv (id bigint) SERVER copernica OPTIONS (resource 'miniviews');
+CREATE FOREIGN TABLE bad_mv (id bigint) SERVER copernica OPTIONS (database 'Customers', miniview '1');

@@ -342,8 +342,13 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 	}
 	add_scan_path(root, baserel, info, NIL, NULL, false);
 
-	/* one sort key on id or modified can come sorted from Copernica */
-	if (list_length(root->query_pathkeys) == 1 && info->plan.res->has_fields)
+	/*
+	 * One sort key on id or modified can come sorted from Copernica; not
+	 * from a view or miniview, whose listings document no orderby.
+	 */
+	if (list_length(root->query_pathkeys) == 1 && info->plan.res->has_fields &&
+		info->plan.res->kind != COPERNICA_VIEW_PROFILES &&
+		info->plan.res->kind != COPERNICA_MINIVIEW_SUBPROFILES)
 	{
 		PathKey    *pk = linitial(root->query_pathkeys);
 		const char *field = pushable_order_field(root, baserel, info, pk);

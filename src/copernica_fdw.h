@@ -49,7 +49,8 @@ typedef struct CopernicaOptions
 	char	   *database;		/* name or ID */
 	char	   *collection;		/* name or ID */
 	char	   *resource;		/* read-only listing name */
-	char	   *view;			/* view ID, for resource 'view_profiles' */
+	char	   *view;			/* view ID or name, for resource 'view_profiles' */
+	char	   *miniview;		/* miniview ID or name, for 'miniview_subprofiles' */
 	char	   *upsert_key;		/* column an INSERT upserts on, or NULL */
 } CopernicaOptions;
 
@@ -270,6 +271,7 @@ typedef enum CopernicaResourceKind
 	COPERNICA_PROFILES,			/* database/$id/profiles */
 	COPERNICA_SUBPROFILES,		/* collection/$id/subprofiles */
 	COPERNICA_VIEW_PROFILES,	/* view/$id/profiles */
+	COPERNICA_MINIVIEW_SUBPROFILES, /* miniview/$id/subprofiles */
 	COPERNICA_LISTING,			/* read-only listing: databases, fields, ... */
 	COPERNICA_MAILING			/* emailings, destinations, events: mailing.c */
 } CopernicaResourceKind;

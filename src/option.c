@@ -67,6 +67,7 @@ static const CopernicaOptionDef option_defs[] = {
 	{"collection", OPT_TABLE, OK_STRING},
 	{"resource", OPT_TABLE, OK_RESOURCE},
 	{"view", OPT_TABLE, OK_STRING},
+	{"miniview", OPT_TABLE, OK_STRING},
 	{"upsert_key", OPT_TABLE, OK_STRING},
 	{"field", OPT_COLUMN, OK_STRING},
 	{NULL}
@@ -75,7 +76,7 @@ static const CopernicaOptionDef option_defs[] = {
 /* The listings a 'resource' table can show; see resource.c. */
 static const char *const resource_names[] = {
 	"databases", "collections", "fields", "interests", "views",
-	"view_profiles", NULL
+	"view_profiles", "miniviews", "miniview_subprofiles", NULL
 };
 
 /*
@@ -289,7 +290,7 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"resource\": \"%s\"", value),
-						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, and the mailing resources %s.",
+						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, miniviews, miniview_subprofiles, and the mailing resources %s.",
 								   copernica_mailing_resource_names())));
 			break;
 	}
@@ -304,6 +305,7 @@ validate_table_options(List *options)
 			   *collection = NULL,
 			   *resource = NULL,
 			   *view = NULL,
+			   *miniview = NULL,
 			   *upsert_key = NULL;
 
 	foreach(lc, options)
@@ -318,6 +320,8 @@ validate_table_options(List *options)
 			resource = defGetString(elem);
 		else if (strcmp(elem->defname, "view") == 0)
 			view = defGetString(elem);
+		else if (strcmp(elem->defname, "miniview") == 0)
+			miniview = defGetString(elem);
 		else if (strcmp(elem->defname, "upsert_key") == 0)
 			upsert_key = defGetString(elem);
 	}
@@ -337,6 +341,10 @@ validate_table_options(List *options)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("option \"view\" needs option resource 'view_profiles'")));
+		if (miniview)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"miniview\" needs option resource 'miniview_subprofiles'")));
 		return;
 	}
 
@@ -344,6 +352,18 @@ validate_table_options(List *options)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("resource 'view_profiles' needs option \"view\"")));
+	if (miniview && strcmp(resource, "miniview_subprofiles") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"miniview\" needs option resource 'miniview_subprofiles'")));
+	if (strcmp(resource, "miniview_subprofiles") == 0 && !miniview)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'miniview_subprofiles' needs option \"miniview\"")));
+	if (strcmp(resource, "miniviews") == 0 && !collection)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'miniviews' needs option \"collection\"")));
 	if ((strcmp(resource, "collections") == 0 ||
 		 strcmp(resource, "interests") == 0 ||
 		 strcmp(resource, "views") == 0) && !database)
@@ -459,6 +479,8 @@ apply_options(CopernicaOptions *opts, List *options)
 			opts->resource = pstrdup(value);
 		else if (strcmp(name, "view") == 0)
 			opts->view = pstrdup(value);
+		else if (strcmp(name, "miniview") == 0)
+			opts->miniview = pstrdup(value);
 		else if (strcmp(name, "upsert_key") == 0)
 			opts->upsert_key = pstrdup(value);
 		else if (strcmp(name, "updatable") == 0)

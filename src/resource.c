@@ -152,8 +152,32 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		res->name = "view profiles";
 		res->entity_prefix = "profile";
 		res->has_fields = true;
-		res->list_path = psprintf("view/%s/profiles",
-								  copernica_escape_path_segment(opts->view));
+		/* a view named, not numbered, is looked up: copernica_resource_bind */
+		if (is_numeric_id(opts->view))
+			res->list_path = psprintf("view/%s/profiles", opts->view);
+		else if (opts->database == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("view \"%s\" is given by name, which needs option \"database\"",
+							opts->view),
+					 errhint("Give the view's ID, or the database it belongs to.")));
+	}
+	else if (strcmp(r, "miniview_subprofiles") == 0)
+	{
+		res->kind = COPERNICA_MINIVIEW_SUBPROFILES;
+		res->name = "miniview subprofiles";
+		res->entity_prefix = "subprofile";
+		res->has_fields = true;
+		if (is_numeric_id(opts->miniview))
+			res->list_path = psprintf("miniview/%s/subprofiles", opts->miniview);
+		else if (opts->collection == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("miniview \"%s\" is given by name, which needs option \"collection\"",
+							opts->miniview),
+					 errhint("Give the miniview's ID, or the collection it belongs to.")));
+		else if (!is_numeric_id(opts->collection) && opts->database == NULL)
+			report_collection_needs_database(opts);
 	}
 	else if (copernica_is_mailing_resource(r))
 	{
@@ -173,6 +197,14 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 			res->list_path = psprintf("database/%s/interests", db);
 		else if (strcmp(r, "views") == 0)
 			res->list_path = psprintf("database/%s/views", db);
+		else if (strcmp(r, "miniviews") == 0)
+		{
+			if (is_numeric_id(opts->collection))
+				res->list_path = psprintf("collection/%s/miniviews", opts->collection);
+			else if (opts->database == NULL)
+				report_collection_needs_database(opts);
+			/* else bound by name like a subprofile table */
+		}
 		else if (strcmp(r, "fields") == 0 && opts->collection)
 		{
 			if (is_numeric_id(opts->collection))
@@ -274,7 +306,44 @@ lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 	return NULL;				/* keep compiler quiet */
 }
 
-/* Fill in what needs the API to know: a collection named, not numbered. */
+/*
+ * The ID of the item called name in a structure listing (a view in its
+ * database, a miniview in its collection): paths take IDs.
+ */
+static char *
+lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *name,
+				  const char *what, const char *owner_kind, const char *owner,
+				  CopernicaStats *stats)
+{
+	List	   *items;
+	ListCell   *lc;
+	StringInfoData names;
+
+	items = copernica_fetch_listing(conn, listing, id_name_paths,
+									lengthof(id_name_paths), stats);
+	initStringInfo(&names);
+	foreach(lc, items)
+	{
+		char	  **v = lfirst(lc);
+		int64		id;
+
+		if (v[1] && v[0] && pg_strcasecmp(v[1], name) == 0 && copernica_parse_id(v[0], &id))
+			return psprintf(INT64_FORMAT, id);
+		if (v[1])
+			appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[1]);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+			 errmsg("Copernica %s \"%s\" has no %s \"%s\"", owner_kind, owner, what, name),
+			 names.len ? errdetail("Its %ss are: %s.", what, copernica_redact(names.data))
+			 : errdetail("It has no %ss.", what)));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Fill in what needs the API to know: a collection, view or miniview named,
+ * not numbered.
+ */
 void
 copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
 						const CopernicaOptions *opts, CopernicaStats *stats)
@@ -283,9 +352,28 @@ copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
 
 	if (res->list_path != NULL || res->kind == COPERNICA_MAILING)
 		return;
-	cid = lookup_collection_id(conn, opts, stats);
-	if (res->kind == COPERNICA_SUBPROFILES)
+	if (res->kind == COPERNICA_VIEW_PROFILES)
+	{
+		res->list_path = psprintf("view/%s/profiles",
+								  lookup_id_by_name(conn,
+													psprintf("database/%s/views",
+															 copernica_escape_path_segment(opts->database)),
+													opts->view, "view", "database",
+													opts->database, stats));
+		return;
+	}
+	cid = is_numeric_id(opts->collection) ? pstrdup(opts->collection) :
+		lookup_collection_id(conn, opts, stats);
+	if (res->kind == COPERNICA_MINIVIEW_SUBPROFILES)
+		res->list_path = psprintf("miniview/%s/subprofiles",
+								  lookup_id_by_name(conn,
+													psprintf("collection/%s/miniviews", cid),
+													opts->miniview, "miniview", "collection",
+													opts->collection, stats));
+	else if (res->kind == COPERNICA_SUBPROFILES)
 		res->list_path = psprintf("collection/%s/subprofiles", cid);
+	else if (strcmp(res->name, "miniviews") == 0)
+		res->list_path = psprintf("collection/%s/miniviews", cid);
 	else
 		res->list_path = psprintf("collection/%s/fields", cid);
 }
@@ -307,6 +395,7 @@ copernica_resource_property(const CopernicaResource *res, const char *colname)
 			props = profile_properties;
 			break;
 		case COPERNICA_SUBPROFILES:
+		case COPERNICA_MINIVIEW_SUBPROFILES:
 			props = subprofile_properties;
 			break;
 		default:
@@ -407,6 +496,35 @@ only_id(CopernicaResponse *resp)
 }
 
 /*
+ * The fields of a view's database or a miniview's collection: the view or
+ * miniview object says which (one request; metadata is cached).
+ */
+static char *
+owner_fields_path(CopernicaConnection *conn, const CopernicaResource *res)
+{
+	bool		view = res->kind == COPERNICA_VIEW_PROFILES;
+	CopernicaValuePath owner = {COPERNICA_SRC_PROPERTY, view ? "database" : "collection"};
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaPage *page;
+	int64		id;
+
+	/* view/ID/profiles -> view/ID */
+	req.method = "GET";
+	req.path = pstrdup(res->list_path);
+	*strrchr(req.path, '/') = '\0';
+	copernica_perform(conn, &req, &resp, NULL);
+	page = copernica_parse_page(resp.body.data, resp.body.len, false, &owner, 1);
+	if (page->nitems != 1 || page->values[0] == NULL ||
+		!copernica_parse_id(page->values[0], &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("GET %s names no %s.", req.path, owner.name)));
+	return psprintf("%s/" INT64_FORMAT "/fields", owner.name, id);
+}
+
+/*
  * What planning wants, asked for at once so that it costs one round trip:
  * the size (limit=0 gives no items, only the total), the field definitions,
  * and for profiles and subprofiles the smallest and largest ID, which let a
@@ -431,11 +549,15 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	List	   *items = NIL;
 	ListCell   *lc;
 	int			i;
+	char	   *owner_fields = NULL;
+	bool		ranges = res->kind == COPERNICA_PROFILES || res->kind == COPERNICA_SUBPROFILES;
 
 	md->field_names = NIL;
 	md->field_types = NIL;
 	md->min_id = -1;
 	md->max_id = -1;
+	if (res->kind == COPERNICA_VIEW_PROFILES || res->kind == COPERNICA_MINIVIEW_SUBPROFILES)
+		owner_fields = owner_fields_path(conn, res);
 	batch = copernica_batch_begin(conn, NULL);
 
 	size_req.method = "GET";
@@ -443,10 +565,12 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	size_req.query = res->has_fields ? "limit=0&start=0&dataonly=true" : "limit=0&start=0";
 	size_handle = copernica_batch_add(batch, &size_req);
 
-	if (res->has_fields && res->kind != COPERNICA_VIEW_PROFILES)
+	if (res->has_fields)
 	{
 		fields_req.method = "GET";
-		if (res->kind == COPERNICA_SUBPROFILES)
+		if (owner_fields)
+			fields_req.path = owner_fields;
+		else if (res->kind == COPERNICA_SUBPROFILES)
 		{
 			/* collection/ID/subprofiles -> collection/ID/fields */
 			char	   *p = pstrdup(res->list_path);
@@ -459,7 +583,11 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 									   copernica_escape_path_segment(opts->database));
 		fields_req.query = psprintf("start=0&limit=%d&total=false", COPERNICA_MAX_PAGE_SIZE);
 		fields_handle = copernica_batch_add(batch, &fields_req);
+	}
 
+	/* views and miniviews promise no orderby: no ID bounds for them */
+	if (res->has_fields && ranges)
+	{
 		min_req.method = max_req.method = "GET";
 		min_req.path = max_req.path = res->list_path;
 		min_req.query = "limit=1&start=0&total=false&dataonly=true&orderby=id&order=asc";
@@ -484,6 +612,9 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 			items = fetch_listing_from(conn, fields_req.path, field_def_paths,
 									   lengthof(field_def_paths), NULL, items,
 									   page->nitems);
+	}
+	if (min_handle >= 0)
+	{
 		md->min_id = only_id(copernica_batch_wait(batch, min_handle));
 		md->max_id = only_id(copernica_batch_wait(batch, max_handle));
 	}
