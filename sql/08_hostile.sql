@@ -209,7 +209,7 @@ CREATE FOREIGN TABLE h_orders_by_id (id bigint, profile text, ordernumber text)
 INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('..', 'X1');
 INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('.', 'X1');
 INSERT INTO h_orders_by_id (profile, ordernumber) VALUES ('', 'X1');
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL subprofiles 1
 -- IDs from Copernica's answers go into paths only as plain integers: a
 -- collection's ID, found by its name ...
