@@ -118,7 +118,7 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		int			asked;
 		int			item;
 
-		vacuum_delay_point();
+		copernica_vacuum_delay_point();
 		MemoryContextReset(page_cxt);
 		resp = copernica_pager_next(pager, &req, &start, &asked);
 		if (resp == NULL)

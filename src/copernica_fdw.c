@@ -69,7 +69,6 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 						   Oid foreigntableid)
 {
 	CopernicaRelInfo *info = palloc0(sizeof(CopernicaRelInfo));
-	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
 	Relation	rel;
 	CopernicaConnection *conn;
 	ListCell   *lc;
@@ -77,7 +76,7 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	double		total;
 
 	baserel->fdw_private = info;
-	info->userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	info->userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
 	info->serverid = GetForeignTable(foreigntableid)->serverid;
 	info->plan.root = root;
 	info->plan.relid = foreigntableid;
@@ -262,9 +261,9 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 	priv = list_make3(makeString(pstrdup(order_field ? order_field : "")),
 					  makeInteger(desc ? 1 : 0),
 					  makeInteger(limit));
-	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL,
-													   rows, startup, total,
-													   pathkeys, NULL, NULL, priv));
+	add_path(baserel, (Path *) copernica_create_foreignscan_path(root, baserel, NULL,
+																 rows, startup, total,
+																 pathkeys, NULL, NULL, priv));
 }
 
 /* An equivalence class member that is this table's id column. */
@@ -319,7 +318,7 @@ add_id_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *in
 			continue;
 		ppi = get_baserel_parampathinfo(root, baserel, outer);
 		rows = Min(ppi->ppi_rows, 1.0);
-		add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, rows,
+		add_path(baserel, (Path *) copernica_create_foreignscan_path(root, baserel, NULL, rows,
 														   startup,
 														   startup + cpu_tuple_cost,
 														   NIL, outer, NULL,
@@ -355,7 +354,7 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 
 		if (field)
 			add_scan_path(root, baserel, info, root->query_pathkeys, field,
-						  pk->pk_strategy == BTGreaterStrategyNumber);
+						  copernica_pathkey_is_desc(pk));
 	}
 
 	add_id_lookup_paths(root, baserel, info);

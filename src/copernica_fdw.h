@@ -17,6 +17,8 @@
 #include "nodes/primnodes.h"
 #include "utils/relcache.h"
 
+#include "compat.h"
+
 /* ----------------------------------------------------------------
  * option.c: every option, validated once, resolved into one struct
  * ----------------------------------------------------------------

@@ -196,7 +196,7 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 
 		/* a nondeterministic collation may find more than Copernica does */
 		if (OidIsValid(collation) && collation != DEFAULT_COLLATION_OID &&
-			collation != C_COLLATION_OID && collation != POSIX_COLLATION_OID &&
+			collation != C_COLLATION_OID &&
 			!get_collation_isdeterministic(collation))
 			return false;
 		if (strcmp(ftype, "text") != 0 && strcmp(ftype, "email") != 0 &&

@@ -25,7 +25,6 @@
 #include "access/htup_details.h"
 #include "catalog/pg_user_mapping.h"
 #include "common/jsonapi.h"
-#include "common/pg_prng.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -1561,8 +1560,7 @@ transfer_should_retry(Transfer *t, int64 *delay_ms)
 		for (i = 0; i < t->retries && ceiling < COPERNICA_BACKOFF_CAP_MS; i++)
 			ceiling *= 2;
 		ceiling = Min(ceiling, COPERNICA_BACKOFF_CAP_MS);
-		delay = (int64) pg_prng_uint64_range(&pg_global_prng_state, 0,
-											 (uint64) ceiling);
+		delay = (int64) copernica_random_upto((uint64) ceiling);
 	}
 
 	*delay_ms = Min(delay, remaining);

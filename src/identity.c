@@ -52,7 +52,7 @@ copernica_identity(PG_FUNCTION_ARGS)
 	int			i;
 
 	server = GetForeignServerByName(NameStr(*servername), false);
-	aclresult = pg_foreign_server_aclcheck(server->serverid, userid, ACL_USAGE);
+	aclresult = copernica_foreign_server_aclcheck(server->serverid, userid, ACL_USAGE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 

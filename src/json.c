@@ -80,7 +80,7 @@ typedef struct KeyCache
 typedef struct ValueCapture
 {
 	const KeyTargets *targets;	/* NULL when no path wants the current key */
-	char	   *start;			/* where the value's JSON text starts */
+	const char *start;		/* where the value's JSON text starts */
 	char	   *scalar;			/* the scalar's text, once seen */
 } ValueCapture;
 
@@ -115,7 +115,7 @@ typedef struct StringArrayState
 {
 	JsonLexContext *lex;
 	List	   *result;
-	char	   *elem_start;
+	const char *elem_start;
 	char	   *scalar;
 } StringArrayState;
 
@@ -406,7 +406,7 @@ report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
 			 errdetail("%s It was found near byte %d of %d.",
 					   what,
 					   (int) (lex->token_terminator - lex->input),
-					   lex->input_length)));
+					   (int) lex->input_length)));
 }
 
 /*
@@ -581,7 +581,7 @@ envelope_scalar(PageParseState *st, char *token, JsonTokenType type)
 	}
 }
 
-static void
+static JSON_ACTION
 page_object_start(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -594,9 +594,11 @@ page_object_start(void *state)
 	}
 	else if (level == 2 && st->in_data)
 		begin_item(st);			/* an element of "data" */
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_object_end(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -604,9 +606,11 @@ page_object_end(void *state)
 	/* objects nested in an item end at deeper levels */
 	if (st->in_item && st->lex->lex_level == st->item_level)
 		st->in_item = false;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_array_start(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -616,18 +620,22 @@ page_array_start(void *state)
 		unexpected_answer("The answer is a JSON array, not an object.");
 	if (st->envelope && level == 1 && st->env_key == ENV_DATA)
 		st->in_data = true;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_array_end(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
 
 	if (st->envelope && st->lex->lex_level == 1)
 		st->in_data = false;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_array_element_start(void *state, bool isnull)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -637,9 +645,11 @@ page_array_element_start(void *state, bool isnull)
 		type != JSON_TOKEN_OBJECT_START)
 		unexpected_answer("Item %d of the page is a JSON %s, not an object.",
 						  st->page->nitems + 1, json_token_name(type));
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_field_start(void *state, char *fname, bool isnull)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -650,16 +660,16 @@ page_field_start(void *state, char *fname, bool isnull)
 	if (st->envelope && level == 1)
 	{
 		envelope_field_start(st, fname);
-		return;
+		JSON_ACTION_DONE;
 	}
 	if (!st->in_item)
-		return;
+		JSON_ACTION_DONE;
 
 	if (level == st->item_level + 1)
 	{
 		kt = lookup_key(st, &st->item_keys, fname, false);
 		if (kt == NULL)
-			return;
+			JSON_ACTION_DONE;
 		if (kt->is_fields && lex->token_type == JSON_TOKEN_OBJECT_START)
 		{
 			st->in_fields = true;
@@ -678,9 +688,11 @@ page_field_start(void *state, char *fname, bool isnull)
 		if (kt != NULL)
 			capture_begin(st, &st->field_value, kt);
 	}
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_field_end(void *state, char *fname, bool isnull)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -689,10 +701,10 @@ page_field_end(void *state, char *fname, bool isnull)
 	if (st->envelope && level == 1)
 	{
 		st->env_key = ENV_OTHER;
-		return;
+		JSON_ACTION_DONE;
 	}
 	if (!st->in_item)
-		return;
+		JSON_ACTION_DONE;
 
 	if (level == st->item_level + 1)
 	{
@@ -705,9 +717,11 @@ page_field_end(void *state, char *fname, bool isnull)
 		if (st->field_value.targets != NULL)
 			capture_end(st, &st->field_value, isnull);
 	}
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 page_scalar(void *state, char *token, JsonTokenType type)
 {
 	PageParseState *st = (PageParseState *) state;
@@ -719,10 +733,10 @@ page_scalar(void *state, char *token, JsonTokenType type)
 	if (st->envelope && level == 1)
 	{
 		envelope_scalar(st, token, type);
-		return;
+		JSON_ACTION_DONE;
 	}
 	if (!st->in_item)
-		return;
+		JSON_ACTION_DONE;
 
 	/*
 	 * At these levels a scalar is the direct value of the key just started:
@@ -739,6 +753,8 @@ page_scalar(void *state, char *token, JsonTokenType type)
 		if (st->field_value.targets != NULL)
 			st->field_value.scalar = token;
 	}
+
+	JSON_ACTION_DONE;
 }
 
 /*
@@ -809,8 +825,7 @@ copernica_parse_page(char *body, size_t len, bool envelope,
 	st.envelope = envelope;
 	st.item_level = envelope ? 2 : 0;
 	key_table_build(&st.keys, paths, npaths);
-	st.lex = makeJsonLexContextCstringLen(body, (int) len,
-										  GetDatabaseEncoding(), true);
+	st.lex = copernica_json_lexer(body, (int) len, GetDatabaseEncoding());
 
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &st;
@@ -851,7 +866,7 @@ copernica_parse_page(char *body, size_t len, bool envelope,
 	return page;
 }
 
-static void
+static JSON_ACTION
 array_object_start(void *state)
 {
 	StringArrayState *st = (StringArrayState *) state;
@@ -860,9 +875,11 @@ array_object_start(void *state)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("expected a JSON array, not a JSON object")));
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 array_element_start(void *state, bool isnull)
 {
 	StringArrayState *st = (StringArrayState *) state;
@@ -872,16 +889,18 @@ array_element_start(void *state, bool isnull)
 		st->elem_start = st->lex->token_start;
 		st->scalar = NULL;
 	}
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 array_element_end(void *state, bool isnull)
 {
 	StringArrayState *st = (StringArrayState *) state;
 	char	   *value;
 
 	if (st->lex->lex_level != 1)
-		return;
+		JSON_ACTION_DONE;
 
 	if (isnull)
 		value = NULL;
@@ -891,9 +910,11 @@ array_element_end(void *state, bool isnull)
 		value = pnstrdup(st->elem_start,
 						 st->lex->prev_token_terminator - st->elem_start);
 	st->result = lappend(st->result, value);
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 array_scalar(void *state, char *token, JsonTokenType type)
 {
 	StringArrayState *st = (StringArrayState *) state;
@@ -905,6 +926,8 @@ array_scalar(void *state, char *token, JsonTokenType type)
 						json_token_name(type))));
 	if (st->lex->lex_level == 1)
 		st->scalar = token;
+
+	JSON_ACTION_DONE;
 }
 
 /*
@@ -925,9 +948,7 @@ copernica_json_string_array(const char *json)
 		return NIL;
 
 	memset(&st, 0, sizeof(st));
-	st.lex = makeJsonLexContextCstringLen(unconstify(char *, json),
-										  (int) strlen(json),
-										  GetDatabaseEncoding(), true);
+	st.lex = copernica_json_lexer(json, (int) strlen(json), GetDatabaseEncoding());
 
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &st;
@@ -1036,7 +1057,7 @@ typedef struct ErrorParseState
 	char	   *message;
 } ErrorParseState;
 
-static void
+static JSON_ACTION
 error_object_start(void *state)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
@@ -1046,9 +1067,11 @@ error_object_start(void *state)
 		s->in_error = true;
 	s->error_next = false;
 	s->message_next = false;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 error_object_end(void *state)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
@@ -1056,18 +1079,22 @@ error_object_end(void *state)
 	if (s->depth == 2)
 		s->in_error = false;
 	s->depth--;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 error_array_start(void *state)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
 
 	s->error_next = false;
 	s->message_next = false;
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 error_field_start(void *state, char *fname, bool isnull)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
@@ -1075,9 +1102,11 @@ error_field_start(void *state, char *fname, bool isnull)
 	s->error_next = (s->depth == 1 && strcmp(fname, "error") == 0);
 	s->message_next = (s->depth == 2 && s->in_error &&
 					   strcmp(fname, "message") == 0);
+
+	JSON_ACTION_DONE;
 }
 
-static void
+static JSON_ACTION
 error_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
@@ -1087,6 +1116,8 @@ error_scalar(void *state, char *token, JsonTokenType tokentype)
 		s->message = token;
 	s->error_next = false;
 	s->message_next = false;
+
+	JSON_ACTION_DONE;
 }
 
 /*
@@ -1118,7 +1149,7 @@ copernica_json_error_message(const char *body, size_t len)
 	sem.scalar = error_scalar;
 
 	copy = pnstrdup(body, len);
-	lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, true);
+	lex = copernica_json_lexer(copy, (int) len, PG_UTF8);
 	if (pg_parse_json(lex, &sem) != JSON_SUCCESS || state.message == NULL)
 		return NULL;
 

@@ -256,7 +256,7 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 				 errdetail("Copernica has no unique constraint to detect a conflict with.")));
 
 	if (operation == CMD_INSERT)
-		cols = rte->insertedCols;
+		cols = copernica_inserted_cols(root, rte);
 	else if (operation == CMD_UPDATE)
 		cols = get_rel_all_updated_cols(root, find_base_rel(root, resultRelation));
 
@@ -419,15 +419,6 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	return st;
 }
 
-/* The role whose rights a write uses: the table's RTE says, or we are it. */
-static Oid
-modify_userid(EState *estate, Index rtindex)
-{
-	RangeTblEntry *rte = exec_rt_fetch(rtindex, estate);
-
-	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-}
-
 void
 copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							List *fdw_private, int subplan_index, int eflags)
@@ -437,7 +428,7 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 	st = modify_state_create(estate, rinfo, mtstate->operation,
 							 linitial(fdw_private), lsecond(fdw_private),
-							 modify_userid(estate, rinfo->ri_RangeTableIndex),
+							 copernica_modify_userid(rinfo, estate),
 							 (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -468,7 +459,6 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	Bitmapset  *ret = NULL;
 	List	   *target_attrs = NIL;
 	List	   *returning_attrs = NIL;
-	Index		rtindex;
 	CopernicaModifyState *st;
 	int			i;
 
@@ -486,10 +476,6 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 						RelationGetRelationName(rel)),
 				 errdetail("Copernica has no unique constraint to detect a conflict with.")));
 
-	/* a routed partition has no range table entry: its root has */
-	rtindex = rinfo->ri_RangeTableIndex;
-	if (rtindex == 0 && rinfo->ri_RootResultRelInfo)
-		rtindex = rinfo->ri_RootResultRelInfo->ri_RangeTableIndex;
 	cols = ExecGetInsertedCols(rinfo, estate);
 	if (rinfo->ri_returningList && mtstate->resultRelInfo)
 		pull_varattnos((Node *) rinfo->ri_returningList,
@@ -506,7 +492,7 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	}
 
 	st = modify_state_create(estate, rinfo, CMD_INSERT, target_attrs,
-							 returning_attrs, modify_userid(estate, rtindex), false);
+							 returning_attrs, copernica_modify_userid(rinfo, estate), false);
 
 	/*
 	 * COPY (no plan) hands over one row at a time.  Unless a row trigger

@@ -298,8 +298,7 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
 	CopernicaScanState *st = palloc0(sizeof(CopernicaScanState));
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Oid			userid = copernica_scan_userid(fsplan, estate);
 	List	   *retrieved = linitial(fsplan->fdw_private);
 	List	   *order = lthird(fsplan->fdw_private);
 	TupleDesc	tupdesc;

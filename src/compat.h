@@ -1,0 +1,140 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		  Every difference between the PostgreSQL versions copernica_fdw
+ *		  builds on (14 to 18), in one place.  The rest of the source calls
+ *		  these names and never tests PG_VERSION_NUM itself.
+ *
+ * Mostly macros rather than functions, so that each expands where the
+ * caller already includes the headers it needs; a header that only some
+ * versions need is included here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COPERNICA_COMPAT_H
+#define COPERNICA_COMPAT_H
+
+#if PG_VERSION_NUM < 140000
+#error "copernica_fdw needs PostgreSQL 14 or later"
+#endif
+
+/*
+ * 18 moved ExplainState and the ExplainProperty* functions out of
+ * commands/explain.h.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+
+/*
+ * create_foreignscan_path gained fdw_restrictinfo in 17 and disabled_nodes
+ * in 18.  copernica_fdw passes neither: its scans are never disabled, and it
+ * pushes no join clauses that the executor would need back.
+ */
+#if PG_VERSION_NUM >= 180000
+#define copernica_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), 0, (startup), (total), \
+							(pathkeys), (outer), (outerpath), NIL, (priv))
+#elif PG_VERSION_NUM >= 170000
+#define copernica_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), (startup), (total), \
+							(pathkeys), (outer), (outerpath), NIL, (priv))
+#else
+#define copernica_create_foreignscan_path(root, rel, target, rows, startup, total, pathkeys, outer, outerpath, priv) \
+	create_foreignscan_path((root), (rel), (target), (rows), (startup), (total), \
+							(pathkeys), (outer), (outerpath), (priv))
+#endif
+
+/*
+ * The user whose user mapping a scan or a write uses: the view owner inside
+ * a view, else the current user.  16 moved checkAsUser from the range table
+ * entry into RTEPermissionInfo and gave the executor direct ways to it.
+ */
+#if PG_VERSION_NUM >= 160000
+#define copernica_scan_userid(fsplan, estate) \
+	(OidIsValid((fsplan)->checkAsUser) ? (fsplan)->checkAsUser : GetUserId())
+#define copernica_modify_userid(rinfo, estate) \
+	ExecGetResultRelCheckAsUser((rinfo), (estate))
+#else
+#define copernica_scan_userid(fsplan, estate) \
+	copernica_rte_userid(exec_rt_fetch((fsplan)->scan.scanrelid, (estate)))
+/* a partition that rows are routed to has no range table entry: its root has */
+#define copernica_modify_userid(rinfo, estate) \
+	copernica_rte_userid(exec_rt_fetch((rinfo)->ri_RangeTableIndex != 0 ? \
+									   (rinfo)->ri_RangeTableIndex : \
+									   (rinfo)->ri_RootResultRelInfo->ri_RangeTableIndex, \
+									   (estate)))
+#define copernica_rte_userid(rte) \
+	(OidIsValid((rte)->checkAsUser) ? (rte)->checkAsUser : GetUserId())
+#endif
+
+/* 18 tells apart the delays of VACUUM and ANALYZE; ours is ANALYZE's. */
+#if PG_VERSION_NUM >= 180000
+#define copernica_vacuum_delay_point() vacuum_delay_point(true)
+#else
+#define copernica_vacuum_delay_point() vacuum_delay_point()
+#endif
+
+/* A descending pathkey: 18 keeps a CompareType instead of a strategy. */
+#if PG_VERSION_NUM >= 180000
+#define copernica_pathkey_is_desc(pk) ((pk)->pk_cmptype == COMPARE_GT)
+#else
+#define copernica_pathkey_is_desc(pk) ((pk)->pk_strategy == BTGreaterStrategyNumber)
+#endif
+
+/* A random number from 0 to max: common/pg_prng.h is new in 15. */
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#define copernica_random_upto(max) \
+	pg_prng_uint64_range(&pg_global_prng_state, 0, (max))
+#else
+#define copernica_random_upto(max) ((uint64) random() % ((max) + 1))
+#endif
+
+/* USAGE on a foreign server: one function for all object kinds since 16. */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_foreign_server.h"
+#define copernica_foreign_server_aclcheck(serverid, roleid, mode) \
+	object_aclcheck(ForeignServerRelationId, (serverid), (roleid), (mode))
+#else
+#define copernica_foreign_server_aclcheck(serverid, roleid, mode) \
+	pg_foreign_server_aclcheck((serverid), (roleid), (mode))
+#endif
+
+/* The columns an INSERT names: in RTEPermissionInfo since 16. */
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#define copernica_inserted_cols(root, rte) \
+	(getRTEPermissionInfo((root)->parse->rteperminfos, (rte))->insertedCols)
+#else
+#define copernica_inserted_cols(root, rte) ((rte)->insertedCols)
+#endif
+
+/*
+ * common/jsonapi.h: semantic actions return JsonParseErrorType since 16
+ * (void before).  Ours report errors with ereport, so they always succeed:
+ * declare them as JSON_ACTION and leave them with JSON_ACTION_DONE.
+ */
+#if PG_VERSION_NUM >= 160000
+#define JSON_ACTION JsonParseErrorType
+#define JSON_ACTION_DONE return JSON_SUCCESS
+#else
+#define JSON_ACTION void
+#define JSON_ACTION_DONE return
+#endif
+
+/*
+ * A lexer over a string of known length that keeps de-escaped strings;
+ * 17 added the context to fill in (NULL: allocate one); before, the string
+ * was not const (though never written to).
+ */
+#if PG_VERSION_NUM >= 170000
+#define copernica_json_lexer(json, len, encoding) \
+	makeJsonLexContextCstringLen(NULL, (json), (len), (encoding), true)
+#else
+#define copernica_json_lexer(json, len, encoding) \
+	makeJsonLexContextCstringLen((char *) (json), (len), (encoding), true)
+#endif
+
+#endif							/* COPERNICA_COMPAT_H */
