@@ -144,7 +144,18 @@ SELECT * FROM wrong_token_customers;
 CREATE SERVER unreachable FOREIGN DATA WRAPPER copernica_fdw
     OPTIONS (url 'http://127.0.0.1:9/v2', access_token 'secret-token', max_retries '0');
 CREATE FOREIGN TABLE unreachable_customers (id bigint) SERVER unreachable OPTIONS (database 'Customers');
-SELECT * FROM unreachable_customers;
+-- (libcurl words its part of the message differently from version to version)
+DO $$
+DECLARE
+    context text;
+BEGIN
+    PERFORM * FROM unreachable_customers;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS context = PG_EXCEPTION_CONTEXT;
+    RAISE NOTICE 'SQLSTATE %: %', SQLSTATE,
+        replace(replace(SQLERRM, ' port 9:', ':9:'), 'Couldn''t', 'Could not');
+    RAISE NOTICE 'context: %', split_part(context, E'\n', 1);
+END $$;
 
 -- paging: counts and ID sums match the emulator's for many sizes, page size 1000 and 7
 CREATE FOREIGN TABLE gen (id bigint, email text, age integer) SERVER copernica OPTIONS (database 'Customers');
@@ -162,26 +173,27 @@ SELECT count(*), sum(id) AS idsum FROM gen;
 \! $EMUCTL reset generate 2500
 SELECT copernica_forget_metadata();  -- planning sees the new size
 \! $EMUCTL clear-log
-SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+-- (DISTINCT id + 0: from 16 on, DISTINCT id would ask the scan for ID order)
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
 \! $EMUCTL profiles 1
 -- three pages, nothing asked for beyond the size the table had when planned
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | sort
 -- many pages: ID ranges read concurrently, from the bounds planning saw
 ALTER FOREIGN TABLE gen OPTIONS (ADD page_size '7', ADD max_concurrency '1');
 \! $EMUCTL clear-log
-SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
 -- one request per page (2500 / 7 = 357.1), plus one for the open end, all
 -- on one connection
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | wc -l
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | sed -n '1,4p'
 \! $EMUCTL log --connections
 ALTER FOREIGN TABLE gen OPTIONS (SET max_concurrency '4');
-SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
 -- sparse and clustered IDs: ranges widen over gaps and narrow where dense
 DELETE FROM gen WHERE id BETWEEN 101 AND 1900 OR id % 10 = 3;
 \! $EMUCTL profiles 1
 ALTER FOREIGN TABLE gen OPTIONS (SET page_size '20');
-SELECT count(*), sum(id) AS idsum, count(DISTINCT id) AS distinct_ids FROM gen;
+SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
 SELECT count(*), sum(id) AS idsum FROM gen WHERE id > 50 AND email <> '';
 SELECT count(*), sum(id) AS idsum FROM (SELECT id FROM gen WHERE id > 50 OFFSET 0) s
  WHERE id IN (SELECT id FROM gen WHERE email <> '');

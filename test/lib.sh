@@ -4,7 +4,7 @@
 # Sourced, not run.  Callers set -u and -o pipefail; nothing here relies on -e.
 # Everything a function starts is recorded so that cleanup_all can stop it.
 
-PG_MAJOR=15
+PG_MAJOR=${COPERNICA_PG_MAJOR:-15}    # test/matrix.sh runs other versions
 PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BINDIR/pg_config
 export PG_CONFIG
@@ -110,17 +110,23 @@ install_extension()
 }
 
 # cluster_options: pg_virtualenv options for a throwaway cluster that loads the
-# extension from $RUN_DIR/install.  extension_destdir (a Debian patch) is
-# prepended to the paths of control, script and library files, so it alone
-# finds '$libdir/copernica_fdw'; dynamic_library_path is set as well so that a
+# extension from $RUN_DIR/install.  Up to 17, extension_destdir (a Debian
+# patch) is prepended to the paths of control, script and library files, so
+# it alone finds '$libdir/copernica_fdw'; from 18, extension_control_path
+# finds the control file (and the server then looks for the library along
+# dynamic_library_path).  dynamic_library_path is set in both cases so that a
 # plain LOAD 'copernica_fdw' finds the same library.  -t keeps the cluster in
 # a temporary directory even as root (nothing under /etc/postgresql).
 cluster_options()
 {
 	local lib=$RUN_DIR/install/usr/lib/postgresql/$PG_MAJOR/lib
-	CLUSTER_OPTS=(-t -v "$PG_MAJOR"
-		-o "extension_destdir=$RUN_DIR/install"
-		-o "dynamic_library_path=$lib:\$libdir")
+	local share=$RUN_DIR/install/usr/share/postgresql/$PG_MAJOR
+	CLUSTER_OPTS=(-t -v "$PG_MAJOR" -o "dynamic_library_path=$lib:\$libdir")
+	if [ "$PG_MAJOR" -ge 18 ]; then
+		CLUSTER_OPTS+=(-o "extension_control_path=$share:\$system")
+	else
+		CLUSTER_OPTS+=(-o "extension_destdir=$RUN_DIR/install")
+	fi
 }
 
 # in_cluster cmd...: run cmd with a throwaway PostgreSQL cluster (PGHOST,

@@ -107,10 +107,12 @@ run_regress_suite()
 		"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 
-	# "test NAME ... ok 12 ms" or, in a parallel group, "     NAME ... FAILED"
-	passed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. ok( |$)' "$log")
-	failed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. FAILED' "$log")
-	ignored=$(grep -cE '^(test | +)[^ ]+ +\.\.\. failed \(ignored\)' "$log")
+	# up to 15: "test NAME ... ok 12 ms" or, in a parallel group,
+	# "     NAME ... FAILED"; from 16 (TAP): "ok 1 - NAME 12 ms",
+	# "not ok 2 + NAME 12 ms", "... # (ignored)"
+	passed=$(grep -cE '^((test | +)[^ ]+ +\.\.\. ok( |$)|ok +[0-9]+ +[-+] )' "$log")
+	failed=$(grep -cE '^((test | +)[^ ]+ +\.\.\. FAILED|not ok +[0-9]+ +[-+] .*[0-9] ms$)' "$log")
+	ignored=$(grep -cE '^((test | +)[^ ]+ +\.\.\. failed \(ignored\)|not ok +[0-9]+ +[-+] .*# \(ignored\))' "$log")
 	if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
 		failed=1
 		note="pg_regress exited with status $rc"
