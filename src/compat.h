@@ -28,6 +28,18 @@
 #endif
 
 /*
+ * 18 replaced the pg_attribute_noreturn() suffix by a pg_noreturn prefix;
+ * keep the suffix, which every compiler PostgreSQL supports on Linux takes.
+ */
+#if PG_VERSION_NUM >= 180000 && !defined(pg_attribute_noreturn)
+#if defined(__GNUC__) || defined(__clang__)
+#define pg_attribute_noreturn() __attribute__((noreturn))
+#else
+#define pg_attribute_noreturn()
+#endif
+#endif
+
+/*
  * create_foreignscan_path gained fdw_restrictinfo in 17 and disabled_nodes
  * in 18.  copernica_fdw passes neither: its scans are never disabled, and it
  * pushes no join clauses that the executor would need back.
