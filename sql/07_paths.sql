@@ -222,9 +222,9 @@ SELECT id, profile, ordernumber FROM p_orders WHERE profile = 1 ORDER BY id;
 CREATE TABLE p_local (k bigint);
 INSERT INTO p_local VALUES (1), (2), (3);
 ANALYZE p_local;
-EXPLAIN (VERBOSE, COSTS OFF) SELECT l.k, s.one, c.email FROM p_local l
+SELECT explain_portable('VERBOSE, COSTS OFF', 'SELECT l.k, s.one, c.email FROM p_local l
   LEFT JOIN (SELECT k, 1::bigint AS one FROM p_local) s ON s.k = l.k - 1
-  LEFT JOIN p_customers c ON c.id = s.one;
+  LEFT JOIN p_customers c ON c.id = s.one');
 SELECT l.k, s.one, c.email FROM p_local l
   LEFT JOIN (SELECT k, 1::bigint AS one FROM p_local) s ON s.k = l.k - 1
   LEFT JOIN p_customers c ON c.id = s.one

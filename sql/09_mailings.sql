@@ -102,9 +102,9 @@ SELECT count(*) FROM mail.ms_abuses;
 CREATE TABLE wanted (emailing bigint);
 INSERT INTO wanted VALUES (1282), (1290);
 ANALYZE wanted;
-EXPLAIN (COSTS OFF)
-SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
- GROUP BY 1;
+SELECT explain_portable('COSTS OFF',
+  'SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
+    GROUP BY 1');
 \! $EMUCTL clear-log
 SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
  GROUP BY 1 ORDER BY 1;

@@ -1175,8 +1175,12 @@ copernicaGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 {
 	CopernicaModifyState *st = rinfo->ri_FdwState;
 
-	/* RETURNING and row triggers need each row back before the next */
-	if (st == NULL || st->opts == NULL || rinfo->ri_projectReturning ||
+	/*
+	 * RETURNING and row triggers need each row back before the next.  COPY
+	 * gathers its rows here (st->gather) on every version; from 16 on,
+	 * COPY would otherwise batch them itself, and fail differently.
+	 */
+	if (st == NULL || st->opts == NULL || st->gather || rinfo->ri_projectReturning ||
 		(rinfo->ri_TrigDesc &&
 		 (rinfo->ri_TrigDesc->trig_insert_after_row ||
 		  rinfo->ri_TrigDesc->trig_insert_before_row)))
