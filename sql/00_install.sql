@@ -58,7 +58,7 @@ DECLARE
 BEGIN
     FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || query LOOP
         line := regexp_replace(line, '(actual rows=\d+)\.00 ', '\1 ');
-        m := regexp_match(line, '^(\s*Filter: )\(([\w.]+) = ([\w.]+)\)$');
+        m := regexp_match(line, '^(\s*Filter: )\(([a-z_][\w.]*) = ([a-z_][\w.]*)\)$');
         IF m IS NOT NULL AND m[2] > m[3] THEN
             line := m[1] || '(' || m[3] || ' = ' || m[2] || ')';
         END IF;

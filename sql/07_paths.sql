@@ -236,11 +236,11 @@ SELECT l.k, s.x, c.email FROM p_local l
 
 -- EXPLAIN ANALYZE of each write names the request and counts it
 \! $EMUCTL reset demo
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-    INSERT INTO p_customers (email) VALUES ('e1@example.com'), ('e2@example.com');
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-    UPDATE p_customers SET age = 5 WHERE id = 29;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-    DELETE FROM p_customers WHERE id = 30;
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+    $q$INSERT INTO p_customers (email) VALUES ('e1@example.com'), ('e2@example.com')$q$);
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+    'UPDATE p_customers SET age = 5 WHERE id = 29');
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+    'DELETE FROM p_customers WHERE id = 30');
 \! $EMUCTL profiles Customers
 \! $EMUCTL profile 29 | grep -o '"age": *"[^"]*"'
