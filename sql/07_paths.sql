@@ -244,3 +244,19 @@ SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OF
     'DELETE FROM p_customers WHERE id = 30');
 \! $EMUCTL profiles Customers
 \! $EMUCTL profile 29 | grep -o '"age": *"[^"]*"'
+
+-- statement_timeout (a cancel alike) stops a batched INSERT: no request is
+-- started after it, and the error lists what was created and what may have
+-- been (metadata is read first, before the emulator slows down)
+\! $EMUCTL reset demo
+ALTER FOREIGN TABLE p_customers OPTIONS (ADD max_concurrency '1');
+SELECT count(*) FROM p_customers;
+\! $EMUCTL latency 2000
+\! $EMUCTL clear-log
+SET statement_timeout = '3s';
+INSERT INTO p_customers (email) SELECT 'to' || g || '@example.com' FROM generate_series(1, 6) g;
+RESET statement_timeout;
+\! $EMUCTL latency 0
+\! $EMUCTL log | grep -c '^POST'
+\! $EMUCTL profiles Customers
+ALTER FOREIGN TABLE p_customers OPTIONS (DROP max_concurrency);

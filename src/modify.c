@@ -762,7 +762,7 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 						 st->ncreated == 1 ? "" : "s",
 						 created_list(st));
 	if (st->unknown_outcome > 0)
-		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " other request%s is unknown: %s cut off after it may have reached Copernica.",
+		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " request%s is unknown: %s cut off after it may have reached Copernica.",
 						 detail.len ? "\n" : "",
 						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
 						 st->unknown_outcome == 1 ? "it was" : "they were");
