@@ -260,3 +260,57 @@ RESET statement_timeout;
 \! $EMUCTL log | grep -c '^POST'
 \! $EMUCTL profiles Customers
 ALTER FOREIGN TABLE p_customers OPTIONS (DROP max_concurrency);
+
+-- a text value that starts with { or [ stays text, in a jsonb column too;
+-- a JSON object is JSON
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE p_json (id bigint, firstname text,
+                             firstname_json jsonb OPTIONS (field 'firstname'),
+                             fields jsonb)
+    SERVER copernica OPTIONS (database 'Customers');
+UPDATE p_customers SET firstname = '[1, 2]' WHERE id = 1;
+UPDATE p_customers SET firstname = '{not json' WHERE id = 2;
+\! $EMUCTL profile 1 | grep -o '"firstname": *"[^"]*"'
+SELECT id, firstname, firstname_json, jsonb_typeof(firstname_json) AS json_type,
+       fields->'firstname' AS in_fields, jsonb_typeof(fields) AS fields_type
+  FROM p_json WHERE id IN (1, 2) ORDER BY id;
+
+-- timestamptz is read with the same zone rules it is written with: a POSIX
+-- zone such as UTC+2 (two hours west of Greenwich) round-trips
+ALTER SERVER copernica OPTIONS (SET timezone 'UTC+2');
+CREATE FOREIGN TABLE p_tz (id bigint, lastvisit timestamptz,
+                           lastvisit_local timestamp OPTIONS (field 'lastvisit'))
+    SERVER copernica OPTIONS (database 'Customers');
+SET timezone = 'UTC';
+UPDATE p_tz SET lastvisit = '2024-01-15 12:00:00+00' WHERE id = 1;
+\! $EMUCTL profile 1 | grep -o '"lastvisit": *"[^"]*"'
+SELECT lastvisit, lastvisit_local FROM p_tz WHERE id = 1;
+SELECT id FROM p_tz WHERE id = 1 AND lastvisit = '2024-01-15 12:00:00+00';
+ALTER SERVER copernica OPTIONS (SET timezone 'Europe/Amsterdam');
+SELECT lastvisit, lastvisit_local FROM p_tz WHERE id = 1;
+
+-- DELETE: Copernica's "already been removed" is counted, any other refusal
+-- is an error that names the request (canned answers: nothing is removed)
+\! $EMUCTL answer 400 1 '{"error":{"message":"This profile has already been removed"}}' --method DELETE
+DELETE FROM p_customers WHERE id = 3;
+\! $EMUCTL answer 400 1 '{"error":{"message":"Profile 4 has not already been removed"}}' --method DELETE
+DELETE FROM p_customers WHERE id = 4;
+\! $EMUCTL profiles Customers
+
+-- a scan that ends with a page still in flight (LIMIT on a local condition)
+-- closes only that connection: the next query reuses the kept-alive ones
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE p_one_at_a_time (id bigint, firstname text)
+    SERVER copernica OPTIONS (database 'Customers', page_size '5', max_concurrency '1');
+ALTER FOREIGN TABLE p_customers OPTIONS (ADD page_size '5');
+SELECT count(*) FROM p_one_at_a_time;
+\! $EMUCTL clear-log
+SELECT count(*) FROM p_customers;
+\! $EMUCTL latency 300
+SELECT id FROM p_one_at_a_time WHERE firstname <> 'x' LIMIT 1;
+\set conn_after_limit `$EMUCTL log --connections`
+SELECT id FROM p_customers WHERE id = 2;
+\set conn_after_next `$EMUCTL log --connections`
+\! $EMUCTL latency 0
+SELECT :'conn_after_limit' = :'conn_after_next' AS no_new_connection;
+ALTER FOREIGN TABLE p_customers OPTIONS (DROP page_size);

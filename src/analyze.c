@@ -134,6 +134,7 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		for (item = 0; item < page->nitems; item++)
 		{
 			char	  **v = page->values + (size_t) item * npaths;
+			bool	   *isj = page->is_json + (size_t) item * npaths;
 			int			slot;
 
 			if (nsampled < targrows)
@@ -163,8 +164,8 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 					nulls[i] = true;
 					continue;
 				}
-				values[i] = copernica_value_to_datum(&types[i], v[i], opts->timezone,
-													 &nulls[i]);
+				values[i] = copernica_item_value_to_datum(&types[i], v[i], isj[i],
+														  opts->timezone, &nulls[i]);
 			}
 			MemoryContextSwitchTo(old);
 			rows[slot] = heap_form_tuple(tupdesc, values, nulls);

@@ -160,7 +160,7 @@ json_array_to_text_array(CopernicaColumnType *ct, const char *value)
  * raw JSON text for objects and arrays, NULL for absent or null.
  */
 static Datum
-value_to_datum(CopernicaColumnType *ct, const char *value,
+value_to_datum(CopernicaColumnType *ct, const char *value, bool is_json,
 			   const char *timezone, bool *isnull)
 {
 	*isnull = false;
@@ -207,13 +207,46 @@ value_to_datum(CopernicaColumnType *ct, const char *value,
 			}
 			else
 			{
-				/* a zone-less local time: say which zone it is in */
-				char	   *withzone = psprintf("%s %s", value, timezone);
+				/*
+				 * A zone-less local time in the timezone option's zone, read
+				 * with the same zone rules that write it (pg_tzset): as
+				 * input text, "UTC+2" would mean the opposite offset.
+				 */
+				struct pg_tm tm;
+				fsec_t		fsec = 0;
+				int			tz;
+				TimestampTz result;
+				pg_tz	   *zone = pg_tzset(timezone);
 
-				return InputFunctionCall(&ct->input, withzone, ct->ioparam, ct->typmod);
+				if (zone == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("time zone \"%s\" not recognized", timezone)));
+				if (!fast_date(value, &tm, true))
+				{
+					Timestamp	local;
+
+					local = DatumGetTimestamp(DirectFunctionCall3(timestamp_in,
+																  CStringGetDatum(value),
+																  ObjectIdGetDatum(InvalidOid),
+																  Int32GetDatum(-1)));
+					if (TIMESTAMP_NOT_FINITE(local))
+						return TimestampTzGetDatum(local);
+					if (timestamp2tm(local, NULL, &tm, &fsec, NULL, NULL) != 0)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+								 errmsg("timestamp out of range: \"%s\"", value)));
+				}
+				tz = DetermineTimeZoneOffset(&tm, zone);
+				if (tm2timestamp(&tm, fsec, &tz, &result) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							 errmsg("timestamp out of range: \"%s\"", value)));
+				AdjustTimestampForTypmod(&result, ct->typmod);
+				return TimestampTzGetDatum(result);
 			}
 		case COPERNICA_TYPE_TEXT_ARRAY:
-			if (value[0] == '[')
+			if (is_json && value[0] == '[')
 				return json_array_to_text_array(ct, value);
 			break;
 		case COPERNICA_TYPE_JSON:
@@ -221,9 +254,10 @@ value_to_datum(CopernicaColumnType *ct, const char *value,
 
 			/*
 			 * Objects and arrays arrive as JSON text; a scalar arrives
-			 * unescaped, so make it a JSON string again.
+			 * unescaped (even one that starts with { or [), so make it a
+			 * JSON string again.
 			 */
-			if (value[0] != '{' && value[0] != '[')
+			if (!is_json)
 			{
 				StringInfoData buf;
 
@@ -245,18 +279,18 @@ value_to_datum(CopernicaColumnType *ct, const char *value,
  * with any token taken out.  Text cannot fail, so it needs no guard.
  */
 Datum
-copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
-						 const char *timezone, bool *isnull)
+copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
+							  bool is_json, const char *timezone, bool *isnull)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		result;
 
 	if (ct->kind == COPERNICA_TYPE_TEXT || value == NULL)
-		return value_to_datum(ct, value, timezone, isnull);
+		return value_to_datum(ct, value, is_json, timezone, isnull);
 
 	PG_TRY();
 	{
-		result = value_to_datum(ct, value, timezone, isnull);
+		result = value_to_datum(ct, value, is_json, timezone, isnull);
 	}
 	PG_CATCH();
 	{
@@ -264,6 +298,16 @@ copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
 	}
 	PG_END_TRY();
 	return result;
+}
+
+/* A value whose origin is not known: { or [ are taken for JSON. */
+Datum
+copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
+						 const char *timezone, bool *isnull)
+{
+	return copernica_item_value_to_datum(ct, value,
+										 value != NULL && (value[0] == '{' || value[0] == '['),
+										 timezone, isnull);
 }
 
 static char *

@@ -199,6 +199,8 @@ typedef struct CopernicaPage
 	int			nitems;
 	int			npaths;
 	char	  **values;
+	bool	   *is_json;		/* like values: true where the value is a JSON
+								 * object or array, false for a string */
 	bool	   *path_seen;		/* per path: present in at least one item */
 	List	   *field_names;	/* names in the first item's "fields" object */
 } CopernicaPage;
@@ -261,6 +263,15 @@ typedef struct CopernicaColumnType
 extern void copernica_column_type_init(CopernicaColumnType *ct, Oid typid, int32 typmod);
 extern Datum copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
 									  const char *timezone, bool *isnull);
+
+/*
+ * The same for a value of a parsed page, where is_json says whether it was
+ * a JSON object or array (page->is_json) rather than a string that happens
+ * to start with { or [.
+ */
+extern Datum copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
+										   bool is_json, const char *timezone,
+										   bool *isnull);
 extern char *copernica_datum_to_value(CopernicaColumnType *ct, Datum value,
 									  bool isnull, const char *timezone);
 

@@ -998,9 +998,10 @@ batch_release(void *arg)
 
 /*
  * Remove every running transfer of the batch from the multi handle.  An
- * interrupted transfer leaves its connection in an unknown state; libcurl
- * closes it, and we start the whole connection afresh once it is idle.
- * Never throws.
+ * interrupted transfer leaves its connection in an unknown state, and
+ * libcurl closes that one connection; the other kept-alive connections
+ * stay, so a scan that stops early (a LIMIT, a cursor closed) costs the
+ * next query no new connections but those.  Never throws.
  */
 static void
 batch_abort_running(CopernicaBatch *batch)
@@ -1018,7 +1019,6 @@ batch_abort_running(CopernicaBatch *batch)
 		{
 			curl_multi_remove_handle(conn->multi, t->easy);
 			conn->nattached--;
-			conn->handles_stale = true;
 			t->cut_off = true;
 			conn_put_easy(conn, t->easy);
 			t->easy = NULL;

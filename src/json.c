@@ -105,6 +105,7 @@ typedef struct PageParseState
 	bool		in_item;
 	bool		in_fields;		/* inside the current item's "fields" */
 	char	  **row;			/* the current item's values */
+	bool	   *row_is_json;	/* and which are objects or arrays */
 	KeyCache	item_keys;
 	KeyCache	field_keys;
 	ValueCapture item_value;
@@ -445,14 +446,23 @@ begin_item(PageParseState *st)
 						 errmsg("Copernica's answer holds too many items")));
 
 			if (page->values == NULL)
+			{
 				page->values = palloc(sizeof(char *) * newcap * page->npaths);
+				page->is_json = palloc(sizeof(bool) * newcap * page->npaths);
+			}
 			else
+			{
 				page->values = repalloc(page->values,
 										sizeof(char *) * newcap * page->npaths);
+				page->is_json = repalloc(page->is_json,
+										 sizeof(bool) * newcap * page->npaths);
+			}
 			st->capacity = newcap;
 		}
 		st->row = page->values + (Size) page->nitems * page->npaths;
+		st->row_is_json = page->is_json + (Size) page->nitems * page->npaths;
 		memset(st->row, 0, sizeof(char *) * page->npaths);
+		memset(st->row_is_json, 0, sizeof(bool) * page->npaths);
 	}
 
 	page->nitems++;
@@ -493,6 +503,7 @@ capture_end(PageParseState *st, ValueCapture *cap, bool isnull)
 	for (i = 0; i < kt->ntargets; i++)
 	{
 		st->row[kt->targets[i]] = value;
+		st->row_is_json[kt->targets[i]] = (value != NULL && cap->scalar == NULL);
 		st->page->path_seen[kt->targets[i]] = true;
 	}
 	cap->targets = NULL;

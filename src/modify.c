@@ -874,10 +874,11 @@ read_back(CopernicaModifyState *st, const char *id, TupleTableSlot *slot)
 		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
 		int			att = col->attnum - 1;
 
-		slot->tts_values[att] = copernica_value_to_datum(&col->type,
-														 page->nitems ? page->values[i] : NULL,
-														 st->opts->timezone,
-														 &slot->tts_isnull[att]);
+		slot->tts_values[att] = copernica_item_value_to_datum(&col->type,
+															  page->nitems ? page->values[i] : NULL,
+															  page->nitems && page->is_json[i],
+															  st->opts->timezone,
+															  &slot->tts_isnull[att]);
 		i++;
 	}
 	ExecStoreVirtualTuple(slot);
@@ -1286,11 +1287,19 @@ copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 	copernica_perform(st->conn, &req, &resp, &st->stats);
 	if (resp.error_message)
 	{
-		/* gone already: the row is gone either way, so only count it */
-		if (strstr(resp.error_message, "already been removed") == NULL)
+		/*
+		 * Gone already (Copernica's exact words): the row is gone either
+		 * way, so only count it.  Anything else is an error.
+		 */
+		char	   *gone = psprintf("This %s has already been removed",
+									st->res->entity_prefix);
+
+		if (pg_strcasecmp(resp.error_message, gone) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("Copernica rejected the request: %s", resp.error_message)));
+					 errmsg("Copernica rejected the request: %s", resp.error_message),
+					 errcontext("Copernica request: %s",
+								copernica_request_describe(&req))));
 		st->already_removed++;
 	}
 

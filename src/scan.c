@@ -403,6 +403,7 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	ErrorContextCallback errcb;
 	MemoryContext old;
 	char	  **values;
+	bool	   *is_json;
 	int			i;
 
 	ExecClearTuple(slot);
@@ -427,6 +428,7 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	}
 
 	values = st->page->values + (size_t) st->next_item * st->npaths;
+	is_json = st->page->is_json + (size_t) st->next_item * st->npaths;
 	st->next_item++;
 
 	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
@@ -446,9 +448,10 @@ copernicaIterateForeignScan(ForeignScanState *node)
 		int			att = col->attnum - 1;
 
 		st->converting = col;
-		slot->tts_values[att] = copernica_value_to_datum(&col->type, values[i],
-														 st->opts->timezone,
-														 &slot->tts_isnull[att]);
+		slot->tts_values[att] = copernica_item_value_to_datum(&col->type, values[i],
+															  is_json[i],
+															  st->opts->timezone,
+															  &slot->tts_isnull[att]);
 	}
 	MemoryContextSwitchTo(old);
 	st->converting = NULL;
