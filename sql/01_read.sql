@@ -159,37 +159,37 @@ END $$;
 
 -- paging: counts and ID sums match the emulator's for many sizes, page size 1000 and 7
 CREATE FOREIGN TABLE gen (id bigint, email text, age integer) SERVER copernica OPTIONS (database 'Customers');
-\! $EMUCTL reset generate 0
+\! $EMUCTL reset generate 0 --shape dense
 SELECT count(*), coalesce(sum(id), 0) AS idsum FROM gen;
-\! $EMUCTL reset generate 1
+\! $EMUCTL reset generate 1 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
-\! $EMUCTL reset generate 999
+\! $EMUCTL reset generate 999 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
 \! $EMUCTL profiles 1
-\! $EMUCTL reset generate 1000
+\! $EMUCTL reset generate 1000 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
-\! $EMUCTL reset generate 1001
+\! $EMUCTL reset generate 1001 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
-\! $EMUCTL reset generate 2500
+\! $EMUCTL reset generate 2500 --shape dense
 SELECT copernica_forget_metadata();  -- planning sees the new size
 \! $EMUCTL clear-log
 -- (DISTINCT id + 0: from 16 on, DISTINCT id would ask the scan for ID order)
 SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
 \! $EMUCTL profiles 1
--- three pages, nothing asked for beyond the size the table had when planned
+-- three pages: read by ID, one after the other (cutting them into stripes
+-- would cost a request per stripe)
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | sort
--- many pages: ID ranges read concurrently, from the bounds planning saw
+-- many pages on one connection: one chain of pages by ID (id > last)
 ALTER FOREIGN TABLE gen OPTIONS (ADD page_size '7', ADD max_concurrency '1');
 \! $EMUCTL clear-log
 SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
--- one request per page (2500 / 7 = 357.1), plus one for the open end, all
--- on one connection
+-- exactly one request per page (2500 / 7 = 357.1), all on one connection
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | wc -l
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields' | sed -n '1,4p'
 \! $EMUCTL log --connections
 ALTER FOREIGN TABLE gen OPTIONS (SET max_concurrency '4');
 SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM gen;
--- sparse and clustered IDs: ranges widen over gaps and narrow where dense
+-- sparse and clustered IDs: stripes are cut where the rows are
 DELETE FROM gen WHERE id BETWEEN 101 AND 1900 OR id % 10 = 3;
 \! $EMUCTL profiles 1
 ALTER FOREIGN TABLE gen OPTIONS (SET page_size '20');
@@ -197,9 +197,9 @@ SELECT count(*), sum(id) AS idsum, count(DISTINCT id + 0) AS distinct_ids FROM g
 SELECT count(*), sum(id) AS idsum FROM gen WHERE id > 50 AND email <> '';
 SELECT count(*), sum(id) AS idsum FROM (SELECT id FROM gen WHERE id > 50 OFFSET 0) s
  WHERE id IN (SELECT id FROM gen WHERE email <> '');
-\! $EMUCTL reset generate 13
+\! $EMUCTL reset generate 13 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
-\! $EMUCTL reset generate 14
+\! $EMUCTL reset generate 14 --shape dense
 SELECT count(*), sum(id) AS idsum FROM gen;
 
 -- a slow answer is interrupted by statement_timeout, and the backend goes on

@@ -141,7 +141,7 @@ SELECT id, created FROM people_created WHERE id = 2;
 \! $EMUCTL log | grep -v -e '?limit=' -e '/fields'
 
 -- a join on id runs as a nested loop of ID lookups, when that is cheaper
-\! $EMUCTL reset generate 2500
+\! $EMUCTL reset generate 2500 --shape dense
 SELECT copernica_forget_metadata();
 CREATE TABLE picks (customer_id bigint, note text);
 INSERT INTO picks VALUES (3, 'three'), (1100, 'eleven hundred'), (4200, 'nobody');

@@ -147,7 +147,7 @@ INSERT INTO mail.publisher_clicks (id) VALUES (1);
 ANALYZE mail.publisher_clicks;
 
 -- an incremental load makes only the requests for the new rows
-\! $EMUCTL reset generate 3000
+\! $EMUCTL reset generate 3000 --shape dense
 CREATE TABLE local_deliveries AS
   SELECT * FROM mail.publisher_deliveries WHERE "timestamp" < '2024-03-14 16:00:00';
 SELECT count(*) FROM local_deliveries;

@@ -24,12 +24,13 @@
 
 /* The ID of item i of a page (the last path is the ID); -1 for none. */
 static int64
-item_id(CopernicaPage *page, int i, int npaths)
+item_id(void *arg, int i)
 {
+	CopernicaPage *page = arg;
 	int64		id;
 
 	if (i < 0 || i >= page->nitems ||
-		!copernica_parse_id(page->values[(size_t) i * npaths + npaths - 1], &id))
+		!copernica_parse_id(page->values[(size_t) i * page->npaths + page->npaths - 1], &id))
 		return -1;
 	return id;
 }
@@ -101,7 +102,8 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		spec.min_id_hint = md->min_id;
 		spec.max_id_hint = md->max_id;
 	}
-	spec.ranges_allowed = spec.order[0] != '\0';
+	spec.rows_hint = spec.size_hint;
+	spec.by_id = spec.order[0] != '\0';
 	pager = copernica_pager_begin(conn, &stats, &spec);
 
 	page_cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -127,9 +129,9 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		page = copernica_parse_page(resp->body.data, resp->body.len, true,
 									paths, npaths);
 		MemoryContextSwitchTo(old);
-		copernica_pager_done(pager, page->nitems,
-							 item_id(page, 0, npaths),
-							 item_id(page, page->nitems - 1, npaths));
+		page->nitems = copernica_pager_done(pager, page->nitems,
+											page->has_total ? page->total : -1,
+											item_id, page);
 
 		for (item = 0; item < page->nitems; item++)
 		{

@@ -475,7 +475,8 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 
 	/*
 	 * The listing's path, with a named collection's ID looked up already,
-	 * and its ID bounds when planned (int64s, so as text).
+	 * and its ID bounds when planned and the rows expected (int64s, so as
+	 * text).
 	 */
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							lappend(lappend(lappend(list_make5(retrieved, conds,
@@ -486,9 +487,10 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 											   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
 									makeString(request.data)),
 									makeString(pstrdup(info->plan.res->list_path))),
-							makeString(psprintf(INT64_FORMAT " " INT64_FORMAT,
+							makeString(psprintf(INT64_FORMAT " " INT64_FORMAT " %.0f",
 												info->plan.md->min_id,
-												info->plan.md->max_id))),
+												info->plan.md->max_id,
+												Min(best_path->path.rows, 1e15)))),
 							NIL, NIL, outer_plan);
 }
 

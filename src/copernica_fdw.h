@@ -121,6 +121,8 @@ extern CopernicaBatch *copernica_batch_begin(CopernicaConnection *conn,
 											 CopernicaStats *stats);
 extern int	copernica_batch_add(CopernicaBatch *batch, CopernicaRequest *req);
 extern CopernicaResponse *copernica_batch_wait(CopernicaBatch *batch, int handle);
+extern int	copernica_batch_wait_any(CopernicaBatch *batch, const int *handles,
+									 int nhandles);
 extern void copernica_batch_end(CopernicaBatch *batch);
 
 /*
@@ -372,7 +374,7 @@ extern bool copernica_classify_clause(struct RelOptInfo *baserel,
 extern bool copernica_append_condition(StringInfo query, const char *field,
 									   const char *op, int format, Datum value,
 									   Oid valtype, bool *exact);
-extern List *copernica_id_list(Datum array, bool descending);
+extern int64 *copernica_id_array(Datum array, int *nids);
 
 /* ----------------------------------------------------------------
  * pager.c: which page requests a scan makes, in which order
@@ -382,19 +384,30 @@ typedef struct CopernicaPagerSpec
 {
 	const char *path;			/* the listing */
 	char	   *params;			/* "&dataonly=true&fields%5B%5D=..." */
-	char	   *order;			/* "&orderby=id" or "" */
+	bool		params_filter;	/* params hold conditions */
+	char	   *order;			/* "&orderby=id", "&orderby=X&order=Y" or "" */
 	int			page_size;
 	int			max_concurrency;
 	int64		limit;			/* rows in all, 0 for no limit */
 	int64		size_hint;		/* the listing's size when planned, or -1 */
+	int64		rows_hint;		/* rows expected to match, or -1 */
 	int64		min_id_hint;	/* its smallest and largest ID when planned, */
 	int64		max_id_hint;	/* or -1 */
-	bool		ranges_allowed; /* ascending ID order may be read by ranges */
-	bool		ids_mode;		/* look up these IDs, one request each */
-	List	   *ids;
+	bool		by_id;			/* a profile or subprofile listing whose rows
+								 * may come in any order: read by ID */
+	bool		ids_mode;		/* id = ANY(ids) */
+	bool		ids_desc;		/* looked up in descending order */
+	const int64 *ids;			/* sorted, distinct, positive */
+	int			nids;
 } CopernicaPagerSpec;
 
+/* Up to this many IDs of an id = ANY(...) are looked up one by one. */
+#define COPERNICA_ID_LOOKUP_MAX		20
+
 typedef struct CopernicaPager CopernicaPager;
+
+/* An item's ID, for the pager: items of a page come in ascending ID order. */
+typedef int64 (*CopernicaItemId) (void *arg, int item);
 
 extern CopernicaPager *copernica_pager_begin(CopernicaConnection *conn,
 											 CopernicaStats *stats,
@@ -402,8 +415,12 @@ extern CopernicaPager *copernica_pager_begin(CopernicaConnection *conn,
 extern CopernicaResponse *copernica_pager_next(CopernicaPager *pg,
 											   CopernicaRequest **req,
 											   int64 *start, int *asked);
-extern void copernica_pager_done(CopernicaPager *pg, int nitems,
-								 int64 first_id, int64 last_id);
+extern int	copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
+								 CopernicaItemId item_id, void *arg);
+extern bool copernica_pager_ordered(CopernicaPager *pg);
+extern int	copernica_pager_id_ranges(CopernicaPager *pg);
+extern int	copernica_id_ranges(const int64 *ids, int nids, double density,
+								int page_size, int64 **bounds);
 extern void copernica_pager_end(CopernicaPager *pg);
 
 /* ----------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/clauses.h"
@@ -428,9 +429,22 @@ copernica_append_condition(StringInfo query, const char *field, const char *op,
 	return true;
 }
 
-/* The IDs of an "id = ANY(array)" value, sorted and without duplicates. */
-List *
-copernica_id_list(Datum array, bool descending)
+/*
+ * The IDs of an id = ANY(array) value: sorted ascending, without NULLs,
+ * duplicates or IDs no entity can have.  O(n log n), and interruptible:
+ * the array may hold millions.
+ */
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+int64 *
+copernica_id_array(Datum array, int *nids)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(array);
 	Oid			elemtype = ARR_ELEMTYPE(arr);
@@ -440,10 +454,10 @@ copernica_id_list(Datum array, bool descending)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
-				i;
+				i,
+				k = 0,
+				out = 0;
 	int64	   *ids;
-	int			nids = 0;
-	List	   *result = NIL;
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
@@ -451,37 +465,29 @@ copernica_id_list(Datum array, bool descending)
 	ids = palloc(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
+		int64		v;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (nulls[i])
 			continue;
 		if (elemtype == INT2OID)
-			ids[nids++] = DatumGetInt16(elems[i]);
+			v = DatumGetInt16(elems[i]);
 		else if (elemtype == INT4OID)
-			ids[nids++] = DatumGetInt32(elems[i]);
+			v = DatumGetInt32(elems[i]);
 		else
-			ids[nids++] = DatumGetInt64(elems[i]);
+			v = DatumGetInt64(elems[i]);
+		if (v > 0)				/* no entity has another ID */
+			ids[k++] = v;
 	}
-	/* small arrays: insertion sort keeps this simple */
-	for (i = 1; i < nids; i++)
-	{
-		int64		v = ids[i];
-		int			j = i - 1;
-
-		while (j >= 0 && ids[j] > v)
-		{
-			ids[j + 1] = ids[j];
-			j--;
-		}
-		ids[j + 1] = v;
-	}
-	for (i = 0; i < nids; i++)
-	{
-		int64		v = ids[descending ? nids - 1 - i : i];
-
-		if (i > 0 && v == ids[descending ? nids - i : i - 1])
-			continue;
-		if (v <= 0)
-			continue;			/* no entity has such an ID */
-		result = lappend(result, psprintf(INT64_FORMAT, v));
-	}
-	return result;
+	pfree(elems);
+	pfree(nulls);
+	CHECK_FOR_INTERRUPTS();
+	qsort(ids, k, sizeof(int64), compare_int64);
+	CHECK_FOR_INTERRUPTS();
+	for (i = 0; i < k; i++)
+		if (out == 0 || ids[i] != ids[out - 1])
+			ids[out++] = ids[i];
+	*nids = out;
+	return ids;
 }

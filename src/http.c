@@ -227,7 +227,7 @@ static void batch_make_room(CopernicaBatch *batch);
 static void batch_release(void *arg);
 static void batch_abort_running(CopernicaBatch *batch);
 static void batch_start_ready(CopernicaBatch *batch);
-static void batch_drive(CopernicaBatch *batch, Transfer *target);
+static void batch_drive(CopernicaBatch *batch, Transfer **targets, int ntargets);
 static void conn_collect_completions(CopernicaConnection *conn);
 static void transfer_start(Transfer *t);
 static void transfer_attempt_done(Transfer *t, CURLcode result);
@@ -812,7 +812,7 @@ copernica_batch_wait(CopernicaBatch *batch, int handle)
 		elog(ERROR, "invalid Copernica request handle %d", handle);
 
 	if (t->state != TRANSFER_DONE && t->state != TRANSFER_ABORTED)
-		batch_drive(batch, t);
+		batch_drive(batch, &t, 1);
 
 	if (t->state == TRANSFER_ABORTED)
 	{
@@ -842,7 +842,7 @@ copernica_batch_settle(CopernicaBatch *batch, int handle)
 	if (t == NULL)
 		elog(ERROR, "invalid Copernica request handle %d", handle);
 	if (t->state != TRANSFER_DONE && t->state != TRANSFER_ABORTED)
-		batch_drive(batch, t);
+		batch_drive(batch, &t, 1);
 }
 
 /*
@@ -916,6 +916,45 @@ copernica_batch_outcome(CopernicaBatch *batch, int handle, const char **x_create
 	if (t->method == METHOD_POST && transfer_may_have_arrived(t))
 		return COPERNICA_OUTCOME_UNKNOWN;
 	return COPERNICA_OUTCOME_FAILED;
+
+/*
+ * Wait until any of the requests behind handles is done (or failed), and
+ * return its index in handles; copernica_batch_wait then gives its answer.
+ * A scan that reads several independent streams takes each page as it
+ * comes.
+ */
+int
+copernica_batch_wait_any(CopernicaBatch *batch, const int *handles, int nhandles)
+{
+	Transfer  **targets;
+	int			i;
+
+	if (batch->released)
+		elog(ERROR, "Copernica batch used after its end");
+	targets = palloc(sizeof(Transfer *) * Max(nhandles, 1));
+	for (i = 0; i < nhandles; i++)
+	{
+		targets[i] = batch_lookup(batch, handles[i]);
+		if (targets[i] == NULL)
+			elog(ERROR, "invalid Copernica request handle %d", handles[i]);
+		if (targets[i]->state == TRANSFER_DONE ||
+			targets[i]->state == TRANSFER_ABORTED)
+		{
+			pfree(targets);
+			return i;
+		}
+	}
+	if (nhandles == 0)
+		elog(ERROR, "no Copernica request to wait for");
+	batch_drive(batch, targets, nhandles);
+	for (i = 0; i < nhandles; i++)
+		if (targets[i]->state == TRANSFER_DONE ||
+			targets[i]->state == TRANSFER_ABORTED)
+			break;
+	pfree(targets);
+	if (i == nhandles)
+		elog(ERROR, "Copernica requests ended without an outcome");
+	return i;
 }
 
 /* Abort unfinished requests, give the handles back, free the batch. */
@@ -1088,7 +1127,7 @@ batch_start_ready(CopernicaBatch *batch)
  * the cached connection stays usable for the next query.
  */
 static void
-batch_drive(CopernicaBatch *batch, Transfer *target)
+batch_drive(CopernicaBatch *batch, Transfer **targets, int ntargets)
 {
 	CopernicaConnection *conn = batch->conn;
 	instr_time	start;
@@ -1121,8 +1160,11 @@ batch_drive(CopernicaBatch *batch, Transfer *target)
 						 errmsg("libcurl failed: %s", curl_multi_strerror(mc))));
 
 			conn_collect_completions(conn);
-			if (target->state == TRANSFER_DONE ||
-				target->state == TRANSFER_ABORTED)
+			for (i = 0; i < ntargets; i++)
+				if (targets[i]->state == TRANSFER_DONE ||
+					targets[i]->state == TRANSFER_ABORTED)
+					break;
+			if (i < ntargets)
 				break;
 
 			/* a finished transfer freed a slot: start the next one now */

@@ -5,64 +5,98 @@
  *		  are returned.
  *
  * Three ways to page:
- *	- offset: start=0, 1000, 2000, ... in the order asked for.  Used for
- *	  small tables, a pushed LIMIT, an order other than ascending ID, and
- *	  listings.  The first page is asked for alone (most tables fit in one);
- *	  after a full page, up to max_concurrency pages are in flight.
- *	- ID lookups: id = ANY(...), one request per ID.
- *	- ID ranges: a large table (more than RANGES_MIN_PAGES pages when
- *	  planned) read in ascending ID order.  Copernica serves deep offsets
- *	  slowly, and offsets shift when rows are added or removed during a scan.
- *	  So the ID space is cut into ranges (lo, hi] that are read concurrently
- *	  with fields[]=id>lo and id<=hi, each at start=0, and a range whose page
- *	  is full goes on from its last ID.  Without conditions, the table's ID
- *	  bounds as planning saw them place the ranges from the start, a page
- *	  wide by the table's average density; with conditions, a first page is
- *	  read alone (its density is what counts) while the largest ID matching
- *	  them is asked for beside it.  A range's width doubles after an empty
- *	  range and halves after a full one, so sparse or clustered IDs cost few
- *	  requests.  The first range starts at 0 and the last is open-ended, so
- *	  rows added since planning, or during the scan, are not missed.
+ *	- offset: start=0, 1000, 2000, ... in the order asked for.  Used where
+ *	  the rows must come in an order (a pushed ORDER BY), with a pushed
+ *	  LIMIT, and for listings.  The first page is asked for alone (most
+ *	  tables fit in one); after a full page, up to max_concurrency pages are
+ *	  in flight.
+ *	- ID lookups: id = ANY(...) with few IDs, one request per ID.
+ *	- stripes: every other profile or subprofile scan, UPDATE's and
+ *	  DELETE's included.  The ID space is cut into stripes (lo, hi], each
+ *	  read by keyset: fields[]=id>last, full pages at start=0 in ascending
+ *	  ID order, until a page is short or reaches hi.  Removing or changing
+ *	  rows already read shifts nothing, so no row is missed or read twice,
+ *	  whatever the table's size or page_size.
  *
- * In every mode at most max_concurrency requests (one more while a range
- * continues) are in flight, so memory does not grow with the table.
+ * Stripes are cut where the rows are, not where the IDs are: Copernica's
+ * IDs are handed out across all databases, so one table's IDs have dense
+ * runs, long gaps and holes, and an even cut of the ID span would give
+ * stripes of very different sizes.  A cut is the ID at a row offset: one
+ * request start=o&limit=1.  With the table's size known (from planning, or
+ * the first page's total), up to max_concurrency stripes of at least two
+ * whole pages each are cut at once, so each stripe ends on a full page exactly at its cut and
+ * the scan makes about ceil(rows / page_size) + k requests.  When a stripe
+ * ends while another still has several pages to go, that one is cut in two
+ * (at most max_concurrency - 1 times), so that the connections stay busy
+ * to the end.  The last stripe is open-ended: rows added meanwhile are not
+ * missed.  Pages come back in the order they arrive.
+ *
+ * Large id = ANY(...) lists become stripes too: sorted IDs close together
+ * (by the table's density) share a stripe, when that costs fewer requests
+ * than one per ID.
+ *
+ * In every mode at most max_concurrency pages are in flight, so memory does
+ * not grow with the table.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "copernica_fdw.h"
 
-/* Pages of one range: its key is (range number << RANGE_SHIFT) + page. */
-#define RANGE_SHIFT		24
+/* The upper bound of the open-ended stripe. */
+#define STRIPE_OPEN			PG_INT64_MAX
 
-/*
- * Ranges cost two requests more than offsets (the largest ID, and the open
- * range at the end): worth it from this many pages on.
- */
-#define RANGES_MIN_PAGES	4
+/* A stripe is cut in two only when it has at least this many pages left. */
+#define SPLIT_MIN_PAGES		4
+
+/* No table has more rows than this: bounds offset arithmetic. */
+#define MAX_ROWS			(INT64CONST(1) << 40)
 
 typedef enum PagerMode
 {
 	PAGER_OFFSET,
 	PAGER_IDS,
-	PAGER_RANGES
+	PAGER_STRIPES
 } PagerMode;
+
+typedef enum RequestKind
+{
+	REQ_PAGE,
+	REQ_CUT						/* the ID at an offset of a stripe */
+} RequestKind;
 
 typedef struct PagerRequest
 {
 	CopernicaRequest *req;
 	int			handle;
+	RequestKind kind;
 	int64		key;			/* pages are returned smallest key first */
 	int64		start;
 	int			asked;
-	bool		in_range;
-	bool		range_first;	/* a range's first page */
-	int64		lo;				/* range (lo, hi]; hi < 0: open-ended */
-	int64		hi;
+	int			stripe;			/* stripes: which one */
+	int64		base_pos;		/* a cut: its stripe's position when sent */
+	bool		first;			/* the scan's first page */
 } PagerRequest;
+
+/*
+ * Positions are row offsets into the whole listing, as far as known: they
+ * estimate how many rows a stripe has left.
+ */
+typedef struct Stripe
+{
+	int64		last;			/* read up to this ID */
+	int64		hi;				/* up to this ID, or STRIPE_OPEN */
+	int64		pos_last;		/* position of last */
+	int64		pos_hi;			/* position of hi, or -1 when unknown */
+	bool		busy;			/* a page is in flight */
+	bool		done;
+} Stripe;
 
 struct CopernicaPager
 {
@@ -74,23 +108,27 @@ struct CopernicaPager
 	PagerRequest *pending;
 	int			npending;
 	PagerRequest current;		/* the page last returned */
-	bool		ended;
-
-	/* offset */
-	int64		next_start;
 	int64		next_key;
 
-	/* ID lookups */
-	List	   *ids;
+	/* offset */
+	bool		ended;
+	int64		next_start;
 
-	/* ID ranges */
-	int			max_id_handle;	/* the largest-ID request in flight, or -1 */
-	int64		next_lo;
-	int64		max_id;
-	int64		width;
-	int64		first_hi;		/* the first range's end, when planned */
-	int64		next_range;
-	bool		open_range_sent;
+	/* ID lookups */
+	int			next_id;
+
+	/* stripes */
+	Stripe	   *stripes;
+	int			nstripes;
+	int			maxstripes;
+	int			next_stripe;	/* stripes before it have been started */
+	int			npages;			/* page requests in flight */
+	int			ncuts;			/* cut requests in flight */
+	int			splits_left;	/* cuts still allowed once stripes end */
+	bool		ask_total;		/* the first page asks for the total */
+	bool		cut_planned;	/* the first cuts are decided */
+	int			first_cuts_out; /* the first cuts still in flight */
+	int64		hold_pos;		/* meanwhile stripe 0 reads up to here */
 };
 
 /*
@@ -98,18 +136,21 @@ struct CopernicaPager
  * request lives in the pager's context until its page is done.
  */
 static void
-send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra)
+send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra,
+			 bool total, const char *order)
 {
 	MemoryContext old = MemoryContextSwitchTo(pg->cxt);
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 
 	req->method = "GET";
 	req->path = (char *) pg->spec.path;
-	req->query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false%s%s%s",
-						  pr->start, pr->asked, pg->spec.params, extra,
-						  pr->in_range ? "&orderby=id" : pg->spec.order);
+	req->query = psprintf("start=" INT64_FORMAT "&limit=%d&total=%s%s%s%s",
+						  pr->start, pr->asked, total ? "true" : "false",
+						  pg->spec.params, extra, order);
 	pr->req = req;
 	pr->handle = copernica_batch_add(pg->batch, req);
+	if (pg->npending >= pg->capacity)
+		elog(ERROR, "too many Copernica requests in flight");
 	pg->pending[pg->npending++] = *pr;
 	MemoryContextSwitchTo(old);
 }
@@ -136,6 +177,10 @@ drop_pending(CopernicaPager *pg)
 	}
 }
 
+/* ----------------------------------------------------------------
+ * offset and ID lookups
+ * ----------------------------------------------------------------
+ */
 static void
 send_offset_page(CopernicaPager *pg)
 {
@@ -147,66 +192,21 @@ send_offset_page(CopernicaPager *pg)
 		pr.asked = (int) (pg->spec.limit - pg->next_start);
 	pr.key = pg->next_key++;
 	pg->next_start += pr.asked;
-	send_request(pg, &pr, "");
+	send_request(pg, &pr, "", false, pg->spec.order);
 }
 
 static void
 send_id_lookup(CopernicaPager *pg)
 {
 	PagerRequest pr = {0};
+	int64		id = pg->spec.ids[pg->spec.ids_desc ?
+								  pg->spec.nids - 1 - pg->next_id : pg->next_id];
 
 	pr.asked = 1;
 	pr.key = pg->next_key++;
-	send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3D%%3D%s",
-								   (char *) linitial(pg->ids)));
-	pg->ids = list_delete_first(pg->ids);
-}
-
-static void
-send_range_page(CopernicaPager *pg, int64 key, int64 lo, int64 hi, bool first)
-{
-	PagerRequest pr = {0};
-
-	pr.asked = pg->spec.page_size;
-	pr.key = key;
-	pr.in_range = true;
-	pr.range_first = first;
-	pr.lo = lo;
-	pr.hi = hi;
-	if (hi >= 0)
-		send_request(pg, &pr,
-					 psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT
-							  "&fields%%5B%%5D=id%%3C%%3D" INT64_FORMAT, lo, hi));
-	else
-		send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT, lo));
-}
-
-/* Will a full first page switch this scan to ID ranges? */
-static bool
-ranges_planned(CopernicaPager *pg)
-{
-	return pg->spec.ranges_allowed && pg->spec.limit == 0 &&
-		(pg->spec.size_hint < 0 ||
-		 pg->spec.size_hint > RANGES_MIN_PAGES * pg->spec.page_size);
-}
-
-/*
- * The largest ID the scan's conditions let through: where the ranges end.
- * Asked for together with the first page when ranges are likely, so that it
- * costs no round trip of its own.
- */
-static void
-send_max_id_request(CopernicaPager *pg)
-{
-	MemoryContext old = MemoryContextSwitchTo(pg->cxt);
-	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
-
-	req->method = "GET";
-	req->path = (char *) pg->spec.path;
-	req->query = psprintf("start=0&limit=1&total=false%s&orderby=id&order=desc",
-						  pg->spec.params);
-	pg->max_id_handle = copernica_batch_add(pg->batch, req);
-	MemoryContextSwitchTo(old);
+	pg->next_id++;
+	send_request(pg, &pr, psprintf("&fields%%5B%%5D=id%%3D%%3D" INT64_FORMAT, id),
+				 false, pg->spec.order);
 }
 
 static bool
@@ -216,33 +216,220 @@ more_offset_pages(CopernicaPager *pg)
 		!(pg->spec.limit > 0 && pg->next_start >= pg->spec.limit);
 }
 
-static bool
-more_ranges(CopernicaPager *pg)
+/* ----------------------------------------------------------------
+ * stripes
+ * ----------------------------------------------------------------
+ */
+
+/* fields[] that keep a request inside (last, hi] */
+static char *
+stripe_bounds(int64 last, int64 hi)
 {
-	return pg->next_lo < pg->max_id || !pg->open_range_sent;
+	char	   *lo_part = last > 0 ?
+		psprintf("&fields%%5B%%5D=id%%3E" INT64_FORMAT, last) : "";
+
+	if (hi == STRIPE_OPEN)
+		return lo_part;
+	return psprintf("%s&fields%%5B%%5D=id%%3C%%3D" INT64_FORMAT, lo_part, hi);
+}
+
+static int
+add_stripe(CopernicaPager *pg, int64 last, int64 hi, int64 pos_last, int64 pos_hi)
+{
+	Stripe	   *s;
+
+	if (pg->nstripes >= pg->maxstripes)
+	{
+		pg->maxstripes *= 2;
+		pg->stripes = repalloc(pg->stripes, sizeof(Stripe) * pg->maxstripes);
+	}
+	s = &pg->stripes[pg->nstripes];
+	memset(s, 0, sizeof(Stripe));
+	s->last = last;
+	s->hi = hi;
+	s->pos_last = pos_last;
+	s->pos_hi = pos_hi;
+	return pg->nstripes++;
 }
 
 static void
-send_next_range(CopernicaPager *pg)
+send_stripe_page(CopernicaPager *pg, int i)
 {
-	int64		key = (pg->next_range++) << RANGE_SHIFT;
+	Stripe	   *s = &pg->stripes[i];
+	PagerRequest pr = {0};
 
-	if (pg->next_lo < pg->max_id)
+	pr.kind = REQ_PAGE;
+	pr.asked = pg->spec.page_size;
+	pr.key = pg->next_key++;
+	pr.stripe = i;
+	pr.first = pr.key == 0;
+	s->busy = true;
+	pg->npages++;
+	send_request(pg, &pr, stripe_bounds(s->last, s->hi),
+				 pr.first && pg->ask_total, "&orderby=id");
+}
+
+/* Ask for the ID offset rows past stripe i's last ID: where to cut it. */
+static void
+send_cut(CopernicaPager *pg, int i, int64 offset)
+{
+	Stripe	   *s = &pg->stripes[i];
+	PagerRequest pr = {0};
+
+	pr.kind = REQ_CUT;
+	pr.start = offset;
+	pr.asked = 1;
+	pr.key = pg->next_key++;
+	pr.stripe = i;
+	pr.base_pos = s->pos_last;
+	pg->ncuts++;
+	send_request(pg, &pr, stripe_bounds(s->last, s->hi), false, "&orderby=id");
+}
+
+/* Rows a stripe has left by its positions; -1 when unknown. */
+static int64
+stripe_rows_left(Stripe *s)
+{
+	if (s->done || s->pos_hi < 0)
+		return -1;
+	return Max(s->pos_hi - s->pos_last, 0);
+}
+
+/*
+ * The listing holds about total rows and stripe 0 has read some of them:
+ * cut the rest into up to max_concurrency stripes of whole pages.  Cut j is
+ * the ID ending page j * pages / k, so each stripe ends on a full page at
+ * its cut and costs no request beyond its pages.
+ */
+static void
+plan_first_cuts(CopernicaPager *pg, int64 total)
+{
+	Stripe	   *s = &pg->stripes[0];
+	int64		ps = pg->spec.page_size;
+	int64		rest;
+	int64		pages;
+	int			k;
+	int			j;
+
+	pg->cut_planned = true;
+	total = Min(total, MAX_ROWS);
+	s->pos_hi = Max(total, s->pos_last);
+	rest = s->pos_hi - s->pos_last;
+	pages = (rest + ps - 1) / ps;
+	/* a stripe of one page would cost a cut per page: two at least */
+	k = (int) Min(Max(pages / 2, 1), (int64) pg->spec.max_concurrency);
+	for (j = 1; j < k; j++)
+		send_cut(pg, 0, (j * pages / k) * ps - 1);
+	pg->first_cuts_out = k - 1;
+	pg->hold_pos = s->pos_last + (pages / Max(k, 1)) * ps;
+}
+
+/*
+ * A cut came back: the stripe that holds its ID now ends there, and a new
+ * one takes the rest.  Stripes already past it ignore it.  A page in
+ * flight beyond it is cut short when it arrives.
+ */
+static void
+apply_cut(CopernicaPager *pg, PagerRequest *pr, CopernicaResponse *resp)
+{
+	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
+	CopernicaPage *page;
+	int64		id;
+	int			i;
+
+	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
+	if (page->nitems < 1 || page->values[0] == NULL ||
+		!copernica_parse_id(page->values[0], &id))
+		return;					/* fewer rows than thought: no cut */
+
+	for (i = 0; i < pg->nstripes; i++)
 	{
-		int64		hi = Min(pg->next_lo + pg->width, pg->max_id);
+		Stripe	   *s = &pg->stripes[i];
 
-		/* the first range reaches from 0 past the smallest ID */
-		if (key == 0 && pg->first_hi > 0)
-			hi = pg->first_hi;
+		if (!s->done && s->last < id && id < s->hi)
+		{
+			int64		pos = Min(pr->base_pos + pr->start + 1, MAX_ROWS);
+			int			n;
 
-		send_range_page(pg, key, pg->next_lo, hi, true);
-		pg->next_lo = hi;
+			pos = Max(pos, s->pos_last);
+			n = add_stripe(pg, id, s->hi, pos, s->pos_hi);
+			s = &pg->stripes[i];	/* add_stripe may move the array */
+			s->hi = id;
+			s->pos_hi = pos;
+			(void) n;
+			break;
+		}
 	}
-	else
+}
+
+/*
+ * A stripe ended while there is room for more requests: cut the stripe
+ * with the most pages left, when that is enough to be worth a request.
+ */
+static void
+maybe_split(CopernicaPager *pg)
+{
+	int64		ps = pg->spec.page_size;
+	int64		best_rows = 0;
+	int			best = -1;
+	int			i;
+
+	if (pg->splits_left <= 0 || pg->ncuts > 0)
+		return;
+	for (i = 0; i < pg->nstripes; i++)
 	{
-		send_range_page(pg, key, pg->max_id, -1, true);
-		pg->open_range_sent = true;
+		int64		left = stripe_rows_left(&pg->stripes[i]);
+
+		if (left > best_rows)
+		{
+			best_rows = left;
+			best = i;
+		}
 	}
+	if (best < 0 || best_rows < SPLIT_MIN_PAGES * ps)
+		return;
+	pg->splits_left--;
+	send_cut(pg, best, (best_rows / ps / 2) * ps - 1);
+}
+
+static void
+top_up_stripes(CopernicaPager *pg)
+{
+	int			max = pg->spec.max_concurrency;
+	int			i;
+
+	/*
+	 * Until the first cuts are back, stripe 0 reads only what is surely its
+	 * own: a page past its first cut would be cut short.
+	 */
+	if (pg->first_cuts_out > 0)
+	{
+		Stripe	   *s = &pg->stripes[0];
+
+		if (!s->done && !s->busy && pg->npages < max &&
+			s->pos_last + pg->spec.page_size <= pg->hold_pos)
+			send_stripe_page(pg, 0);
+		return;
+	}
+
+	/* stripes that were read from before go on first, then new ones */
+	for (i = 0; i < pg->next_stripe && pg->npages < max; i++)
+	{
+		Stripe	   *s = &pg->stripes[i];
+
+		if (!s->done && !s->busy)
+			send_stripe_page(pg, i);
+	}
+	while (pg->npages < max && pg->next_stripe < pg->nstripes)
+	{
+		Stripe	   *s = &pg->stripes[pg->next_stripe];
+
+		if (!s->done && !s->busy)
+			send_stripe_page(pg, pg->next_stripe);
+		pg->next_stripe++;
+	}
+	if (pg->npages < max)
+		maybe_split(pg);
 }
 
 /*
@@ -258,12 +445,14 @@ top_up(CopernicaPager *pg, bool early)
 	switch (pg->mode)
 	{
 		case PAGER_IDS:
-			while (pg->npending < max && pg->ids != NIL)
+			while (pg->npending < max && pg->next_id < pg->spec.nids)
+			{
+				CHECK_FOR_INTERRUPTS();
 				send_id_lookup(pg);
+			}
 			break;
-		case PAGER_RANGES:
-			while (pg->npending < max && more_ranges(pg))
-				send_next_range(pg);
+		case PAGER_STRIPES:
+			top_up_stripes(pg);
 			break;
 		case PAGER_OFFSET:
 
@@ -280,6 +469,70 @@ top_up(CopernicaPager *pg, bool early)
 	}
 }
 
+/*
+ * Group sorted IDs into ranges read as stripes, where two neighbours share
+ * a range when the rows between them cost less than a request of their
+ * own.  Returns the number of ranges, or 0 when one request per ID is as
+ * cheap: few IDs, or IDs far apart.  With bounds, fills (lo, hi] pairs.
+ */
+int
+copernica_id_ranges(const int64 *ids, int nids, double density, int page_size,
+					int64 **bounds)
+{
+	int			nranges = 0;
+	double		requests = 0;
+	double		rows = 0;
+	int64	   *b = NULL;
+	int			i;
+
+	if (nids <= COPERNICA_ID_LOOKUP_MAX)
+		return 0;
+	if (density <= 0 || density > 1)
+		density = 1;
+	if (bounds)
+		b = palloc(sizeof(int64) * 2 * nids);
+	for (i = 0; i < nids; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0 && (double) (ids[i] - ids[i - 1]) * density < page_size / 2.0)
+		{
+			rows += (double) (ids[i] - ids[i - 1]) * density;
+			if (b)
+				b[2 * nranges - 1] = ids[i];
+			continue;
+		}
+		requests += ceil(Max(rows, 1.0) / page_size);
+		rows = 1;
+		if (b)
+		{
+			b[2 * nranges] = ids[i] - 1;
+			b[2 * nranges + 1] = ids[i];
+		}
+		nranges++;
+	}
+	requests += ceil(Max(rows, 1.0) / page_size);
+	if (requests >= nids)
+	{
+		if (b)
+			pfree(b);
+		return 0;
+	}
+	if (bounds)
+		*bounds = b;
+	return nranges;
+}
+
+/* The table's density (rows per ID) as planning saw it; 1 when unknown. */
+static double
+planned_density(const CopernicaPagerSpec *spec)
+{
+	if (spec->size_hint > 0 && spec->min_id_hint > 0 &&
+		spec->max_id_hint >= spec->min_id_hint)
+		return (double) spec->size_hint /
+			((double) (spec->max_id_hint - spec->min_id_hint) + 1.0);
+	return 1.0;
+}
+
 CopernicaPager *
 copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 					  const CopernicaPagerSpec *spec)
@@ -289,7 +542,8 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	CopernicaPager *pg = palloc0(sizeof(CopernicaPager));
-	ListCell   *lc;
+	int64	   *bounds = NULL;
+	int			nranges = 0;
 
 	pg->cxt = cxt;
 	pg->spec = *spec;
@@ -297,81 +551,171 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	pg->spec.params = pstrdup(spec->params);
 	pg->spec.order = pstrdup(spec->order);
 	pg->batch = copernica_batch_begin(conn, stats);
-	pg->capacity = spec->max_concurrency + 1;
+	pg->capacity = 2 * spec->max_concurrency + 2;
 	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
-	pg->mode = spec->ids_mode ? PAGER_IDS : PAGER_OFFSET;
-	pg->max_id_handle = -1;
-
-	/*
-	 * A large table whose ID bounds planning saw: ranges from the start, a
-	 * page wide each by the table's average density, with no first page
-	 * asked for alone.  The first range starts at 0 and the last is
-	 * open-ended, so bounds that have changed since lose nothing.
-	 */
-	if (!spec->ids_mode && ranges_planned(pg) && spec->size_hint > 0 &&
-		spec->min_id_hint > 0 && spec->max_id_hint >= spec->min_id_hint)
+	pg->mode = PAGER_OFFSET;
+	if (spec->ids_mode)
 	{
-		pg->mode = PAGER_RANGES;
-		pg->next_lo = 0;
-		pg->max_id = spec->max_id_hint;
-		pg->width = Max(pg->spec.page_size,
-						(spec->max_id_hint - spec->min_id_hint + 1) *
-						pg->spec.page_size / spec->size_hint);
-		pg->first_hi = Min(spec->min_id_hint - 1 + pg->width, pg->max_id);
+		pg->mode = PAGER_IDS;
+		if (spec->by_id)
+			nranges = copernica_id_ranges(spec->ids, spec->nids,
+										  planned_density(spec),
+										  spec->page_size, &bounds);
 	}
-	foreach(lc, spec->ids)
-		pg->ids = lappend(pg->ids, pstrdup(lfirst(lc)));
+	else if (spec->by_id && spec->limit == 0)
+		pg->mode = PAGER_STRIPES;
+
+	pg->maxstripes = Max(nranges, 4);
+	pg->stripes = palloc0(sizeof(Stripe) * pg->maxstripes);
+	if (nranges > 0)
+	{
+		/*
+		 * An ID list read by ranges: the stripes are given, their sizes
+		 * guessed by the table's density, and a long one is cut when there
+		 * is room.
+		 */
+		double		density = planned_density(spec);
+		int			i;
+
+		pg->mode = PAGER_STRIPES;
+		pg->cut_planned = true;
+		for (i = 0; i < nranges; i++)
+			add_stripe(pg, bounds[2 * i], bounds[2 * i + 1], 0,
+					   (int64) Min((double) (bounds[2 * i + 1] - bounds[2 * i]) * density,
+								   (double) MAX_ROWS));
+		pg->splits_left = Max(spec->max_concurrency - 1, 0);
+		pg->next_key = 1;		/* no page is the scan's first */
+	}
+	else if (pg->mode == PAGER_STRIPES)
+	{
+		add_stripe(pg, 0, STRIPE_OPEN, 0, -1);
+
+		/*
+		 * The table's size as planned holds for a scan without conditions:
+		 * cut at once, beside the first page.  Otherwise the first page asks
+		 * for the total of what matches, when that is likely more than a
+		 * page.
+		 */
+		if (spec->params_filter)
+			pg->ask_total = spec->rows_hint < 0 ||
+				spec->rows_hint > spec->page_size;
+		else if (spec->size_hint < 0)
+			pg->ask_total = true;
+		pg->splits_left = Max(spec->max_concurrency - 1, 0);
+	}
+	if (bounds)
+		pfree(bounds);
+	pg->next_id = 0;
 	MemoryContextSwitchTo(old);
 	return pg;
 }
 
+/* What EXPLAIN ANALYZE says of an ID list: ranges read, or 0 for lookups. */
+int
+copernica_pager_id_ranges(CopernicaPager *pg)
+{
+	return pg->spec.ids_mode && pg->mode == PAGER_STRIPES ? pg->nstripes : 0;
+}
+
+/* Do rows come in ascending (or the asked) order of their IDs? */
+bool
+copernica_pager_ordered(CopernicaPager *pg)
+{
+	return pg->mode == PAGER_OFFSET;
+}
+
 /*
- * Wait for the next page in order.  NULL when there are no more.  *req,
- * *start and *asked describe the request, for checking the page.
+ * The next pending request to hand out: in offset and lookup modes the
+ * smallest key, waited for; with stripes whichever is done first.
+ */
+static int
+wait_next(CopernicaPager *pg, CopernicaResponse **resp)
+{
+	int			best = 0;
+	int			i;
+
+	if (pg->mode == PAGER_STRIPES)
+	{
+		int		   *handles = palloc(sizeof(int) * pg->npending);
+
+		for (i = 0; i < pg->npending; i++)
+			handles[i] = pg->pending[i].handle;
+		best = copernica_batch_wait_any(pg->batch, handles, pg->npending);
+		pfree(handles);
+	}
+	else
+	{
+		for (i = 1; i < pg->npending; i++)
+			if (pg->pending[i].key < pg->pending[best].key)
+				best = i;
+	}
+	*resp = copernica_batch_wait(pg->batch, pg->pending[best].handle);
+	return best;
+}
+
+/*
+ * Wait for the next page.  NULL when there are no more.  *req, *start and
+ * *asked describe the request, for checking the page.
  */
 CopernicaResponse *
 copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 					 int64 *start, int *asked)
 {
 	CopernicaResponse *resp;
-	int			best = 0;
-	int			i;
 
-	if (pg->npending == 0)
+	for (;;)
 	{
-		switch (pg->mode)
-		{
-			case PAGER_IDS:
-				if (pg->ids == NIL)
-					return NULL;
-				top_up(pg, false);
-				break;
-			case PAGER_RANGES:
-				if (!more_ranges(pg))
-					return NULL;
-				top_up(pg, false);
-				break;
-			case PAGER_OFFSET:
-				if (!more_offset_pages(pg))
-					return NULL;
-				send_offset_page(pg);
-				if (pg->pending[0].start == 0 &&
-					pg->max_id_handle < 0 && ranges_planned(pg))
-					send_max_id_request(pg);
-				break;
-		}
-	}
+		PagerRequest pr;
+		int			i;
 
-	for (i = 1; i < pg->npending; i++)
-		if (pg->pending[i].key < pg->pending[best].key)
-			best = i;
-	pg->current = pg->pending[best];
-	pg->pending[best] = pg->pending[--pg->npending];
+		if (pg->npending == 0)
+		{
+			switch (pg->mode)
+			{
+				case PAGER_OFFSET:
+					if (!more_offset_pages(pg))
+						return NULL;
+					send_offset_page(pg);
+					break;
+				case PAGER_IDS:
+				case PAGER_STRIPES:
+					top_up(pg, false);
+					if (pg->npending == 0)
+						return NULL;
+					break;
+			}
+
+			/*
+			 * A scan without conditions knows its size from planning: its
+			 * first cuts go out with the first page.
+			 */
+			if (pg->mode == PAGER_STRIPES && pg->nstripes == 1 &&
+				!pg->cut_planned && !pg->spec.params_filter &&
+				pg->spec.size_hint > pg->spec.page_size)
+				plan_first_cuts(pg, pg->spec.size_hint);
+		}
+
+		i = wait_next(pg, &resp);
+		pr = pg->pending[i];
+		pg->pending[i] = pg->pending[--pg->npending];
+		if (pr.kind == REQ_CUT)
+		{
+			pg->ncuts--;
+			if (pg->first_cuts_out > 0)
+				pg->first_cuts_out--;
+			apply_cut(pg, &pr, resp);
+			copernica_batch_forget(pg->batch, pr.handle);
+			free_request(&pr);
+			top_up(pg, false);
+			continue;
+		}
+		pg->current = pr;
+		break;
+	}
 
 	*req = pg->current.req;
 	*start = pg->current.start;
 	*asked = pg->current.asked;
-	resp = copernica_batch_wait(pg->batch, pg->current.handle);
 
 	/*
 	 * Refill the pipe now rather than after the page is parsed, so that the
@@ -383,35 +727,38 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 	return resp;
 }
 
-/* The answer to the largest-ID request: -1 when there is no row at all. */
-static int64
-fetch_max_id(CopernicaPager *pg)
+/* How many of a page's items, in ascending ID order, are at most hi. */
+static int
+items_up_to(int nitems, int64 hi, CopernicaItemId item_id, void *arg)
 {
-	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
-	CopernicaResponse *resp;
-	CopernicaPage *page;
-	int64		id = -1;
+	int			lo = 0;
+	int			up = nitems;
 
-	if (pg->max_id_handle < 0)
-		send_max_id_request(pg);
-	resp = copernica_batch_wait(pg->batch, pg->max_id_handle);
-	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
-	if (page->nitems > 0 && !copernica_parse_id(page->values[0], &id))
-		id = -1;
-	copernica_batch_forget(pg->batch, pg->max_id_handle);
-	pg->max_id_handle = -1;
-	return id;
+	while (lo < up)
+	{
+		int			mid = lo + (up - lo) / 2;
+
+		if (item_id(arg, mid) <= hi)
+			lo = mid + 1;
+		else
+			up = mid;
+	}
+	return lo;
 }
 
 /*
- * The page last returned held nitems items, the first and last with these
- * IDs (ascending ID order).  Decide what to ask for next.
+ * The page last returned held nitems items, and its envelope said total
+ * (or -1).  item_id gives an item's ID.  Decide what to ask for next, and
+ * return how many of the items belong to the scan: the rest lie past a
+ * stripe's end that was cut while the page was in flight.
  */
-void
-copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_id)
+int
+copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
+					 CopernicaItemId item_id, void *arg)
 {
 	PagerRequest *cur = &pg->current;
 	bool		full = nitems >= cur->asked;
+	int			keep = nitems;
 
 	copernica_batch_forget(pg->batch, cur->handle);
 	free_request(cur);
@@ -426,37 +773,46 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 first_id, int64 last_
 			{
 				pg->ended = true;
 				drop_pending(pg);
-				if (pg->max_id_handle >= 0)
-					copernica_batch_forget(pg->batch, pg->max_id_handle);
-				pg->max_id_handle = -1;
-				return;
-			}
-			if (cur->start == 0 && ranges_planned(pg))
-			{
-				/* a large table: read the rest by ID ranges */
-				drop_pending(pg);
-				pg->mode = PAGER_RANGES;
-				pg->max_id = fetch_max_id(pg);
-				pg->next_lo = last_id;
-				pg->width = Max(last_id - first_id + 1, pg->spec.page_size);
-				if (pg->max_id < last_id)
-					pg->max_id = last_id;
+				return keep;
 			}
 			break;
 
-		case PAGER_RANGES:
-			if (full && (cur->hi < 0 || last_id < cur->hi))
+		case PAGER_STRIPES:
 			{
-				/* the range holds more: go on from its last ID, in order */
-				send_range_page(pg, cur->key + 1, last_id, cur->hi, false);
-				if (cur->range_first)
-					pg->width = Max(pg->width / 2, 1);
+				Stripe	   *s = &pg->stripes[cur->stripe];
+				int64		last_id = -1;
+
+				s->busy = false;
+				pg->npages--;
+				if (s->hi != STRIPE_OPEN)
+					keep = items_up_to(nitems, s->hi, item_id, arg);
+				if (keep > 0)
+					last_id = item_id(arg, keep - 1);
+				if (keep > 0 && last_id <= s->last)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+							 errmsg("unexpected answer from Copernica"),
+							 errdetail("Asked for IDs above " INT64_FORMAT " but got " INT64_FORMAT ".",
+									   s->last, last_id)));
+				s->pos_last = Min(s->pos_last + keep, MAX_ROWS);
+				if (!full || keep < nitems || last_id == s->hi)
+					s->done = true;
+				else
+					s->last = last_id;
+
+				/* the first page of a large scan: now cut the rest */
+				if (cur->first && !s->done && !pg->cut_planned)
+				{
+					if (total >= 0)
+						plan_first_cuts(pg, total);
+					else
+						pg->cut_planned = true;
+				}
+				break;
 			}
-			else if (cur->range_first && nitems == 0)
-				pg->width = Min(pg->width * 2, INT64CONST(1) << 40);
-			break;
 	}
 	top_up(pg, false);
+	return keep;
 }
 
 void

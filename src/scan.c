@@ -63,8 +63,10 @@ typedef struct CopernicaScanState
 	int64		min_id_hint;	/* and its ID bounds, or -1 */
 	int64		max_id_hint;
 	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
-	bool		id_mode;		/* looking up IDs rather than paging */
-	List	   *id_values;		/* the IDs still to look up */
+	int64		rows_hint;		/* rows expected to match, or -1 */
+	bool		id_mode;		/* an id = ANY(...) list */
+	int64	   *id_values;		/* its IDs, sorted */
+	int			nids;
 	bool		empty_result;	/* a condition's value is NULL: no rows */
 	bool		started;		/* paging begun for this (re)scan */
 
@@ -135,9 +137,10 @@ page_error_callback(void *arg)
 
 /* An item's ID, for the pager: -1 when there is none. */
 static int64
-item_id(CopernicaScanState *st, CopernicaPage *page, int item)
+item_id(void *arg, int item)
 {
-	char	   *text = page->values[(size_t) item * st->npaths + st->id_path];
+	CopernicaScanState *st = arg;
+	char	   *text = st->page->values[(size_t) item * st->npaths + st->id_path];
 	int64		id;
 
 	return text && copernica_parse_id(text, &id) ? id : -1;
@@ -186,10 +189,14 @@ fetch_next_page(CopernicaScanState *st)
 						   asked, page->nitems)));
 	error_context_stack = errcb.previous;
 
-	/* the response is parsed: the pager frees it and asks for more */
-	copernica_pager_done(st->pager, page->nitems,
-						 page->nitems > 0 ? item_id(st, page, 0) : -1,
-						 page->nitems > 0 ? item_id(st, page, page->nitems - 1) : -1);
+	/*
+	 * The response is parsed: the pager frees it and asks for more.  Items
+	 * past the end of the stripe they were asked for are not ours.
+	 */
+	st->page = page;
+	page->nitems = copernica_pager_done(st->pager, page->nitems,
+										page->has_total ? page->total : -1,
+										item_id, st);
 
 	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
@@ -212,7 +219,8 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
 
 	resetStringInfo(&st->filter);
-	st->id_values = NIL;
+	st->id_values = NULL;
+	st->nids = 0;
 	st->id_mode = false;
 	st->empty_result = false;
 	forboth(lc1, st->conds, lc2, st->value_states)
@@ -235,8 +243,8 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		if (id_list)
 		{
 			st->id_mode = true;
-			st->id_values = copernica_id_list(value, st->order_desc);
-			if (st->id_values == NIL)
+			st->id_values = copernica_id_array(value, &st->nids);
+			if (st->nids == 0)
 				st->empty_result = true;
 			continue;
 		}
@@ -269,6 +277,8 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	spec.path = st->res->list_path;
 	spec.params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
 						   st->filter.data);
+	spec.params_filter = st->filter.len > 0;
+	spec.rows_hint = st->rows_hint;
 	if (st->order_field[0] != '\0')
 		spec.order = psprintf("&orderby=%s&order=%s", st->order_field,
 							  st->order_desc ? "desc" : "asc");
@@ -278,17 +288,14 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	spec.max_concurrency = st->opts->max_concurrency;
 	spec.limit = st->limit;
 	spec.size_hint = st->size_hint;
-	/* with conditions sent, the table's bounds say little about the rows */
-	if (st->filter.len == 0)
-	{
-		spec.min_id_hint = st->min_id_hint;
-		spec.max_id_hint = st->max_id_hint;
-	}
-	else
-		spec.min_id_hint = spec.max_id_hint = -1;
-	spec.ranges_allowed = st->check_id_order && !st->order_desc;
+	spec.min_id_hint = st->min_id_hint;
+	spec.max_id_hint = st->max_id_hint;
+	/* rows in any order: read by ID, which neither misses nor repeats */
+	spec.by_id = st->check_id_order && st->order_field[0] == '\0';
 	spec.ids_mode = st->id_mode;
+	spec.ids_desc = st->order_desc;
 	spec.ids = st->id_values;
+	spec.nids = st->nids;
 	st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 }
 
@@ -319,9 +326,10 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
 		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
 	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
-	if (sscanf(strVal(list_nth(fsplan->fdw_private, 7)), INT64_FORMAT " " INT64_FORMAT,
-			   &st->min_id_hint, &st->max_id_hint) != 2)
-		st->min_id_hint = st->max_id_hint = -1;
+	if (sscanf(strVal(list_nth(fsplan->fdw_private, 7)),
+			   INT64_FORMAT " " INT64_FORMAT " " INT64_FORMAT,
+			   &st->min_id_hint, &st->max_id_hint, &st->rows_hint) != 3)
+		st->min_id_hint = st->max_id_hint = st->rows_hint = -1;
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
 	st->ncolumns = list_length(retrieved);
@@ -438,7 +446,7 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	st->converting_id = values[st->id_path];
-	if (st->check_id_order && !st->id_mode)
+	if (st->check_id_order && !st->id_mode && copernica_pager_ordered(st->pager))
 		check_id_rises(st, values[st->id_path]);
 
 	old = MemoryContextSwitchTo(st->row_cxt);
@@ -481,6 +489,61 @@ copernicaEndForeignScan(ForeignScanState *node)
 	st->pager = NULL;
 }
 
+/*
+ * How a long id = ANY(...) list is read: one request per ID, or ID ranges.
+ * Shown when ranges are possible: more IDs than are looked up one by one,
+ * or not known before the scan.
+ */
+static void
+explain_id_list(ForeignScanState *node, CopernicaScanState *st, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	ListCell   *lc1,
+			   *lc2;
+
+	if (!st->check_id_order || st->order_field[0] != '\0')
+		return;					/* rows in order: always looked up */
+	forboth(lc1, st->conds, lc2, fsplan->fdw_exprs)
+	{
+		List	   *cond = lfirst(lc1);
+		Expr	   *value = lfirst(lc2);
+		int			nranges = -1;
+		int			nids = 0;
+
+		if (!intVal(list_nth(cond, 4)))
+			continue;
+		if (es->analyze && st->pager)
+		{
+			nranges = copernica_pager_id_ranges(st->pager);
+			nids = st->nids;
+		}
+		else if (IsA(value, Const) && !((Const *) value)->constisnull)
+		{
+			int64	   *ids = copernica_id_array(((Const *) value)->constvalue, &nids);
+			double		density = 1.0;
+
+			if (st->size_hint > 0 && st->min_id_hint > 0 &&
+				st->max_id_hint >= st->min_id_hint)
+				density = (double) st->size_hint /
+					((double) (st->max_id_hint - st->min_id_hint) + 1.0);
+			nranges = copernica_id_ranges(ids, nids, density,
+										  st->opts->page_size, NULL);
+		}
+		if (nranges < 0)
+			ExplainPropertyText("Copernica ID Lookup",
+								psprintf("one request per ID up to %d IDs; more as ID ranges when that is cheaper",
+										 COPERNICA_ID_LOOKUP_MAX), es);
+		else if (nranges > 0)
+			ExplainPropertyText("Copernica ID Lookup",
+								psprintf("%d IDs read as %d ID range%s", nids, nranges,
+										 nranges == 1 ? "" : "s"), es);
+		else if (nids > COPERNICA_ID_LOOKUP_MAX)
+			ExplainPropertyText("Copernica ID Lookup",
+								psprintf("one request per ID (%d IDs, too far apart for ranges)",
+										 nids), es);
+	}
+}
+
 void
 copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -498,6 +561,7 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 st->order_desc ? "desc" : "asc"), es);
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
+	explain_id_list(node, st, es);
 	if (es->verbose)
 	{
 		/* the first request as it would be sent, unescaped for reading */

@@ -8,7 +8,7 @@ seeded datasets in datasets.py.
 
     python3 test/emulator/copernica_emulator.py [--host 127.0.0.1] [--port 0]
         [--port-file PATH] [--token TOKEN] [--dataset demo|empty|generate]
-        [--profiles N] [--seed S] [--load FILE.json] [--save-on-exit FILE.json]
+        [--profiles N] [--seed S] [--shape SHAPE] [--load FILE.json] [--save-on-exit FILE.json]
         [--quiet]
 """
 
@@ -478,7 +478,7 @@ class Handler(BaseHTTPRequestHandler):
             store = Store.load(spec['load'])
         else:
             store = datasets.build(spec.get('dataset', 'demo'), spec.get('profiles', 1000),
-                                   spec.get('seed', 1))
+                                   spec.get('seed', 1), spec.get('shape', 'sparse'))
         self.server.replace_store(store)
         return self.send_json({'ok': True, 'profiles': store.count_profiles(1)})
 
@@ -500,6 +500,8 @@ def main(argv=None):
     ap.add_argument('--dataset', default='demo', choices=('demo', 'empty', 'generate'))
     ap.add_argument('--profiles', type=int, default=1000)
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--shape', default='sparse', choices=datasets.SHAPES,
+                    help='how generated IDs are spread (default: sparse)')
     ap.add_argument('--load')
     ap.add_argument('--save-on-exit')
     ap.add_argument('--quiet', action='store_true')
@@ -509,7 +511,7 @@ def main(argv=None):
         with open(args.load, encoding='utf-8') as f:
             store = Store.load(json.load(f))
     else:
-        store = datasets.build(args.dataset, args.profiles, args.seed)
+        store = datasets.build(args.dataset, args.profiles, args.seed, args.shape)
     server = make_server(args.host, args.port, store, args.token, args.quiet)
     if args.port_file:
         tmp = args.port_file + '.tmp'

@@ -331,19 +331,86 @@ def _dt(days, secs):
 MAILING_MAX_PROFILES = 20000
 
 
-def generate(n, seed=1):
-    """Customers 1..n from random.Random(seed); profile i gets i % 3 orders."""
+SHAPES = ('dense', 'sparse', 'clustered', 'skewed', 'removed')
+
+
+def id_stream(shape, rng):
+    """Ascending IDs of one database or collection, shaped like Copernica's.
+
+    Copernica hands out IDs across all databases and accounts, so one
+    database sees them with gaps: `sparse` interleaves with other databases
+    at random steps (about 2.5 IDs per row), `clustered` has bulk-import
+    runs separated by gaps of thousands to millions, `skewed` has its first
+    tenth spread thinly and the rest dense. `dense` is 1, 2, 3, ...
+    (`removed` uses the sparse steps; its holes come from removed rows).
+    """
+    r = rng.random
+    cur = 0
+    if shape == 'dense':
+        while True:
+            cur += 1
+            yield cur
+    if shape in ('sparse', 'removed'):
+        cur = 1 + int(r() * 1000)
+        while True:
+            yield cur
+            cur += 1 + int(r() * 4)
+    if shape == 'clustered':
+        cur = 1 + int(r() * 100000)
+        while True:
+            run = 1 + int(rng.expovariate(1 / 800.0))
+            for _ in range(run):
+                yield cur
+                cur += 1 if r() < 0.9 else 2 + int(r() * 5)
+            cur += int(rng.expovariate(1 / 30000.0)) if r() < 0.95 else int(r() * 3000000)
+    if shape == 'skewed':
+        # callers ask for n IDs; the first tenth of them is spread thinly
+        k = 0
+        while True:
+            k += 1
+            cur += 1 + (int(r() * 400) if k % 10 == 1 and r() < 0.9 else int(r() * 2))
+            yield cur
+    raise ValueError('unknown ID shape %r (%s)' % (shape, ', '.join(SHAPES)))
+
+
+def _skewed_ids(n, rng):
+    """n IDs, 90% of them in the last few percent of the ID space."""
+    r = rng.random
+    cur, out = 0, []
+    thin = n // 10
+    for k in range(n):
+        cur += 1 + (int(r() * 400) if k < thin else int(r() * 2))
+        out.append(cur)
+    return out
+
+
+def generate(n, seed=1, shape='dense'):
+    """n live Customers from random.Random(seed); profile i (in ID order)
+    gets i % 3 orders. IDs follow `shape` (see id_stream); with `removed`,
+    a fifth more profiles exist that were removed (with their orders)."""
+    if shape not in SHAPES:
+        raise ValueError('unknown ID shape %r (%s)' % (shape, ', '.join(SHAPES)))
     enabled = gc.isenabled()
     gc.disable()        # millions of small objects: the cyclic GC only slows this down
     try:
-        return _generate(n, seed)
+        return _generate(n, seed, shape)
     finally:
         if enabled:
             gc.enable()
 
 
-def _generate(n, seed):
+def _generate(n, seed, shape='dense'):
     st = build_schema()
+    # IDs from their own generator, so a profile's values do not depend on the shape
+    idrng = random.Random(seed * 7919 + 17)
+    total = n + n // 4 if shape == 'removed' else n
+    if shape == 'skewed':
+        pids = iter(_skewed_ids(total, idrng))
+    else:
+        pids = id_stream(shape, idrng)
+    sids = id_stream(shape, random.Random(seed * 7919 + 18))
+    gone = set(idrng.sample(range(1, total + 1), total - n)) if total > n else set()
+    removed_at = '2024-06-01 12:00:00'
     db1 = st.databases[1]
     orders = st.collections[1]
     rng = random.Random(seed)
@@ -362,7 +429,10 @@ def _generate(n, seed):
     live = db1.live_ids
     olive = orders.live_ids
     sid = 0
-    for i in range(1, n + 1):
+    pid = 0
+    for i in range(1, total + 1):
+        pid = next(pids)
+        removed = removed_at if i in gone else False
         fi = int(r() * nf)
         li = int(r() * nl)
         x = r()
@@ -388,27 +458,30 @@ def _generate(n, seed):
         created = _dt(cday, csec)
         modified = _dt(cday + int(r() * 1000), int(r() * 86400))
         secret = '%028x' % bits(112)
-        p = Profile(i, db1, [email, FIRST[fi], LAST[li], CITIES[int(r() * nc)], str(age), score,
-                             bday, signup, lastvisit, segment, notes, referrer, newsletter],
-                    interests, secret, created, modified)
-        profiles[i] = p
-        live.append(i)
+        p = Profile(pid, db1, [email, FIRST[fi], LAST[li], CITIES[int(r() * nc)], str(age),
+                               score, bday, signup, lastvisit, segment, notes, referrer,
+                               newsletter],
+                    interests, secret, created, modified, removed)
+        profiles[pid] = p
+        if not removed:
+            live.append(pid)
         k = i % 3
         if k:
             subs = []
             for _ in range(k):
-                sid += 1
-                total = php_score(int(r() * 50000))
+                sid = next(sids)
+                amount = php_score(int(r() * 50000))
                 placed = _dt(day2020 + int(r() * 1800), int(r() * 86400))
                 status = ORDER_STATUS[int(r() * nos)]
                 ssecret = '%028x' % bits(112)
-                s = Subprofile(sid, orders, i, ['G%07d' % sid, total, placed, status], ssecret,
-                               placed, placed)
+                s = Subprofile(sid, orders, pid, ['G%07d' % sid, amount, placed, status],
+                               ssecret, placed, placed, removed)
                 subprofiles[sid] = s
-                olive.append(sid)
+                if not removed:
+                    olive.append(sid)
                 subs.append(sid)
             p.subs = subs
-    st.next_profile_id = n + 1
+    st.next_profile_id = pid + 1
     st.next_subprofile_id = sid + 1
     # every generated profile gets its mail, up to this size (memory)
     if n <= MAILING_MAX_PROFILES:
@@ -428,11 +501,13 @@ def php_score(hundredths):
     return '%d.%02d' % (whole, frac)
 
 
-def build(name, profiles=1000, seed=1):
+def build(name, profiles=1000, seed=1, shape='sparse'):
+    """A dataset by name. Generated IDs are sparse unless asked otherwise:
+    that is what one Copernica database sees."""
     if name == 'demo':
         return demo()
     if name == 'empty':
         return empty()
     if name == 'generate':
-        return generate(int(profiles), int(seed))
+        return generate(int(profiles), int(seed), shape or 'sparse')
     raise ValueError('unknown dataset %r (demo, empty, generate)' % name)

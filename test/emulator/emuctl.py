@@ -6,7 +6,8 @@ The control base URL comes from --url or $COPERNICA_EMULATOR_CONTROL
 ports or URLs, so pg_regress tests can call it with psql's \\!.
 
   emuctl.py reset demo|empty            -> reset: N profiles
-  emuctl.py reset generate N [--seed S] -> reset: N profiles
+  emuctl.py reset generate N [--seed S] [--shape dense|sparse|clustered|skewed|removed]
+                                        -> reset: N profiles (IDs sparse by default)
   emuctl.py log [--count|--connections|--status]
   emuctl.py clear-log
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
@@ -14,6 +15,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT] [--method M]
   emuctl.py full-pages N | renumber ID NEW_ID
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
+      [--sum FIELD]                               -> ... FIELD_sum=X
   emuctl.py profile ID                              -> JSON, or "absent"
   emuctl.py state                                   -> the state JSON
 """
@@ -58,6 +60,10 @@ def request_line(entry):
     return '%s %s%s' % (entry['method'], entry['path'], '?' + q if q else '')
 
 
+def _num(x):
+    return str(int(x)) if x == int(x) else repr(x)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog='emuctl.py')
     ap.add_argument('--url', default=os.environ.get('COPERNICA_EMULATOR_CONTROL'))
@@ -66,6 +72,8 @@ def main(argv=None):
     p.add_argument('dataset', choices=('demo', 'empty', 'generate'))
     p.add_argument('profiles', nargs='?', type=int)
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--shape', default='sparse',
+                   choices=('dense', 'sparse', 'clustered', 'skewed', 'removed'))
     p = sub.add_parser('log')
     g = p.add_mutually_exclusive_group()
     g.add_argument('--count', action='store_true')
@@ -98,8 +106,10 @@ def main(argv=None):
     p.add_argument('new_id', type=int)
     p = sub.add_parser('profiles')
     p.add_argument('database')
+    p.add_argument('--sum', metavar='FIELD', help='also the sum of an integer field')
     p = sub.add_parser('subprofiles')
     p.add_argument('collection')
+    p.add_argument('--sum', metavar='FIELD', help='also the sum of a numeric field')
     p = sub.add_parser('profile')
     p.add_argument('id')
     sub.add_parser('state')
@@ -117,7 +127,7 @@ def main(argv=None):
             if args.dataset == 'generate':
                 if args.profiles is None:
                     ap.error('reset generate needs a profile count')
-                body.update(profiles=args.profiles, seed=args.seed)
+                body.update(profiles=args.profiles, seed=args.seed, shape=args.shape)
             _s, text = call(base, 'POST', 'reset', body)
             out.write('reset: %d profiles\n' % json.loads(text)['profiles'])
         elif c == 'log':
@@ -166,7 +176,11 @@ def main(argv=None):
             _s, text = call(base, 'GET', '%s?%s=%s' % (c, key, urllib.request.quote(
                 getattr(args, key))))
             ents = json.loads(text)
-            out.write('count=%d idsum=%d\n' % (len(ents), sum(int(e['ID']) for e in ents)))
+            line = 'count=%d idsum=%d' % (len(ents), sum(int(e['ID']) for e in ents))
+            if args.sum:
+                line += ' %s_sum=%s' % (args.sum, _num(sum(
+                    float(e['fields'].get(args.sum) or 0) for e in ents)))
+            out.write(line + '\n')
         elif c == 'profile':
             status, text = call(base, 'GET', 'profile?id=' + urllib.request.quote(args.id),
                                 accept_status=(200, 404))

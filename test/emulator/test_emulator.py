@@ -1569,6 +1569,50 @@ class TestDatasets(unittest.TestCase):
             self.assertEqual(st.databases[2].live_ids, [])
             self.assertEqual(st.next_profile_id, n + 1)
 
+    def test_generate_shapes(self):
+        n = 5000
+        for shape in datasets.SHAPES:
+            st = datasets.generate(n, 1, shape)
+            live = st.databases[1].live_ids
+            self.assertEqual(len(live), n, shape)
+            self.assertEqual(live, sorted(set(live)), shape)
+            subs = st.collections[1].live_ids
+            self.assertEqual(subs, sorted(set(subs)), shape)
+            self.assertEqual(st.next_profile_id, max(st.profiles) + 1, shape)
+            self.assertEqual(st.next_subprofile_id, max(st.subprofiles) + 1, shape)
+            span = live[-1] - live[0] + 1
+            gaps = sorted(b - a for a, b in zip(live, live[1:]))
+            if shape == 'dense':
+                self.assertEqual(live, list(range(1, n + 1)))
+                continue
+            self.assertGreater(span, 1.5 * n, shape)
+            if shape == 'sparse':
+                self.assertLess(span, 4 * n)
+                self.assertLessEqual(gaps[-1], 4)
+            if shape == 'clustered':
+                self.assertGreater(gaps[-1], 1000)          # runs apart
+                self.assertLessEqual(gaps[n // 2], 2)       # dense inside a run
+            if shape == 'skewed':
+                # 90% of the rows in the last part of the ID space
+                self.assertLess(live[-1] - live[n // 10], span / 4)
+            if shape == 'removed':
+                gone = [p for p in st.profiles.values() if p.removed]
+                self.assertEqual(len(gone), n // 4)
+                self.assertTrue(all(p.id not in set(live) for p in gone))
+                self.assertTrue(all(s.removed for s in st.subprofiles.values()
+                                    if s.profile in {p.id for p in gone}))
+        # a profile's values do not depend on its IDs' shape
+        a = [p.values for p in datasets.generate(50, 3, 'dense').profiles.values()]
+        b = [p.values for p in datasets.generate(50, 3, 'clustered').profiles.values()]
+        self.assertEqual(a, b)
+
+    def test_generated_default_is_sparse(self):
+        control('POST', 'reset', {'dataset': 'generate', 'profiles': 300})
+        d = get('database/1/profiles', {'limit': 1000, 'orderby': 'id'}).json()
+        ids = [int(e['ID']) for e in d['data']]
+        self.assertEqual(len(ids), 300)
+        self.assertNotEqual(ids, list(range(1, 301)))
+
     def test_generate_subprofiles_follow_profile_order(self):
         st = datasets.generate(10)
         self.assertEqual([(s.id, s.profile) for s in st.subprofiles.values()],
@@ -1619,7 +1663,7 @@ class TestSpeed(EmulatorTestCase):
         self.assertLess(sorted(times[1:])[2], 0.05)     # warm: a few ms in practice
 
     def test_keyset_filter_on_id(self):
-        control('POST', 'reset', {'dataset': 'generate', 'profiles': 3000})
+        control('POST', 'reset', {'dataset': 'generate', 'profiles': 3000, 'shape': 'dense'})
         d = get('database/1/profiles', {'fields[]': 'id>2990', 'orderby': 'id',
                                         'limit': 1000}).json()
         self.assertEqual([int(e['ID']) for e in d['data']], list(range(2991, 3001)))
@@ -1685,7 +1729,8 @@ class TestEmuctl(EmulatorTestCase):
         return p.returncode, p.stdout, p.stderr
 
     def test_reset_and_counts(self):
-        self.assertEqual(self.emuctl('reset', 'generate', '2500')[1], 'reset: 2500 profiles\n')
+        self.assertEqual(self.emuctl('reset', 'generate', '2500', '--shape', 'dense')[1],
+                         'reset: 2500 profiles\n')
         self.assertEqual(self.emuctl('profiles', '1')[1],
                          'count=2500 idsum=%d\n' % (2500 * 2501 // 2))
         self.assertEqual(self.emuctl('subprofiles', '1')[1], 'count=2500 idsum=%d\n'

@@ -1,0 +1,178 @@
+--
+-- Paging by ID: scans, UPDATEs and DELETEs neither miss nor repeat a row,
+-- on every shape of Copernica's IDs, and make about as many requests as
+-- there are pages.  State is checked in the emulator, requests in its log.
+--
+SET timezone = 'UTC';
+CREATE FOREIGN TABLE pg_customers (id bigint, email text, age integer, city text)
+    SERVER copernica OPTIONS (database 'Customers', page_size '7', max_concurrency '1');
+CREATE FOREIGN TABLE pg_orders (id bigint, profile bigint, total numeric)
+    SERVER copernica OPTIONS (database 'Customers', collection 'Orders', page_size '7');
+
+-- DELETE across pages of a small table removes every row: each page asks
+-- for IDs above the last one read, so a removal shifts nothing
+\! $EMUCTL reset demo
+\! $EMUCTL clear-log
+DELETE FROM pg_customers WHERE id > 0;
+\! $EMUCTL profiles 1
+\! $EMUCTL log | grep -c '^DELETE /v2/profile/'
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start'
+
+-- UPDATE whose new value leaves the pushed condition: every row once
+\! $EMUCTL reset demo
+SELECT count(*) AS young, sum(age) AS age_sum FROM pg_customers WHERE age < 50;
+\! $EMUCTL profiles 1 --sum age
+\! $EMUCTL clear-log
+UPDATE pg_customers SET age = 99 WHERE age < 50;
+\! $EMUCTL log | grep -c '^PUT /v2/profile/'
+\! $EMUCTL profiles 1 --sum age
+SELECT count(*) FROM pg_customers WHERE age < 50;
+
+-- UPDATE whose new value keeps the condition: every row once, none twice
+\! $EMUCTL clear-log
+UPDATE pg_customers SET age = age + 1 WHERE age >= 0;
+\! $EMUCTL log | grep -c '^PUT /v2/profile/'
+\! $EMUCTL profiles 1 --sum age
+
+-- the same on many pages of irregular IDs, four requests in flight
+\! $EMUCTL reset generate 600 --shape clustered
+SELECT copernica_forget_metadata();
+ALTER FOREIGN TABLE pg_customers OPTIONS (SET page_size '20', SET max_concurrency '4');
+SELECT count(*) FILTER (WHERE age > 40) AS old, count(*) AS all_rows,
+       sum(age) FILTER (WHERE age <= 40) AS young_age_sum FROM pg_customers;
+\! $EMUCTL clear-log
+UPDATE pg_customers SET age = age + 100 WHERE age > 40;
+\! $EMUCTL log | grep -c '^PUT /v2/profile/'
+SELECT count(*) FILTER (WHERE age > 140) AS moved, count(*) FILTER (WHERE age > 40) AS old
+  FROM pg_customers;
+\! $EMUCTL clear-log
+DELETE FROM pg_customers WHERE age > 40;
+\! $EMUCTL log | grep -c '^DELETE /v2/profile/'
+\! $EMUCTL profiles 1 --sum age
+-- updates that move rows out of the condition, by keyset on a sparse table
+\! $EMUCTL reset generate 500 --shape sparse
+SELECT copernica_forget_metadata();
+SELECT count(*) AS rows_before FROM pg_customers WHERE city <> '';
+UPDATE pg_customers SET city = '' WHERE city <> '';
+SELECT count(*) AS rows_after FROM pg_customers WHERE city <> '';
+
+--
+-- Full scans on every ID shape: every row once, and at most
+-- 1.1 * ceil(rows / page_size) + 2 * max_concurrency data requests.
+-- (3000 rows, page_size 50, max_concurrency 4: at most 66 + 8 = 74)
+--
+ALTER FOREIGN TABLE pg_customers OPTIONS (SET page_size '50');
+\set check_scan 'SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids, sum(id) AS idsum FROM pg_customers'
+
+\! $EMUCTL reset generate 3000 --shape dense
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+
+\! $EMUCTL reset generate 3000 --shape sparse
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+
+\! $EMUCTL reset generate 3000 --shape clustered
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+
+\! $EMUCTL reset generate 3000 --shape skewed
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+
+\! $EMUCTL reset generate 3000 --shape removed
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+-- the four connections were all used
+\! $EMUCTL log --connections
+
+-- with a condition, the first page asks for the total of what matches, and
+-- the rest is cut by it: rows as without pushdown, requests within the bound
+SELECT count(*) AS pushed, sum(id) AS idsum FROM pg_customers WHERE age > 30;
+\! $EMUCTL clear-log
+SELECT count(*) AS local, sum(id) AS idsum FROM pg_customers WHERE age + 0 > 30;
+\! $EMUCTL clear-log
+SELECT count(*) AS pushed FROM pg_customers WHERE age > 30 \gset
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n <= ceil(:pushed / 50.0) * 1.1 + 8 AS requests_within_bound;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start=0&limit=50&total=true'
+
+-- a collection of irregular subprofile IDs
+\! $EMUCTL reset generate 3000 --shape clustered
+SELECT copernica_forget_metadata();
+ALTER FOREIGN TABLE pg_orders OPTIONS (SET page_size '50', ADD max_concurrency '4');
+\! $EMUCTL clear-log
+SELECT count(*) AS n, count(DISTINCT id) AS distinct_ids, sum(id) AS idsum FROM pg_orders;
+\! $EMUCTL subprofiles 1
+\set n `$EMUCTL log | grep '^GET /v2/collection/1/subprofiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+
+-- with max_concurrency 1, one keyset chain: exactly one request per page
+ALTER FOREIGN TABLE pg_customers OPTIONS (SET max_concurrency '1');
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'
+\! $EMUCTL log --connections
+
+--
+-- Long id = ANY(...) lists: sorted in O(n log n), and read as ID ranges
+-- when that costs fewer requests than one per ID
+--
+\! $EMUCTL reset generate 3000 --shape sparse
+SELECT copernica_forget_metadata();
+ALTER FOREIGN TABLE pg_customers OPTIONS (SET page_size '100', SET max_concurrency '4');
+CREATE TABLE wanted AS SELECT id FROM pg_customers WHERE id % 3 = 0;
+SELECT count(*) AS wanted FROM wanted;
+SELECT '{' || string_agg(id::text, ',' ORDER BY id DESC) || '}' AS id_list FROM wanted \gset
+SELECT '{' || string_agg(id::text, ',' ORDER BY id DESC) || '}' AS short_list
+  FROM (SELECT id FROM wanted ORDER BY id LIMIT 25) s \gset
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_list'::bigint[]);
+\! $EMUCTL clear-log
+SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_list'::bigint[]);
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start'
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) AS idsum FROM pg_customers WHERE id = ANY(:'id_list'::bigint[]);
+SELECT count(*), sum(id) AS idsum FROM wanted;
+-- the 30 pages of the range (and three cuts) instead of 974 lookups
+\set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
+SELECT :n <= 40 AS few_requests;
+-- IDs far apart stay lookups, one request each
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers
+ WHERE id = ANY(ARRAY(SELECT g * 1000000 FROM generate_series(1, 30) g));
+\! $EMUCTL clear-log
+SELECT count(*) FROM pg_customers WHERE id = ANY('{1000000,2000000,3000000,4000000,5000000,6000000,7000000,8000000,9000000,10000000,11000000,12000000,13000000,14000000,15000000,16000000,17000000,18000000,19000000,20000000,21000000,22000000}'::bigint[]);
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE id = ANY('{1000000,2000000,3000000,4000000,5000000,6000000,7000000,8000000,9000000,10000000,11000000,12000000,13000000,14000000,15000000,16000000,17000000,18000000,19000000,20000000,21000000,22000000}'::bigint[]);
+-- a parameter: the choice is made at run time
+PREPARE by_ids(bigint[]) AS SELECT count(*) FROM pg_customers WHERE id = ANY($1);
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE by_ids('{1,2,3}');
+RESET plan_cache_mode;
+-- half a million IDs in descending order: sorted at once, read by ranges
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) AS idsum FROM pg_customers
+ WHERE id = ANY(ARRAY(SELECT g FROM generate_series(500000, 1, -1) g));
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
+SELECT :n <= 40 AS few_requests;
+DROP TABLE wanted;
