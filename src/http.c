@@ -916,6 +916,7 @@ copernica_batch_outcome(CopernicaBatch *batch, int handle, const char **x_create
 	if (t->method == METHOD_POST && transfer_may_have_arrived(t))
 		return COPERNICA_OUTCOME_UNKNOWN;
 	return COPERNICA_OUTCOME_FAILED;
+}
 
 /*
  * Wait until any of the requests behind handles is done (or failed), and

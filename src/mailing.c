@@ -1117,7 +1117,7 @@ all_emailing_ids(MailingScanState *st)
 								   page->values[i] ? page->values[i] : "(none)")));
 			ids = lappend(ids, psprintf(INT64_FORMAT, id));
 		}
-		copernica_pager_done(pager, page->nitems, -1, -1);
+		(void) copernica_pager_done(pager, page->nitems, -1, NULL, NULL);
 	}
 	copernica_pager_end(pager);
 	return ids;
@@ -1376,7 +1376,7 @@ next_page(MailingScanState *st)
 							   asked, start, page->nitems, page->start)));
 		error_context_stack = errcb.previous;
 		st->pages++;
-		copernica_pager_done(st->pager, page->nitems, -1, -1);
+		(void) copernica_pager_done(st->pager, page->nitems, -1, NULL, NULL);
 		st->page = page;
 		st->next_item = 0;
 		return true;
