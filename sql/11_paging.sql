@@ -141,18 +141,18 @@ ALTER FOREIGN TABLE pg_customers OPTIONS (SET max_concurrency '1');
 \! $EMUCTL reset generate 3000 --shape sparse
 SELECT copernica_forget_metadata();
 ALTER FOREIGN TABLE pg_customers OPTIONS (SET page_size '100', SET max_concurrency '4');
-CREATE TABLE wanted AS SELECT id FROM pg_customers WHERE id % 3 = 0;
-SELECT count(*) AS wanted FROM wanted;
-SELECT '{' || string_agg(id::text, ',' ORDER BY id DESC) || '}' AS id_list FROM wanted \gset
+CREATE TABLE wanted_ids AS SELECT id FROM pg_customers WHERE id % 3 = 0;
+SELECT count(*) AS wanted_ids FROM wanted_ids;
+SELECT '{' || string_agg(id::text, ',' ORDER BY id DESC) || '}' AS id_list FROM wanted_ids \gset
 SELECT '{' || string_agg(id::text, ',' ORDER BY id DESC) || '}' AS short_list
-  FROM (SELECT id FROM wanted ORDER BY id LIMIT 25) s \gset
+  FROM (SELECT id FROM wanted_ids ORDER BY id LIMIT 25) s \gset
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_list'::bigint[]);
 \! $EMUCTL clear-log
 SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_list'::bigint[]);
 \! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start'
 \! $EMUCTL clear-log
 SELECT count(*), sum(id) AS idsum FROM pg_customers WHERE id = ANY(:'id_list'::bigint[]);
-SELECT count(*), sum(id) AS idsum FROM wanted;
+SELECT count(*), sum(id) AS idsum FROM wanted_ids;
 -- the 30 pages of the range (and three cuts) instead of 974 lookups
 \set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
 SELECT :n <= 40 AS few_requests;
@@ -175,4 +175,4 @@ SELECT count(*), sum(id) AS idsum FROM pg_customers
 \! $EMUCTL profiles 1
 \set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
 SELECT :n <= 40 AS few_requests;
-DROP TABLE wanted;
+DROP TABLE wanted_ids;
