@@ -106,8 +106,9 @@ SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
 -- the four connections were all used
 \! $EMUCTL log --connections
 
--- with a condition, the first page asks for the total of what matches, and
--- the rest is cut by it: rows as without pushdown, requests within the bound
+-- with a condition, a full first page is followed by a count of what
+-- matches, and the rest is cut by it: rows as without pushdown, requests
+-- within the bound
 SELECT count(*) AS pushed, sum(id) AS idsum FROM pg_customers WHERE age > 30;
 \! $EMUCTL clear-log
 SELECT count(*) AS local, sum(id) AS idsum FROM pg_customers WHERE age + 0 > 30;
@@ -115,7 +116,7 @@ SELECT count(*) AS local, sum(id) AS idsum FROM pg_customers WHERE age + 0 > 30;
 SELECT count(*) AS pushed FROM pg_customers WHERE age > 30 \gset
 \set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
 SELECT :n <= ceil(:pushed / 50.0) * 1.1 + 8 AS requests_within_bound;
-\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start=0&limit=50&total=true'
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start=0&limit=0&total=true'
 
 -- a collection of irregular subprofile IDs
 \! $EMUCTL reset generate 3000 --shape clustered

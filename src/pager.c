@@ -25,11 +25,14 @@
  * request start=o&limit=1.  With the table's size known (from planning, or
  * the first page's total), up to max_concurrency stripes of at least two
  * whole pages each are cut at once, so each stripe ends on a full page exactly at its cut and
- * the scan makes about ceil(rows / page_size) + k requests.  When a stripe
- * ends while another still has several pages to go, that one is cut in two
- * (at most max_concurrency - 1 times), so that the connections stay busy
- * to the end.  The last stripe is open-ended: rows added meanwhile are not
- * missed.  Pages come back in the order they arrive.
+ * the scan makes about ceil(rows / page_size) + k requests.  With
+ * conditions, the size is what matches: a full first page is followed by
+ * one request limit=0&total=true that counts it.  Stripes of equal pages
+ * end together, so the connections stay busy to the end.  The cuts depend
+ * only on the rows, never on how answers are timed, so a scan's requests
+ * are the same each time.  The last stripe is open-ended: rows added
+ * meanwhile are not missed (a size much grown since planning makes it the
+ * longest).  Pages come back in the order they arrive.
  *
  * Large id = ANY(...) lists become stripes too: sorted IDs close together
  * (by the table's density) share a stripe, when that costs fewer requests
@@ -52,9 +55,6 @@
 /* The upper bound of the open-ended stripe. */
 #define STRIPE_OPEN			PG_INT64_MAX
 
-/* A stripe is cut in two only when it has at least this many pages left. */
-#define SPLIT_MIN_PAGES		4
-
 /* No table has more rows than this: bounds offset arithmetic. */
 #define MAX_ROWS			(INT64CONST(1) << 40)
 
@@ -68,7 +68,8 @@ typedef enum PagerMode
 typedef enum RequestKind
 {
 	REQ_PAGE,
-	REQ_CUT						/* the ID at an offset of a stripe */
+	REQ_CUT,					/* the ID at an offset of a stripe */
+	REQ_COUNT					/* how many rows match: limit=0&total=true */
 } RequestKind;
 
 typedef struct PagerRequest
@@ -80,7 +81,8 @@ typedef struct PagerRequest
 	int64		start;
 	int			asked;
 	int			stripe;			/* stripes: which one */
-	int64		base_pos;		/* a cut: its stripe's position when sent */
+	int64		base_pos;		/* a cut or count: stripe's position when sent */
+	int64		base_last;		/* a count: stripe 0's last ID when sent */
 	bool		first;			/* the scan's first page */
 } PagerRequest;
 
@@ -124,11 +126,9 @@ struct CopernicaPager
 	int			next_stripe;	/* stripes before it have been started */
 	int			npages;			/* page requests in flight */
 	int			ncuts;			/* cut requests in flight */
-	int			splits_left;	/* cuts still allowed once stripes end */
-	bool		ask_total;		/* the first page asks for the total */
 	bool		cut_planned;	/* the first cuts are decided */
 	int			first_cuts_out; /* the first cuts still in flight */
-	int64		hold_pos;		/* meanwhile stripe 0 reads up to here */
+	bool		count_out;		/* the count is in flight */
 };
 
 /*
@@ -265,44 +265,38 @@ send_stripe_page(CopernicaPager *pg, int i)
 	pr.first = pr.key == 0;
 	s->busy = true;
 	pg->npages++;
-	send_request(pg, &pr, stripe_bounds(s->last, s->hi),
-				 pr.first && pg->ask_total, "&orderby=id");
-}
-
-/* Ask for the ID offset rows past stripe i's last ID: where to cut it. */
-static void
-send_cut(CopernicaPager *pg, int i, int64 offset)
-{
-	Stripe	   *s = &pg->stripes[i];
-	PagerRequest pr = {0};
-
-	pr.kind = REQ_CUT;
-	pr.start = offset;
-	pr.asked = 1;
-	pr.key = pg->next_key++;
-	pr.stripe = i;
-	pr.base_pos = s->pos_last;
-	pg->ncuts++;
 	send_request(pg, &pr, stripe_bounds(s->last, s->hi), false, "&orderby=id");
 }
 
-/* Rows a stripe has left by its positions; -1 when unknown. */
-static int64
-stripe_rows_left(Stripe *s)
+/*
+ * Ask how many rows match, where planning could not know: cuts need it.
+ * Only once a first page came back full, so that the many scans that fit
+ * in a page never pay for a count.
+ */
+static void
+send_count(CopernicaPager *pg)
 {
-	if (s->done || s->pos_hi < 0)
-		return -1;
-	return Max(s->pos_hi - s->pos_last, 0);
+	PagerRequest pr = {0};
+
+	pr.kind = REQ_COUNT;
+	pr.key = pg->next_key++;
+	pr.base_pos = pg->stripes[0].pos_last;
+	pr.base_last = pg->stripes[0].last;
+	pg->count_out = true;
+	send_request(pg, &pr, "", true, "");
 }
 
 /*
- * The listing holds about total rows and stripe 0 has read some of them:
- * cut the rest into up to max_concurrency stripes of whole pages.  Cut j is
- * the ID ending page j * pages / k, so each stripe ends on a full page at
- * its cut and costs no request beyond its pages.
+ * The listing holds about total rows, and stripe 0 had read base_pos of
+ * them, up to ID base_last, when the total was asked for: cut the rest into
+ * up to max_concurrency stripes of whole pages.  Cut j is the ID ending page
+ * j * pages / k after base_last, so each stripe ends on a full page at its
+ * cut and costs no request beyond its pages.  The cuts depend on what was
+ * known when the total was asked for, not on what arrived since, so a scan
+ * makes the same requests however its answers are timed.
  */
 static void
-plan_first_cuts(CopernicaPager *pg, int64 total)
+plan_first_cuts(CopernicaPager *pg, int64 total, int64 base_last, int64 base_pos)
 {
 	Stripe	   *s = &pg->stripes[0];
 	int64		ps = pg->spec.page_size;
@@ -314,14 +308,24 @@ plan_first_cuts(CopernicaPager *pg, int64 total)
 	pg->cut_planned = true;
 	total = Min(total, MAX_ROWS);
 	s->pos_hi = Max(total, s->pos_last);
-	rest = s->pos_hi - s->pos_last;
+	rest = Max(total - base_pos, 0);
 	pages = (rest + ps - 1) / ps;
 	/* a stripe of one page would cost a cut per page: two at least */
 	k = (int) Min(Max(pages / 2, 1), (int64) pg->spec.max_concurrency);
 	for (j = 1; j < k; j++)
-		send_cut(pg, 0, (j * pages / k) * ps - 1);
+	{
+		PagerRequest pr = {0};
+
+		pr.kind = REQ_CUT;
+		pr.start = (j * pages / k) * ps - 1;
+		pr.asked = 1;
+		pr.key = pg->next_key++;
+		pr.stripe = 0;
+		pr.base_pos = base_pos;
+		pg->ncuts++;
+		send_request(pg, &pr, stripe_bounds(base_last, s->hi), false, "&orderby=id");
+	}
 	pg->first_cuts_out = k - 1;
-	pg->hold_pos = s->pos_last + (pages / Max(k, 1)) * ps;
 }
 
 /*
@@ -362,36 +366,6 @@ apply_cut(CopernicaPager *pg, PagerRequest *pr, CopernicaResponse *resp)
 	}
 }
 
-/*
- * A stripe ended while there is room for more requests: cut the stripe
- * with the most pages left, when that is enough to be worth a request.
- */
-static void
-maybe_split(CopernicaPager *pg)
-{
-	int64		ps = pg->spec.page_size;
-	int64		best_rows = 0;
-	int			best = -1;
-	int			i;
-
-	if (pg->splits_left <= 0 || pg->ncuts > 0)
-		return;
-	for (i = 0; i < pg->nstripes; i++)
-	{
-		int64		left = stripe_rows_left(&pg->stripes[i]);
-
-		if (left > best_rows)
-		{
-			best_rows = left;
-			best = i;
-		}
-	}
-	if (best < 0 || best_rows < SPLIT_MIN_PAGES * ps)
-		return;
-	pg->splits_left--;
-	send_cut(pg, best, (best_rows / ps / 2) * ps - 1);
-}
-
 static void
 top_up_stripes(CopernicaPager *pg)
 {
@@ -399,15 +373,19 @@ top_up_stripes(CopernicaPager *pg)
 	int			i;
 
 	/*
-	 * Until the first cuts are back, stripe 0 reads only what is surely its
-	 * own: a page past its first cut would be cut short.
+	 * Until the first cuts are back, nothing more is asked for: each page
+	 * then carries its stripe's end, the same however the answers are
+	 * timed.  While the count is out, stripe 0 reads its second page,
+	 * surely its own (every stripe gets two pages at least).
 	 */
 	if (pg->first_cuts_out > 0)
+		return;
+	if (pg->count_out)
 	{
 		Stripe	   *s = &pg->stripes[0];
 
 		if (!s->done && !s->busy && pg->npages < max &&
-			s->pos_last + pg->spec.page_size <= pg->hold_pos)
+			s->pos_last + pg->spec.page_size <= 2 * (int64) pg->spec.page_size)
 			send_stripe_page(pg, 0);
 		return;
 	}
@@ -428,8 +406,6 @@ top_up_stripes(CopernicaPager *pg)
 			send_stripe_page(pg, pg->next_stripe);
 		pg->next_stripe++;
 	}
-	if (pg->npages < max)
-		maybe_split(pg);
 }
 
 /*
@@ -569,21 +545,13 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	pg->stripes = palloc0(sizeof(Stripe) * pg->maxstripes);
 	if (nranges > 0)
 	{
-		/*
-		 * An ID list read by ranges: the stripes are given, their sizes
-		 * guessed by the table's density, and a long one is cut when there
-		 * is room.
-		 */
-		double		density = planned_density(spec);
+		/* an ID list read by ranges: the stripes are given */
 		int			i;
 
 		pg->mode = PAGER_STRIPES;
 		pg->cut_planned = true;
 		for (i = 0; i < nranges; i++)
-			add_stripe(pg, bounds[2 * i], bounds[2 * i + 1], 0,
-					   (int64) Min((double) (bounds[2 * i + 1] - bounds[2 * i]) * density,
-								   (double) MAX_ROWS));
-		pg->splits_left = Max(spec->max_concurrency - 1, 0);
+			add_stripe(pg, bounds[2 * i], bounds[2 * i + 1], 0, -1);
 		pg->next_key = 1;		/* no page is the scan's first */
 	}
 	else if (pg->mode == PAGER_STRIPES)
@@ -592,16 +560,9 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 
 		/*
 		 * The table's size as planned holds for a scan without conditions:
-		 * cut at once, beside the first page.  Otherwise the first page asks
-		 * for the total of what matches, when that is likely more than a
-		 * page.
+		 * it is cut at once, beside the first page (see pager_next).
+		 * Otherwise a full first page is followed by a count.
 		 */
-		if (spec->params_filter)
-			pg->ask_total = spec->rows_hint < 0 ||
-				spec->rows_hint > spec->page_size;
-		else if (spec->size_hint < 0)
-			pg->ask_total = true;
-		pg->splits_left = Max(spec->max_concurrency - 1, 0);
 	}
 	if (bounds)
 		pfree(bounds);
@@ -692,12 +653,26 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 			if (pg->mode == PAGER_STRIPES && pg->nstripes == 1 &&
 				!pg->cut_planned && !pg->spec.params_filter &&
 				pg->spec.size_hint > pg->spec.page_size)
-				plan_first_cuts(pg, pg->spec.size_hint);
+				plan_first_cuts(pg, pg->spec.size_hint, 0, 0);
 		}
 
 		i = wait_next(pg, &resp);
 		pr = pg->pending[i];
 		pg->pending[i] = pg->pending[--pg->npending];
+		if (pr.kind == REQ_COUNT)
+		{
+			CopernicaPage *page;
+
+			page = copernica_parse_page(resp->body.data, resp->body.len, true,
+										NULL, 0);
+			pg->count_out = false;
+			if (page->has_total && page->total >= 0 && !pg->stripes[0].done)
+				plan_first_cuts(pg, page->total, pr.base_last, pr.base_pos);
+			copernica_batch_forget(pg->batch, pr.handle);
+			free_request(&pr);
+			top_up(pg, false);
+			continue;
+		}
 		if (pr.kind == REQ_CUT)
 		{
 			pg->ncuts--;
@@ -800,13 +775,22 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
 				else
 					s->last = last_id;
 
-				/* the first page of a large scan: now cut the rest */
+				/*
+				 * The first page of a large scan: cut the rest by its total,
+				 * or count first.  While the count is out, stripe 0 goes on:
+				 * every stripe gets two pages at least, so its next page is
+				 * surely its own.
+				 */
 				if (cur->first && !s->done && !pg->cut_planned)
 				{
 					if (total >= 0)
-						plan_first_cuts(pg, total);
+						plan_first_cuts(pg, total, s->last, s->pos_last);
 					else
+					{
 						pg->cut_planned = true;
+						if (pg->spec.max_concurrency > 1)
+							send_count(pg);
+					}
 				}
 				break;
 			}
