@@ -31,3 +31,27 @@ CREATE FUNCTION copernica_identity(server name)
 RETURNS TABLE (id bigint, name text, description text, company text)
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT;
+
+-- Runs the unsubscribe behaviour configured in Copernica (nothing, update
+-- some fields, or remove) for one profile or subprofile of a foreign table:
+-- PUT profile/$id/unsubscribe.  The table's resource 'unsubscribe' shows the
+-- configuration.  Needs UPDATE on the table; the ID must be a live entity
+-- of it.
+CREATE FUNCTION copernica_unsubscribe(foreign_table regclass, id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;
+
+-- Add or remove one interest of a profile, keeping the others (writing the
+-- interests column replaces them all).  An unknown interest is an error
+-- before anything changes.  Returns whether the interests changed.  Needs
+-- UPDATE on the table.
+CREATE FUNCTION copernica_add_interest(foreign_table regclass, id bigint, interest text)
+RETURNS boolean
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION copernica_remove_interest(foreign_table regclass, id bigint, interest text)
+RETURNS boolean
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT;

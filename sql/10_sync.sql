@@ -140,3 +140,117 @@ INSERT INTO sync_orders (profile, ordernumber, total) VALUES (1, 'ORD-1001', 99.
 \! $EMUCTL log --status | grep -v -e '/fields' -e 'collections'
 SELECT id, profile, ordernumber, total FROM sync_orders WHERE profile = 1 ORDER BY id;
 \! $EMUCTL subprofiles 1
+
+-- the live ID set: one request, Copernica's bare array of IDs
+CREATE FOREIGN TABLE bad (id bigint) SERVER copernica OPTIONS (resource 'profile_ids');
+CREATE FOREIGN TABLE bad (id bigint) SERVER copernica
+    OPTIONS (resource 'subprofile_ids', database 'Customers');
+CREATE FOREIGN TABLE customer_ids (id bigint) SERVER copernica
+    OPTIONS (resource 'profile_ids', database 'Customers');
+CREATE FOREIGN TABLE order_ids (id bigint) SERVER copernica
+    OPTIONS (resource 'subprofile_ids', database 'Customers', collection 'Orders');
+\! $EMUCTL clear-log
+SELECT count(*), min(id), max(id), sum(id) FROM customer_ids;
+\! $EMUCTL log
+\! $EMUCTL profiles 1
+SELECT count(*), sum(id) FROM order_ids;
+\! $EMUCTL subprofiles 1
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM customer_ids;
+
+-- the incremental sync recipe: a local copy, then new and changed rows by
+-- modified, removed rows by the ID set
+CREATE FOREIGN TABLE n_customers (id bigint, email text, firstname text,
+    newsletter text, interests text[], modified timestamp)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE TABLE local_copy AS SELECT id, email, firstname, modified FROM n_customers;
+ALTER TABLE local_copy ADD PRIMARY KEY (id);
+SELECT max(modified) AS high_water FROM local_copy \gset
+-- meanwhile, in Copernica: one changed, one removed, one new
+UPDATE n_customers SET firstname = 'Changed' WHERE id = 3;
+DELETE FROM n_customers WHERE id = 4;
+INSERT INTO n_customers (email, firstname) VALUES ('late@example.com', 'Late') RETURNING id;
+\! $EMUCTL clear-log
+BEGIN;
+INSERT INTO local_copy
+    SELECT id, email, firstname, modified FROM n_customers WHERE modified >= :'high_water'
+    ON CONFLICT (id) DO UPDATE
+    SET email = EXCLUDED.email, firstname = EXCLUDED.firstname, modified = EXCLUDED.modified;
+DELETE FROM local_copy WHERE id IN (SELECT id FROM local_copy EXCEPT SELECT id FROM customer_ids)
+    RETURNING id;
+COMMIT;
+-- two requests: the changed rows (modified pushed down) and the ID set
+\! $EMUCTL log | sed -e 's/modified%3E%3D[^&]*/modified%3E%3D.../'
+-- the copy is now the same as Copernica
+SELECT count(*) AS differences FROM (
+    (SELECT id, email, firstname, modified FROM local_copy
+     EXCEPT SELECT id, email, firstname, modified FROM n_customers)
+    UNION ALL
+    (SELECT id, email, firstname, modified FROM n_customers
+     EXCEPT SELECT id, email, firstname, modified FROM local_copy)) d;
+SELECT id, firstname FROM local_copy WHERE id IN (3, 4) OR email = 'late@example.com' ORDER BY id;
+
+-- unsubscribing follows the database's configured behaviour, read as a listing
+CREATE FOREIGN TABLE customers_unsubscribe (behavior text, fields jsonb) SERVER copernica
+    OPTIONS (resource 'unsubscribe', database 'Customers');
+CREATE FOREIGN TABLE orders_unsubscribe (behavior text, fields jsonb) SERVER copernica
+    OPTIONS (resource 'unsubscribe', database 'Customers', collection 'Orders');
+CREATE FOREIGN TABLE newsletter_unsubscribe (behavior text, fields jsonb) SERVER copernica
+    OPTIONS (resource 'unsubscribe', database 'Newsletter');
+CREATE FOREIGN TABLE bad (behavior text) SERVER copernica OPTIONS (resource 'unsubscribe');
+SELECT * FROM customers_unsubscribe;
+SELECT * FROM orders_unsubscribe;
+SELECT * FROM newsletter_unsubscribe;
+SELECT id, newsletter FROM n_customers WHERE id = 7;
+\! $EMUCTL clear-log
+SELECT copernica_unsubscribe('n_customers', 7);
+\! $EMUCTL log --status
+SELECT id, newsletter FROM n_customers WHERE id = 7;
+-- an ID that is not a live profile of the table is an error before any change
+\! $EMUCTL clear-log
+SELECT copernica_unsubscribe('n_customers', 26);
+SELECT copernica_unsubscribe('n_customers', 4);
+SELECT copernica_unsubscribe('n_customers', 0);
+SELECT copernica_unsubscribe('customer_ids', 1);
+SELECT copernica_unsubscribe('local_copy', 1);
+\! $EMUCTL log | grep -c -v '^GET'
+-- Newsletter removes the profile
+CREATE FOREIGN TABLE nl_profiles (id bigint, email text) SERVER copernica
+    OPTIONS (database 'Newsletter');
+SELECT copernica_unsubscribe('nl_profiles', 26);
+SELECT id FROM nl_profiles ORDER BY id;
+-- subprofiles follow their collection's behaviour (here: nothing)
+SELECT copernica_unsubscribe('sync_orders', 2);
+SELECT id, ordernumber FROM sync_orders WHERE id = 2;
+-- changing data needs UPDATE on the table
+CREATE ROLE sync_reader;
+GRANT SELECT ON n_customers TO sync_reader;
+SET ROLE sync_reader;
+SELECT copernica_unsubscribe('n_customers', 8);
+SELECT copernica_add_interest('n_customers', 8, 'news');
+RESET ROLE;
+DROP OWNED BY sync_reader;
+DROP ROLE sync_reader;
+
+-- interests one by one; writing the interests column replaces them all
+SELECT id, interests FROM n_customers WHERE id = 11;
+\! $EMUCTL clear-log
+SELECT copernica_remove_interest('n_customers', 11, 'tennis');
+\! $EMUCTL log | grep -v '^GET'
+\! python3 -c "import json,os,urllib.request; print([e['body'] for e in json.load(urllib.request.urlopen(os.environ['COPERNICA_EMULATOR_CONTROL'] + '/_control/log')) if e['method'] == 'POST'])"
+SELECT id, interests FROM n_customers WHERE id = 11;
+-- nothing to change: no request that writes
+\! $EMUCTL clear-log
+SELECT copernica_remove_interest('n_customers', 11, 'tennis');
+\! $EMUCTL log | grep -c -v '^GET'
+-- the name as Copernica spells it, found without regard to case
+SELECT copernica_add_interest('n_customers', 11, 'TENNIS');
+SELECT id, interests FROM n_customers WHERE id = 11;
+-- an unknown interest is an error before any change
+\! $EMUCTL clear-log
+SELECT copernica_add_interest('n_customers', 11, 'golf');
+\! $EMUCTL log
+SELECT copernica_add_interest('sync_orders', 1, 'news');
+SELECT copernica_add_interest('n_customers', 26, 'news');
+-- the interests column: the list replaces the whole set
+UPDATE n_customers SET interests = '{news}' WHERE id = 11;
+SELECT id, interests FROM n_customers WHERE id = 11;

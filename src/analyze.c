@@ -192,6 +192,9 @@ copernicaAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	/* mailing tables read by their conditions: no sample without them */
 	if (copernica_is_mailing_resource(opts->resource))
 		return false;
+	/* one request reads a bare resource whole: nothing worth sampling */
+	if (copernica_resolve_resource(opts)->bare)
+		return false;
 	*func = acquire_sample_rows;
 	*totalpages = 1;
 	return true;

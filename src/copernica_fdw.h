@@ -299,6 +299,9 @@ typedef struct CopernicaResource
 	const char *entity_prefix;	/* "profile" / "subprofile" / NULL */
 	bool		has_fields;		/* items carry a "fields" object */
 	bool		writable;
+	bool		bare;			/* one request answers all, without an
+								 * envelope: an array of IDs, or one object */
+	bool		id_array;		/* bare, and the answer is an array of IDs */
 } CopernicaResource;
 
 extern CopernicaResource *copernica_resolve_resource(const CopernicaOptions *opts);
@@ -314,6 +317,10 @@ extern bool copernica_name_in_list(const char *name, List *names);
 extern List *copernica_fetch_listing(CopernicaConnection *conn, const char *path,
 									 const CopernicaValuePath *paths, int npaths,
 									 CopernicaStats *stats);
+extern CopernicaPage *copernica_fetch_bare(CopernicaConnection *conn,
+										   const CopernicaResource *res,
+										   const CopernicaValuePath *paths,
+										   int npaths, CopernicaStats *stats);
 
 /* What planning knows of a table: its fields and size (cached a while). */
 typedef struct CopernicaMetadata

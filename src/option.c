@@ -76,7 +76,8 @@ static const CopernicaOptionDef option_defs[] = {
 /* The listings a 'resource' table can show; see resource.c. */
 static const char *const resource_names[] = {
 	"databases", "collections", "fields", "interests", "views",
-	"view_profiles", "miniviews", "miniview_subprofiles", NULL
+	"view_profiles", "miniviews", "miniview_subprofiles",
+	"profile_ids", "subprofile_ids", "unsubscribe", NULL
 };
 
 /*
@@ -290,7 +291,7 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"resource\": \"%s\"", value),
-						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, miniviews, miniview_subprofiles, and the mailing resources %s.",
+						 errdetail("Valid values are databases, collections, fields, interests, views, view_profiles, miniviews, miniview_subprofiles, profile_ids, subprofile_ids, unsubscribe, and the mailing resources %s.",
 								   copernica_mailing_resource_names())));
 			break;
 	}
@@ -370,6 +371,18 @@ validate_table_options(List *options)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("resource '%s' needs option \"database\"", resource)));
+	if (strcmp(resource, "profile_ids") == 0 && !database)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'profile_ids' needs option \"database\"")));
+	if (strcmp(resource, "subprofile_ids") == 0 && !collection)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'subprofile_ids' needs option \"collection\"")));
+	if (strcmp(resource, "unsubscribe") == 0 && !database && !collection)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("resource 'unsubscribe' needs option \"database\" or \"collection\"")));
 	if (strcmp(resource, "fields") == 0 && !database && !collection)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),

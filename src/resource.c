@@ -215,6 +215,26 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 		}
 		else if (strcmp(r, "fields") == 0)
 			res->list_path = psprintf("database/%s/fields", db);
+		else if (strcmp(r, "profile_ids") == 0)
+		{
+			res->bare = res->id_array = true;
+			res->list_path = psprintf("database/%s/profileids", db);
+		}
+		else if (strcmp(r, "subprofile_ids") == 0 || strcmp(r, "unsubscribe") == 0)
+		{
+			const char *what = strcmp(r, "unsubscribe") == 0 ?
+				"unsubscribe" : "subprofileids";
+
+			res->bare = true;
+			res->id_array = strcmp(r, "subprofile_ids") == 0;
+			if (opts->collection == NULL)
+				res->list_path = psprintf("database/%s/%s", db, what);
+			else if (is_numeric_id(opts->collection))
+				res->list_path = psprintf("collection/%s/%s", opts->collection, what);
+			else if (opts->database == NULL)
+				report_collection_needs_database(opts);
+			/* else bound by name like a subprofile table */
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -263,6 +283,61 @@ copernica_fetch_listing(CopernicaConnection *conn, const char *path,
 						CopernicaStats *stats)
 {
 	return fetch_listing_from(conn, path, paths, npaths, stats, NIL, 0);
+}
+
+/*
+ * The whole of a bare resource in one request, as a page: for an array of
+ * IDs (profileids, subprofileids) one item per ID, whose every value is the
+ * ID; for one object (an unsubscribe behaviour) one item.  Copernica says
+ * these take no paging parameters, so none are sent.
+ */
+CopernicaPage *
+copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
+					 const CopernicaValuePath *paths, int npaths,
+					 CopernicaStats *stats)
+{
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaPage *page;
+	List	   *ids;
+	ListCell   *lc;
+	int			i;
+
+	req.method = "GET";
+	req.path = res->list_path;
+	copernica_perform(conn, &req, &resp, stats);
+	if (!res->id_array)
+		return copernica_parse_page(resp.body.data, resp.body.len, false,
+									paths, npaths);
+	if (strlen(resp.body.data) != (size_t) resp.body.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The list of IDs holds a NUL byte.")));
+
+	ids = copernica_json_string_array(resp.body.data);
+	page = palloc0(sizeof(CopernicaPage));
+	page->nitems = list_length(ids);
+	page->npaths = npaths;
+	page->values = palloc(sizeof(char *) * Max((size_t) page->nitems * npaths, 1));
+	page->path_seen = palloc(sizeof(bool) * Max(npaths, 1));
+	for (i = 0; i < npaths; i++)
+		page->path_seen[i] = true;
+	foreach(lc, ids)
+	{
+		char	   *id = lfirst(lc);
+		int64		v;
+
+		if (id == NULL || !copernica_parse_id(id, &v))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("The list of IDs holds \"%s\".",
+							   id ? copernica_redact(id) : "null")));
+		for (i = 0; i < npaths; i++)
+			page->values[(size_t) foreach_current_index(lc) * npaths + i] = id;
+	}
+	return page;
 }
 
 /* One item of a structure listing: only ID and name matter here. */
@@ -374,6 +449,9 @@ copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
 		res->list_path = psprintf("collection/%s/subprofiles", cid);
 	else if (strcmp(res->name, "miniviews") == 0)
 		res->list_path = psprintf("collection/%s/miniviews", cid);
+	else if (res->bare)
+		res->list_path = psprintf("collection/%s/%s", cid,
+								  res->id_array ? "subprofileids" : "unsubscribe");
 	else
 		res->list_path = psprintf("collection/%s/fields", cid);
 }
@@ -560,10 +638,11 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 		owner_fields = owner_fields_path(conn, res);
 	batch = copernica_batch_begin(conn, NULL);
 
+	/* a bare answer has no size to ask for: it is one request anyway */
 	size_req.method = "GET";
 	size_req.path = res->list_path;
 	size_req.query = res->has_fields ? "limit=0&start=0&dataonly=true" : "limit=0&start=0";
-	size_handle = copernica_batch_add(batch, &size_req);
+	size_handle = res->bare ? -1 : copernica_batch_add(batch, &size_req);
 
 	if (res->has_fields)
 	{
@@ -596,10 +675,15 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 		max_handle = copernica_batch_add(batch, &max_req);
 	}
 
-	resp = copernica_batch_wait(batch, size_handle);
-	page = copernica_parse_page(resp->body.data, resp->body.len, true, NULL, 0);
-	md->has_total = page->has_total;
-	md->total = page->has_total ? (double) page->total : -1;
+	md->has_total = false;
+	md->total = -1;
+	if (size_handle >= 0)
+	{
+		resp = copernica_batch_wait(batch, size_handle);
+		page = copernica_parse_page(resp->body.data, resp->body.len, true, NULL, 0);
+		md->has_total = page->has_total;
+		md->total = page->has_total ? (double) page->total : -1;
+	}
 
 	if (fields_handle >= 0)
 	{

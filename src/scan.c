@@ -69,6 +69,7 @@ typedef struct CopernicaScanState
 	int			nids;
 	bool		empty_result;	/* a condition's value is NULL: no rows */
 	bool		started;		/* paging begun for this (re)scan */
+	bool		bare_done;		/* a bare resource's one request made */
 
 	/*
 	 * Offset paging shifts when rows are added or removed during a scan.
@@ -162,6 +163,20 @@ fetch_next_page(CopernicaScanState *st)
 	st->page = NULL;
 	if (st->empty_result)
 		return false;
+	if (st->res->bare)
+	{
+		/* one request is the whole answer (resource.c) */
+		if (st->bare_done)
+			return false;
+		st->bare_done = true;
+		old = MemoryContextSwitchTo(st->page_cxt);
+		st->page = copernica_fetch_bare(st->conn, st->res, st->paths, st->npaths,
+										&st->stats);
+		MemoryContextSwitchTo(old);
+		st->pages++;
+		st->next_item = 0;
+		return true;
+	}
 	resp = copernica_pager_next(st->pager, &req, &start, &asked);
 	if (resp == NULL)
 		return false;
@@ -273,6 +288,9 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	st->page = NULL;
 	st->next_item = 0;
 	evaluate_conditions(st, econtext);
+	st->bare_done = false;
+	if (st->res->bare)
+		return;
 
 	spec.path = st->res->list_path;
 	spec.params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
@@ -562,7 +580,9 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
 	explain_id_list(node, st, es);
-	if (es->verbose)
+	if (es->verbose && st->res->bare)
+		ExplainPropertyText("Copernica Request", psprintf("GET %s", path), es);
+	else if (es->verbose)
 	{
 		/* the first request as it would be sent, unescaped for reading */
 		int			first = st->limit > 0 && st->limit < st->opts->page_size ?
