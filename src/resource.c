@@ -320,6 +320,7 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 	page->nitems = list_length(ids);
 	page->npaths = npaths;
 	page->values = palloc(sizeof(char *) * Max((size_t) page->nitems * npaths, 1));
+	page->is_json = palloc0(sizeof(bool) * Max((size_t) page->nitems * npaths, 1));
 	page->path_seen = palloc(sizeof(bool) * Max(npaths, 1));
 	for (i = 0; i < npaths; i++)
 		page->path_seen[i] = true;
