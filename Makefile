@@ -38,6 +38,7 @@ include $(PGXS)
 # every source includes the private header (and it the compatibility one):
 # rebuild all when either changes
 $(OBJS): src/copernica_fdw.h src/compat.h
+src/mailing.o src/mailing_scan.o: src/mailing.h
 
 # The emulator lives as long as this make ($$PPID in a recipe); the tests
 # find it through these variables, read once it has written its port.

@@ -3,7 +3,8 @@
  * mailing.c
  *		  Campaign data as tables: emailings, destinations, statistics,
  *		  events, templates and documents of Publisher and Marketing Suite
- *		  (copernica-api-v2.md section 11), planned and read.
+ *		  (copernica-api-v2.md section 11): the resources, their columns,
+ *		  planning and IMPORT.  The scan itself is mailing_scan.c.
  *
  * A table names one endpoint family with its 'resource' option, e.g.
  * publisher_clicks.  Which URL a scan reads follows from its conditions:
@@ -34,8 +35,6 @@
 #include "access/table.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
-#include "commands/explain.h"
-#include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
@@ -50,64 +49,20 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/timestamp.h"
 
 #include "copernica_fdw.h"
+#include "mailing.h"
 
-/* The key columns that pick a per-item URL, in order of preference. */
-typedef enum MailingKey
-{
-	KEY_DESTINATION,
-	KEY_SUBPROFILE,
-	KEY_PROFILE,
-	KEY_EMAILING,
-	NUM_KEYS,
-	KEY_NONE = -1
-} MailingKey;
 
 static const char *const key_columns[NUM_KEYS] = {
 	"destination", "subprofile", "profile", "emailing"
 };
 
-/* How a listing takes a time range. */
-typedef enum TimeStyle
-{
-	TIME_NONE,
-	TIME_FIELDS,				/* fields[]=timestamp>... (Publisher) */
-	TIME_BEGINEND,				/* begintime=...&endtime=... (MS events) */
-	TIME_FROMDATE,				/* fromdate=...&todate=... (emailings) */
-	TIME_FROMTO					/* from=YYYY-MM-DD&to=... (ms/destinations) */
-} TimeStyle;
 
-/* A column the docs name: for IMPORT, and to check a table's columns. */
-typedef struct MailingColumnDef
-{
-	const char *name;
-	const char *type;
-	const char *key;			/* the item's key, "a.b" for a nested one;
-								 * NULL: the name */
-} MailingColumnDef;
 
-typedef struct MailingResource
-{
-	const char *name;			/* the 'resource' option */
-	const char *all_path;		/* account-wide listing, or NULL */
-	const char *by_path[NUM_KEYS];	/* "publisher/emailing/%s/clicks" */
-	const char *params;			/* always sent */
-	TimeStyle	time_style;		/* of the per-key and account-wide listings */
-	TimeStyle	all_time_style; /* of the account-wide one, if different */
-	const char *time_column;
-	bool		id_filter;		/* fields[]=id... understood */
-	bool		envelope;		/* false: one bare object per request */
-	const char *emailings;		/* the resource whose IDs to go through */
-	const MailingColumnDef *columns;
-} MailingResource;
 
 #define EVENT_LINKS_PUB \
 	{"emailing", "bigint", NULL}, {"destination", "bigint", NULL}, \
@@ -293,8 +248,8 @@ static const MailingResource mailing_resources[] = {
  * ----------------------------------------------------------------
  */
 
-static const MailingResource *
-find_resource(const char *name)
+const MailingResource *
+copernica_mailing_find(const char *name)
 {
 	const MailingResource *mr;
 
@@ -309,7 +264,7 @@ find_resource(const char *name)
 bool
 copernica_is_mailing_resource(const char *name)
 {
-	return find_resource(name) != NULL;
+	return copernica_mailing_find(name) != NULL;
 }
 
 /* "publisher_emailings, ms_emailings, ..." for an error's detail. */
@@ -325,23 +280,14 @@ copernica_mailing_resource_names(void)
 	return buf.data;
 }
 
-/* Where one column's values come from. */
-typedef struct MailingColumn
-{
-	const char *key;			/* the item's key */
-	const char *sub;			/* a key inside it, or NULL */
-	MailingKey	role;			/* a key column, or KEY_NONE */
-	bool		is_time;		/* the resource's time column */
-	bool		is_id;
-} MailingColumn;
 
 /*
  * A column's source: its 'field' option names the item's key; else one of
  * the documented columns by name.  False when neither.
  */
-static bool
-mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute attr,
-			   MailingColumn *col)
+bool
+copernica_mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute attr,
+						 MailingColumn *col)
 {
 	const char *name = NameStr(attr->attname);
 	char	   *field = copernica_column_field_option(relid, attr->attnum);
@@ -380,9 +326,9 @@ mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute attr,
 	return true;
 }
 
-static void
-report_unknown_column(const MailingResource *mr, const char *colname,
-					  const char *relname)
+void
+copernica_mailing_unknown_column(const MailingResource *mr, const char *colname,
+								 const char *relname)
 {
 	StringInfoData list;
 	const MailingColumnDef *def;
@@ -420,14 +366,6 @@ typedef struct MailingRelInfo
 	Bitmapset  *attrs_used;
 } MailingRelInfo;
 
-/* What a condition does. */
-typedef enum CondRole
-{
-	COND_KEY,					/* a key column = value */
-	COND_KEY_LIST,				/* a key column = ANY(array) */
-	COND_TIME,					/* the time column op value */
-	COND_ID						/* id op value, sent as fields[]=id... */
-} CondRole;
 
 typedef struct MailingCond
 {
@@ -527,7 +465,7 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	if (!scan_start_value(value, baserel))
 		return false;
 	attr = TupleDescAttr(info->plan.tupdesc, var->varattno - 1);
-	if (!mailing_column(info->mr, info->plan.relid, attr, &col))
+	if (!copernica_mailing_column(info->mr, info->plan.relid, attr, &col))
 		return false;
 
 	cond->op = op;
@@ -590,7 +528,7 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	info->plan.relid = foreigntableid;
 	info->plan.opts = opts;
 	info->plan.res = res;
-	info->mr = find_resource(opts->resource);
+	info->mr = copernica_mailing_find(opts->resource);
 	rel = table_open(foreigntableid, NoLock);
 	info->plan.tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));
 	table_close(rel, NoLock);
@@ -610,8 +548,8 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 		if (attnum <= 0)
 			continue;
 		attr = TupleDescAttr(info->plan.tupdesc, attnum - 1);
-		if (!mailing_column(info->mr, foreigntableid, attr, &col))
-			report_unknown_column(info->mr, NameStr(attr->attname),
+		if (!copernica_mailing_column(info->mr, foreigntableid, attr, &col))
+			copernica_mailing_unknown_column(info->mr, NameStr(attr->attname),
 								  get_rel_name(foreigntableid));
 	}
 
@@ -661,7 +599,7 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 
 	if (!IsA(var, Var) || var->varno != rel->relid || var->varattno <= 0)
 		return false;
-	if (!mailing_column(info->mr, info->plan.relid,
+	if (!copernica_mailing_column(info->mr, info->plan.relid,
 						TupleDescAttr(info->plan.tupdesc, var->varattno - 1), &col))
 		return false;
 	return col.role != KEY_NONE && info->mr->by_path[col.role] != NULL;
@@ -680,7 +618,7 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 		baserel->tuples > ROWS_PER_KEY)
 		requests = EMAILINGS_GUESS;
 	add_path(baserel, (Path *)
-			 copernica_create_foreignscan_path(root, baserel, NULL, baserel->rows,
+			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 MAILING_REQUEST_COST * seq_page_cost,
 									 mailing_cost(info, baserel->tuples, requests),
 									 NIL, NULL, NULL, NIL));
@@ -709,7 +647,7 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 		fetched = cond.key == KEY_EMAILING ?
 			(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
 		add_path(baserel, (Path *)
-				 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
+				 create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 										 MAILING_REQUEST_COST * seq_page_cost,
 										 mailing_cost(info, fetched, 1),
 										 NIL, outer, NULL, NIL));
@@ -857,642 +795,6 @@ copernica_is_mailing_plan(ForeignScan *plan)
 }
 
 /* ----------------------------------------------------------------
- * Execution
- * ----------------------------------------------------------------
- */
-
-typedef struct MailingScanColumn
-{
-	AttrNumber	attnum;
-	char	   *colname;
-	const char *sub;			/* key inside the item's object, or NULL */
-	MailingKey	role;
-	CopernicaColumnType type;
-} MailingScanColumn;
-
-typedef struct MailingScanState
-{
-	Relation	rel;
-	CopernicaOptions *opts;
-	const MailingResource *mr;
-	CopernicaConnection *conn;
-	CopernicaStats stats;
-	int64		pages;
-
-	int			ncolumns;
-	MailingScanColumn *columns;
-	CopernicaValuePath *paths;	/* one per column, then the ID */
-	int			npaths;
-
-	List	   *conds;			/* per condition: role, key, op */
-	List	   *value_states;
-	int			key;			/* MailingKey; NUM_KEYS: account-wide */
-	char	   *filter_text;
-	char	   *path_text;
-
-	/* this (re)scan */
-	bool		started;
-	bool		empty;			/* a condition's value rules out every row */
-	char	   *params;			/* query parameters after start/limit */
-	List	   *parts;			/* key values still to read; a NULL value
-								 * for the account-wide listing */
-	char	   *part_value;		/* the one being read */
-	bool		part_open;
-	CopernicaPager *pager;
-
-	MemoryContext scan_cxt;
-	MemoryContext page_cxt;
-	MemoryContext row_cxt;
-	CopernicaPage *page;
-	int			next_item;
-
-	MailingScanColumn *converting;
-	const char *converting_id;
-} MailingScanState;
-
-static void
-mailing_conversion_error_callback(void *arg)
-{
-	MailingScanState *st = arg;
-
-	if (st->converting)
-		errcontext("column \"%s\" of foreign table \"%s\", Copernica %s item %s",
-				   st->converting->colname, RelationGetRelationName(st->rel),
-				   st->mr->name, st->converting_id ? st->converting_id : "(no ID)");
-}
-
-void
-copernica_mailing_begin(ForeignScanState *node, int eflags)
-{
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-	EState	   *estate = node->ss.ps.state;
-	MailingScanState *st = palloc0(sizeof(MailingScanState));
-	Oid			userid = copernica_scan_userid(fsplan, estate);
-	List	   *priv = fsplan->fdw_private;
-	List	   *retrieved = lsecond(priv);
-	List	   *texts = list_nth(priv, 4);
-	TupleDesc	tupdesc;
-	ListCell   *lc;
-	int			i = 0;
-
-	node->fdw_state = st;
-	st->rel = node->ss.ss_currentRelation;
-	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
-	st->mr = find_resource(st->opts->resource);
-	st->conds = lthird(priv);
-	st->key = intVal(lfourth(priv));
-	st->filter_text = strVal(linitial(texts));
-	st->path_text = strVal(lsecond(texts));
-
-	tupdesc = RelationGetDescr(st->rel);
-	st->ncolumns = list_length(retrieved);
-	st->columns = palloc0(sizeof(MailingScanColumn) * (st->ncolumns + 1));
-	st->npaths = st->ncolumns + 1;
-	st->paths = palloc0(sizeof(CopernicaValuePath) * st->npaths);
-	foreach(lc, retrieved)
-	{
-		Form_pg_attribute attr = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
-		MailingColumn col;
-
-		if (!mailing_column(st->mr, RelationGetRelid(st->rel), attr, &col))
-			report_unknown_column(st->mr, NameStr(attr->attname),
-								  RelationGetRelationName(st->rel));
-		st->columns[i].attnum = attr->attnum;
-		st->columns[i].colname = pstrdup(NameStr(attr->attname));
-		st->columns[i].sub = col.sub;
-		st->columns[i].role = col.role;
-		copernica_column_type_init(&st->columns[i].type, attr->atttypid, attr->atttypmod);
-		st->paths[i].source = COPERNICA_SRC_PROPERTY;
-		st->paths[i].name = col.key;
-		i++;
-	}
-	/* the ID, for error messages */
-	st->paths[st->ncolumns].source = COPERNICA_SRC_PROPERTY;
-	st->paths[st->ncolumns].name = "ID";
-
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
-	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	st->scan_cxt = estate->es_query_cxt;
-	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing page",
-										 ALLOCSET_DEFAULT_SIZES);
-	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing row",
-										ALLOCSET_SMALL_SIZES);
-	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
-										userid, st->opts);
-}
-
-/*
- * A timestamp as Copernica writes it, moved by shift seconds and rounded
- * down (round < 0) or up to the second; NULL when it cannot be written.
- */
-static char *
-format_time(Timestamp ts, int round, int64 shift, bool date_only)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-		return NULL;
-	ts += shift * USECS_PER_SEC;
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		return NULL;
-	if (fsec != 0 && round > 0)
-	{
-		ts += USECS_PER_SEC - fsec;
-		if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-			return NULL;
-	}
-	if (tm.tm_year <= 0 || tm.tm_year > 9999)
-		return NULL;
-	if (date_only)
-		return psprintf("%04d-%02d-%02d", tm.tm_year, tm.tm_mon, tm.tm_mday);
-	return psprintf("%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year, tm.tm_mon, tm.tm_mday,
-					tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* Append "&fields%5B%5D=<expr>". */
-static void
-append_fields_param(StringInfo buf, const char *expr)
-{
-	appendStringInfoString(buf, "&fields%5B%5D=");
-	copernica_append_url_escaped(buf, expr);
-}
-
-static void
-append_param(StringInfo buf, const char *name, const char *value)
-{
-	appendStringInfo(buf, "&%s=", name);
-	copernica_append_url_escaped(buf, value);
-}
-
-static char *
-datum_text(Datum value, Oid type)
-{
-	Oid			outfunc;
-	bool		isvarlena;
-
-	getTypeOutputInfo(type, &outfunc, &isvarlena);
-	return OidOutputFunctionCall(outfunc, value);
-}
-
-/* The elements of an array value as text, duplicates and NULLs left out. */
-static List *
-array_texts(Datum array)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(array);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n,
-				i;
-	List	   *out = NIL;
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		char	   *s;
-		ListCell   *lc;
-		bool		dup = false;
-
-		if (nulls[i])
-			continue;
-		s = datum_text(elems[i], elemtype);
-		foreach(lc, out)
-			if (strcmp(lfirst(lc), s) == 0)
-				dup = true;
-		if (!dup)
-			out = lappend(out, s);
-	}
-	return out;
-}
-
-/*
- * Every ID of the emailings listing, for tables that have no account-wide
- * listing and no key condition: their items are read emailing by emailing.
- */
-static List *
-all_emailing_ids(MailingScanState *st)
-{
-	const MailingResource *em = find_resource(st->mr->emailings);
-	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
-	CopernicaPagerSpec spec = {0};
-	CopernicaPager *pager;
-	List	   *ids = NIL;
-
-	spec.path = em->all_path;
-	spec.params = (char *) em->params;
-	spec.order = "";
-	spec.page_size = COPERNICA_MAX_PAGE_SIZE;
-	spec.max_concurrency = st->opts->max_concurrency;
-	spec.size_hint = -1;
-	spec.min_id_hint = spec.max_id_hint = -1;
-	pager = copernica_pager_begin(st->conn, &st->stats, &spec);
-	for (;;)
-	{
-		CopernicaRequest *req;
-		CopernicaResponse *resp;
-		CopernicaPage *page;
-		int64		start;
-		int			asked;
-		int			i;
-
-		resp = copernica_pager_next(pager, &req, &start, &asked);
-		if (resp == NULL)
-			break;
-		page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
-		for (i = 0; i < page->nitems; i++)
-		{
-			int64		id;
-
-			if (page->values[i] == NULL || !copernica_parse_id(page->values[i], &id))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-						 errmsg("unexpected answer from Copernica"),
-						 errdetail("An emailing of %s has the ID \"%s\".", em->all_path,
-								   page->values[i] ? page->values[i] : "(none)")));
-			ids = lappend(ids, psprintf(INT64_FORMAT, id));
-		}
-		(void) copernica_pager_done(pager, page->nitems, -1, NULL, NULL);
-	}
-	copernica_pager_end(pager);
-	return ids;
-}
-
-/* Evaluate the conditions: the URLs to read and their parameters. */
-static void
-start_scan(MailingScanState *st, ExprContext *econtext)
-{
-	const MailingResource *mr = st->mr;
-	TimeStyle	style = st->key == NUM_KEYS ? mr->all_time_style : mr->time_style;
-	StringInfoData params;
-	bool		have_lower = false,
-				have_upper = false,
-				have_key = false;
-	Timestamp	lower = 0,
-				upper = 0;
-	List	   *values = NIL;
-	ListCell   *lc1,
-			   *lc2;
-
-	st->empty = false;
-	st->parts = NIL;
-	st->part_open = false;
-	initStringInfo(&params);
-	appendStringInfoString(&params, mr->params);
-	forboth(lc1, st->conds, lc2, st->value_states)
-	{
-		List	   *c = lfirst(lc1);
-		CondRole	role = intVal(linitial(c));
-		const char *op = strVal(lthird(c));
-		ExprState  *es = lfirst(lc2);
-		bool		isnull;
-		Datum		value = ExecEvalExpr(es, econtext, &isnull);
-
-		if (isnull)
-		{
-			st->empty = true;
-			continue;
-		}
-		switch (role)
-		{
-			case COND_KEY:
-				if (!have_key)
-					values = list_make1(datum_text(value, exprType((Node *) es->expr)));
-				have_key = true;
-				break;
-			case COND_KEY_LIST:
-				if (!have_key)
-					values = array_texts(value);
-				have_key = true;
-				break;
-			case COND_ID:
-				append_fields_param(&params,
-									psprintf("id%s%s", strcmp(op, "=") == 0 ? "==" : op,
-											 datum_text(value, exprType((Node *) es->expr))));
-				break;
-			case COND_TIME:
-				{
-					Timestamp	ts = DatumGetTimestamp(value);
-					bool		lo = strcmp(op, "<") != 0 && strcmp(op, "<=") != 0;
-					bool		hi = strcmp(op, ">") != 0 && strcmp(op, ">=") != 0;
-
-					if (style == TIME_FIELDS)
-					{
-						/* Copernica keeps whole seconds: widen a fraction */
-						const char *sent = strcmp(op, "=") == 0 ? "==" : op;
-						char	   *text = format_time(ts, lo ? -1 : 1, 0, false);
-						fsec_t		fsec = ts % USECS_PER_SEC;
-
-						if (fsec != 0)
-							sent = strcmp(op, "=") == 0 ? NULL : lo ? ">=" : "<=";
-						if (text && sent)
-							append_fields_param(&params, psprintf("%s%s%s", mr->time_column,
-																  sent, text));
-						break;
-					}
-					if (lo && (!have_lower || ts > lower))
-						lower = ts;
-					if (hi && (!have_upper || ts < upper))
-						upper = ts;
-					have_lower |= lo;
-					have_upper |= hi;
-				}
-				break;
-		}
-	}
-
-	/*
-	 * The docs do not say whether these bounds are inclusive: a second (a
-	 * day) wider either way, the answer is a superset whichever they are.
-	 */
-	if (style == TIME_BEGINEND || style == TIME_FROMDATE || style == TIME_FROMTO)
-	{
-		bool		dates = style == TIME_FROMTO;
-		const char *lo_name = style == TIME_BEGINEND ? "begintime" :
-			style == TIME_FROMDATE ? "fromdate" : "from";
-		const char *hi_name = style == TIME_BEGINEND ? "endtime" :
-			style == TIME_FROMDATE ? "todate" : "to";
-		char	   *text;
-
-		if (have_lower &&
-			(text = format_time(lower, -1, dates ? -SECS_PER_DAY : -1, dates)) != NULL)
-			append_param(&params, lo_name, text);
-		else if (dates)
-			append_param(&params, lo_name, "0001-01-01");
-		if (have_upper &&
-			(text = format_time(upper, 1, dates ? SECS_PER_DAY : 1, dates)) != NULL)
-			append_param(&params, hi_name, text);
-		else if (dates)
-			append_param(&params, hi_name, "9999-12-31");
-	}
-	st->params = params.data;
-
-	if (st->empty)
-		return;
-	if (st->key == NUM_KEYS)
-		st->parts = list_make1(NULL);
-	else if (st->key != KEY_NONE)
-	{
-		st->parts = values;
-		if (values == NIL)
-			st->empty = true;
-	}
-	else
-		st->parts = all_emailing_ids(st);
-}
-
-/* The URL of a part: the per-key one with its value, or the account-wide one. */
-static char *
-part_path(MailingScanState *st, const char *value)
-{
-	int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
-
-	if (value == NULL)
-		return pstrdup(st->mr->all_path);
-	return psprintf(st->mr->by_path[key], copernica_escape_path_segment(value));
-}
-
-static void
-request_error_callback(void *arg)
-{
-	errcontext("Copernica request: %s",
-			   copernica_request_describe((CopernicaRequest *) arg));
-}
-
-/*
- * How many items an account-wide listing holds under this scan's
- * parameters (limit=0: no items, only the total), or -1.  It lets the pager
- * keep several pages in flight without asking past the end; per-item
- * listings are small and read a page at a time.
- */
-static int64
-listing_size(MailingScanState *st, const char *path)
-{
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
-	CopernicaPage *page;
-
-	req.method = "GET";
-	req.path = (char *) path;
-	req.query = psprintf("limit=0&start=0%s", st->params);
-	copernica_perform(st->conn, &req, &resp, &st->stats);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
-	return page->has_total && page->total >= 0 ? page->total : -1;
-}
-
-/* The next page of items, from the open part or the next one. */
-static bool
-next_page(MailingScanState *st)
-{
-	MemoryContext old;
-
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
-	for (;;)
-	{
-		CopernicaRequest *req;
-		CopernicaResponse *resp;
-		ErrorContextCallback errcb;
-		CopernicaPage *page;
-		int64		start;
-		int			asked;
-
-		if (st->empty)
-			return false;
-		if (!st->part_open)
-		{
-			if (st->parts == NIL)
-				return false;
-			st->part_value = linitial(st->parts);
-			st->parts = list_delete_first(st->parts);
-			st->part_open = true;
-			old = MemoryContextSwitchTo(st->scan_cxt);
-			if (st->mr->envelope)
-			{
-				CopernicaPagerSpec spec = {0};
-
-				spec.path = part_path(st, st->part_value);
-				spec.params = st->params;
-				spec.order = "";
-				spec.page_size = st->opts->page_size;
-				spec.max_concurrency = st->opts->max_concurrency;
-				spec.size_hint = st->part_value == NULL ?
-					listing_size(st, spec.path) : 0;
-				spec.min_id_hint = spec.max_id_hint = -1;
-				st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
-				MemoryContextSwitchTo(old);
-				continue;
-			}
-			MemoryContextSwitchTo(old);
-
-			/* one bare object per request: the statistics */
-			old = MemoryContextSwitchTo(st->page_cxt);
-			req = palloc0(sizeof(CopernicaRequest));
-			resp = palloc0(sizeof(CopernicaResponse));
-			req->method = "GET";
-			req->path = part_path(st, st->part_value);
-			req->query = st->params[0] == '&' ? st->params + 1 : NULL;
-			copernica_perform(st->conn, req, resp, &st->stats);
-			errcb.callback = request_error_callback;
-			errcb.arg = req;
-			errcb.previous = error_context_stack;
-			error_context_stack = &errcb;
-			st->page = copernica_parse_page(resp->body.data, resp->body.len, false,
-											st->paths, st->npaths);
-			error_context_stack = errcb.previous;
-			MemoryContextSwitchTo(old);
-			st->pages++;
-			st->part_open = false;
-			st->next_item = 0;
-			return true;
-		}
-
-		resp = copernica_pager_next(st->pager, &req, &start, &asked);
-		if (resp == NULL)
-		{
-			copernica_pager_end(st->pager);
-			st->pager = NULL;
-			st->part_open = false;
-			continue;
-		}
-		errcb.callback = request_error_callback;
-		errcb.arg = req;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
-		old = MemoryContextSwitchTo(st->page_cxt);
-		page = copernica_parse_page(resp->body.data, resp->body.len, true,
-									st->paths, st->npaths);
-		MemoryContextSwitchTo(old);
-		if (page->start != start || page->nitems > asked)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("Asked for at most %d items at offset " INT64_FORMAT " but got %d at " INT64_FORMAT ".",
-							   asked, start, page->nitems, page->start)));
-		error_context_stack = errcb.previous;
-		st->pages++;
-		(void) copernica_pager_done(st->pager, page->nitems, -1, NULL, NULL);
-		st->page = page;
-		st->next_item = 0;
-		return true;
-	}
-}
-
-/* A key of the object an item holds at a column's key ({"total":3,...}). */
-static const char *
-nested_value(const char *object, const char *sub)
-{
-	CopernicaValuePath path = {COPERNICA_SRC_PROPERTY, sub};
-	CopernicaPage *page;
-
-	if (object == NULL || object[0] != '{')
-		return NULL;
-	page = copernica_parse_page((char *) object, strlen(object), false, &path, 1);
-	return page->nitems == 1 ? page->values[0] : NULL;
-}
-
-TupleTableSlot *
-copernica_mailing_iterate(ForeignScanState *node)
-{
-	MailingScanState *st = node->fdw_state;
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-	ErrorContextCallback errcb;
-	MemoryContext old;
-	char	  **values;
-	int			i;
-
-	ExecClearTuple(slot);
-	MemoryContextReset(st->row_cxt);
-	if (!st->started)
-	{
-		old = MemoryContextSwitchTo(st->scan_cxt);
-		start_scan(st, node->ss.ps.ps_ExprContext);
-		MemoryContextSwitchTo(old);
-		st->started = true;
-	}
-	while (st->page == NULL || st->next_item >= st->page->nitems)
-		if (!next_page(st))
-			return slot;
-
-	values = st->page->values + (size_t) st->next_item * st->npaths;
-	st->next_item++;
-	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
-
-	errcb.callback = mailing_conversion_error_callback;
-	errcb.arg = st;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	st->converting_id = values[st->ncolumns];
-	old = MemoryContextSwitchTo(st->row_cxt);
-	for (i = 0; i < st->ncolumns; i++)
-	{
-		MailingScanColumn *col = &st->columns[i];
-		const char *v = values[i];
-		int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
-
-		st->converting = col;
-		if (col->sub)
-			v = nested_value(v, col->sub);
-
-		/* the per-key listings leave out the key itself: it is the URL's */
-		if (v == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
-			v = st->part_value;
-		slot->tts_values[col->attnum - 1] =
-			copernica_value_to_datum(&col->type, v, st->opts->timezone,
-									 &slot->tts_isnull[col->attnum - 1]);
-	}
-	MemoryContextSwitchTo(old);
-	st->converting = NULL;
-	error_context_stack = errcb.previous;
-	return ExecStoreVirtualTuple(slot);
-}
-
-void
-copernica_mailing_rescan(ForeignScanState *node)
-{
-	MailingScanState *st = node->fdw_state;
-
-	if (st->pager)
-		copernica_pager_end(st->pager);
-	st->pager = NULL;
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
-	st->part_open = false;
-	st->started = false;
-}
-
-void
-copernica_mailing_end(ForeignScanState *node)
-{
-	MailingScanState *st = node->fdw_state;
-
-	if (st && st->pager)
-		copernica_pager_end(st->pager);
-	if (st)
-		st->pager = NULL;
-}
-
-void
-copernica_mailing_explain(ForeignScanState *node, ExplainState *es)
-{
-	MailingScanState *st = node->fdw_state;
-
-	ExplainPropertyText("Copernica", psprintf("GET %s", st->path_text), es);
-	if (st->filter_text[0] != '\0')
-		ExplainPropertyText("Copernica Filter", st->filter_text, es);
-	if (es->analyze)
-	{
-		ExplainPropertyInteger("Copernica Requests", NULL, st->stats.requests, es);
-		ExplainPropertyInteger("Copernica Pages", NULL, st->pages, es);
-	}
-}
-
-/* ----------------------------------------------------------------
  * IMPORT FOREIGN SCHEMA
  * ----------------------------------------------------------------
  */
@@ -1527,55 +829,4 @@ copernica_mailing_import(ImportForeignSchemaStmt *stmt, const char *server,
 		commands = lappend(commands, buf.data);
 	}
 	return commands;
-}
-
-/* ----------------------------------------------------------------
- * The scan callbacks, by the plan: a mailing scan's or scan.c's
- * ----------------------------------------------------------------
- */
-#define IS_MAILING_SCAN(node) \
-	copernica_is_mailing_plan((ForeignScan *) (node)->ss.ps.plan)
-
-void
-copernica_dispatch_begin(ForeignScanState *node, int eflags)
-{
-	if (IS_MAILING_SCAN(node))
-		copernica_mailing_begin(node, eflags);
-	else
-		copernicaBeginForeignScan(node, eflags);
-}
-
-TupleTableSlot *
-copernica_dispatch_iterate(ForeignScanState *node)
-{
-	if (IS_MAILING_SCAN(node))
-		return copernica_mailing_iterate(node);
-	return copernicaIterateForeignScan(node);
-}
-
-void
-copernica_dispatch_rescan(ForeignScanState *node)
-{
-	if (IS_MAILING_SCAN(node))
-		copernica_mailing_rescan(node);
-	else
-		copernicaReScanForeignScan(node);
-}
-
-void
-copernica_dispatch_end(ForeignScanState *node)
-{
-	if (IS_MAILING_SCAN(node))
-		copernica_mailing_end(node);
-	else
-		copernicaEndForeignScan(node);
-}
-
-void
-copernica_dispatch_explain(ForeignScanState *node, ExplainState *es)
-{
-	if (IS_MAILING_SCAN(node))
-		copernica_mailing_explain(node, es);
-	else
-		copernicaExplainForeignScan(node, es);
 }

@@ -1,0 +1,86 @@
+/*-------------------------------------------------------------------------
+ *
+ * mailing.h
+ *		  What mailing.c (the resources and their planning) and mailing_scan.c
+ *		  (their execution) share; private to those two files.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COPERNICA_MAILING_H
+#define COPERNICA_MAILING_H
+
+#include "catalog/pg_attribute.h"
+
+/* The key columns that pick a per-item URL, in order of preference. */
+typedef enum MailingKey
+{
+	KEY_DESTINATION,
+	KEY_SUBPROFILE,
+	KEY_PROFILE,
+	KEY_EMAILING,
+	NUM_KEYS,
+	KEY_NONE = -1
+} MailingKey;
+
+/* How a listing takes a time range. */
+typedef enum TimeStyle
+{
+	TIME_NONE,
+	TIME_FIELDS,				/* fields[]=timestamp>... (Publisher) */
+	TIME_BEGINEND,				/* begintime=...&endtime=... (MS events) */
+	TIME_FROMDATE,				/* fromdate=...&todate=... (emailings) */
+	TIME_FROMTO					/* from=YYYY-MM-DD&to=... (ms/destinations) */
+} TimeStyle;
+
+/* A column the docs name: for IMPORT, and to check a table's columns. */
+typedef struct MailingColumnDef
+{
+	const char *name;
+	const char *type;
+	const char *key;			/* the item's key, "a.b" for a nested one;
+								 * NULL: the name */
+} MailingColumnDef;
+
+typedef struct MailingResource
+{
+	const char *name;			/* the 'resource' option */
+	const char *all_path;		/* account-wide listing, or NULL */
+	const char *by_path[NUM_KEYS];	/* "publisher/emailing/%s/clicks" */
+	const char *params;			/* always sent */
+	TimeStyle	time_style;		/* of the per-key and account-wide listings */
+	TimeStyle	all_time_style; /* of the account-wide one, if different */
+	const char *time_column;
+	bool		id_filter;		/* fields[]=id... understood */
+	bool		envelope;		/* false: one bare object per request */
+	const char *emailings;		/* the resource whose IDs to go through */
+	const MailingColumnDef *columns;
+} MailingResource;
+
+/* Where one column's values come from. */
+typedef struct MailingColumn
+{
+	const char *key;			/* the item's key */
+	const char *sub;			/* a key inside it, or NULL */
+	MailingKey	role;			/* a key column, or KEY_NONE */
+	bool		is_time;		/* the resource's time column */
+	bool		is_id;
+} MailingColumn;
+
+/* What a condition does. */
+typedef enum CondRole
+{
+	COND_KEY,					/* a key column = value */
+	COND_KEY_LIST,				/* a key column = ANY(array) */
+	COND_TIME,					/* the time column op value */
+	COND_ID						/* id op value, sent as fields[]=id... */
+} CondRole;
+
+
+extern const MailingResource *copernica_mailing_find(const char *name);
+extern bool copernica_mailing_column(const MailingResource *mr, Oid relid,
+									 Form_pg_attribute attr, MailingColumn *col);
+extern void copernica_mailing_unknown_column(const MailingResource *mr,
+											 const char *colname,
+											 const char *relname) pg_attribute_noreturn();
+
+#endif							/* COPERNICA_MAILING_H */
