@@ -618,7 +618,7 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 		baserel->tuples > ROWS_PER_KEY)
 		requests = EMAILINGS_GUESS;
 	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+			 copernica_create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 MAILING_REQUEST_COST * seq_page_cost,
 									 mailing_cost(info, baserel->tuples, requests),
 									 NIL, NULL, NULL, NIL));
@@ -647,7 +647,7 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 		fetched = cond.key == KEY_EMAILING ?
 			(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
 		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
+				 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 										 MAILING_REQUEST_COST * seq_page_cost,
 										 mailing_cost(info, fetched, 1),
 										 NIL, outer, NULL, NIL));

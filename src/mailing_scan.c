@@ -96,8 +96,7 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
 	MailingScanState *st = palloc0(sizeof(MailingScanState));
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
-	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Oid			userid = copernica_scan_userid(fsplan, estate);
 	List	   *priv = fsplan->fdw_private;
 	List	   *retrieved = lsecond(priv);
 	List	   *texts = list_nth(priv, 4);
