@@ -226,6 +226,65 @@ CREATE SCHEMA h_import;
 SELECT h_error('import ID', 'IMPORT FOREIGN SCHEMA "Customers" FROM SERVER regress_h INTO h_import');
 DROP SCHEMA h_import;
 
+-- (5) A hostile answer cannot make a scan run forever or overflow.
+SET statement_timeout = '120s';
+-- structure listings that answer full pages forever end in an error after
+-- a bounded number of requests: looking up a collection by name ...
+\! $EMUCTL full-pages 1000
+\! $EMUCTL clear-log
+SELECT h_error('endless collections', 'SELECT * FROM h_orders_named');
+\set n `$EMUCTL log | wc -l`
+SELECT :n BETWEEN 100 AND 110 AS bounded_requests;
+-- ... a listing table ...
+CREATE FOREIGN TABLE h_fields (id bigint, name text)
+    SERVER regress_h OPTIONS (resource 'fields', database 'Customers');
+\! $EMUCTL clear-log
+SELECT h_error('endless fields', 'SELECT count(*) FROM h_fields');
+\set n `$EMUCTL log | wc -l`
+SELECT :n BETWEEN 100 AND 110 AS bounded_requests;
+-- ... and IMPORT
+CREATE SCHEMA h_import;
+\! $EMUCTL clear-log
+SELECT h_error('endless import', 'IMPORT FOREIGN SCHEMA "_all" FROM SERVER regress_h INTO h_import');
+\set n `$EMUCTL log | wc -l`
+SELECT :n BETWEEN 100 AND 110 AS bounded_requests;
+DROP SCHEMA h_import;
+\! $EMUCTL clear-faults
+SELECT count(*) FROM h_fields;
+-- The largest ID possible: a table large enough to be read by ID ranges,
+-- planned with ID bounds 1 and 2^63 - 1, and read unplanned (with a
+-- condition) too.  Every row comes back, in a few requests.
+\! $EMUCTL renumber 25 9223372036854775807
+CREATE FOREIGN TABLE h_customers5 (id bigint, email text, age integer)
+    SERVER regress_h OPTIONS (database 'Customers', page_size '5');
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) - 9223372036854775807 AS sum_but_the_largest, max(id)
+  FROM h_customers5;
+\set n `$EMUCTL log | grep -c 'Customers/profiles?start='`
+SELECT :n BETWEEN 5 AND 30 AS few_requests;
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) - 9223372036854775807 AS sum_but_the_largest
+  FROM h_customers5 WHERE age >= 0;
+\set n `$EMUCTL log | grep -c 'Customers/profiles?start='`
+SELECT :n BETWEEN 5 AND 30 AS few_requests;
+SELECT id FROM h_customers5 WHERE id > 9223372036854775800;
+-- a negative ID: every row, or a clear error, in a few requests
+\! $EMUCTL reset demo
+\! $EMUCTL renumber 3 -5
+SELECT copernica_forget_metadata();
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) FROM h_customers5;
+\set n `$EMUCTL log | wc -l`
+SELECT :n <= 20 AS few_requests;
+\! $EMUCTL clear-log
+SELECT count(*), sum(id) FROM h_customers5 WHERE age >= 0;
+\set n `$EMUCTL log | wc -l`
+SELECT :n <= 20 AS few_requests;
+\! $EMUCTL reset demo
+SELECT copernica_forget_metadata();
+RESET statement_timeout;
+
 -- clean up
 DROP SERVER regress_h, regress_h2 CASCADE;
 DROP TABLE h_tokens, h_captured;

@@ -314,6 +314,8 @@ extern void copernica_report_unmatched_column(const char *colname,
 											  const char *relname,
 											  List *field_names);
 extern bool copernica_name_in_list(const char *name, List *names);
+#define COPERNICA_MAX_LISTING_PAGES	100	/* of a structure listing */
+extern void copernica_report_endless_listing(const char *path, int64 items) pg_attribute_noreturn();
 extern List *copernica_fetch_listing(CopernicaConnection *conn, const char *path,
 									 const CopernicaValuePath *paths, int npaths,
 									 CopernicaStats *stats);

@@ -253,6 +253,8 @@ fetch_listing_from(CopernicaConnection *conn, const char *path,
 				   const CopernicaValuePath *paths, int npaths,
 				   CopernicaStats *stats, List *items, int64 start)
 {
+	int			pages = 0;
+
 	for (;;)
 	{
 		CopernicaRequest req = {0};
@@ -273,8 +275,26 @@ fetch_listing_from(CopernicaConnection *conn, const char *path,
 		if (page->nitems < COPERNICA_MAX_PAGE_SIZE)
 			break;
 		start += page->nitems;
+
+		if (++pages >= COPERNICA_MAX_LISTING_PAGES)
+			copernica_report_endless_listing(path, start);
 	}
 	return items;
+}
+
+/*
+ * No database has this many fields, collections or the like: a structure
+ * listing whose pages stay full is a hostile or broken answer, and must not
+ * keep the backend asking forever.
+ */
+void
+copernica_report_endless_listing(const char *path, int64 items)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("Copernica's listing %s does not end", path),
+			 errdetail("It still answered full pages after " INT64_FORMAT " items; a structure listing is read up to %d pages of %d items.",
+					   items, COPERNICA_MAX_LISTING_PAGES, COPERNICA_MAX_PAGE_SIZE)));
 }
 
 List *

@@ -190,6 +190,9 @@ fetch_next_page(CopernicaScanState *st)
 								st->paths, st->npaths);
 	MemoryContextSwitchTo(old);
 	st->pages++;
+	if (st->res->kind == COPERNICA_LISTING &&
+		start >= (int64) COPERNICA_MAX_LISTING_PAGES * COPERNICA_MAX_PAGE_SIZE)
+		copernica_report_endless_listing(st->res->list_path, start);
 	if (page->start != start)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
