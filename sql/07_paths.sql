@@ -96,7 +96,7 @@ CREATE TABLE p_changes (id bigint, new_age integer);
 INSERT INTO p_changes VALUES (3, 46), (4, 53), (99, 1);
 \! $EMUCTL clear-log
 UPDATE p_customers c SET age = ch.new_age FROM p_changes ch WHERE c.id = ch.id;
-\! $EMUCTL log | grep -v -e '^GET'
+\! $EMUCTL log | grep -v -e '^GET' | sort
 SELECT id, age FROM p_customers WHERE id IN (3, 4) ORDER BY id;
 \! $EMUCTL clear-log
 DELETE FROM p_customers c USING p_changes ch WHERE c.id = ch.id AND ch.new_age > 50;

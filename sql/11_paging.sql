@@ -177,3 +177,42 @@ SELECT count(*), sum(id) AS idsum FROM pg_customers
 \set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
 SELECT :n <= 40 AS few_requests;
 DROP TABLE wanted_ids;
+
+--
+-- UPDATE and DELETE keep max_concurrency requests in flight; the row count
+-- is exact, and a failure names its row and lists what was changed
+--
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE pg_demo (id bigint, email text, age integer)
+    SERVER copernica OPTIONS (database 'Customers');
+\! $EMUCTL latency 20
+\! $EMUCTL clear-log
+UPDATE pg_demo SET age = age + 1 WHERE id > 0;
+\! $EMUCTL latency 0
+\! $EMUCTL log | grep -c '^PUT /v2/profile/'
+-- the PUTs went out over four connections at once
+\! $EMUCTL log | grep '^PUT' | wc -l
+\! $EMUCTL log --connections
+\! $EMUCTL profiles 1 --sum age
+-- the tenth PUT fails: the error names row 10 and profile 10, and lists the
+-- profiles updated before it was seen (the three sent after it, too)
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid data"}}' --match /profile/10 --method PUT
+UPDATE pg_demo SET age = age + 1 WHERE id > 0;
+\! $EMUCTL profiles 1 --sum age
+-- RETURNING and triggers need each row's outcome: one request at a time
+\! $EMUCTL clear-log
+UPDATE pg_demo SET age = age - 1 WHERE id <= 3 RETURNING id, age;
+CREATE FUNCTION pg_demo_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'deleting profile %', OLD.id;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER pg_demo_before BEFORE DELETE ON pg_demo
+    FOR EACH ROW EXECUTE FUNCTION pg_demo_trigger();
+DELETE FROM pg_demo WHERE id IN (24, 25);
+DROP TRIGGER pg_demo_before ON pg_demo;
+-- DELETE overlapped too, with exact counts
+\! $EMUCTL clear-log
+DELETE FROM pg_demo WHERE id > 15;
+\! $EMUCTL log | grep -c '^DELETE /v2/profile/'
+\! $EMUCTL profiles 1

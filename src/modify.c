@@ -105,7 +105,28 @@ typedef struct CopernicaModifyState
 	/* of the failing batch, for the error's detail */
 	int64		unknown_outcome;	/* cut off after they may have arrived */
 	int64		not_sent;		/* rows never sent */
+
+	/*
+	 * UPDATE and DELETE keep up to max_concurrency requests in flight: a row
+	 * is done when its request is sent, and its answer is checked when room
+	 * is needed, or at the end.  Not with RETURNING or triggers, which need
+	 * each row's outcome before the next.
+	 */
+	bool		overlap;
+	CopernicaBatch *wbatch;
+	struct InflightWrite *inflight;
+	int			ninflight;
+	int			maxinflight;
 } CopernicaModifyState;
+
+/* An UPDATE's or DELETE's request in flight. */
+typedef struct InflightWrite
+{
+	int			handle;
+	int64		row;			/* the statement's row number */
+	int64		id;
+	CopernicaRequest *req;		/* for the error context */
+} InflightWrite;
 
 static const char *const read_only_properties[] = {
 	"created", "modified", "database", "collection", "removed", NULL
@@ -440,6 +461,15 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->id_junk = ExecFindJunkAttributeInTlist(subplan->targetlist, ID_JUNK_NAME);
 		if (!AttributeNumberIsValid(st->id_junk))
 			elog(ERROR, "could not find junk column %s", ID_JUNK_NAME);
+
+		/*
+		 * Overlap the requests unless something needs each row's outcome
+		 * first: RETURNING, and triggers, which PostgreSQL fires before the
+		 * end of the statement reaches us.
+		 */
+		st->maxinflight = Max(st->opts->max_concurrency, 1);
+		st->overlap = !st->readback && rinfo->ri_TrigDesc == NULL &&
+			st->maxinflight > 1;
 	}
 }
 
@@ -756,8 +786,10 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 	if (edata->detail)
 		appendStringInfoString(&detail, edata->detail);
 	if (st->ncreated > 0)
-		appendStringInfo(&detail, "%sBefore the failure this statement created " INT64_FORMAT " %s%s: %s.",
+		appendStringInfo(&detail, "%sBefore the failure this statement %s " INT64_FORMAT " %s%s: %s.",
 						 detail.len ? "\n" : "",
+						 st->operation == CMD_UPDATE ? "updated" :
+						 st->operation == CMD_DELETE ? "removed" : "created",
 						 st->ncreated, st->res->entity_prefix,
 						 st->ncreated == 1 ? "" : "s",
 						 created_list(st));
@@ -1244,23 +1276,245 @@ end_row(CopernicaModifyState *st, ErrorContextCallback *errcb,
 	MemoryContextSwitchTo(caller_cxt);
 }
 
-TupleTableSlot *
-copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
-						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+/*
+ * Check the answer to an UPDATE's or DELETE's request.  A DELETE of an
+ * entity that is gone already is counted, not an error: the row is gone
+ * either way.
+ */
+static void
+check_write(CopernicaModifyState *st, CopernicaRequest *req,
+			CopernicaResponse *resp)
 {
-	CopernicaModifyState *st = rinfo->ri_FdwState;
-	ErrorContextCallback errcb;
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
+	char	   *gone;
+
+	if (resp->error_message == NULL)
+		return;
+
+	/* Copernica's exact words; anything else is an error */
+	gone = psprintf("This %s has already been removed", st->res->entity_prefix);
+	if (st->operation != CMD_DELETE ||
+		pg_strcasecmp(resp->error_message, gone) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Copernica rejected the request: %s", resp->error_message),
+				 errcontext("Copernica request: %s",
+							copernica_request_describe(req))));
+	st->already_removed++;
+}
+
+/* The request that updates or removes the current row. */
+static CopernicaRequest *
+write_request(CopernicaModifyState *st, TupleTableSlot *slot)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	char	   *parent = NULL;
+
+	req->method = st->operation == CMD_UPDATE ? "PUT" : "DELETE";
+	req->path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
+	if (st->operation == CMD_UPDATE)
+		req->body = row_body(st, slot, &parent);
+	req->accept_error = st->operation == CMD_DELETE;
+	return req;
+}
+
+/*
+ * A write failed: learn what became of the others in flight (never
+ * raising), and raise the error again with what the statement changed.
+ */
+static void
+fail_writes(CopernicaModifyState *st, MemoryContext cxt)
+{
+	ErrorData  *edata;
+	int			i;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	copernica_batch_stop(st->wbatch);
+	for (i = 0; i < st->ninflight; i++)
+	{
+		InflightWrite *w = &st->inflight[i];
+		const char *x_created;
+
+		PG_TRY();
+		{
+			copernica_batch_settle(st->wbatch, w->handle);
+		}
+		PG_CATCH();
+		{
+			FlushErrorState();
+		}
+		PG_END_TRY();
+		switch (copernica_batch_outcome(st->wbatch, w->handle, &x_created))
+		{
+			case COPERNICA_OUTCOME_SUCCEEDED:
+				remember_created(st, w->id);
+				break;
+			case COPERNICA_OUTCOME_PENDING:
+			case COPERNICA_OUTCOME_UNKNOWN:
+				st->unknown_outcome++;
+				break;
+			case COPERNICA_OUTCOME_NOT_SENT:
+				st->not_sent++;
+				break;
+			case COPERNICA_OUTCOME_FAILED:
+				break;
+		}
+	}
+	st->ninflight = 0;
+	PG_TRY();
+	{
+		ReThrowError(edata);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_created(st, cxt);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Wait for the answer to the oldest write in flight and check it.  The
+ * error context names that write's row, not the current one.
+ */
+static void
+finish_oldest_write(CopernicaModifyState *st)
+{
+	InflightWrite w = st->inflight[0];
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		save_row = st->current_row;
+	const char *save_id = st->current_id;
+
+	memmove(st->inflight, st->inflight + 1,
+			sizeof(InflightWrite) * (st->ninflight - 1));
+	st->ninflight--;
+	st->current_row = w.row;
+	st->current_id = psprintf(INT64_FORMAT, w.id);
+	PG_TRY();
+	{
+		CopernicaResponse *resp = copernica_batch_wait(st->wbatch, w.handle);
+
+		check_write(st, w.req, resp);
+	}
+	PG_CATCH();
+	{
+		fail_writes(st, cxt);
+	}
+	PG_END_TRY();
+	remember_created(st, w.id);
+	copernica_batch_forget(st->wbatch, w.handle);
+	pfree(w.req->path);
+	if (w.req->body)
+		pfree(w.req->body);
+	pfree(w.req);
+	st->current_row = save_row;
+	st->current_id = save_id;
+}
+
+/*
+ * Send the current row's request and return: it is checked when room is
+ * needed, or at the end.  A second write to an entity waits for the first.
+ */
+static void
+start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
+{
+	MemoryContext old;
+	InflightWrite *w;
+	int			i;
+
+	for (i = 0; i < st->ninflight; i++)
+		if (st->inflight[i].id == id)
+		{
+			while (st->ninflight > i)
+				finish_oldest_write(st);
+			break;
+		}
+	if (st->ninflight >= st->maxinflight)
+		finish_oldest_write(st);
+
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+	if (st->wbatch == NULL)
+	{
+		st->wbatch = copernica_batch_begin(st->conn, &st->stats);
+		st->inflight = palloc0(sizeof(InflightWrite) * st->maxinflight);
+	}
+	w = &st->inflight[st->ninflight];
+	w->row = st->current_row;
+	w->id = id;
+	w->req = palloc0(sizeof(CopernicaRequest));
+	MemoryContextSwitchTo(old);
+
+	{
+		CopernicaRequest *req = write_request(st, slot);
+
+		old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+		w->req->method = req->method;
+		w->req->path = pstrdup(req->path);
+		w->req->body = req->body ? pstrdup(req->body) : NULL;
+		w->req->accept_error = req->accept_error;
+		MemoryContextSwitchTo(old);
+	}
+	w->handle = copernica_batch_add(st->wbatch, w->req);
+	st->ninflight++;
+}
+
+/* Every write in flight is answered and checked. */
+static void
+finish_writes(CopernicaModifyState *st)
+{
+	ErrorContextCallback errcb;
+
+	if (st->ninflight == 0)
+		return;
+	errcb.callback = modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	while (st->ninflight > 0)
+		finish_oldest_write(st);
+	error_context_stack = errcb.previous;
+	st->current_id = NULL;
+}
+
+/* The write of one row, now or overlapped with the next ones. */
+static TupleTableSlot *
+write_row(CopernicaModifyState *st, TupleTableSlot *slot,
+		  TupleTableSlot *planSlot)
+{
+	ErrorContextCallback errcb;
 	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
+	CopernicaRequest *req;
+	CopernicaResponse resp = {0};
 
-	req.method = "PUT";
-	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
-	req.body = row_body(st, slot, &parent);
-	copernica_perform(st->conn, &req, &resp, &st->stats);
+	if (st->overlap)
+	{
+		int64		id;
 
-	if (st->readback)
+		(void) copernica_parse_id(st->current_id, &id);
+		start_write(st, slot, id);
+		end_row(st, &errcb, caller_cxt);
+		return slot;
+	}
+
+	/* RETURNING shows a removed row as it was: read it before it goes */
+	if (st->readback && st->operation == CMD_DELETE)
+		read_back(st, st->current_id, slot);
+	req = write_request(st, slot);
+	PG_TRY();
+	{
+		int64		id;
+
+		copernica_perform(st->conn, req, &resp, &st->stats);
+		check_write(st, req, &resp);
+		if (copernica_parse_id(st->current_id, &id))
+			remember_created(st, id);
+	}
+	PG_CATCH();
+	{
+		rethrow_with_created(st, st->row_cxt);
+	}
+	PG_END_TRY();
+	if (st->readback && st->operation == CMD_UPDATE)
 		read_back(st, st->current_id, slot);
 
 	end_row(st, &errcb, caller_cxt);
@@ -1268,43 +1522,17 @@ copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 }
 
 TupleTableSlot *
+copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return write_row(rinfo->ri_FdwState, slot, planSlot);
+}
+
+TupleTableSlot *
 copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 						   TupleTableSlot *slot, TupleTableSlot *planSlot)
 {
-	CopernicaModifyState *st = rinfo->ri_FdwState;
-	ErrorContextCallback errcb;
-	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
-	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
-
-	/* RETURNING shows the row as it was: read it before it is blanked */
-	if (st->readback)
-		read_back(st, st->current_id, slot);
-
-	req.method = "DELETE";
-	req.path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
-	req.accept_error = true;
-	copernica_perform(st->conn, &req, &resp, &st->stats);
-	if (resp.error_message)
-	{
-		/*
-		 * Gone already (Copernica's exact words): the row is gone either
-		 * way, so only count it.  Anything else is an error.
-		 */
-		char	   *gone = psprintf("This %s has already been removed",
-									st->res->entity_prefix);
-
-		if (pg_strcasecmp(resp.error_message, gone) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("Copernica rejected the request: %s", resp.error_message),
-					 errcontext("Copernica request: %s",
-								copernica_request_describe(&req))));
-		st->already_removed++;
-	}
-
-	end_row(st, &errcb, caller_cxt);
-	return slot;
+	return write_row(rinfo->ri_FdwState, slot, planSlot);
 }
 
 /* COPY's last rows go out here, before the statement can report success. */
@@ -1323,6 +1551,8 @@ copernicaEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 {
 	CopernicaModifyState *st = rinfo->ri_FdwState;
 
+	if (st && st->overlap)
+		finish_writes(st);
 	if (st && st->already_removed > 0)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " %s%s had already been removed in Copernica",
