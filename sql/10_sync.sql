@@ -51,6 +51,13 @@ INSERT INTO sync_customers (email, firstname) VALUES (E'a@example.com\nb', 'x');
 -- a bad key in the last row of a statement: no row of it is sent
 INSERT INTO sync_customers (email, firstname) VALUES ('ok1@example.com', 'x'), ('ok2@example.com', 'x'), (NULL, 'y');
 \! $EMUCTL log | sort | uniq -c
+-- their SQLSTATEs: not_null_violation, invalid_parameter_value
+\set VERBOSITY sqlstate
+INSERT INTO sync_customers (email, firstname) VALUES (NULL, 'x');
+INSERT INTO sync_customers (firstname) VALUES ('x');
+INSERT INTO sync_customers (email, firstname) VALUES ('', 'x');
+INSERT INTO sync_customers (email, firstname) VALUES (' a@example.com', 'x');
+\set VERBOSITY default
 
 -- an unknown key field would match every profile: an error before any write
 CREATE FOREIGN TABLE sync_unknown (id bigint, customer_id text, email text)
@@ -74,6 +81,19 @@ CREATE FOREIGN TABLE sync_by_age (id bigint, age text, email text)
 INSERT INTO sync_by_age (age, email) VALUES ('abc', 'e@example.com');
 INSERT INTO sync_by_age (age, email) VALUES ('-', 'e@example.com');
 \! $EMUCTL log | grep -c -v '/fields?'
+-- SQLSTATEs: fdw_column_name_not_found, undefined_column,
+-- fdw_invalid_attribute_value, fdw_invalid_data_type, invalid_parameter_value
+\set VERBOSITY sqlstate
+CREATE FOREIGN TABLE sync_unknown2 (id bigint, customer_id text, email text)
+    SERVER copernica OPTIONS (database 'Customers', upsert_key 'customer_id');
+INSERT INTO sync_unknown2 (customer_id, email) VALUES ('C1', 'c1@example.com');
+ALTER FOREIGN TABLE sync_unknown OPTIONS (SET upsert_key 'nope');
+INSERT INTO sync_unknown (email) VALUES ('C1');
+ALTER FOREIGN TABLE sync_unknown OPTIONS (SET upsert_key 'id');
+INSERT INTO sync_unknown (email) VALUES ('C1');
+INSERT INTO sync_by_date (birthday, email) VALUES ('2000-01-01', 'd@example.com');
+INSERT INTO sync_by_age (age, email) VALUES ('abc', 'e@example.com');
+\set VERBOSITY default
 
 -- a batch: rows are sent concurrently, and two rows with one key (as
 -- Copernica compares keys) are never in flight together, so the second
@@ -130,6 +150,14 @@ SELECT email, firstname FROM sync_customers
  WHERE email IN (SELECT email FROM crm2) ORDER BY email;
 ALTER SERVER copernica OPTIONS (DROP max_retries);
 ALTER FOREIGN TABLE sync_customers OPTIONS (DROP batch_size);
+
+-- a key Copernica holds twice: the upsert updates both, and RETURNING
+-- cannot say which ID; it says so
+CREATE FOREIGN TABLE plain_customers (id bigint, email text, firstname text)
+    SERVER copernica OPTIONS (database 'Customers');
+INSERT INTO plain_customers (email, firstname) VALUES ('twice@example.com', 'A'), ('TWICE@example.com', 'B');
+INSERT INTO sync_customers (email, firstname) VALUES ('twice@example.com', 'Both') RETURNING id, email, firstname;
+SELECT email, firstname FROM plain_customers WHERE lower(email) = 'twice@example.com' ORDER BY id;
 
 -- subprofiles: the key matches within the profile
 CREATE FOREIGN TABLE sync_orders (id bigint, profile bigint, ordernumber text, total numeric)
@@ -251,6 +279,12 @@ SELECT copernica_add_interest('n_customers', 11, 'golf');
 \! $EMUCTL log
 SELECT copernica_add_interest('sync_orders', 1, 'news');
 SELECT copernica_add_interest('n_customers', 26, 'news');
+-- SQLSTATEs: undefined_object, invalid_parameter_value, wrong_object_type
+\set VERBOSITY sqlstate
+SELECT copernica_add_interest('n_customers', 11, 'golf');
+SELECT copernica_add_interest('n_customers', 26, 'news');
+SELECT copernica_unsubscribe('customer_ids', 1);
+\set VERBOSITY default
 -- the interests column: the list replaces the whole set
 UPDATE n_customers SET interests = '{news}' WHERE id = 11;
 SELECT id, interests FROM n_customers WHERE id = 11;

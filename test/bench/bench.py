@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The driver of test/bench/scan.sh and test/bench/insert.sh.
+"""The driver of test/bench/scan.sh, insert.sh and upsert.sh.
 
 Run by those scripts inside a throwaway cluster (libpq's PG* variables set,
 copernica_fdw installable) with the emulator running
@@ -11,6 +11,7 @@ needs root (or kernel.perf_event_paranoid <= 1 and the same user).
 
     bench.py scan [--runs N] [--rows N] [--quick] [--profile]
     bench.py insert [--runs N] [--rows N] [--latency MS]
+    bench.py upsert [--runs N] [--rows N] [--latency MS]
 """
 
 import argparse
@@ -553,6 +554,85 @@ def insert(args):
     sql('DROP TABLE local_source')
 
 
+# -- the upsert benchmark ------------------------------------------------------
+
+UPSERT_CONFIGS = [
+    ('max_concurrency 1 (batch_size 100)', {'max_concurrency': '1'}),
+    ('default: batch_size 100, max_concurrency 4', {}),
+    ('batch_size 100, max_concurrency 8', {'max_concurrency': '8'}),
+]
+
+
+def upsert(args):
+    """A sync: half of the rows' keys exist already (updated), half are new
+    (created).  The emulator is reset and seeded (without latency) before
+    each run; afterwards it must hold exactly one profile per key, with the
+    upserted values."""
+    setup_server()
+    seeded = args.rows // 2
+    stmts = ['CREATE TABLE local_source AS SELECT '
+             "'user' || i || '@example.com' AS email, 'Synced' || i AS firstname, "
+             '18 + i %% 60 AS age FROM generate_series(1, %d) i' % args.rows,
+             "CREATE FOREIGN TABLE seed (id bigint, email text, firstname text) "
+             "SERVER emulator OPTIONS (database 'Customers', max_concurrency '16')"]
+    for i, (_label, opts) in enumerate(UPSERT_CONFIGS):
+        o = ["database 'Customers'", "upsert_key 'email'"] + \
+            ["%s '%s'" % kv for kv in sorted(opts.items())]
+        stmts.append('CREATE FOREIGN TABLE ups%d (id bigint, email text, firstname text, '
+                     'age integer) SERVER emulator OPTIONS (%s)' % (i, ', '.join(o)))
+    sql('DROP TABLE IF EXISTS local_source', 'DROP FOREIGN TABLE IF EXISTS seed', *stmts)
+
+    results = [[] for _c in UPSERT_CONFIGS]
+    for run in range(args.runs):
+        for i, (label, _opts) in enumerate(UPSERT_CONFIGS):
+            log('run %d of %d: %s' % (run + 1, args.runs, label))
+            emuctl('reset', 'empty')
+            sql("INSERT INTO seed (email, firstname) SELECT email, 'Old' "
+                'FROM local_source LIMIT %d' % seeded)
+            emuctl('latency', args.latency)
+            conn = connect()
+            cur = conn.cursor()
+            cur.execute('SELECT pg_backend_pid()')
+            pid = cur.fetchone()[0]
+            with Measure(pid) as m:
+                cur.execute('INSERT INTO ups%d (email, firstname, age) '
+                            'SELECT email, firstname, age FROM local_source' % i)
+                n = cur.rowcount
+            emuctl('latency', 0)
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE firstname LIKE 'Synced%%') "
+                        'FROM seed')
+            total, synced = cur.fetchone()
+            conn.close()
+            check = emuctl('profiles', 1)
+            log('emuctl profiles 1: %s; synced %d of %d' % (check, synced, total))
+            if (n != args.rows or not check.startswith('count=%d ' % args.rows)
+                    or synced != args.rows):
+                raise RuntimeError('%s: INSERT said %d rows, emulator: %s, synced %d'
+                                   % (label, n, check, synced))
+            results[i].append(m.result(rows=n, check=check))
+
+    print()
+    print('== upsert: INSERT INTO foreign_profiles (email, firstname, age) SELECT ... '
+          'with upsert_key email, %d rows (%d keys exist, %d new), %d ms latency'
+          % (args.rows, seeded, args.rows - seeded, args.latency))
+    print()
+    header = '%-46s  %7s  %7s  %8s  %6s  %8s  %7s  %s' % (
+        'configuration', 'wall s', 'rows/s', 'speed-up', 'reqs', 'be CPU s', 'emu CPU',
+        'emuctl profiles 1')
+    print(header)
+    print('-' * len(header))
+    base = statistics.median(r['wall'] for r in results[0])
+    for (label, _o), rs in zip(UPSERT_CONFIGS, results):
+        wall = statistics.median(r['wall'] for r in rs)
+        print('%-46s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f  %6.0f%%  %s' % (
+            label, wall, args.rows / wall, base / wall,
+            statistics.median(r['requests'] for r in rs),
+            statistics.median(r['backend_cpu'] for r in rs),
+            statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
+    print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
+    sql('DROP TABLE local_source', 'DROP FOREIGN TABLE seed')
+
+
 def main():
     ap = argparse.ArgumentParser(description='copernica_fdw benchmarks (run by test/bench/*.sh)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -562,10 +642,11 @@ def main():
     p.add_argument('--latencies', default='0,20')
     p.add_argument('--quick', action='store_true', help='skip the 1,000,000-row memory run')
     p.add_argument('--profile', action='store_true', help='perf record the backend')
-    p = sub.add_parser('insert')
-    p.add_argument('--runs', type=int, default=1)
-    p.add_argument('--rows', type=int, default=10000)
-    p.add_argument('--latency', type=int, default=20)
+    for name in ('insert', 'upsert'):
+        p = sub.add_parser(name)
+        p.add_argument('--runs', type=int, default=1)
+        p.add_argument('--rows', type=int, default=10000)
+        p.add_argument('--latency', type=int, default=20)
     args = ap.parse_args()
     if args.runs < 1 or args.rows < 1:
         ap.error('--runs and --rows must be positive')
@@ -573,6 +654,8 @@ def main():
     load0 = os.getloadavg()[0]
     if args.cmd == 'scan':
         scan(args)
+    elif args.cmd == 'upsert':
+        upsert(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'
