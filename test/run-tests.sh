@@ -13,6 +13,12 @@
 #
 #   test/run-tests.sh                  every suite
 #   test/run-tests.sh 00_install NAME  only these pg_regress tests, in order
+#
+# Besides the pg_regress suite, the differential test and the emulator's
+# tests, two heavier suites run: the pg_regress suite under AddressSanitizer
+# and UndefinedBehaviorSanitizer (a few minutes), and a libFuzzer run of
+# COPERNICA_FUZZ_SECONDS (default 60) on the JSON parsers; they need clang.
+# COPERNICA_QUICK=1 skips those two, and only those.
 
 set -uo pipefail
 
@@ -31,7 +37,12 @@ export PYTHONDONTWRITEBYTECODE=1
 # COPERNICA_EMULATOR_URL, COPERNICA_EMULATOR_CONTROL, COPERNICA_TOKEN and
 # EMUCTL exported).  PLAIN_SUITES need neither the build nor the cluster.
 CLUSTER_SUITES=(regress differential)
-PLAIN_SUITES=(emulator)
+PLAIN_SUITES=(emulator asan fuzz)
+
+# The heavy suites (asan, fuzz) need clang and its sanitizer runtimes.
+# COPERNICA_QUICK=1 skips them (they are counted as skipped), and only them.
+HEAVY_PACKAGES=(clang libclang-rt-dev)
+FUZZ_SECONDS=${COPERNICA_FUZZ_SECONDS:-60}
 
 # pg_regress over test/schedule (or the tests named on the command line):
 # sql/NAME.sql against expected/NAME.out.
@@ -70,6 +81,56 @@ suite_differential()
 suite_emulator()
 {
 	run_unittest_suite emulator test/emulator 'test_*.py'
+}
+
+# The pg_regress suite again, with the extension built with AddressSanitizer
+# and UndefinedBehaviorSanitizer, in a private cluster and emulator of its
+# own (test/valgrind.sh --asan).  Each test counts; a sanitizer report fails
+# the suite even when every test passed.
+suite_asan()
+{
+	local log=$RUN_DIR/asan.log rc passed failed note=
+
+	heavy_skipped asan && return
+	say "suite asan: test/valgrind.sh --asan"
+	test/valgrind.sh --asan 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+	passed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. ok( |$)' "$log")
+	failed=$(grep -cE '^(test | +)[^ ]+ +\.\.\. FAILED' "$log")
+	if [ "$rc" != 0 ] || [ "$(tail -n 1 "$log")" != PASSED ]; then
+		note="sanitizer report or failure (exit status $rc): see test/results/asan/"
+		[ "$failed" = 0 ] && failed=1
+	fi
+	record asan "$passed" "$failed" 0 "$note"
+}
+
+# A short libFuzzer run on the JSON parsers (test/fuzz/run.sh): one test,
+# failed by a crash, a sanitizer report, a leak or a timeout.
+suite_fuzz()
+{
+	local log=$RUN_DIR/fuzz.log rc
+
+	heavy_skipped fuzz && return
+	say "suite fuzz: test/fuzz/run.sh $FUZZ_SECONDS (libFuzzer's output in $log, tail below)"
+	test/fuzz/run.sh "$FUZZ_SECONDS" >"$log" 2>&1 </dev/null
+	rc=$?
+	tail -n 15 "$log"
+	if [ "$rc" = 0 ]; then
+		record fuzz 1 0
+	else
+		record fuzz 0 1 0 "libFuzzer exited with status $rc: see test/fuzz/build/crashes/"
+	fi
+}
+
+# heavy_skipped NAME: with COPERNICA_QUICK=1, record NAME as skipped.
+heavy_skipped()
+{
+	if [ "${COPERNICA_QUICK:-}" = 1 ]; then
+		say "suite $1: skipped (COPERNICA_QUICK=1)"
+		record "$1" 0 0 1 "skipped: COPERNICA_QUICK=1"
+		return 0
+	fi
+	return 1
 }
 
 # ---------------------------------------------------------------------------
@@ -243,8 +304,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# 1. packages
-if ! ensure_packages; then
+# 1. packages (the heavy suites' too, unless they are skipped or not run)
+extra_packages=()
+if [ "${COPERNICA_QUICK:-}" != 1 ] && [ ${#PLAIN_SUITES[@]} -gt 0 ]; then
+	extra_packages=("${HEAVY_PACKAGES[@]}")
+fi
+if ! ensure_packages ${extra_packages[@]+"${extra_packages[@]}"}; then
 	record packages 0 1 0 "missing Debian packages"
 	exit 1
 fi
