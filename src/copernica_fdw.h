@@ -61,7 +61,9 @@ extern CopernicaOptions *copernica_get_server_options(Oid serverid, Oid userid);
 extern char *copernica_column_field_option(Oid relid, AttrNumber attnum);
 
 /* ----------------------------------------------------------------
- * http.c: libcurl, one cached multi handle per user mapping
+ * connection.c, batch.c, http.c: libcurl, one cached multi handle per user
+ * mapping (connection.c), batches of requests driven through it (batch.c),
+ * each request's attempts, retries and errors (http.c)
  * ----------------------------------------------------------------
  */
 typedef struct CopernicaConnection CopernicaConnection;
