@@ -307,8 +307,6 @@ typedef struct CopernicaResource
 } CopernicaResource;
 
 extern CopernicaResource *copernica_resolve_resource(const CopernicaOptions *opts);
-extern void copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
-									const CopernicaOptions *opts, CopernicaStats *stats);
 extern const char *copernica_resource_property(const CopernicaResource *res,
 											   const char *colname);
 extern bool copernica_property_needs_full(const char *property);
@@ -316,6 +314,23 @@ extern void copernica_report_unmatched_column(const char *colname,
 											  const char *relname,
 											  List *field_names);
 extern bool copernica_name_in_list(const char *name, List *names);
+
+struct FormData_pg_attribute;
+extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
+												  Oid relid,
+												  struct FormData_pg_attribute *attr);
+extern char *copernica_escape_path_segment(const char *segment);
+extern char *copernica_checked_id(const char *text);
+extern void copernica_append_url_escaped(StringInfo buf, const char *s);
+extern bool copernica_is_numeric_id(const char *s);
+
+/* ----------------------------------------------------------------
+ * metadata.c: what planning reads from Copernica (listings, names bound
+ * to IDs, bare resources, cached fields, size and ID bounds)
+ * ----------------------------------------------------------------
+ */
+extern void copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
+									const CopernicaOptions *opts, CopernicaStats *stats);
 #define COPERNICA_MAX_LISTING_PAGES	100	/* of a structure listing */
 extern void copernica_report_endless_listing(const char *path, int64 items) pg_attribute_noreturn();
 extern List *copernica_fetch_listing(CopernicaConnection *conn, const char *path,
@@ -342,14 +357,6 @@ extern const CopernicaMetadata *copernica_get_metadata(CopernicaConnection *conn
 													   const CopernicaOptions *opts,
 													   Oid serverid, Oid userid);
 extern const char *copernica_field_type(const CopernicaMetadata *md, const char *name);
-
-struct FormData_pg_attribute;
-extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
-												  Oid relid,
-												  struct FormData_pg_attribute *attr);
-extern char *copernica_escape_path_segment(const char *segment);
-extern char *copernica_checked_id(const char *text);
-extern void copernica_append_url_escaped(StringInfo buf, const char *s);
 
 /* ----------------------------------------------------------------
  * deparse.c: what goes to the API, and how it is written
