@@ -27,12 +27,8 @@ static int64
 item_id(void *arg, int i)
 {
 	CopernicaPage *page = arg;
-	int64		id;
 
-	if (i < 0 || i >= page->nitems ||
-		!copernica_parse_id(page->values[(size_t) i * page->npaths + page->npaths - 1], &id))
-		return -1;
-	return id;
+	return copernica_page_item_id(page, i, page->npaths - 1);
 }
 
 static int

@@ -28,7 +28,6 @@
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE"};
 
-static char *escape_query_value(const char *s);
 static int	batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
 							   CopernicaResponse *resp, MemoryContext body_cxt);
 static void batch_make_room(CopernicaBatch *batch);
@@ -37,35 +36,6 @@ static void batch_abort_running(CopernicaBatch *batch);
 static void batch_start_ready(CopernicaBatch *batch);
 static void batch_drive(CopernicaBatch *batch, Transfer **targets, int ntargets);
 static void conn_collect_completions(CopernicaConnection *conn);
-
-
-/*
- * Percent-encode a query parameter value: everything but RFC 3986's
- * unreserved characters.
- */
-static char *
-escape_query_value(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	StringInfoData buf;
-	const unsigned char *p;
-
-	initStringInfo(&buf);
-	for (p = (const unsigned char *) s; *p; p++)
-	{
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') ||
-			*p == '-' || *p == '.' || *p == '_' || *p == '~')
-			appendStringInfoChar(&buf, (char) *p);
-		else
-		{
-			appendStringInfoChar(&buf, '%');
-			appendStringInfoChar(&buf, hex[*p >> 4]);
-			appendStringInfoChar(&buf, hex[*p & 0x0F]);
-		}
-	}
-	return buf.data;
-}
 
 
 /* ----------------------------------------------------------------
@@ -111,6 +81,7 @@ copernica_batch_begin(CopernicaConnection *conn, CopernicaStats *stats)
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	CopernicaBatch *batch;
+	StringInfoData token;
 	int64		limit;
 
 	copernica_conn_ensure_handles(conn);
@@ -125,7 +96,9 @@ copernica_batch_begin(CopernicaConnection *conn, CopernicaStats *stats)
 	batch->stats = stats;
 	batch->url = pstrdup(conn->url);
 	batch->access_token = pstrdup(conn->access_token);
-	batch->escaped_token = escape_query_value(conn->access_token);
+	initStringInfo(&token);
+	copernica_append_url_escaped(&token, conn->access_token);
+	batch->escaped_token = token.data;
 	batch->ssl_verify = conn->ssl_verify;
 	batch->connect_timeout = Max(conn->connect_timeout, 0);
 	batch->request_timeout = Max(conn->request_timeout, 0);

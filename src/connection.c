@@ -12,8 +12,6 @@
 
 #include <curl/curl.h>
 
-#include "access/htup_details.h"
-#include "catalog/pg_user_mapping.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -49,7 +47,6 @@ copernica_get_connection(Oid serverid, Oid userid, const CopernicaOptions *opts)
 {
 	ConnCacheKey key;
 	CopernicaConnection *conn;
-	HeapTuple	tp;
 	bool		found;
 
 	if (!curl_initialized)
@@ -82,25 +79,9 @@ copernica_get_connection(Oid serverid, Oid userid, const CopernicaOptions *opts)
 	if (opts == NULL)
 		opts = copernica_get_server_options(serverid, userid);
 
-	/*
-	 * Find the user mapping as GetUserMapping would, the user's own first and
-	 * then PUBLIC, but without raising when there is none: a server may carry
-	 * the token itself.
-	 */
 	memset(&key, 0, sizeof(key));
 	key.serverid = serverid;
-	key.umid = InvalidOid;
-	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
-						 ObjectIdGetDatum(userid), ObjectIdGetDatum(serverid));
-	if (!HeapTupleIsValid(tp))
-		tp = SearchSysCache2(USERMAPPINGUSERSERVER,
-							 ObjectIdGetDatum(InvalidOid),
-							 ObjectIdGetDatum(serverid));
-	if (HeapTupleIsValid(tp))
-	{
-		key.umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
-		ReleaseSysCache(tp);
-	}
+	key.umid = copernica_user_mapping(userid, serverid, NULL);
 
 	conn = (CopernicaConnection *) hash_search(ConnectionHash, &key,
 											   HASH_ENTER, &found);

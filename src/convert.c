@@ -310,29 +310,92 @@ copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
 										 timezone, isnull);
 }
 
-static char *
-format_timestamp(Timestamp ts, pg_tz *zone)
+/*
+ * Copernica's text for a date, "YYYY-MM-DD": the one writer of dates, for
+ * values written and for conditions sent alike.  Copernica holds the years
+ * 1 to 9999 and no infinity; for anything else the answer is not OK and
+ * *year says which year it was.
+ */
+CopernicaDatetimeProblem
+copernica_date_text(Datum date, char **text, int *year)
 {
+	DateADT		d = DatumGetDateADT(date);
+	int			y,
+				m,
+				day;
+
+	*text = NULL;
+	*year = 0;
+	if (DATE_NOT_FINITE(d))
+		return COPERNICA_DATETIME_INFINITE;
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	*year = y;
+	if (y <= 0 || y > 9999)
+		return COPERNICA_DATETIME_YEAR;
+	*text = psprintf("%04d-%02d-%02d", y, m, day);
+	return COPERNICA_DATETIME_OK;
+}
+
+/*
+ * Copernica's text for a timestamp, "YYYY-MM-DD HH:MM:SS", as local time in
+ * zone (NULL: the timestamp as it is): the one writer of datetimes.
+ * Copernica keeps whole seconds, so the fraction is dropped and *fraction
+ * says whether there was one.
+ */
+CopernicaDatetimeProblem
+copernica_timestamp_text(Datum timestamp, struct pg_tz *zone, char **text,
+						 int *year, bool *fraction)
+{
+	Timestamp	ts = DatumGetTimestamp(timestamp);
 	struct pg_tm tm;
 	fsec_t		fsec;
 	int			tzoff;
 
+	*text = NULL;
+	*year = 0;
+	*fraction = false;
 	if (TIMESTAMP_NOT_FINITE(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-				 errmsg("Copernica cannot store an infinite timestamp")));
+		return COPERNICA_DATETIME_INFINITE;
 	if (timestamp2tm(ts, zone ? &tzoff : NULL, &tm, &fsec, NULL, zone) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
+		return COPERNICA_DATETIME_OUT_OF_RANGE;
+	*year = tm.tm_year;
 	if (tm.tm_year <= 0 || tm.tm_year > 9999)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("Copernica cannot store the year %d", tm.tm_year)));
-	/* Copernica keeps whole seconds; the fraction is dropped */
-	return psprintf("%04d-%02d-%02d %02d:%02d:%02d",
-					tm.tm_year, tm.tm_mon, tm.tm_mday,
-					tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return COPERNICA_DATETIME_YEAR;
+	*fraction = (fsec != 0);
+	*text = psprintf("%04d-%02d-%02d %02d:%02d:%02d",
+					 tm.tm_year, tm.tm_mon, tm.tm_mday,
+					 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return COPERNICA_DATETIME_OK;
+}
+
+static char *
+format_timestamp(Datum ts, pg_tz *zone)
+{
+	char	   *text;
+	int			year;
+	bool		fraction;
+
+	switch (copernica_timestamp_text(ts, zone, &text, &year, &fraction))
+	{
+		case COPERNICA_DATETIME_OK:
+			break;
+		case COPERNICA_DATETIME_INFINITE:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("Copernica cannot store an infinite timestamp")));
+			break;
+		case COPERNICA_DATETIME_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+			break;
+		case COPERNICA_DATETIME_YEAR:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("Copernica cannot store the year %d", year)));
+			break;
+	}
+	return text;
 }
 
 /*
@@ -350,24 +413,23 @@ copernica_datum_to_value(CopernicaColumnType *ct, Datum value, bool isnull,
 	{
 		case COPERNICA_TYPE_DATE:
 			{
-				DateADT		d = DatumGetDateADT(value);
-				int			y,
-							m,
-							day;
+				char	   *text;
+				int			y;
+				CopernicaDatetimeProblem problem;
 
-				if (DATE_NOT_FINITE(d))
+				problem = copernica_date_text(value, &text, &y);
+				if (problem == COPERNICA_DATETIME_INFINITE)
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 							 errmsg("Copernica cannot store an infinite date")));
-				j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-				if (y <= 0 || y > 9999)
+				if (problem != COPERNICA_DATETIME_OK)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 							 errmsg("Copernica cannot store the year %d", y)));
-				return psprintf("%04d-%02d-%02d", y, m, day);
+				return text;
 			}
 		case COPERNICA_TYPE_TIMESTAMP:
-			return format_timestamp(DatumGetTimestamp(value), NULL);
+			return format_timestamp(value, NULL);
 		case COPERNICA_TYPE_TIMESTAMPTZ:
 			{
 				pg_tz	   *zone = pg_tzset(timezone);
@@ -376,7 +438,7 @@ copernica_datum_to_value(CopernicaColumnType *ct, Datum value, bool isnull,
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 							 errmsg("unknown time zone \"%s\"", timezone)));
-				return format_timestamp(DatumGetTimestampTz(value), zone);
+				return format_timestamp(value, zone);
 			}
 		case COPERNICA_TYPE_BOOL:
 			return pstrdup(DatumGetBool(value) ? "1" : "0");

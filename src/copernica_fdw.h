@@ -58,6 +58,7 @@ typedef struct CopernicaOptions
 
 extern CopernicaOptions *copernica_get_options(Oid foreigntableid, Oid userid);
 extern CopernicaOptions *copernica_get_server_options(Oid serverid, Oid userid);
+extern Oid	copernica_user_mapping(Oid userid, Oid serverid, List **options);
 extern char *copernica_column_field_option(Oid relid, AttrNumber attnum);
 
 /* ----------------------------------------------------------------
@@ -233,6 +234,8 @@ extern char *copernica_json_error_message(const char *body, size_t len);
 
 /* An ID's decimal text (from JSON or X-Created); false when not one. */
 extern bool copernica_parse_id(const char *text, int64 *id);
+extern int64 copernica_page_item_id(const CopernicaPage *page, int item,
+									 int path);
 
 /* Append s as a JSON string literal, quotes and escapes included. */
 extern void copernica_json_append_string(StringInfo buf, const char *s);
@@ -276,6 +279,23 @@ extern Datum copernica_value_to_datum(CopernicaColumnType *ct, const char *value
 extern Datum copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
 										   bool is_json, const char *timezone,
 										   bool *isnull);
+
+/* The one writer of Copernica's dates and datetimes (convert.c). */
+typedef enum CopernicaDatetimeProblem
+{
+	COPERNICA_DATETIME_OK,
+	COPERNICA_DATETIME_INFINITE,
+	COPERNICA_DATETIME_OUT_OF_RANGE,	/* not a calendar time at all */
+	COPERNICA_DATETIME_YEAR		/* outside Copernica's years 1 to 9999 */
+} CopernicaDatetimeProblem;
+
+struct pg_tz;
+extern CopernicaDatetimeProblem copernica_date_text(Datum date, char **text,
+													int *year);
+extern CopernicaDatetimeProblem copernica_timestamp_text(Datum timestamp,
+														 struct pg_tz *zone,
+														 char **text, int *year,
+														 bool *fraction);
 extern char *copernica_datum_to_value(CopernicaColumnType *ct, Datum value,
 									  bool isnull, const char *timezone);
 

@@ -359,34 +359,28 @@ format_value(int format, Datum value, Oid valtype, const char **op)
 			}
 		case FORMAT_DATE:
 			{
-				DateADT		d = DatumGetDateADT(value);
-				int			y,
-							m,
-							day;
+				char	   *text;
+				int			year;
 
-				if (DATE_NOT_FINITE(d))
+				if (copernica_date_text(value, &text, &year) != COPERNICA_DATETIME_OK)
 					return NULL;
-				j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-				if (y <= 0 || y > 9999)
-					return NULL;
-				return psprintf("%04d-%02d-%02d", y, m, day);
+				return text;
 			}
 		case FORMAT_TIMESTAMP:
 			{
-				Timestamp	ts = DatumGetTimestamp(value);
-				struct pg_tm tm;
-				fsec_t		fsec;
+				char	   *text;
+				int			year;
+				bool		fraction;
 
-				if (TIMESTAMP_NOT_FINITE(ts) ||
-					timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
-					tm.tm_year <= 0 || tm.tm_year > 9999)
+				if (copernica_timestamp_text(value, NULL, &text, &year,
+											 &fraction) != COPERNICA_DATETIME_OK)
 					return NULL;
 
 				/*
 				 * Copernica keeps whole seconds: with a fraction, compare
 				 * with the whole second below, widened to include it.
 				 */
-				if (fsec != 0)
+				if (fraction)
 				{
 					if (strcmp(*op, "<") == 0 || strcmp(*op, "<=") == 0)
 						*op = "<=";
@@ -395,9 +389,7 @@ format_value(int format, Datum value, Oid valtype, const char **op)
 					else
 						return NULL;
 				}
-				return psprintf("%04d-%02d-%02d %02d:%02d:%02d",
-								tm.tm_year, tm.tm_mon, tm.tm_mday,
-								tm.tm_hour, tm.tm_min, tm.tm_sec);
+				return text;
 			}
 	}
 	return NULL;

@@ -1041,21 +1041,27 @@ copernica_json_append_string(StringInfo buf, const char *s)
 bool
 copernica_parse_id(const char *text, int64 *id)
 {
-	int64		v = 0;
-	const char *p;
+	int64		v;
 
-	if (text == NULL || *text == '\0')
+	if (text == NULL || text[0] == '-' || !parse_integer(text, &v))
 		return false;
-	for (p = text; *p; p++)
-	{
-		if (*p < '0' || *p > '9')
-			return false;
-		if (v > (PG_INT64_MAX - (*p - '0')) / 10)
-			return false;
-		v = v * 10 + (*p - '0');
-	}
 	*id = v;
 	return true;
+}
+
+/*
+ * The ID an item of a page carries at path (the index of the ID among the
+ * page's paths), or -1 when the item has none or it is not an ID.
+ */
+int64
+copernica_page_item_id(const CopernicaPage *page, int item, int path)
+{
+	int64		id;
+
+	if (item < 0 || item >= page->nitems || path < 0 || path >= page->npaths ||
+		!copernica_parse_id(page->values[(size_t) item * page->npaths + path], &id))
+		return -1;
+	return id;
 }
 
 /* Parser state for Copernica's {"error":{"message":"..."}} */

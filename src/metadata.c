@@ -286,11 +286,8 @@ only_id(CopernicaResponse *resp)
 	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
 	CopernicaPage *page = copernica_parse_page(resp->body.data, resp->body.len,
 											   true, id_path, 1);
-	int64		id;
 
-	if (page->nitems == 0 || !copernica_parse_id(page->values[0], &id))
-		return -1;
-	return id;
+	return copernica_page_item_id(page, 0, 0);
 }
 
 /*

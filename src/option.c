@@ -429,31 +429,39 @@ copernica_fdw_validator(PG_FUNCTION_ARGS)
 }
 
 /*
- * The user mapping for userid on serverid, falling back to PUBLIC; NULL when
- * there is none (unlike GetUserMapping, which raises).
+ * The user mapping for userid on serverid, falling back to PUBLIC, as
+ * GetUserMapping finds it but without raising when there is none (a server
+ * may carry the token itself): its OID, or InvalidOid.  *options, when
+ * asked for, receives its options (NIL for none).
  */
-static List *
-find_user_mapping_options(Oid userid, Oid serverid)
+Oid
+copernica_user_mapping(Oid userid, Oid serverid, List **options)
 {
 	HeapTuple	tp;
 	Datum		datum;
 	bool		isnull;
-	List	   *result = NIL;
+	Oid			umid;
 
+	if (options)
+		*options = NIL;
 	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
 						 ObjectIdGetDatum(userid), ObjectIdGetDatum(serverid));
 	if (!HeapTupleIsValid(tp))
 		tp = SearchSysCache2(USERMAPPINGUSERSERVER,
 							 ObjectIdGetDatum(InvalidOid), ObjectIdGetDatum(serverid));
 	if (!HeapTupleIsValid(tp))
-		return NIL;
+		return InvalidOid;
 
-	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
-							Anum_pg_user_mapping_umoptions, &isnull);
-	if (!isnull)
-		result = untransformRelOptions(datum);
+	umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+	if (options)
+	{
+		datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
+								Anum_pg_user_mapping_umoptions, &isnull);
+		if (!isnull)
+			*options = untransformRelOptions(datum);
+	}
 	ReleaseSysCache(tp);
-	return result;
+	return umid;
 }
 
 static void
@@ -533,6 +541,7 @@ copernica_get_server_options(Oid serverid, Oid userid)
 {
 	CopernicaOptions *opts = palloc0(sizeof(CopernicaOptions));
 	ForeignServer *server = GetForeignServer(serverid);
+	List	   *mapping_options;
 
 	opts->url = pstrdup(COPERNICA_DEFAULT_URL);
 	opts->connect_timeout = 10;
@@ -548,7 +557,8 @@ copernica_get_server_options(Oid serverid, Oid userid)
 	opts->ssl_verify = true;
 
 	apply_options(opts, server->options);
-	apply_options(opts, find_user_mapping_options(userid, serverid));
+	(void) copernica_user_mapping(userid, serverid, &mapping_options);
+	apply_options(opts, mapping_options);
 
 	if (opts->access_token == NULL)
 		ereport(ERROR,

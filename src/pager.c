@@ -342,8 +342,8 @@ apply_cut(CopernicaPager *pg, PagerRequest *pr, CopernicaResponse *resp)
 	int			i;
 
 	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
-	if (page->nitems < 1 || page->values[0] == NULL ||
-		!copernica_parse_id(page->values[0], &id))
+	id = copernica_page_item_id(page, 0, 0);
+	if (id < 0)
 		return;					/* fewer rows than thought: no cut */
 
 	for (i = 0; i < pg->nstripes; i++)

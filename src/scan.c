@@ -141,10 +141,8 @@ static int64
 item_id(void *arg, int item)
 {
 	CopernicaScanState *st = arg;
-	char	   *text = st->page->values[(size_t) item * st->npaths + st->id_path];
-	int64		id;
 
-	return text && copernica_parse_id(text, &id) ? id : -1;
+	return copernica_page_item_id(st->page, item, st->id_path);
 }
 
 /* Wait for the next page, parse it, and let the pager ask for more. */
