@@ -98,6 +98,10 @@ SELECT h_error('json, url', 'SELECT * FROM h_customers');
 -- a value that an input function quotes when it rejects it
 \! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"email":"a@b","age":"{token}"}}]}' --match /profiles
 SELECT h_error('value', 'SELECT * FROM h_customers');
+-- ANALYZE reads its pages through the scan's page loop, checks included: a
+-- page from another offset than the one asked for is refused
+\! $EMUCTL answer 200 1 '{"start":5,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"email":"a@b","age":"1"}}]}' --match /profiles
+SELECT h_error('analyze', 'ANALYZE h_customers');
 \! $EMUCTL answer 200 9 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1","name":"{token_u}"}]}'
 SELECT h_error('value, \u', 'SELECT * FROM h2_databases_int');
 \! $EMUCTL clear-faults

@@ -22,15 +22,6 @@
 
 #include "copernica_fdw.h"
 
-/* The ID of item i of a page (the last path is the ID); -1 for none. */
-static int64
-item_id(void *arg, int i)
-{
-	CopernicaPage *page = arg;
-
-	return copernica_page_item_id(page, i, page->npaths - 1);
-}
-
 static int
 acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 					double *totalrows, double *totaldeadrows)
@@ -109,25 +100,16 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 
 	for (;;)
 	{
-		CopernicaRequest *req;
-		CopernicaResponse *resp;
 		CopernicaPage *page;
-		int64		start;
-		int			asked;
 		int			item;
 
 		copernica_vacuum_delay_point();
 		MemoryContextReset(page_cxt);
-		resp = copernica_pager_next(pager, &req, &start, &asked);
-		if (resp == NULL)
+		/* the scan's page loop, checks included; the ID is the last path */
+		page = copernica_next_page(pager, res, paths, npaths, npaths - 1,
+								   page_cxt);
+		if (page == NULL)
 			break;
-		old = MemoryContextSwitchTo(page_cxt);
-		page = copernica_parse_page(resp->body.data, resp->body.len, true,
-									paths, npaths);
-		MemoryContextSwitchTo(old);
-		page->nitems = copernica_pager_done(pager, page->nitems,
-											page->has_total ? page->total : -1,
-											item_id, page);
 
 		for (item = 0; item < page->nitems; item++)
 		{

@@ -516,6 +516,11 @@ extern void copernicaReScanForeignScan(struct ForeignScanState *node);
 extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
+extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
+										 const CopernicaResource *res,
+										 const CopernicaValuePath *paths,
+										 int npaths, int id_path,
+										 MemoryContext cxt);
 
 /* ----------------------------------------------------------------
  * analyze.c: ANALYZE

@@ -136,61 +136,57 @@ page_error_callback(void *arg)
 			   copernica_request_describe((CopernicaRequest *) arg));
 }
 
+/* What the pager's item_id callback reads: a page and where its IDs are. */
+typedef struct PageIds
+{
+	CopernicaPage *page;
+	int			id_path;
+} PageIds;
+
 /* An item's ID, for the pager: -1 when there is none. */
 static int64
 item_id(void *arg, int item)
 {
-	CopernicaScanState *st = arg;
+	PageIds    *ids = arg;
 
-	return copernica_page_item_id(st->page, item, st->id_path);
+	return copernica_page_item_id(ids->page, item, ids->id_path);
 }
 
-/* Wait for the next page, parse it, and let the pager ask for more. */
-static bool
-fetch_next_page(CopernicaScanState *st)
+/*
+ * The one page loop of scans and ANALYZE: wait for the pager's next page,
+ * parse it into cxt, check it is the page asked for, and let the pager ask
+ * for more.  Items past the end of the stripe they were asked for are not
+ * ours: nitems counts only the rest.  NULL when there are no more pages.
+ */
+CopernicaPage *
+copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
+					const CopernicaValuePath *paths, int npaths, int id_path,
+					MemoryContext cxt)
 {
 	ErrorContextCallback errcb;
 	CopernicaRequest *req;
 	CopernicaResponse *resp;
 	CopernicaPage *page;
+	PageIds		ids;
 	MemoryContext old;
 	int64		start;
 	int			asked;
 
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
-	if (st->empty_result)
-		return false;
-	if (st->res->bare)
-	{
-		/* one request is the whole answer (resource.c) */
-		if (st->bare_done)
-			return false;
-		st->bare_done = true;
-		old = MemoryContextSwitchTo(st->page_cxt);
-		st->page = copernica_fetch_bare(st->conn, st->res, st->paths, st->npaths,
-										&st->stats);
-		MemoryContextSwitchTo(old);
-		st->pages++;
-		st->next_item = 0;
-		return true;
-	}
-	resp = copernica_pager_next(st->pager, &req, &start, &asked);
+	resp = copernica_pager_next(pager, &req, &start, &asked);
 	if (resp == NULL)
-		return false;
+		return NULL;
 
 	errcb.callback = page_error_callback;
 	errcb.arg = req;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	old = MemoryContextSwitchTo(st->page_cxt);
+	old = MemoryContextSwitchTo(cxt);
 	page = copernica_parse_page(resp->body.data, resp->body.len, true,
-								st->paths, st->npaths);
+								paths, npaths);
 	MemoryContextSwitchTo(old);
-	st->pages++;
-	if (st->res->kind == COPERNICA_LISTING &&
+	if (res->kind == COPERNICA_LISTING &&
 		start >= (int64) COPERNICA_MAX_LISTING_PAGES * COPERNICA_MAX_PAGE_SIZE)
-		copernica_report_endless_listing(st->res->list_path, start);
+		copernica_report_endless_listing(res->list_path, start);
 	if (page->start != start)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
@@ -205,14 +201,45 @@ fetch_next_page(CopernicaScanState *st)
 						   asked, page->nitems)));
 	error_context_stack = errcb.previous;
 
-	/*
-	 * The response is parsed: the pager frees it and asks for more.  Items
-	 * past the end of the stripe they were asked for are not ours.
-	 */
-	st->page = page;
-	page->nitems = copernica_pager_done(st->pager, page->nitems,
+	/* the response is parsed: the pager frees it and asks for more */
+	ids.page = page;
+	ids.id_path = id_path;
+	page->nitems = copernica_pager_done(pager, page->nitems,
 										page->has_total ? page->total : -1,
-										item_id, st);
+										item_id, &ids);
+	return page;
+}
+
+/* Wait for the next page, parse it, and let the pager ask for more. */
+static bool
+fetch_next_page(CopernicaScanState *st)
+{
+	CopernicaPage *page;
+	MemoryContext old;
+
+	MemoryContextReset(st->page_cxt);
+	st->page = NULL;
+	if (st->empty_result)
+		return false;
+	if (st->res->bare)
+	{
+		/* one request is the whole answer (metadata.c) */
+		if (st->bare_done)
+			return false;
+		st->bare_done = true;
+		old = MemoryContextSwitchTo(st->page_cxt);
+		st->page = copernica_fetch_bare(st->conn, st->res, st->paths, st->npaths,
+										&st->stats);
+		MemoryContextSwitchTo(old);
+		st->pages++;
+		st->next_item = 0;
+		return true;
+	}
+	page = copernica_next_page(st->pager, st->res, st->paths, st->npaths,
+							   st->id_path, st->page_cxt);
+	if (page == NULL)
+		return false;
+	st->pages++;
 
 	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
