@@ -516,6 +516,7 @@ extern void copernicaReScanForeignScan(struct ForeignScanState *node);
 extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
+extern void copernica_request_error_callback(void *arg);
 extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
 										 const CopernicaResource *res,
 										 const CopernicaValuePath *paths,
@@ -612,5 +613,6 @@ struct ImportForeignSchemaStmt;
 
 extern List *copernicaImportForeignSchema(struct ImportForeignSchemaStmt *stmt,
 										  Oid serverOid);
+extern bool copernica_wrapper_is_ours(Oid fdwid);
 
 #endif							/* COPERNICA_FDW_H */

@@ -47,7 +47,6 @@ open_target(Oid relid, bool profiles_only, TableTarget *t)
 {
 	ForeignTable *table;
 	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	AclResult	aclresult;
 
 	t->relid = relid;
@@ -62,10 +61,7 @@ open_target(Oid relid, bool profiles_only, TableTarget *t)
 				 errmsg("\"%s\" is not a foreign table", t->relname)));
 	table = GetForeignTable(relid);
 	server = GetForeignServer(table->serverid);
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (!OidIsValid(fdw->fdwhandler) ||
-		GetFdwRoutine(fdw->fdwhandler)->ImportForeignSchema !=
-		copernicaImportForeignSchema)
+	if (!copernica_wrapper_is_ours(server->fdwid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("foreign table \"%s\" does not use foreign-data wrapper copernica_fdw",

@@ -38,7 +38,6 @@ copernica_identity(PG_FUNCTION_ARGS)
 	Name		servername = PG_GETARG_NAME(0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	AclResult	aclresult;
 	Oid			userid = GetUserId();
 	CopernicaOptions *opts;
@@ -57,10 +56,7 @@ copernica_identity(PG_FUNCTION_ARGS)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 
 	/* another wrapper's server has other options: none of ours to use */
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (!OidIsValid(fdw->fdwhandler) ||
-		GetFdwRoutine(fdw->fdwhandler)->ImportForeignSchema !=
-		copernicaImportForeignSchema)
+	if (!copernica_wrapper_is_ours(server->fdwid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("server \"%s\" does not use foreign-data wrapper copernica_fdw",

@@ -504,3 +504,18 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	}
 	return commands;
 }
+
+/*
+ * Whether a foreign-data wrapper is copernica_fdw (its handler gives our
+ * IMPORT): the functions that take a table or a server refuse another
+ * wrapper's, whose options mean something else.
+ */
+bool
+copernica_wrapper_is_ours(Oid fdwid)
+{
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(fdwid);
+
+	return OidIsValid(fdw->fdwhandler) &&
+		GetFdwRoutine(fdw->fdwhandler)->ImportForeignSchema ==
+		copernicaImportForeignSchema;
+}

@@ -263,17 +263,13 @@ all_emailing_ids(MailingScanState *st)
 	pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 	for (;;)
 	{
-		CopernicaRequest *req;
-		CopernicaResponse *resp;
 		CopernicaPage *page;
-		int64		start;
-		int			asked;
 		int			i;
 
-		resp = copernica_pager_next(pager, &req, &start, &asked);
-		if (resp == NULL)
+		page = copernica_next_page(pager, NULL, id_path, 1, -1,
+								   CurrentMemoryContext);
+		if (page == NULL)
 			break;
-		page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
 		for (i = 0; i < page->nitems; i++)
 		{
 			int64		id;
@@ -289,7 +285,6 @@ all_emailing_ids(MailingScanState *st)
 								   "(none)")));
 			ids = lappend(ids, psprintf(INT64_FORMAT, id));
 		}
-		(void) copernica_pager_done(pager, page->nitems, -1, NULL, NULL);
 	}
 	copernica_pager_end(pager);
 	return ids;
@@ -429,13 +424,6 @@ part_path(MailingScanState *st, const char *value)
 	return psprintf(st->mr->by_path[key], copernica_escape_path_segment(value));
 }
 
-static void
-request_error_callback(void *arg)
-{
-	errcontext("Copernica request: %s",
-			   copernica_request_describe((CopernicaRequest *) arg));
-}
-
 /*
  * How many items an account-wide listing holds under this scan's
  * parameters (limit=0: no items, only the total), or -1.  It lets the pager
@@ -471,8 +459,6 @@ next_page(MailingScanState *st)
 		CopernicaResponse *resp;
 		ErrorContextCallback errcb;
 		CopernicaPage *page;
-		int64		start;
-		int			asked;
 
 		if (st->empty)
 			return false;
@@ -510,7 +496,7 @@ next_page(MailingScanState *st)
 			req->path = part_path(st, st->part_value);
 			req->query = st->params[0] == '&' ? st->params + 1 : NULL;
 			copernica_perform(st->conn, req, resp, &st->stats);
-			errcb.callback = request_error_callback;
+			errcb.callback = copernica_request_error_callback;
 			errcb.arg = req;
 			errcb.previous = error_context_stack;
 			error_context_stack = &errcb;
@@ -524,31 +510,16 @@ next_page(MailingScanState *st)
 			return true;
 		}
 
-		resp = copernica_pager_next(st->pager, &req, &start, &asked);
-		if (resp == NULL)
+		page = copernica_next_page(st->pager, NULL, st->paths, st->npaths, -1,
+								   st->page_cxt);
+		if (page == NULL)
 		{
 			copernica_pager_end(st->pager);
 			st->pager = NULL;
 			st->part_open = false;
 			continue;
 		}
-		errcb.callback = request_error_callback;
-		errcb.arg = req;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
-		old = MemoryContextSwitchTo(st->page_cxt);
-		page = copernica_parse_page(resp->body.data, resp->body.len, true,
-									st->paths, st->npaths);
-		MemoryContextSwitchTo(old);
-		if (page->start != start || page->nitems > asked)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("Asked for at most %d items at offset " INT64_FORMAT " but got %d at " INT64_FORMAT ".",
-							   asked, start, page->nitems, page->start)));
-		error_context_stack = errcb.previous;
 		st->pages++;
-		(void) copernica_pager_done(st->pager, page->nitems, -1, NULL, NULL);
 		st->page = page;
 		st->next_item = 0;
 		return true;

@@ -128,9 +128,12 @@ check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
 }
 
 
-/* a page that makes no sense: say which request brought it */
-static void
-page_error_callback(void *arg)
+/*
+ * Error context callback of everything that reads an answer: a page that
+ * makes no sense says which request brought it.  arg is the request.
+ */
+void
+copernica_request_error_callback(void *arg)
 {
 	errcontext("Copernica request: %s",
 			   copernica_request_describe((CopernicaRequest *) arg));
@@ -157,6 +160,8 @@ item_id(void *arg, int item)
  * parse it into cxt, check it is the page asked for, and let the pager ask
  * for more.  Items past the end of the stripe they were asked for are not
  * ours: nitems counts only the rest.  NULL when there are no more pages.
+ * res is NULL for a mailing table's listing; id_path is -1 when the pager
+ * needs no IDs (it reads by offset only).
  */
 CopernicaPage *
 copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
@@ -176,7 +181,7 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	if (resp == NULL)
 		return NULL;
 
-	errcb.callback = page_error_callback;
+	errcb.callback = copernica_request_error_callback;
 	errcb.arg = req;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
@@ -184,7 +189,7 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	page = copernica_parse_page(resp->body.data, resp->body.len, true,
 								paths, npaths);
 	MemoryContextSwitchTo(old);
-	if (res->kind == COPERNICA_LISTING &&
+	if (res != NULL && res->kind == COPERNICA_LISTING &&
 		start >= (int64) COPERNICA_MAX_LISTING_PAGES * COPERNICA_MAX_PAGE_SIZE)
 		copernica_report_endless_listing(res->list_path, start);
 	if (page->start != start)
@@ -206,7 +211,7 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	ids.id_path = id_path;
 	page->nitems = copernica_pager_done(pager, page->nitems,
 										page->has_total ? page->total : -1,
-										item_id, &ids);
+										id_path >= 0 ? item_id : NULL, &ids);
 	return page;
 }
 
