@@ -382,6 +382,8 @@ extern const char *copernica_field_type(const CopernicaMetadata *md, const char 
  * deparse.c: what goes to the API, and how it is written
  * ----------------------------------------------------------------
  */
+extern bool copernica_is_integer_type(Oid t);
+extern const char *copernica_commuted_operator(const char *op);
 struct RelOptInfo;
 
 /* What planning knows of the table a scan reads. */

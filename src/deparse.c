@@ -51,8 +51,9 @@ typedef enum ValueFormat
 	FORMAT_TIMESTAMP
 } ValueFormat;
 
-static bool
-is_integer_type(Oid t)
+/* The integer types Copernica's integer fields and IDs compare with. */
+bool
+copernica_is_integer_type(Oid t)
 {
 	return t == INT2OID || t == INT4OID || t == INT8OID;
 }
@@ -79,8 +80,9 @@ copernica_operator(const char *pgop)
 	return NULL;
 }
 
-static const char *
-commuted(const char *op)
+/* The operator with its operands swapped: a < b is b > a. */
+const char *
+copernica_commuted_operator(const char *op)
 {
 	if (strcmp(op, "<") == 0)
 		return ">";
@@ -158,7 +160,7 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 	if (path.source == COPERNICA_SRC_PROPERTY)
 	{
 		if (strcmp(path.name, "ID") == 0 &&
-			is_integer_type(coltype) && is_integer_type(valtype) &&
+			copernica_is_integer_type(coltype) && copernica_is_integer_type(valtype) &&
 			strcmp(op, "=~") != 0)
 		{
 			cond->field = "id";
@@ -221,7 +223,7 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 		}
 		return false;
 	}
-	if (is_integer_type(coltype) && is_integer_type(valtype) &&
+	if (copernica_is_integer_type(coltype) && copernica_is_integer_type(valtype) &&
 		(strcmp(ftype, "integer") == 0 || strcmp(ftype, "foreign_key") == 0) &&
 		strcmp(op, "=~") != 0)
 	{
@@ -283,7 +285,7 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
 		if (IsA(right, Var) && ((Var *) right)->varno == baserel->relid &&
 			strcmp(opname, "~~") != 0)
 			return classify_comparison(baserel, info, (Var *) right,
-									   commuted(opname), linitial(op->args),
+									   copernica_commuted_operator(opname), linitial(op->args),
 									   op->opno, op->inputcollid, cond);
 		return false;
 	}
@@ -303,8 +305,8 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
 		if (!var_source(baserel, info, (Var *) left, &path, &coltype))
 			return false;
 		if (path.source != COPERNICA_SRC_PROPERTY || strcmp(path.name, "ID") != 0 ||
-			!is_integer_type(coltype) ||
-			!is_integer_type(get_element_type(exprType((Node *) right))))
+			!copernica_is_integer_type(coltype) ||
+			!copernica_is_integer_type(get_element_type(exprType((Node *) right))))
 			return false;
 		if (!is_scan_start_value(right, baserel, info))
 			return false;

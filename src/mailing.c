@@ -375,12 +375,6 @@ typedef struct MailingCond
 	Expr	   *value;
 } MailingCond;
 
-static bool
-is_integer_type(Oid t)
-{
-	return t == INT2OID || t == INT4OID || t == INT8OID;
-}
-
 /* Evaluable once at scan start: no Var of this rel, nothing volatile. */
 static bool
 scan_start_value(Expr *expr, RelOptInfo *baserel)
@@ -389,20 +383,6 @@ scan_start_value(Expr *expr, RelOptInfo *baserel)
 		return false;
 	return !contain_volatile_functions((Node *) expr) &&
 		!contain_subplans((Node *) expr);
-}
-
-static const char *
-commute(const char *op)
-{
-	if (strcmp(op, "<") == 0)
-		return ">";
-	if (strcmp(op, ">") == 0)
-		return "<";
-	if (strcmp(op, "<=") == 0)
-		return ">=";
-	if (strcmp(op, ">=") == 0)
-		return "<=";
-	return op;
 }
 
 static bool
@@ -437,7 +417,7 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 		{
 			var = (Var *) right;
 			value = left;
-			op = commute(op);
+			op = copernica_commuted_operator(op);
 		}
 		else
 			return false;
@@ -473,13 +453,13 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	cond->key = col.role;
 	if (col.role != KEY_NONE && info->mr->by_path[col.role] != NULL &&
 		strcmp(op, "=") == 0 &&
-		(is_integer_type(attr->atttypid) || attr->atttypid == TEXTOID))
+		(copernica_is_integer_type(attr->atttypid) || attr->atttypid == TEXTOID))
 	{
 		Oid			vt = exprType((Node *) value);
 
 		if (is_list)
 			vt = get_element_type(vt);
-		if (vt != attr->atttypid && !(is_integer_type(vt) && is_integer_type(attr->atttypid)))
+		if (vt != attr->atttypid && !(copernica_is_integer_type(vt) && copernica_is_integer_type(attr->atttypid)))
 			return false;
 		cond->role = is_list ? COND_KEY_LIST : COND_KEY;
 		return true;
@@ -495,8 +475,8 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 		cond->role = COND_TIME;
 		return true;
 	}
-	if (col.is_id && info->mr->id_filter && is_integer_type(attr->atttypid) &&
-		is_integer_type(exprType((Node *) value)))
+	if (col.is_id && info->mr->id_filter && copernica_is_integer_type(attr->atttypid) &&
+		copernica_is_integer_type(exprType((Node *) value)))
 	{
 		cond->role = COND_ID;
 		return true;
