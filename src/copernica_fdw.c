@@ -391,10 +391,19 @@ explain_value(Expr *value)
 	return pstrdup("(expression)");
 }
 
+/* An int64 for a plan's private list: copied and printed as a node. */
+static Const *
+int8_const(int64 value)
+{
+	return makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+					 Int64GetDatum(value), false, FLOAT8PASSBYVAL);
+}
+
 /*
- * The plan carries, in fdw_private: the attribute numbers to fill; the
- * pushed conditions (field, operator, format, exact, id_list), whose values
- * are in fdw_exprs; the order and limit; and EXPLAIN's text.
+ * The plan carries, in fdw_private (CopernicaScanPrivateIndex): the
+ * attribute numbers to fill; the pushed conditions, whose values are in
+ * fdw_exprs; the order and limit; EXPLAIN's text; the listing's path and
+ * what planning knew of its IDs and rows.
  */
 static ForeignScan *
 copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
@@ -416,6 +425,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	char	   *order_field;
 	int			order_desc;
 	int			limit;
+	List	   *private;
 
 	if (copernica_is_mailing_rel(baserel))
 		return copernica_mailing_plan(root, baserel, foreigntableid, best_path,
@@ -451,6 +461,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 			(cond.id_list && has_id_list))
 			continue;
 		has_id_list |= cond.id_list;
+		/* by CopernicaCondPrivateIndex */
 		conds = lappend(conds, list_make5(makeString(pstrdup(cond.field)),
 										  makeString(pstrdup(cond.op)),
 										  makeInteger(cond.format),
@@ -474,24 +485,22 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	}
 
 	/*
-	 * The listing's path, with a named collection's ID looked up already,
-	 * and its ID bounds when planned and the rows expected (int64s, so as
-	 * text).
+	 * By CopernicaScanPrivateIndex.  The listing's path has a named
+	 * collection's ID looked up already; the ID bounds are the planned ones.
 	 */
+	private = list_make5(retrieved, conds, makeString(order_field),
+						 makeInteger(order_desc), makeInteger(limit));
+	private = lappend(private, makeString(filter.data));
+	private = lappend(private,
+					  makeInteger((int) Min(info->plan.md->total, INT_MAX)));
+	private = lappend(private, makeString(request.data));
+	private = lappend(private, makeString(pstrdup(info->plan.res->list_path)));
+	private = lappend(private, int8_const(info->plan.md->min_id));
+	private = lappend(private, int8_const(info->plan.md->max_id));
+	private = lappend(private,
+					  int8_const((int64) rint(Min(best_path->path.rows, 1e15))));
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							lappend(lappend(lappend(list_make5(retrieved, conds,
-											   list_make3(makeString(order_field),
-														  makeInteger(order_desc),
-														  makeInteger(limit)),
-											   makeString(filter.data),
-											   makeInteger((int) Min(info->plan.md->total, INT_MAX))),
-									makeString(request.data)),
-									makeString(pstrdup(info->plan.res->list_path))),
-							makeString(psprintf(INT64_FORMAT " " INT64_FORMAT " %.0f",
-												info->plan.md->min_id,
-												info->plan.md->max_id,
-												Min(best_path->path.rows, 1e15)))),
-							NIL, NIL, outer_plan);
+							private, NIL, NIL, outer_plan);
 }
 
 Datum

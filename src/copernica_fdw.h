@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * copernica_fdw.h
- *		  The one private header of copernica_fdw: what each file offers the
- *		  others.  Data flows one way: options -> plan -> requests -> pages ->
- *		  rows.
+ *		  The private header of copernica_fdw: what each file offers the
+ *		  others (http_internal.h and mailing.h serve only their groups of
+ *		  files).  Data flows one way: options -> plan -> requests -> pages
+ *		  -> rows.  src/README.md follows one SELECT and one INSERT through
+ *		  the files.
  *
  *-------------------------------------------------------------------------
  */
@@ -396,6 +398,44 @@ typedef struct CopernicaPlanInfo
 	CopernicaResource *res;
 	const CopernicaMetadata *md;	/* NULL for listings */
 } CopernicaPlanInfo;
+
+/*
+ * A scan plan's fdw_private, by position (copernica_fdw.c writes it,
+ * scan.c reads it), as postgres_fdw's FdwScanPrivateIndex.  int64 values
+ * travel as int8 Consts.
+ */
+enum CopernicaScanPrivateIndex
+{
+	ScanPrivateRetrieved,		/* Integer list: attribute numbers to fill */
+	ScanPrivateConds,			/* a list per pushed condition, below */
+	ScanPrivateOrderField,		/* String: "id", "modified" or "" */
+	ScanPrivateOrderDesc,		/* Integer: 1 for descending */
+	ScanPrivateLimit,			/* Integer: rows, 0 for none */
+	ScanPrivateFilterText,		/* String: EXPLAIN's Copernica Filter */
+	ScanPrivateSizeHint,		/* Integer: items in the listing, or -1 */
+	ScanPrivateRequestText,		/* String: EXPLAIN's Copernica Request */
+	ScanPrivateListPath,		/* String: the listing, IDs looked up */
+	ScanPrivateMinId,			/* int8 Const: smallest ID, or -1 */
+	ScanPrivateMaxId,			/* int8 Const: largest ID, or -1 */
+	ScanPrivateRowsHint			/* int8 Const: rows the plan expects */
+};
+
+/* One pushed condition in a scan plan; its value is in fdw_exprs. */
+enum CopernicaCondPrivateIndex
+{
+	CondPrivateField,			/* String */
+	CondPrivateOp,				/* String */
+	CondPrivateFormat,			/* Integer */
+	CondPrivateExact,			/* Integer: 1 when Copernica's answer is exact */
+	CondPrivateIdList			/* Integer: 1 for id = ANY(array) */
+};
+
+/* A modify plan's fdw_private (modify.c), by position. */
+enum CopernicaModifyPrivateIndex
+{
+	ModifyPrivateTargetAttrs,	/* Integer list: columns written */
+	ModifyPrivateReturningAttrs /* Integer list: columns RETURNING reads */
+};
 
 /* One condition that can be sent as fields[]=<field><op><value>. */
 typedef struct CopernicaPushedCond

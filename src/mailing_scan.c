@@ -142,7 +142,9 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	st->scan_cxt = estate->es_query_cxt;
+	/* one run of the scan: reset when a rescan starts afresh */
+	st->scan_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing run",
+										 ALLOCSET_SMALL_SIZES);
 	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing page",
 										 ALLOCSET_DEFAULT_SIZES);
 	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing row",
@@ -553,6 +555,9 @@ copernica_mailing_iterate(ForeignScanState *node)
 	MemoryContextReset(st->row_cxt);
 	if (!st->started)
 	{
+		/* the previous run's parts, pagers and values are done with */
+		Assert(st->pager == NULL);
+		MemoryContextReset(st->scan_cxt);
 		old = MemoryContextSwitchTo(st->scan_cxt);
 		start_scan(st, node->ss.ps.ps_ExprContext);
 		MemoryContextSwitchTo(old);

@@ -297,6 +297,7 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	}
 	table_close(rel, NoLock);
 
+	/* by CopernicaModifyPrivateIndex */
 	return list_make2(target_attrs, returning_attrs);
 }
 
@@ -448,7 +449,8 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	CopernicaModifyState *st;
 
 	st = modify_state_create(estate, rinfo, mtstate->operation,
-							 linitial(fdw_private), lsecond(fdw_private),
+							 list_nth(fdw_private, ModifyPrivateTargetAttrs),
+							 list_nth(fdw_private, ModifyPrivateReturningAttrs),
 							 copernica_modify_userid(rinfo, estate),
 							 (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * scan.c
- *		  The executor side of a foreign scan: pages in, rows out.
+ *		  The executor side of a foreign scan: pages in, rows out; and the
+ *		  one page loop (copernica_next_page) that ANALYZE and mailing
+ *		  scans read through too.
  *
  * Which pages are asked for, and when, is pager.c's business.  Here each
  * page is parsed into its own memory context, reset when the next one
@@ -84,7 +86,7 @@ typedef struct CopernicaScanState
 	CopernicaPager *pager;
 
 	/* current page */
-	MemoryContext scan_cxt;		/* lives as long as the scan */
+	MemoryContext scan_cxt;		/* one run of the scan: reset at rescan */
 	MemoryContext page_cxt;
 	MemoryContext row_cxt;
 	CopernicaPage *page;
@@ -264,7 +266,15 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 	ListCell   *lc1,
 			   *lc2;
 	bool		exact = true;
-	MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
+	MemoryContext run_cxt = CurrentMemoryContext;
+	MemoryContext old;
+
+	/*
+	 * Values are computed in per-tuple memory; only what the run keeps (the
+	 * ID list) is copied to the run's context, and the filter text grows
+	 * its buffer in the scan's memory, where it was made.
+	 */
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 
 	resetStringInfo(&st->filter);
 	st->id_values = NULL;
@@ -275,11 +285,11 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 	{
 		List	   *cond = lfirst(lc1);
 		ExprState  *es = lfirst(lc2);
-		const char *field = strVal(linitial(cond));
-		const char *op = strVal(lsecond(cond));
-		int			format = intVal(lthird(cond));
-		bool		cond_exact = intVal(lfourth(cond)) != 0;
-		bool		id_list = intVal(list_nth(cond, 4)) != 0;
+		const char *field = strVal(list_nth(cond, CondPrivateField));
+		const char *op = strVal(list_nth(cond, CondPrivateOp));
+		int			format = intVal(list_nth(cond, CondPrivateFormat));
+		bool		cond_exact = intVal(list_nth(cond, CondPrivateExact)) != 0;
+		bool		id_list = intVal(list_nth(cond, CondPrivateIdList)) != 0;
 		bool		isnull;
 		Datum		value = ExecEvalExpr(es, econtext, &isnull);
 
@@ -291,7 +301,9 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		if (id_list)
 		{
 			st->id_mode = true;
+			MemoryContextSwitchTo(run_cxt);
 			st->id_values = copernica_id_array(value, &st->nids);
+			MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 			if (st->nids == 0)
 				st->empty_result = true;
 			continue;
@@ -316,6 +328,9 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	if (st->pager)
 		copernica_pager_end(st->pager);
 	st->pager = NULL;
+	/* the previous run's pager, ID list and parameters are done with */
+	Assert(CurrentMemoryContext == st->scan_cxt);
+	MemoryContextReset(st->scan_cxt);
 	st->have_last_id = false;
 	st->last_id = 0;
 	st->page = NULL;
@@ -350,6 +365,13 @@ start_paging(CopernicaScanState *st, ExprContext *econtext)
 	st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 }
 
+/* An int64 of a plan's private list (an int8 Const). */
+static int64
+private_int64(List *private, int index)
+{
+	return DatumGetInt64(castNode(Const, list_nth(private, index))->constvalue);
+}
+
 void
 copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 {
@@ -357,8 +379,8 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	EState	   *estate = node->ss.ps.state;
 	CopernicaScanState *st = palloc0(sizeof(CopernicaScanState));
 	Oid			userid = copernica_scan_userid(fsplan, estate);
-	List	   *retrieved = linitial(fsplan->fdw_private);
-	List	   *order = lthird(fsplan->fdw_private);
+	List	   *private = fsplan->fdw_private;
+	List	   *retrieved = list_nth(private, ScanPrivateRetrieved);
 	TupleDesc	tupdesc;
 	ListCell   *lc;
 	int			i = 0;
@@ -367,20 +389,19 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->rel = node->ss.ss_currentRelation;
 	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
 	st->res = copernica_resolve_resource(st->opts);
-	st->res->list_path = strVal(list_nth(fsplan->fdw_private, 6));
-	st->conds = lsecond(fsplan->fdw_private);
-	st->order_field = strVal(linitial(order));
-	st->order_desc = intVal(lsecond(order)) != 0;
-	st->limit = intVal(lthird(order));
-	st->filter_text = strVal(lfourth(fsplan->fdw_private));
+	st->res->list_path = strVal(list_nth(private, ScanPrivateListPath));
+	st->conds = list_nth(private, ScanPrivateConds);
+	st->order_field = strVal(list_nth(private, ScanPrivateOrderField));
+	st->order_desc = intVal(list_nth(private, ScanPrivateOrderDesc)) != 0;
+	st->limit = intVal(list_nth(private, ScanPrivateLimit));
+	st->filter_text = strVal(list_nth(private, ScanPrivateFilterText));
 	st->check_id_order = (st->res->kind == COPERNICA_PROFILES ||
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
 		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
-	st->size_hint = intVal(list_nth(fsplan->fdw_private, 4));
-	if (sscanf(strVal(list_nth(fsplan->fdw_private, 7)),
-			   INT64_FORMAT " " INT64_FORMAT " " INT64_FORMAT,
-			   &st->min_id_hint, &st->max_id_hint, &st->rows_hint) != 3)
-		st->min_id_hint = st->max_id_hint = st->rows_hint = -1;
+	st->size_hint = intVal(list_nth(private, ScanPrivateSizeHint));
+	st->min_id_hint = private_int64(private, ScanPrivateMinId);
+	st->max_id_hint = private_int64(private, ScanPrivateMaxId);
+	st->rows_hint = private_int64(private, ScanPrivateRowsHint);
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
 	st->ncolumns = list_length(retrieved);
@@ -406,14 +427,17 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->paths[st->id_path].source = COPERNICA_SRC_PROPERTY;
 	st->paths[st->id_path].name = "ID";
 
-	st->request_text = strVal(list_nth(fsplan->fdw_private, 5));
+	st->request_text = strVal(list_nth(private, ScanPrivateRequestText));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	initStringInfo(&st->filter);
 
-	st->scan_cxt = estate->es_query_cxt;
+	/* a rescan starts afresh in it, so that rescans do not add up */
+	st->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										 "copernica_fdw scan run",
+										 ALLOCSET_SMALL_SIZES);
 	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										 "copernica_fdw page",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -561,7 +585,7 @@ explain_id_list(ForeignScanState *node, CopernicaScanState *st, ExplainState *es
 		int			nranges = -1;
 		int			nids = 0;
 
-		if (!intVal(list_nth(cond, 4)))
+		if (!intVal(list_nth(cond, CondPrivateIdList)))
 			continue;
 		if (es->analyze && st->pager)
 		{
