@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * convert.c
- *		  Copernica's string values to and from PostgreSQL datums.
+ *		  Copernica's string values to and from PostgreSQL datums, and the
+ *		  one writer of Copernica's dates and datetimes, for writes and for
+ *		  conditions alike.
  *
  * Copernica sends every value as a JSON string and has no NULL: an empty
  * integer is "", an empty mandatory date is "0000-00-00".  Reading maps

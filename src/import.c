@@ -2,7 +2,8 @@
  *
  * import.c
  *		  IMPORT FOREIGN SCHEMA: foreign tables for Copernica's databases and
- *		  collections, typed from their field definitions.
+ *		  collections, typed from their field definitions; and whether a
+ *		  wrapper is this one (copernica_wrapper_is_ours).
  *
  * The remote schema is a database, named (or numbered) as Copernica knows
  * it.  It gives one table for its profiles, named after the database, and

@@ -2,7 +2,8 @@
  *
  * json.c
  *		  Reading Copernica's answers and writing JSON request bodies, on
- *		  PostgreSQL's own JSON parser (common/jsonapi.h).
+ *		  PostgreSQL's own JSON parser (common/jsonapi.h); the one integer
+ *		  and ID reader (copernica_parse_id, copernica_page_item_id).
  *
  * A page is parsed in one pass with semantic-action callbacks, picking out
  * only the values the scan asked for.  That avoids building a jsonb (three

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * option.c
- *		  The option table, the validator, and resolving server, user mapping
- *		  and table options into one CopernicaOptions.
+ *		  The option table, the validator, the one user mapping lookup
+ *		  (copernica_user_mapping), and resolving server, user mapping and
+ *		  table options into one CopernicaOptions.
  *
  *-------------------------------------------------------------------------
  */
