@@ -266,15 +266,8 @@ copernica_batch_wait(CopernicaBatch *batch, int handle)
 {
 	Transfer   *t;
 
-	if (batch->released)
-		elog(ERROR, "Copernica batch used after its end");
+	copernica_batch_settle(batch, handle);
 	t = batch_lookup(batch, handle);
-	if (t == NULL)
-		elog(ERROR, "invalid Copernica request handle %d", handle);
-
-	if (t->state != TRANSFER_DONE && t->state != TRANSFER_ABORTED)
-		batch_drive(batch, &t, 1);
-
 	if (t->state == TRANSFER_ABORTED)
 	{
 		if (t->method == METHOD_POST && t->cut_off)

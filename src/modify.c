@@ -812,6 +812,17 @@ rethrow_with_created(CopernicaModifyState *st, MemoryContext cxt)
 	ReThrowError(edata);
 }
 
+/* Count a request given up on that did not succeed: unknown or not sent. */
+static void
+count_unfinished(CopernicaModifyState *st, CopernicaOutcome outcome)
+{
+	if (outcome == COPERNICA_OUTCOME_PENDING ||
+		outcome == COPERNICA_OUTCOME_UNKNOWN)
+		st->unknown_outcome++;
+	else if (outcome == COPERNICA_OUTCOME_NOT_SENT)
+		st->not_sent++;
+}
+
 /*
  * Learn, without raising, what became of requests from..n-1 of a batch
  * that is being given up: the IDs created, and the rest counted.
@@ -826,8 +837,10 @@ note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
 	{
 		const char *x_created;
 		int64		id;
+		CopernicaOutcome outcome;
 
-		switch (copernica_batch_outcome(batch, handles[i], &x_created))
+		outcome = copernica_batch_outcome(batch, handles[i], &x_created);
+		switch (outcome)
 		{
 			case COPERNICA_OUTCOME_SUCCEEDED:
 				if (x_created && copernica_parse_id(x_created, &id))
@@ -837,14 +850,8 @@ note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
 				else
 					st->unknown_outcome++;
 				break;
-			case COPERNICA_OUTCOME_PENDING:
-			case COPERNICA_OUTCOME_UNKNOWN:
-				st->unknown_outcome++;
-				break;
-			case COPERNICA_OUTCOME_NOT_SENT:
-				st->not_sent++;
-				break;
-			case COPERNICA_OUTCOME_FAILED:
+			default:
+				count_unfinished(st, outcome);
 				break;
 		}
 	}
@@ -1337,6 +1344,7 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 	{
 		InflightWrite *w = &st->inflight[i];
 		const char *x_created;
+		CopernicaOutcome outcome;
 
 		PG_TRY();
 		{
@@ -1347,19 +1355,14 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 			FlushErrorState();
 		}
 		PG_END_TRY();
-		switch (copernica_batch_outcome(st->wbatch, w->handle, &x_created))
+		outcome = copernica_batch_outcome(st->wbatch, w->handle, &x_created);
+		switch (outcome)
 		{
 			case COPERNICA_OUTCOME_SUCCEEDED:
 				remember_created(st, w->id);
 				break;
-			case COPERNICA_OUTCOME_PENDING:
-			case COPERNICA_OUTCOME_UNKNOWN:
-				st->unknown_outcome++;
-				break;
-			case COPERNICA_OUTCOME_NOT_SENT:
-				st->not_sent++;
-				break;
-			case COPERNICA_OUTCOME_FAILED:
+			default:
+				count_unfinished(st, outcome);
 				break;
 		}
 	}
