@@ -251,6 +251,28 @@ copernicaAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 }
 
 /*
+ * The attribute numbers a write sets (of cols) and RETURNING reads (of ret,
+ * a whole-row reference meaning all), dropped columns left out.
+ */
+static void
+written_and_returned(TupleDesc tupdesc, Bitmapset *cols, Bitmapset *ret,
+					 List **target_attrs, List **returning_attrs)
+{
+	int			i;
+
+	for (i = 1; i <= tupdesc->natts; i++)
+	{
+		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
+			continue;
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, cols))
+			*target_attrs = lappend_int(*target_attrs, i);
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, ret) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, ret))
+			*returning_attrs = lappend_int(*returning_attrs, i);
+	}
+}
+
+/*
  * The plan remembers which columns are written and which RETURNING reads.
  * INSERT writes only the columns the statement names, so fields left out
  * keep Copernica's defaults.
@@ -267,7 +289,6 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	List	   *returning_attrs = NIL;
 	Bitmapset  *cols = NULL;
 	Bitmapset  *ret = NULL;
-	int			i;
 
 	if (plan->onConflictAction != ONCONFLICT_NONE)
 		ereport(ERROR,
@@ -285,16 +306,7 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 		pull_varattnos((Node *) list_nth(plan->returningLists, subplan_index),
 					   resultRelation, &ret);
 
-	for (i = 1; i <= tupdesc->natts; i++)
-	{
-		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
-			continue;
-		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, cols))
-			target_attrs = lappend_int(target_attrs, i);
-		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, ret) ||
-			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, ret))
-			returning_attrs = lappend_int(returning_attrs, i);
-	}
+	written_and_returned(tupdesc, cols, ret, &target_attrs, &returning_attrs);
 	table_close(rel, NoLock);
 
 	/* by CopernicaModifyPrivateIndex */
@@ -492,7 +504,6 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	List	   *target_attrs = NIL;
 	List	   *returning_attrs = NIL;
 	CopernicaModifyState *st;
-	int			i;
 
 	/* an UPDATE moving a row here would have to create it, ID and all */
 	if (mtstate->operation != CMD_INSERT)
@@ -512,16 +523,7 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	if (rinfo->ri_returningList && mtstate->resultRelInfo)
 		pull_varattnos((Node *) rinfo->ri_returningList,
 					   mtstate->resultRelInfo[0].ri_RangeTableIndex, &ret);
-	for (i = 1; i <= tupdesc->natts; i++)
-	{
-		if (TupleDescAttr(tupdesc, i - 1)->attisdropped)
-			continue;
-		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, cols))
-			target_attrs = lappend_int(target_attrs, i);
-		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, ret) ||
-			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, ret))
-			returning_attrs = lappend_int(returning_attrs, i);
-	}
+	written_and_returned(tupdesc, cols, ret, &target_attrs, &returning_attrs);
 
 	st = modify_state_create(estate, rinfo, CMD_INSERT, target_attrs,
 							 returning_attrs, copernica_modify_userid(rinfo, estate), false);
