@@ -76,6 +76,15 @@ EXPLAIN (COSTS OFF) SELECT id FROM people WHERE 30 < age;                -- comm
 EXPLAIN (COSTS OFF) SELECT id FROM people WHERE referrer = 1;            -- foreign_key
 SELECT id FROM people WHERE birthday < '1960-01-01' ORDER BY id;
 SELECT id FROM people_local WHERE birthday < '1960-01-01' ORDER BY id;
+-- EXPLAIN shows dates and datetimes as they are sent, whatever DateStyle
+-- says: the same code writes both (the log shows the request)
+SET datestyle = 'SQL, DMY';
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT id FROM people WHERE birthday < '1960-01-02' AND lastvisit > '2001-02-03 04:05:06' ORDER BY id;
+\! $EMUCTL clear-log
+SELECT id FROM people WHERE birthday < '1960-01-02' AND lastvisit > '2001-02-03 04:05:06' ORDER BY id;
+\! $EMUCTL log | grep -v -e '?limit=' -e '/fields'
+SET datestyle = 'ISO, YMD';
 SELECT id, email FROM people WHERE email LIKE '%.nl' AND age < 25 ORDER BY id;
 SELECT id, email FROM people WHERE email LIKE '%.NL' ORDER BY id;
 SELECT id, age FROM people WHERE 70 <= age ORDER BY id;

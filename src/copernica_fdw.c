@@ -391,6 +391,28 @@ explain_value(Expr *value)
 	return pstrdup("(expression)");
 }
 
+/*
+ * A condition for EXPLAIN: a constant's written by the code that writes
+ * the request (deparse.c), so it reads as sent whatever DateStyle says;
+ * other values are named (see explain_value).
+ */
+static char *
+explain_condition(CopernicaPushedCond *cond)
+{
+	if (IsA(cond->value, Const) && !((Const *) cond->value)->constisnull)
+	{
+		Const	   *c = (Const *) cond->value;
+		bool		exact = true;
+		char	   *text = copernica_condition_text(cond->field, cond->op,
+													cond->format, c->constvalue,
+													c->consttype, &exact);
+
+		if (text != NULL)
+			return text;
+	}
+	return psprintf("%s%s%s", cond->field, cond->op, explain_value(cond->value));
+}
+
 /* An int64 for a plan's private list: copied and printed as a node. */
 static Const *
 int8_const(int64 value)
@@ -476,10 +498,10 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		}
 		else
 		{
-			appendStringInfo(&filter, "%s%s%s", cond.field, cond.op,
-							 explain_value(cond.value));
-			appendStringInfo(&request, "&fields[]=%s%s%s", cond.field, cond.op,
-							 explain_value(cond.value));
+			char	   *text = explain_condition(&cond);
+
+			appendStringInfoString(&filter, text);
+			appendStringInfo(&request, "&fields[]=%s", text);
 		}
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}

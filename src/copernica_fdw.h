@@ -451,6 +451,9 @@ typedef struct CopernicaPushedCond
 extern bool copernica_classify_clause(struct RelOptInfo *baserel,
 									  CopernicaPlanInfo *info,
 									  Expr *clause, CopernicaPushedCond *cond);
+extern char *copernica_condition_text(const char *field, const char *op,
+									  int format, Datum value, Oid valtype,
+									  bool *exact);
 extern bool copernica_append_condition(StringInfo query, const char *field,
 									   const char *op, int format, Datum value,
 									   Oid valtype, bool *exact);

@@ -398,6 +398,29 @@ format_value(int format, Datum value, Oid valtype, const char **op)
 }
 
 /*
+ * One evaluated condition as Copernica reads it, "field==value" before URL
+ * escaping: what a scan sends and what EXPLAIN shows alike.  NULL when the
+ * value makes the condition unsendable; *exact becomes false when the
+ * condition is sent widened, or not at all.
+ */
+char *
+copernica_condition_text(const char *field, const char *op, int format,
+						 Datum value, Oid valtype, bool *exact)
+{
+	const char *sent_op = op;
+	char	   *text = format_value(format, value, valtype, &sent_op);
+
+	if (text == NULL)
+	{
+		*exact = false;
+		return NULL;
+	}
+	if (sent_op != op)
+		*exact = false;
+	return psprintf("%s%s%s", field, sent_op, text);
+}
+
+/*
  * Append "&fields%5B%5D=field%3D%3Dvalue" for one evaluated condition.
  * Returns false when the value makes the condition unsendable.
  */
@@ -405,21 +428,13 @@ bool
 copernica_append_condition(StringInfo query, const char *field, const char *op,
 						   int format, Datum value, Oid valtype, bool *exact)
 {
-	StringInfoData expr;
-	const char *sent_op = op;
-	char	   *text = format_value(format, value, valtype, &sent_op);
+	char	   *text = copernica_condition_text(field, op, format, value,
+												valtype, exact);
 
 	if (text == NULL)
-	{
-		*exact = false;
 		return false;
-	}
-	if (sent_op != op)
-		*exact = false;
-	initStringInfo(&expr);
-	appendStringInfo(&expr, "%s%s%s", field, sent_op, text);
 	appendStringInfoString(query, "&fields%5B%5D=");
-	copernica_append_url_escaped(query, expr.data);
+	copernica_append_url_escaped(query, text);
 	return true;
 }
 
