@@ -288,3 +288,17 @@ SELECT copernica_unsubscribe('customer_ids', 1);
 -- the interests column: the list replaces the whole set
 UPDATE n_customers SET interests = '{news}' WHERE id = 11;
 SELECT id, interests FROM n_customers WHERE id = 11;
+-- the interests column: names Copernica does not know would be dropped
+-- without a word, so they are an error before any request that writes
+\! $EMUCTL clear-log
+UPDATE n_customers SET interests = '{news,golf}' WHERE id = 11;
+INSERT INTO n_customers (email, interests) VALUES ('golfer@example.com', '{golf}');
+CREATE FOREIGN TABLE j_customers (id bigint, email text, interests jsonb)
+    SERVER copernica OPTIONS (database 'Customers');
+UPDATE j_customers SET interests = '{"news": 1, "golf": 0}' WHERE id = 11;
+UPDATE j_customers SET interests = '["Golf"]' WHERE id = 11;
+\! $EMUCTL log | grep -c -v '^GET'
+-- known names, in any case, are sent as Copernica spells them
+UPDATE n_customers SET interests = '{NEWS,Soccer}' WHERE id = 11;
+UPDATE j_customers SET interests = '{"tennis": 1}' WHERE id = 12 RETURNING id, interests;
+SELECT id, interests FROM n_customers WHERE id IN (11, 12) ORDER BY id;

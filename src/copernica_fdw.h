@@ -651,6 +651,15 @@ extern char *copernica_upsert_lookup_id(CopernicaUpsert *up,
 										const char *path, const char *key);
 
 /* ----------------------------------------------------------------
+ * functions.c: unsubscribe and interests, one profile at a time
+ * ----------------------------------------------------------------
+ */
+extern List *copernica_database_interests(CopernicaConnection *conn,
+										  const char *database);
+extern char *copernica_match_interest(List *interests, const char *name,
+									  const char *database);
+
+/* ----------------------------------------------------------------
  * import.c: IMPORT FOREIGN SCHEMA
  * ----------------------------------------------------------------
  */

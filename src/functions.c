@@ -158,49 +158,65 @@ copernica_unsubscribe(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/*
- * The database's interest named name, as Copernica spells it: the exact
- * name, else the one name equal without regard to case.  An error listing
- * the interests when there is none.
- */
-static char *
-find_interest(TableTarget *t, const char *name)
+/* The names of a database's interests (all pages of them). */
+List *
+copernica_database_interests(CopernicaConnection *conn, const char *database)
 {
 	static const CopernicaValuePath paths[] = {{COPERNICA_SRC_PROPERTY, "name"}};
 	List	   *items;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	items = copernica_fetch_listing(conn,
+									psprintf("database/%s/interests",
+											 copernica_escape_path_segment(database)),
+									paths, lengthof(paths), NULL);
+	foreach(lc, items)
+	{
+		char	  **v = lfirst(lc);
+
+		if (v[0] != NULL)
+			names = lappend(names, v[0]);
+	}
+	return names;
+}
+
+/*
+ * The interest named name among interests, as Copernica spells it: the
+ * exact name, else the one name equal without regard to case.  An error
+ * listing the interests when there is none: Copernica would ignore it.
+ */
+char *
+copernica_match_interest(List *interests, const char *name, const char *database)
+{
 	ListCell   *lc;
 	char	   *caseless = NULL;
 	int			ncaseless = 0;
 	StringInfoData names;
 
-	items = copernica_fetch_listing(t->conn,
-									psprintf("database/%s/interests",
-											 copernica_escape_path_segment(t->opts->database)),
-									paths, lengthof(paths), NULL);
 	initStringInfo(&names);
-	foreach(lc, items)
+	foreach(lc, interests)
 	{
-		char	  **v = lfirst(lc);
+		char	   *v = lfirst(lc);
 
-		if (v[0] == NULL)
-			continue;
-		if (strcmp(v[0], name) == 0)
-			return v[0];
-		if (pg_strcasecmp(v[0], name) == 0)
+		if (strcmp(v, name) == 0)
+			return v;
+		if (pg_strcasecmp(v, name) == 0)
 		{
-			caseless = v[0];
+			caseless = v;
 			ncaseless++;
 		}
-		appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[0]);
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", v);
 	}
 	if (ncaseless == 1)
 		return caseless;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("Copernica database \"%s\" has no interest \"%s\"",
-					t->opts->database, name),
+					database, name),
 			 names.len ? errdetail("Its interests are: %s.", copernica_redact(names.data))
-			 : errdetail("It has no interests.")));
+			 : errdetail("It has no interests."),
+			 errhint("Copernica ignores interests it does not know, so the write would be lost.")));
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -225,7 +241,8 @@ set_interest(FunctionCallInfo fcinfo, bool on)
 	StringInfoData body;
 
 	open_target(PG_GETARG_OID(0), true, &t);
-	name = find_interest(&t, wanted);
+	name = copernica_match_interest(copernica_database_interests(t.conn, t.opts->database),
+									wanted, t.opts->database);
 	check_member(&t, id, &current);
 
 	foreach(lc, copernica_json_string_array(current))

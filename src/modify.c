@@ -31,6 +31,8 @@
 #include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -74,6 +76,8 @@ typedef struct CopernicaModifyState
 	CopernicaStats stats;
 	char	   *collection_id;	/* for subprofile inserts */
 	CopernicaUpsert *upsert;	/* INSERT on the table's upsert_key */
+	bool		interests_known;	/* interests are written: their names */
+	List	   *interests;		/* the database's interests */
 
 	int			ncolumns;
 	WriteColumn *columns;		/* every column of the table */
@@ -431,6 +435,17 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 		}
 	}
 
+	/* and unknown interest names: the database's are read once */
+	foreach(lc, st->target_attrs)
+	{
+		if (st->columns[lfirst_int(lc) - 1].role == ROLE_INTERESTS &&
+			!st->interests_known)
+		{
+			st->interests = copernica_database_interests(st->conn, st->opts->database);
+			st->interests_known = true;
+		}
+	}
+
 	foreach(lc, st->returning_attrs)
 	{
 		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
@@ -558,16 +573,51 @@ append_member(StringInfo buf, bool *first, const char *name, const char *value)
 	copernica_json_append_string(buf, value);
 }
 
-/* A text[] or jsonb interests value as the JSON Copernica takes. */
+/*
+ * Each interest a JSON interests value names (the elements of a list, the
+ * keys of a map) must be one of the database's.
+ */
+static void
+check_json_interests(CopernicaModifyState *st, char *json)
+{
+	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			level = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT)
+			level++;
+		else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT)
+			level--;
+		else if (level == 1 && (tok == WJB_KEY || tok == WJB_ELEM) &&
+				 v.type == jbvString)
+			(void) copernica_match_interest(st->interests,
+											pnstrdup(v.val.string.val, v.val.string.len),
+											st->opts->database);
+	}
+}
+
+/*
+ * A text[] or jsonb interests value as the JSON Copernica takes, every name
+ * in it checked: Copernica would drop one it does not know without a word.
+ */
 static char *
-interests_json(WriteColumn *col, Datum value, bool isnull)
+interests_json(CopernicaModifyState *st, WriteColumn *col, Datum value, bool isnull)
 {
 	StringInfoData buf;
 
 	if (isnull)
 		return "[]";
 	if (col->type.kind == COPERNICA_TYPE_JSON || col->type.kind == COPERNICA_TYPE_JSONB)
-		return OutputFunctionCall(&col->type.output, value);
+	{
+		char	   *json = OutputFunctionCall(&col->type.output, value);
+
+		check_json_interests(st, json);
+		return json;
+	}
 	if (col->type.kind == COPERNICA_TYPE_TEXT_ARRAY)
 	{
 		ArrayType  *arr = DatumGetArrayTypeP(value);
@@ -588,7 +638,10 @@ interests_json(WriteColumn *col, Datum value, bool isnull)
 			if (!first)
 				appendStringInfoChar(&buf, ',');
 			first = false;
-			copernica_json_append_string(&buf, TextDatumGetCString(elems[i]));
+			copernica_json_append_string(&buf,
+										 copernica_match_interest(st->interests,
+																  TextDatumGetCString(elems[i]),
+																  st->opts->database));
 		}
 		appendStringInfoChar(&buf, ']');
 		return buf.data;
@@ -649,7 +702,7 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 					fields_object = OutputFunctionCall(&col->type.output, value);
 				break;
 			case ROLE_INTERESTS:
-				interests = interests_json(col, value, isnull);
+				interests = interests_json(st, col, value, isnull);
 				break;
 			case ROLE_PARENT:
 				if (isnull)
