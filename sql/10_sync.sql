@@ -20,13 +20,23 @@ CREATE FOREIGN TABLE sync_customers (
 -- one row that matches: a PUT with the key as the condition and
 -- create=true, nothing else; only that profile changes
 \! $EMUCTL profile 1 | python3 -c "import json,sys; p=json.load(sys.stdin); print(p['fields']['email'], p['fields']['firstname'], p['fields']['city'])"
-\! $EMUCTL state > /tmp/sync_before.$PGPORT.json
+\set state_before `$EMUCTL state`
 \! $EMUCTL clear-log
 INSERT INTO sync_customers (email, firstname, city) VALUES ('jan.jansen@example.com', 'Jan-Willem', 'Zwolle');
 \! $EMUCTL log --status | grep -v '?limit='
 \! $EMUCTL profile 1 | python3 -c "import json,sys; p=json.load(sys.stdin); print(p['fields']['email'], p['fields']['firstname'], p['fields']['city'])"
 -- every other profile is exactly as it was
-\! $EMUCTL state | python3 -c "import json,sys; a=json.load(open('/tmp/sync_before.$PGPORT.json')); b=json.load(sys.stdin); pa={p['ID']:p for p in a['profiles']}; pb={p['ID']:p for p in b['profiles']}; sa={p['ID']:p for p in a['subprofiles']}; sb={p['ID']:p for p in b['subprofiles']}; print('profiles:', len(pb), 'changed:', sorted(i for i in pb if pb[i]!=pa.get(i)), 'subprofiles changed:', sorted(i for i in sb if sb[i]!=sa.get(i)))"; rm -f /tmp/sync_before.$PGPORT.json
+\set state_after `$EMUCTL state`
+SELECT count(*) AS profiles,
+       array_agg(a->>'ID' ORDER BY (a->>'ID')::int) FILTER (WHERE a IS DISTINCT FROM b) AS changed
+  FROM jsonb_array_elements(:'state_after'::jsonb->'profiles') a
+  LEFT JOIN jsonb_array_elements(:'state_before'::jsonb->'profiles') b ON a->>'ID' = b->>'ID';
+SELECT count(*) AS subprofiles,
+       array_agg(a->>'ID' ORDER BY (a->>'ID')::int) FILTER (WHERE a IS DISTINCT FROM b) AS changed
+  FROM jsonb_array_elements(:'state_after'::jsonb->'subprofiles') a
+  LEFT JOIN jsonb_array_elements(:'state_before'::jsonb->'subprofiles') b ON a->>'ID' = b->>'ID';
+\unset state_before
+\unset state_after
 
 -- Copernica matches the key without regard to case: the same profile again
 \! $EMUCTL clear-log
