@@ -289,6 +289,56 @@ SELECT :n <= 20 AS few_requests;
 SELECT copernica_forget_metadata();
 RESET statement_timeout;
 
+-- (6) Smaller things.  A 303 is success only for a PUT (whose 303 Copernica
+-- sends); a DELETE answered with one did not delete anything.
+\! $EMUCTL answer 303 1 '' --match /profile/7 --content-type ''
+SELECT h_error('303', 'DELETE FROM h_customers WHERE id = 7');
+\! $EMUCTL clear-faults
+SELECT id FROM h_customers WHERE id = 7;
+-- Requests go through a proxy only when a superuser sets the server option
+-- "proxy", never through one the postmaster's environment names.
+\getenv ctl_url COPERNICA_EMULATOR_CONTROL
+SET ROLE regress_hostile_owner;
+CREATE SERVER regress_h_proxy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (proxy 'http://127.0.0.1:1');
+RESET ROLE;
+CREATE SERVER regress_h_proxy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (proxy 'ftp://127.0.0.1:1');
+CREATE SERVER regress_h_proxy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (proxy 'http://127.0.0.1:1/ x');
+-- (the emulator answers proxy requests too: the host in the URL is never
+-- looked up, the proxy is asked instead)
+CREATE SERVER regress_h_proxy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://copernica.invalid/v2', proxy :'ctl_url', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_h_proxy OPTIONS (access_token :'token');
+CREATE FOREIGN TABLE h_proxied (id bigint) SERVER regress_h_proxy OPTIONS (database 'Customers');
+SELECT count(*), sum(id) FROM h_proxied;
+ALTER SERVER regress_h_proxy OPTIONS (SET proxy 'http://127.0.0.1:1');
+SELECT h_error('proxy', 'SELECT count(*) FROM h_proxied') LIKE 'could not reach Copernica:%' AS through_the_proxy;
+DROP SERVER regress_h_proxy CASCADE;
+-- A prepared statement's plan holds a collection's ID looked up by name
+-- with the planning role's token: another role plans (and looks up) anew.
+CREATE ROLE regress_h_reader;
+GRANT USAGE ON FOREIGN SERVER regress_h TO regress_h_reader;
+CREATE USER MAPPING FOR regress_h_reader SERVER regress_h OPTIONS (access_token :'token');
+GRANT SELECT ON h_orders_named TO regress_h_reader;
+SET plan_cache_mode = force_generic_plan;
+PREPARE h_named AS SELECT count(*) FROM h_orders_named;
+EXECUTE h_named;
+\! $EMUCTL clear-log
+EXECUTE h_named;
+\! $EMUCTL log | grep -c /collections
+SET ROLE regress_h_reader;
+EXECUTE h_named;
+RESET ROLE;
+\! $EMUCTL log | grep -c /collections
+DEALLOCATE h_named;
+RESET plan_cache_mode;
+DROP USER MAPPING FOR regress_h_reader SERVER regress_h;
+REVOKE ALL ON h_orders_named FROM regress_h_reader;
+REVOKE USAGE ON FOREIGN SERVER regress_h FROM regress_h_reader;
+DROP ROLE regress_h_reader;
+
 -- clean up
 DROP SERVER regress_h, regress_h2 CASCADE;
 DROP TABLE h_tokens, h_captured;

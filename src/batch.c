@@ -100,6 +100,7 @@ copernica_batch_begin(CopernicaConnection *conn, CopernicaStats *stats)
 	copernica_append_url_escaped(&token, conn->access_token);
 	batch->escaped_token = token.data;
 	batch->ssl_verify = conn->ssl_verify;
+	batch->proxy = pstrdup(conn->proxy);
 	batch->connect_timeout = Max(conn->connect_timeout, 0);
 	batch->request_timeout = Max(conn->request_timeout, 0);
 	batch->max_concurrency = Max(conn->max_concurrency, 1);
@@ -360,7 +361,7 @@ copernica_batch_outcome(CopernicaBatch *batch, int handle, const char **x_create
 			return COPERNICA_OUTCOME_UNKNOWN;
 		return COPERNICA_OUTCOME_FAILED;
 	}
-	if ((t->status >= 200 && t->status < 300) || t->status == 303)
+	if ((t->status >= 200 && t->status < 300) || copernica_see_other_is_success(t))
 	{
 		if (t->x_created[0])
 			*x_created = t->x_created;

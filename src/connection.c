@@ -170,6 +170,10 @@ conn_set_options(CopernicaConnection *conn, const CopernicaOptions *opts)
 	/* whatever comes back may echo it */
 	copernica_redact_remember(conn->access_token);
 	conn->ssl_verify = opts->ssl_verify;
+	if (conn->proxy)
+		pfree(conn->proxy);
+	conn->proxy = MemoryContextStrdup(TopMemoryContext,
+									  opts->proxy ? opts->proxy : "");
 
 	conn_set_numbers(conn, opts);
 }
@@ -199,6 +203,8 @@ conn_options_differ(CopernicaConnection *conn, const CopernicaOptions *opts)
 		return true;
 	/* TLS sessions verified (or not) must not be shared across the change */
 	if (conn->ssl_verify != opts->ssl_verify)
+		return true;
+	if (strcmp(conn->proxy, opts->proxy ? opts->proxy : "") != 0)
 		return true;
 	return strcmp(conn->access_token, token) != 0;
 }

@@ -77,6 +77,15 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 
 	baserel->fdw_private = info;
 	info->userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+
+	/*
+	 * The plan holds what the role's token showed: field types, sizes, and
+	 * a collection's ID looked up by its name, which another role's account
+	 * may not share.  So a cached plan serves only the role it was made
+	 * for; another role's EXECUTE plans anew.
+	 */
+	if (!OidIsValid(baserel->userid))
+		root->glob->dependsOnRole = true;
 	info->serverid = GetForeignTable(foreigntableid)->serverid;
 	info->plan.root = root;
 	info->plan.relid = foreigntableid;

@@ -43,6 +43,8 @@ typedef struct CopernicaOptions
 	int			max_concurrency;	/* requests in flight at once */
 	int64		max_response_size;	/* bytes; larger answers are an error */
 	bool		ssl_verify;		/* TLS certificate checks (superuser turns off) */
+	char	   *proxy;			/* proxy URL (superuser sets); NULL: none, and
+								 * never the environment's */
 
 	/* server, overridable per table */
 	int			page_size;

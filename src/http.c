@@ -96,6 +96,8 @@ copernica_transfer_start(Transfer *t)
 	/* set every time: easy handles are reused */
 	SETOPT(easy, CURLOPT_SSL_VERIFYPEER, batch->ssl_verify ? 1L : 0L);
 	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, batch->ssl_verify ? 2L : 0L);
+	/* "" means no proxy, also none from http_proxy and the like */
+	SETOPT(easy, CURLOPT_PROXY, batch->proxy);
 	SETOPT(easy, CURLOPT_CONNECTTIMEOUT, (long) batch->connect_timeout);
 	SETOPT(easy, CURLOPT_TIMEOUT, (long) batch->request_timeout);
 	SETOPT(easy, CURLOPT_ERRORBUFFER, t->errbuf);
@@ -383,6 +385,18 @@ transfer_should_retry(Transfer *t, int64 *delay_ms)
 }
 
 /*
+ * Copernica answers 303 to writes that change an entity: a PUT, and a POST
+ * that it handles as one (profile/N/interests).  From a GET or a DELETE a
+ * 303 means something else answered: nothing was read or removed.
+ */
+bool
+copernica_see_other_is_success(Transfer *t)
+{
+	return t->status == 303 &&
+		(t->method == METHOD_PUT || t->method == METHOD_POST);
+}
+
+/*
  * The final word on a finished transfer: raise its error, or fill in and
  * return its response.
  */
@@ -460,7 +474,7 @@ copernica_transfer_finish(Transfer *t)
 		resp->x_deleted = MemoryContextStrdup(t->body_cxt, t->x_deleted);
 
 	/* a PUT's 303 points back at the request, token included: ignore it */
-	if ((t->status >= 200 && t->status < 300) || t->status == 303)
+	if ((t->status >= 200 && t->status < 300) || copernica_see_other_is_success(t))
 		return resp;
 
 	excerpt = copernica_redact_excerpt(t->body, t->body_len);

@@ -75,6 +75,7 @@ struct CopernicaConnection
 	int			max_retry_time;
 	int64		max_response_size;
 	bool		ssl_verify;
+	char	   *proxy;			/* "" for none */
 
 	/* libcurl state; created lazily, all NULL when destroyed */
 	CURLM	   *multi;
@@ -173,6 +174,7 @@ struct CopernicaBatch
 	int			max_retries;
 	int			max_retry_time;
 	bool		ssl_verify;
+	char	   *proxy;			/* "" for none */
 	size_t		body_limit;
 	bool		limit_is_option;	/* body_limit comes from max_response_size */
 
@@ -196,6 +198,7 @@ extern void copernica_transfer_start(Transfer *t);
 extern void copernica_transfer_attempt_done(Transfer *t, CURLcode result);
 extern bool copernica_transfer_may_have_arrived(Transfer *t);
 extern bool copernica_curl_error_is_permanent(CURLcode rc);
+extern bool copernica_see_other_is_success(Transfer *t);
 extern CopernicaResponse *copernica_transfer_finish(Transfer *t);
 extern int	copernica_transfer_errcontext(Transfer *t);
 extern int64 copernica_now_ms(void);

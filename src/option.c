@@ -37,6 +37,7 @@ typedef enum OptionKind
 	OK_INT,
 	OK_BOOL,
 	OK_URL,
+	OK_PROXY,
 	OK_TIMEZONE,
 	OK_RESOURCE
 } OptionKind;
@@ -64,6 +65,7 @@ static const CopernicaOptionDef option_defs[] = {
 	{"batch_size", OPT_SERVER | OPT_TABLE, OK_INT, 1, 10000},
 	{"updatable", OPT_SERVER | OPT_TABLE, OK_BOOL},
 	{"ssl_verify", OPT_SERVER, OK_BOOL},
+	{"proxy", OPT_SERVER, OK_PROXY},
 	{"database", OPT_TABLE, OK_STRING},
 	{"collection", OPT_TABLE, OK_STRING},
 	{"resource", OPT_TABLE, OK_RESOURCE},
@@ -237,6 +239,37 @@ validate_url(const char *url)
 				 errdetail("Only superusers may set a URL other than https://api.copernica.com/v2 or https://rest.copernica.com/v2.")));
 }
 
+/*
+ * Where every request (and its token) goes through: a superuser's decision,
+ * like url.  Without the option no proxy is used, whatever the postmaster's
+ * environment (http_proxy and the like) says.
+ */
+static void
+validate_proxy(const char *proxy)
+{
+	const char *p;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set option \"proxy\""),
+				 errdetail("Only superusers may send requests through a proxy.")));
+	if (pg_strncasecmp(proxy, "http://", 7) != 0 &&
+		pg_strncasecmp(proxy, "https://", 8) != 0 &&
+		pg_strncasecmp(proxy, "socks5://", 9) != 0 &&
+		pg_strncasecmp(proxy, "socks5h://", 10) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"proxy\": \"%s\"", proxy),
+				 errdetail("The proxy must be a URL starting with http://, https://, socks5:// or socks5h://.")));
+	for (p = proxy; *p; p++)
+		if ((unsigned char) *p <= ' ' || (unsigned char) *p >= 0x7F)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"proxy\": \"%s\"", proxy),
+					 errdetail("The proxy URL must not contain blanks or characters other than printable ASCII.")));
+}
+
 static void
 validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 {
@@ -276,6 +309,9 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 			break;
 		case OK_URL:
 			validate_url(value);
+			break;
+		case OK_PROXY:
+			validate_proxy(value);
 			break;
 		case OK_TIMEZONE:
 			if (pg_tzset(value) == NULL)
@@ -509,6 +545,8 @@ apply_options(CopernicaOptions *opts, List *options)
 			(void) parse_bool(value, &opts->updatable);
 		else if (strcmp(name, "ssl_verify") == 0)
 			(void) parse_bool(value, &opts->ssl_verify);
+		else if (strcmp(name, "proxy") == 0)
+			opts->proxy = pstrdup(value);
 		else if (def->kind == OK_INT)
 		{
 			int64		v = parse_int_option(name, value, def->min, def->max);
