@@ -289,12 +289,15 @@ SELECT :n <= 20 AS few_requests;
 SELECT copernica_forget_metadata();
 RESET statement_timeout;
 
--- (6) Smaller things.  A 303 is success only for a PUT (whose 303 Copernica
--- sends); a DELETE answered with one did not delete anything.
+-- (6) Smaller things.  A 303 is success only for a write Copernica answers
+-- with one (PUT, or a POST it handles as a PUT); a DELETE answered with one
+-- did not delete anything, and a GET answered with one read nothing.
 \! $EMUCTL answer 303 1 '' --match /profile/7 --content-type ''
 SELECT h_error('303', 'DELETE FROM h_customers WHERE id = 7');
 \! $EMUCTL clear-faults
 SELECT id FROM h_customers WHERE id = 7;
+\! $EMUCTL answer 303 1 '' --match /profiles --content-type ''
+SELECT h_error('303 GET', 'SELECT count(*) FROM h_customers');
 -- Requests go through a proxy only when a superuser sets the server option
 -- "proxy", never through one the postmaster's environment names.
 \getenv ctl_url COPERNICA_EMULATOR_CONTROL
