@@ -12,6 +12,7 @@ needs root (or kernel.perf_event_paranoid <= 1 and the same user).
     bench.py scan [--runs N] [--rows N] [--quick] [--profile]
     bench.py insert [--runs N] [--rows N] [--latency MS]
     bench.py upsert [--runs N] [--rows N] [--latency MS]
+    bench.py events [--profiles N] [--mailings M]
 """
 
 import argparse
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import psycopg2
 
@@ -490,6 +492,67 @@ def scan(args):
         print(profile)
 
 
+# -- the events benchmark ------------------------------------------------------
+
+DELIVERY_COLUMNS = '''
+    id bigint, "timestamp" timestamp, attempt integer, smtp_response text,
+    emailing bigint, destination bigint, profile bigint, subprofile bigint'''
+
+
+def api_total(path):
+    """The listing's total, asked of the emulator directly (limit=0)."""
+    with urllib.request.urlopen('%s/%s?access_token=%s&limit=0' % (API, path, TOKEN)) as r:
+        return json.loads(r.read().decode())['total']
+
+
+def events(args):
+    """CREATE TABLE AS of the account-wide publisher_deliveries at two
+    sizes, and of the profiles beside them: requests against their bound
+    (one per page, plus one for the size) and the backend's peak memory."""
+    setup_server()
+    sql('CREATE FOREIGN TABLE deliveries (%s) SERVER emulator '
+        "OPTIONS (resource 'publisher_deliveries')" % DELIVERY_COLUMNS,
+        "CREATE FOREIGN TABLE profiles (%s) SERVER emulator "
+        "OPTIONS (database 'Customers')" % PROFILE_COLUMNS)
+    rows = []
+    for mailings in (1, args.mailings):
+        log('emuctl reset generate %d --mailings %d (a minute for the largest)'
+            % (args.profiles, mailings))
+        emuctl('reset', 'generate', args.profiles, '--mailings', mailings)
+        want = api_total('publisher/deliveries')
+        r = fdw_ctas('deliveries', keep=True)
+        conn = connect()
+        cur = conn.cursor()
+        cur.execute('SELECT count(DISTINCT id) FROM fdw_local')
+        distinct = cur.fetchone()[0]
+        conn.close()
+        sql('DROP TABLE fdw_local')
+        if r['rows'] != want or distinct != want:
+            raise RuntimeError('read %d rows (%d distinct), the emulator has %d'
+                               % (r['rows'], distinct, want))
+        rows.append(('publisher_deliveries', r, (want + 999) // 1000 + 1))
+        if mailings == 1:
+            p = fdw_ctas('profiles')
+            rows.append(('profiles (for comparison)', p, None))
+    emuctl('reset', 'empty')
+
+    print()
+    print('== events: CREATE TABLE AS SELECT * of the account-wide Publisher deliveries '
+          '(%d profiles)' % args.profiles)
+    print()
+    header = '%-26s  %9s  %7s  %8s  %6s  %6s  %8s  %10s  %7s' % (
+        'table', 'rows', 'wall s', 'rows/s', 'reqs', 'bound', 'VmHWM MB', 'RssAnon MB',
+        'emu CPU')
+    print(header)
+    print('-' * len(header))
+    for name, r, bound in rows:
+        print('%-26s  %9d  %7.2f  %8.0f  %6d  %6s  %8.1f  %10.1f  %6.0f%%' % (
+            name, r['rows'], r['wall'], r['rows'] / r['wall'], r['requests'],
+            '-' if bound is None else str(bound), r['hwm_mb'], r['anon_mb'], r['emu_pct']))
+    print('(bound: one request per page of 1000 and one for the size; the profiles read '
+          'also asks for their metadata at planning)')
+
+
 # -- the insert benchmark ------------------------------------------------------
 
 INSERT_CONFIGS = [
@@ -647,8 +710,11 @@ def main():
         p.add_argument('--runs', type=int, default=1)
         p.add_argument('--rows', type=int, default=10000)
         p.add_argument('--latency', type=int, default=20)
+    p = sub.add_parser('events')
+    p.add_argument('--profiles', type=int, default=100000)
+    p.add_argument('--mailings', type=int, default=10)
     args = ap.parse_args()
-    if args.runs < 1 or args.rows < 1:
+    if getattr(args, 'runs', 1) < 1 or getattr(args, 'rows', 1) < 1:
         ap.error('--runs and --rows must be positive')
     os.makedirs(OUT, exist_ok=True)
     load0 = os.getloadavg()[0]
@@ -656,6 +722,8 @@ def main():
         scan(args)
     elif args.cmd == 'upsert':
         upsert(args)
+    elif args.cmd == 'events':
+        events(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'

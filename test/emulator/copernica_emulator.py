@@ -478,7 +478,8 @@ class Handler(BaseHTTPRequestHandler):
             store = Store.load(spec['load'])
         else:
             store = datasets.build(spec.get('dataset', 'demo'), spec.get('profiles', 1000),
-                                   spec.get('seed', 1), spec.get('shape', 'sparse'))
+                                   spec.get('seed', 1), spec.get('shape', 'sparse'),
+                                   spec.get('mailings', 0))
         self.server.replace_store(store)
         return self.send_json({'ok': True, 'profiles': store.count_profiles(1)})
 

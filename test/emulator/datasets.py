@@ -384,7 +384,7 @@ def _skewed_ids(n, rng):
     return out
 
 
-def generate(n, seed=1, shape='dense'):
+def generate(n, seed=1, shape='dense', mailings=0):
     """n live Customers from random.Random(seed); profile i (in ID order)
     gets i % 3 orders. IDs follow `shape` (see id_stream); with `removed`,
     a fifth more profiles exist that were removed (with their orders)."""
@@ -393,13 +393,13 @@ def generate(n, seed=1, shape='dense'):
     enabled = gc.isenabled()
     gc.disable()        # millions of small objects: the cyclic GC only slows this down
     try:
-        return _generate(n, seed, shape)
+        return _generate(n, seed, shape, mailings)
     finally:
         if enabled:
             gc.enable()
 
 
-def _generate(n, seed, shape='dense'):
+def _generate(n, seed, shape='dense', extra_mailings=0):
     st = build_schema()
     # IDs from their own generator, so a profile's values do not depend on the shape
     idrng = random.Random(seed * 7919 + 17)
@@ -483,11 +483,14 @@ def _generate(n, seed, shape='dense'):
             p.subs = subs
     st.next_profile_id = pid + 1
     st.next_subprofile_id = sid + 1
-    # every generated profile gets its mail, up to this size (memory)
-    if n <= MAILING_MAX_PROFILES:
-        mailings.attach(st, scale=True)
-    else:
-        mailings.attach(st, scale=False)
+    # every generated profile gets its mail, up to this size (memory), or
+    # when extra mass mailings are asked for (benchmarks of event tables)
+    for k in range(extra_mailings):
+        e = dict(PUBLISHER_EMAILINGS[0])
+        e.update(id=str(2001 + k), subject='Generated mailing %d' % (k + 1),
+                 timestamp=_dt(phpish._days_from_civil(2024, 7, 1) + 7 * k, 9 * 3600))
+        st.publisher_emailings.append(e)
+    mailings.attach(st, scale=n <= MAILING_MAX_PROFILES or extra_mailings > 0)
     return st
 
 
@@ -501,13 +504,14 @@ def php_score(hundredths):
     return '%d.%02d' % (whole, frac)
 
 
-def build(name, profiles=1000, seed=1, shape='sparse'):
+def build(name, profiles=1000, seed=1, shape='sparse', mailings=0):
     """A dataset by name. Generated IDs are sparse unless asked otherwise:
-    that is what one Copernica database sees."""
+    that is what one Copernica database sees.  `mailings` extra mass
+    Publisher emailings (IDs 2001..) go to every generated profile."""
     if name == 'demo':
         return demo()
     if name == 'empty':
         return empty()
     if name == 'generate':
-        return generate(int(profiles), int(seed), shape or 'sparse')
+        return generate(int(profiles), int(seed), shape or 'sparse', int(mailings or 0))
     raise ValueError('unknown dataset %r (demo, empty, generate)' % name)

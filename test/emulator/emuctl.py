@@ -7,6 +7,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
 
   emuctl.py reset demo|empty            -> reset: N profiles
   emuctl.py reset generate N [--seed S] [--shape dense|sparse|clustered|skewed|removed]
+                              [--mailings M]
                                         -> reset: N profiles (IDs sparse by default)
   emuctl.py log [--count|--connections|--status]
   emuctl.py clear-log
@@ -74,6 +75,8 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--shape', default='sparse',
                    choices=('dense', 'sparse', 'clustered', 'skewed', 'removed'))
+    p.add_argument('--mailings', type=int, default=0,
+                   help='extra mass Publisher emailings to every generated profile')
     p = sub.add_parser('log')
     g = p.add_mutually_exclusive_group()
     g.add_argument('--count', action='store_true')
@@ -127,7 +130,8 @@ def main(argv=None):
             if args.dataset == 'generate':
                 if args.profiles is None:
                     ap.error('reset generate needs a profile count')
-                body.update(profiles=args.profiles, seed=args.seed, shape=args.shape)
+                body.update(profiles=args.profiles, seed=args.seed, shape=args.shape,
+                            mailings=args.mailings)
             _s, text = call(base, 'POST', 'reset', body)
             out.write('reset: %d profiles\n' % json.loads(text)['profiles'])
         elif c == 'log':

@@ -530,6 +530,17 @@ class TestMailings(EmulatorTestCase):
         self.assertTrue(0 < int(em['clicks']) < opened < 150, em)
         self.assertGreater(len(all_items('publisher/emailing/1281/deliveries')), 280)
 
+    def test_extra_generated_mailings(self):
+        n = datasets.MAILING_MAX_PROFILES + 1   # above the usual size cap
+        control('POST', 'reset', {'dataset': 'generate', 'profiles': n, 'mailings': 1})
+        ids = [e['id'] for e in get('publisher/emailings').json()['data']]
+        self.assertEqual(ids[-1], '2001')
+        d = get('publisher/emailing/2001/destinations', {'limit': 0}).json()
+        self.assertEqual(d['total'], n)
+        # 1281 and 2001 go to every profile, 3% of the messages fail
+        t = get('publisher/deliveries', {'limit': 0}).json()['total']
+        self.assertGreater(t, 2 * n * 0.95)
+
     def test_state_dump_keeps_mailings(self):
         st = get('publisher/clicks').body
         _s, state = control('GET', 'state')
