@@ -95,6 +95,14 @@
 #define copernica_pathkey_is_desc(pk) ((pk)->pk_strategy == BTGreaterStrategyNumber)
 #endif
 
+/* 16 gave AdjustTimestampForTypmod a soft-error context (NULL: raise). */
+#if PG_VERSION_NUM >= 160000
+#define copernica_adjust_timestamp(ts, typmod) \
+	((void) AdjustTimestampForTypmod((ts), (typmod), NULL))
+#else
+#define copernica_adjust_timestamp(ts, typmod) AdjustTimestampForTypmod((ts), (typmod))
+#endif
+
 /* A random number from 0 to max: common/pg_prng.h is new in 15. */
 #if PG_VERSION_NUM >= 150000
 #include "common/pg_prng.h"

@@ -244,7 +244,7 @@ value_to_datum(CopernicaColumnType *ct, const char *value, bool is_json,
 					ereport(ERROR,
 							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 							 errmsg("timestamp out of range: \"%s\"", value)));
-				AdjustTimestampForTypmod(&result, ct->typmod);
+				copernica_adjust_timestamp(&result, ct->typmod);
 				return TimestampTzGetDatum(result);
 			}
 		case COPERNICA_TYPE_TEXT_ARRAY:
