@@ -48,13 +48,17 @@ SELECT * FROM databases ORDER BY id;
 
 -- EXPLAIN that reads the same on every PostgreSQL version (as PostgreSQL's
 -- own tests filter theirs): 18 shows actual row counts with two decimals,
--- versions print the two sides of a join clause in different orders, and
--- 17 orders some Output lists differently (so they are sorted here).
+-- versions print the two sides of a join clause in different orders, 17
+-- orders some Output lists differently (so they are sorted here), and 17
+-- calls an InitPlan's value (InitPlan 1).col1 where 15 says $0.
 CREATE FUNCTION explain_portable(options text, query text) RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
     line text;
     m text[];
+    params text[] := '{}';
+    names text[] := '{}';
+    i int;
 BEGIN
     FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || query LOOP
         line := regexp_replace(line, '(actual rows=\d+)\.00 ', '\1 ');
@@ -66,6 +70,18 @@ BEGIN
         IF m IS NOT NULL THEN
             line := m[1] || (SELECT string_agg(x, ', ' ORDER BY x COLLATE "C")
                              FROM unnest(string_to_array(m[2], ', ')) x);
+        END IF;
+        m := regexp_match(line, '^(\s*InitPlan (\d+)) \(returns (.*)\)$');
+        IF m IS NOT NULL THEN
+            line := m[1];
+            FOR i IN 1 .. cardinality(string_to_array(m[3], ',')) LOOP
+                params := params || (string_to_array(m[3], ','))[i];
+                names := names || format('(InitPlan %s).col%s', m[2], i);
+            END LOOP;
+        ELSIF line !~ 'Copernica' THEN
+            FOR i IN 1 .. cardinality(params) LOOP
+                line := regexp_replace(line, '\' || params[i] || '(?!\d)', names[i], 'g');
+            END LOOP;
         END IF;
         RETURN NEXT line;
     END LOOP;

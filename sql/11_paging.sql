@@ -158,8 +158,8 @@ SELECT count(*), sum(id) AS idsum FROM wanted_ids;
 \set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'`
 SELECT :n <= 40 AS few_requests;
 -- IDs far apart stay lookups, one request each
-EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers
- WHERE id = ANY(ARRAY(SELECT g * 1000000 FROM generate_series(1, 30) g));
+SELECT explain_portable('COSTS OFF', 'SELECT count(*) FROM pg_customers
+ WHERE id = ANY(ARRAY(SELECT g * 1000000 FROM generate_series(1, 30) g))');
 \! $EMUCTL clear-log
 SELECT count(*) FROM pg_customers WHERE id = ANY('{1000000,2000000,3000000,4000000,5000000,6000000,7000000,8000000,9000000,10000000,11000000,12000000,13000000,14000000,15000000,16000000,17000000,18000000,19000000,20000000,21000000,22000000}'::bigint[]);
 \! $EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'
