@@ -12,6 +12,7 @@
 #ifndef COPERNICA_FDW_H
 #define COPERNICA_FDW_H
 
+#include "common/jsonapi.h"
 #include "fmgr.h"
 #include "foreign/fdwapi.h"
 #include "lib/stringinfo.h"
@@ -172,7 +173,8 @@ extern bool copernica_redact_needed(const char *s, size_t len);
 extern void copernica_rethrow_redacted(MemoryContext cxt) pg_attribute_noreturn();
 
 /* ----------------------------------------------------------------
- * json.c: the page parser (common/jsonapi.h) and JSON writing
+ * json.c, json_values.c: the page parser (common/jsonapi.h); the small
+ * readers (string arrays, error messages, IDs) and JSON writing
  * ----------------------------------------------------------------
  */
 
@@ -237,6 +239,8 @@ extern List *copernica_json_string_array(const char *json);
 extern char *copernica_json_error_message(const char *body, size_t len);
 
 /* An ID's decimal text (from JSON or X-Created); false when not one. */
+extern bool copernica_parse_integer(const char *s, int64 *result);
+extern const char *copernica_json_token_name(JsonTokenType type);
 extern bool copernica_parse_id(const char *text, int64 *id);
 extern int64 copernica_page_item_id(const CopernicaPage *page, int item,
 									 int path);
