@@ -113,7 +113,7 @@ SELECT count(*) AS pushed, sum(id) AS idsum FROM pg_customers WHERE age > 30;
 \! $EMUCTL clear-log
 SELECT count(*) AS local, sum(id) AS idsum FROM pg_customers WHERE age + 0 > 30;
 \! $EMUCTL clear-log
-SELECT count(*) AS pushed FROM pg_customers WHERE age > 30 \gset
+SELECT count(id) AS pushed FROM pg_customers WHERE age > 30 \gset
 \set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
 SELECT :n <= ceil(:pushed / 50.0) * 1.1 + 8 AS requests_within_bound;
 \! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start=0&limit=0&total=true'
@@ -216,3 +216,52 @@ DROP TRIGGER pg_demo_before ON pg_demo;
 DELETE FROM pg_demo WHERE id > 15;
 \! $EMUCTL log | grep -c '^DELETE /v2/profile/'
 \! $EMUCTL profiles 1
+
+--
+-- count(*) with every condition sent exactly: Copernica's total, one request
+--
+\! $EMUCTL reset generate 3000 --shape clustered
+SELECT copernica_forget_metadata();
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM pg_customers;
+\! $EMUCTL clear-log
+SELECT count(*) FROM pg_customers;
+\! $EMUCTL log | grep -v -e '/fields'
+\! $EMUCTL profiles 1
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*), count(*) AS again FROM pg_customers WHERE age > 30;
+\! $EMUCTL clear-log
+SELECT count(*), count(*) AS again FROM pg_customers WHERE age > 30;
+\! $EMUCTL log | grep -v -e '/fields'
+SELECT count(*) AS counted_locally FROM pg_customers WHERE age + 0 > 30;
+-- subprofiles too
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_orders;
+SELECT count(*) FROM pg_orders;
+\! $EMUCTL subprofiles 1
+-- anything else is aggregated locally: a condition not sent (or not
+-- exactly), another aggregate, GROUP BY, a parameter
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE age + 0 > 30;
+EXPLAIN (COSTS OFF) SELECT count(email) FROM pg_customers;
+EXPLAIN (COSTS OFF) SELECT count(*), max(age) FROM pg_customers;
+EXPLAIN (COSTS OFF) SELECT age, count(*) FROM pg_customers GROUP BY age;
+PREPARE count_older(integer) AS SELECT count(*) FROM pg_customers WHERE age > $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE count_older(30);
+EXECUTE count_older(30);
+RESET plan_cache_mode;
+-- a NULL can match nothing; an empty table counts 0
+SELECT count(*) FROM pg_customers WHERE age > NULL::integer;
+\! $EMUCTL reset empty
+SELECT count(*) FROM pg_customers;
+
+--
+-- id = $1 in a nested loop: one request per outer row, nothing else
+--
+\! $EMUCTL reset generate 3000 --shape dense
+SELECT copernica_forget_metadata();
+CREATE TABLE pg_wanted (id bigint);
+INSERT INTO pg_wanted VALUES (3), (7), (11), (99999);
+ANALYZE pg_wanted;
+EXPLAIN (COSTS OFF) SELECT w.id, c.age FROM pg_wanted w JOIN pg_customers c ON c.id = w.id;
+\! $EMUCTL clear-log
+SELECT w.id, c.age FROM pg_wanted w JOIN pg_customers c ON c.id = w.id ORDER BY w.id;
+\! $EMUCTL log | grep -v -e '/fields'
+DROP TABLE pg_wanted;

@@ -58,6 +58,21 @@
 							(pathkeys), (outer), (outerpath), (priv))
 #endif
 
+/* create_foreign_upper_path changed the same way. */
+#if PG_VERSION_NUM >= 180000
+#define copernica_create_foreign_upper_path(root, rel, target, rows, startup, total, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), 0, (startup), (total), \
+							  NIL, NULL, NIL, (priv))
+#elif PG_VERSION_NUM >= 170000
+#define copernica_create_foreign_upper_path(root, rel, target, rows, startup, total, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), (startup), (total), \
+							  NIL, NULL, NIL, (priv))
+#else
+#define copernica_create_foreign_upper_path(root, rel, target, rows, startup, total, priv) \
+	create_foreign_upper_path((root), (rel), (target), (rows), (startup), (total), \
+							  NIL, NULL, (priv))
+#endif
+
 /*
  * The user whose user mapping a scan or a write uses: the view owner inside
  * a view, else the current user.  16 moved checkAsUser from the range table
@@ -68,7 +83,12 @@
 	(OidIsValid((fsplan)->checkAsUser) ? (fsplan)->checkAsUser : GetUserId())
 #define copernica_modify_userid(rinfo, estate) \
 	ExecGetResultRelCheckAsUser((rinfo), (estate))
+/* a pushed-down aggregate scans no relation: its table's is at rti */
+#define copernica_upper_userid(fsplan, estate, rti) \
+	copernica_scan_userid((fsplan), (estate))
 #else
+#define copernica_upper_userid(fsplan, estate, rti) \
+	copernica_rte_userid(exec_rt_fetch((rti), (estate)))
 #define copernica_scan_userid(fsplan, estate) \
 	copernica_rte_userid(exec_rt_fetch((fsplan)->scan.scanrelid, (estate)))
 /* a partition that rows are routed to has no range table entry: its root has */

@@ -26,6 +26,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -436,13 +437,16 @@ int8_const(int64 value)
  * fdw_exprs; the order and limit; EXPLAIN's text; the listing's path and
  * what planning knew of its IDs and rows.
  */
+static ForeignScan *count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist,
+							   Plan *outer_plan);
+
 static ForeignScan *
 copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 						Oid foreigntableid, ForeignPath *best_path,
 						List *tlist, List *scan_clauses, Plan *outer_plan)
 {
-	CopernicaRelInfo *info = baserel->fdw_private;
-	TupleDesc	tupdesc = info->plan.tupdesc;
+	CopernicaRelInfo *info;
+	TupleDesc	tupdesc;
 	List	   *retrieved = NIL;
 	List	   *conds = NIL;
 	List	   *fdw_exprs = NIL;
@@ -458,9 +462,13 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	int			limit;
 	List	   *private;
 
+	if (IS_UPPER_REL(baserel))
+		return count_plan(root, baserel, tlist, outer_plan);
 	if (copernica_is_mailing_rel(baserel))
 		return copernica_mailing_plan(root, baserel, foreigntableid, best_path,
 									  tlist, scan_clauses, outer_plan);
+	info = baserel->fdw_private;
+	tupdesc = info->plan.tupdesc;
 	order_field = strVal(list_nth(best_path->fdw_private, PathOrderField));
 	order_desc = intVal(list_nth(best_path->fdw_private, PathOrderDesc));
 	limit = intVal(list_nth(best_path->fdw_private, PathLimit));
@@ -534,6 +542,127 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 							private, NIL, NIL, outer_plan);
 }
 
+/* count(*), and nothing else: no FILTER, DISTINCT or ORDER BY inside */
+static bool
+is_count_star(Node *node)
+{
+	Aggref	   *agg = (Aggref *) node;
+
+	return IsA(node, Aggref) && agg->aggfnoid == F_COUNT_ && agg->aggstar &&
+		agg->aggfilter == NULL && agg->aggdistinct == NIL &&
+		agg->aggorder == NIL && agg->agglevelsup == 0;
+}
+
+/*
+ * SELECT count(*) FROM t WHERE ... with every condition sent exactly is
+ * answered by Copernica's total: one request with limit=0&total=true
+ * instead of reading every row.  Only count(*), only one table, no GROUP
+ * BY; conditions with values known now (constants), so that their
+ * exactness is known too.  Everything else aggregates locally.
+ */
+static void
+copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+							  RelOptInfo *input_rel, RelOptInfo *output_rel,
+							  void *extra)
+{
+	CopernicaRelInfo *info = input_rel->fdw_private;
+	Query	   *parse = root->parse;
+	StringInfoData scratch;
+	ListCell   *lc;
+	Cost		cost = REQUEST_COST * seq_page_cost;
+
+	if (stage != UPPERREL_GROUP_AGG || input_rel->reloptkind != RELOPT_BASEREL ||
+		info == NULL || output_rel->fdw_private != NULL ||
+		copernica_is_mailing_rel(input_rel))
+		return;
+	if (parse->groupClause || parse->groupingSets || parse->havingQual ||
+		parse->hasWindowFuncs || parse->hasTargetSRFs || parse->rowMarks ||
+		bms_membership(root->all_baserels) != BMS_SINGLETON)
+		return;
+	if (!info->plan.res->has_fields || !info->all_exact ||
+		info->local_only != NIL || info->has_id_list ||
+		(info->plan.res->kind != COPERNICA_PROFILES &&
+		 info->plan.res->kind != COPERNICA_SUBPROFILES))
+		return;
+	if (output_rel->reltarget->exprs == NIL)
+		return;
+	foreach(lc, output_rel->reltarget->exprs)
+		if (!is_count_star(lfirst(lc)))
+			return;
+
+	initStringInfo(&scratch);
+	foreach(lc, info->pushed)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		CopernicaPushedCond cond;
+		Const	   *value;
+		bool		exact = true;
+
+		if (!copernica_classify_clause(input_rel, &info->plan, rinfo->clause, &cond) ||
+			!cond.exact || cond.id_list || !IsA(cond.value, Const) ||
+			((Const *) cond.value)->constisnull)
+			return;
+		value = (Const *) cond.value;
+		if (!copernica_append_condition(&scratch, cond.field, cond.op, cond.format,
+										value->constvalue, value->consttype, &exact) ||
+			!exact)
+			return;
+	}
+
+	output_rel->fdw_private = input_rel;
+	add_path(output_rel, (Path *)
+			 copernica_create_foreign_upper_path(root, output_rel,
+												 output_rel->reltarget, 1,
+												 cost, cost + cpu_tuple_cost,
+												 list_make1(makeString("count"))));
+}
+
+/*
+ * The plan of a count: no relation scanned (scanrelid 0), one row of
+ * count(*) values, built from fdw_scan_tlist.  fdw_private holds "count",
+ * the conditions, EXPLAIN's texts, the listing's path and the table's
+ * range table index.
+ */
+static ForeignScan *
+count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_plan)
+{
+	RelOptInfo *baserel = upperrel->fdw_private;
+	CopernicaRelInfo *info = baserel->fdw_private;
+	List	   *conds = NIL;
+	List	   *fdw_exprs = NIL;
+	StringInfoData filter;
+	StringInfoData request;
+	ListCell   *lc;
+
+	initStringInfo(&filter);
+	initStringInfo(&request);
+	foreach(lc, info->pushed)
+	{
+		RestrictInfo *rinfo = lfirst(lc);
+		CopernicaPushedCond cond;
+
+		if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond))
+			elog(ERROR, "a counted condition is no longer pushable");
+		conds = lappend(conds, list_make5(makeString(pstrdup(cond.field)),
+										  makeString(pstrdup(cond.op)),
+										  makeInteger(cond.format),
+										  makeInteger(1),
+										  makeInteger(0)));
+		appendStringInfo(&filter, "%s%s%s%s", filter.len ? ", " : "",
+						 cond.field, cond.op, explain_value(cond.value));
+		appendStringInfo(&request, "&fields[]=%s%s%s", cond.field, cond.op,
+						 explain_value(cond.value));
+		fdw_exprs = lappend(fdw_exprs, cond.value);
+	}
+	return make_foreignscan(tlist, NIL, 0, fdw_exprs,
+							list_make5(makeString("count"), conds,
+									   makeString(filter.data),
+									   makeString(request.data),
+									   list_make2(makeString(pstrdup(info->plan.res->list_path)),
+												  makeInteger(baserel->relid))),
+							tlist, NIL, outer_plan);
+}
+
 Datum
 copernica_fdw_handler(PG_FUNCTION_ARGS)
 {
@@ -541,6 +670,7 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 
 	routine->GetForeignRelSize = copernicaGetForeignRelSize;
 	routine->GetForeignPaths = copernicaGetForeignPaths;
+	routine->GetForeignUpperPaths = copernicaGetForeignUpperPaths;
 	routine->GetForeignPlan = copernicaGetForeignPlan;
 	routine->BeginForeignScan = copernica_dispatch_begin;
 	routine->IterateForeignScan = copernica_dispatch_iterate;

@@ -575,6 +575,17 @@ extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
 										 MemoryContext cxt);
 
 /* ----------------------------------------------------------------
+ * count.c: a count(*) answered by the listing's total
+ * ----------------------------------------------------------------
+ */
+extern bool copernica_is_count_plan(struct ForeignScanState *node);
+extern void copernica_count_begin(struct ForeignScanState *node, int eflags);
+extern struct TupleTableSlot *copernica_count_next(struct ForeignScanState *node);
+extern void copernica_count_rescan(struct ForeignScanState *node);
+extern void copernica_count_explain(struct ForeignScanState *node,
+									struct ExplainState *es);
+
+/* ----------------------------------------------------------------
  * analyze.c: ANALYZE
  * ----------------------------------------------------------------
  */

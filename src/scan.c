@@ -377,14 +377,21 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
-	CopernicaScanState *st = palloc0(sizeof(CopernicaScanState));
-	Oid			userid = copernica_scan_userid(fsplan, estate);
+	CopernicaScanState *st;
+	Oid			userid;
 	List	   *private = fsplan->fdw_private;
 	List	   *retrieved = list_nth(private, ScanPrivateRetrieved);
 	TupleDesc	tupdesc;
 	ListCell   *lc;
 	int			i = 0;
 
+	if (copernica_is_count_plan(node))
+	{
+		copernica_count_begin(node, eflags);
+		return;
+	}
+	st = palloc0(sizeof(CopernicaScanState));
+	userid = copernica_scan_userid(fsplan, estate);
 	node->fdw_state = st;
 	st->rel = node->ss.ss_currentRelation;
 	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
@@ -489,6 +496,8 @@ copernicaIterateForeignScan(ForeignScanState *node)
 	bool	   *is_json;
 	int			i;
 
+	if (copernica_is_count_plan(node))
+		return copernica_count_next(node);
 	ExecClearTuple(slot);
 	MemoryContextReset(st->row_cxt);
 
@@ -548,6 +557,11 @@ copernicaReScanForeignScan(ForeignScanState *node)
 {
 	CopernicaScanState *st = node->fdw_state;
 
+	if (copernica_is_count_plan(node))
+	{
+		copernica_count_rescan(node);
+		return;
+	}
 	MemoryContextReset(st->page_cxt);
 	st->page = NULL;
 	st->started = false;
@@ -558,7 +572,7 @@ copernicaEndForeignScan(ForeignScanState *node)
 {
 	CopernicaScanState *st = node->fdw_state;
 
-	if (st == NULL || st->pager == NULL)
+	if (st == NULL || copernica_is_count_plan(node) || st->pager == NULL)
 		return;
 	copernica_pager_end(st->pager);
 	st->pager = NULL;
@@ -623,8 +637,14 @@ void
 copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	CopernicaScanState *st = node->fdw_state;
-	const char *path = st->res->list_path;
+	const char *path;
 
+	if (copernica_is_count_plan(node))
+	{
+		copernica_count_explain(node, es);
+		return;
+	}
+	path = st->res->list_path;
 	if (path == NULL)
 		path = psprintf("collection/%s/subprofiles", st->opts->collection);
 	ExplainPropertyText("Copernica", psprintf("GET %s", path), es);
