@@ -9,14 +9,17 @@ perf for --profile.  Reads /proc/<pid>/stat and /proc/<pid>/status of the
 PostgreSQL backends and of the emulator, which are world-readable, but perf
 needs root (or kernel.perf_event_paranoid <= 1 and the same user).
 
-    bench.py scan [--runs N] [--rows N] [--quick] [--profile]
+    bench.py scan [--runs N] [--rows N] [--shapes S,...] [--latencies MS,...]
+                  [--quick] [--profile]
     bench.py insert [--runs N] [--rows N] [--latency MS]
     bench.py upsert [--runs N] [--rows N] [--latency MS]
     bench.py events [--profiles N] [--mailings M]
+    bench.py update [--runs N] [--rows N] [--latency MS]
 """
 
 import argparse
 import json
+import math
 import os
 import shlex
 import signal
@@ -275,19 +278,21 @@ SCAN_COLUMNS = [
     ('/curl4', 6, '%.2f', lambda m, l1, l4, py: m['wall'] / l4),
     ('py/x', 5, '%.1f', lambda m, l1, l4, py: py / m['wall']),
     ('reqs', 4, '%.0f', lambda m, l1, l4, py: m['requests']),
+    ('/min', 5, '%.2f', lambda m, l1, l4, py: m['requests'] / m['min_requests']),
     ('be CPU', 6, '%.2f', lambda m, l1, l4, py: m['backend_cpu']),
+    ('us/row', 6, '%.2f', lambda m, l1, l4, py: 1e6 * m['backend_cpu'] / m['rows']),
     ('be runq', 7, '%.2f', lambda m, l1, l4, py: m['backend_runq']),
     ('be HWM', 6, '%.1f', lambda m, l1, l4, py: m['hwm_mb']),
     ('be anon', 7, '%.1f', lambda m, l1, l4, py: m['anon_mb']),
     ('cl CPU', 6, '%.2f', lambda m, l1, l4, py: m['client_cpu']),
     ('emu CPU', 7, '%.0f%%', lambda m, l1, l4, py: m['emu_pct']),
 ]
-FIELDS = ('wall', 'rows', 'requests', 'backend_cpu', 'backend_runq', 'hwm_mb', 'anon_mb',
-          'client_cpu', 'emu_pct')
+FIELDS = ('wall', 'rows', 'requests', 'min_requests', 'backend_cpu', 'backend_runq',
+          'hwm_mb', 'anon_mb', 'client_cpu', 'emu_pct')
 
 
 def print_scan_table(results, latencies, runs):
-    header = '%7s  %-29s  ' % ('latency', 'method') + '  '.join(
+    header = '%7s  %-30s  ' % ('latency', 'method') + '  '.join(
         h.rjust(w) for h, w, _f, _v in SCAN_COLUMNS)
     print(header)
     print('-' * len(header))
@@ -301,13 +306,13 @@ def print_scan_table(results, latencies, runs):
                     cells.append((f % value(med[key], l1, l4, py)).rjust(w))
                 except TypeError:       # a None: not measured for this method
                     cells.append('-'.rjust(w))
-            print('%7s  %-29s  ' % ('%d ms' % lat, label) + '  '.join(cells))
+            print('%7s  %-30s  ' % ('%d ms' % lat, label) + '  '.join(cells))
     print('(medians of %d run%s; times in s, memory in MB)' % (runs, '' if runs == 1 else 's'))
 
 
 SCAN_METHODS = [
-    ('curl1', 'limit: curl, 1 connection'),
-    ('curl4', 'limit: curl, 4 connections'),
+    ('curl1', 'raw: same GETs, curl, 1 conn'),
+    ('curl4', 'raw: same GETs, curl, 4 conns'),
     ('fdw1', 'fdw, max_concurrency 1'),
     ('fdw4', 'fdw, max_concurrency 4 (def.)'),
     ('python', 'python urllib + COPY'),
@@ -391,17 +396,12 @@ def perf_profile(table):
     return '\n'.join(out)
 
 
-def scan(args):
-    latencies = [int(x) for x in args.latencies.split(',')]
-    setup_server()
-    sql("CREATE FOREIGN TABLE profiles (%s) SERVER emulator "
-        "OPTIONS (database 'Customers')" % PROFILE_COLUMNS,
-        "CREATE FOREIGN TABLE profiles_c1 (%s) SERVER emulator "
-        "OPTIONS (database 'Customers', max_concurrency '1')" % PROFILE_COLUMNS)
-
-    log('emuctl reset generate %d' % args.rows)
-    emuctl('reset', 'generate', args.rows)
+def scan_shape(args, shape, latencies):
+    """The scan benchmark on one shape of IDs: {latency: {method: [runs]}}."""
+    log('emuctl reset generate %d --shape %s' % (args.rows, shape))
+    emuctl('reset', 'generate', args.rows, '--shape', shape)
     emuctl('latency', 0)
+    sql('SELECT copernica_forget_metadata()')
 
     # warm-up: the emulator builds each profile's JSON the first time it is
     # served; the wrapper's requests are then what curl replays
@@ -424,13 +424,16 @@ def scan(args):
         % (len(urls), urls[len(urls) // 2].split('?')[0] + '?' +
            urls[len(urls) // 2].split('?')[1].split('&', 1)[1]))
 
+    # the fewest requests that can read the table: its pages, and planning's
+    # (size, fields, smallest and largest ID)
+    min_requests = math.ceil(args.rows / 1000.0) + 4
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for lat in latencies:
             emuctl('latency', lat)
             results[lat] = {k: [] for k, _l in SCAN_METHODS}
             for run in range(args.runs):
-                log('latency %d ms, run %d of %d' % (lat, run + 1, args.runs))
+                log('%s, latency %d ms, run %d of %d' % (shape, lat, run + 1, args.runs))
                 results[lat]['curl1'].append(curl_replay(urls, 1, args.rows, tmp))
                 results[lat]['curl4'].append(curl_replay(urls, 4, args.rows, tmp))
                 results[lat]['fdw1'].append(fdw_ctas('profiles_c1'))
@@ -440,7 +443,22 @@ def scan(args):
                     got = results[lat][k][-1]['rows']
                     if got != args.rows:
                         raise RuntimeError('%s read %d rows, not %d' % (k, got, args.rows))
+                for k in results[lat]:
+                    results[lat][k][-1]['min_requests'] = min_requests
     emuctl('latency', 0)
+    return results
+
+
+def scan(args):
+    latencies = [int(x) for x in args.latencies.split(',')]
+    shapes = args.shapes.split(',')
+    setup_server()
+    sql("CREATE FOREIGN TABLE profiles (%s) SERVER emulator "
+        "OPTIONS (database 'Customers')" % PROFILE_COLUMNS,
+        "CREATE FOREIGN TABLE profiles_c1 (%s) SERVER emulator "
+        "OPTIONS (database 'Customers', max_concurrency '1')" % PROFILE_COLUMNS)
+    by_shape = {shape: scan_shape(args, shape, latencies) for shape in shapes}
+    results = by_shape[shapes[0]]
 
     # a fresh backend that has only run SELECT 1: the floor of VmHWM and RssAnon
     conn = connect()
@@ -462,7 +480,7 @@ def scan(args):
     if not args.quick:
         big = 1000000
         log('emuctl reset generate %d (about 20 s)' % big)
-        emuctl('reset', 'generate', big)
+        emuctl('reset', 'generate', big, '--shape', shapes[0])
         emuctl('latency', latencies[0])
         r = fdw_ctas('profiles')
         if r['rows'] != big:
@@ -472,10 +490,14 @@ def scan(args):
                        % latencies[0]))
         emuctl('reset', 'empty')
 
-    print()
-    print('== scan: CREATE TABLE AS SELECT * (id + 13 fields) of %d profiles' % args.rows)
-    print()
-    print_scan_table(results, latencies, args.runs)
+    for shape in shapes:
+        print()
+        print('== scan: CREATE TABLE AS SELECT * (id + 13 fields) of %d profiles, IDs %s'
+              % (args.rows, shape))
+        print()
+        print_scan_table(by_shape[shape], latencies, args.runs)
+    print('(/min: requests against the fewest possible, ceil(rows / 1000) pages + 4 at'
+          ' planning; us/row: backend CPU per row, storing included)')
     print()
     print('== peak backend memory: CREATE TABLE AS, max_concurrency 4, a fresh connection each')
     print()
@@ -694,6 +716,57 @@ def upsert(args):
             statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
     print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
     sql('DROP TABLE local_source', 'DROP FOREIGN TABLE seed')
+def update(args):
+    """UPDATE of args.rows profiles at args.latency ms: one request at a time
+    (max_concurrency 1) against the default 4 in flight."""
+    setup_server()
+    configs = [('max_concurrency 1', '1'), ('max_concurrency 4 (default)', '4')]
+    for i, (_label, mc) in enumerate(configs):
+        sql("CREATE FOREIGN TABLE upd%d (id bigint, age integer) SERVER emulator "
+            "OPTIONS (database 'Customers', max_concurrency '%s')" % (i, mc))
+    results = [[] for _c in configs]
+    for run in range(args.runs):
+        for i, (label, _mc) in enumerate(configs):
+            log('run %d of %d: %s' % (run + 1, args.runs, label))
+            emuctl('reset', 'generate', args.rows * 3, '--shape', 'sparse')
+            sql('SELECT copernica_forget_metadata()')
+            conn = connect()
+            cur = conn.cursor()
+            cur.execute('SELECT id FROM upd%d ORDER BY id OFFSET %d LIMIT 1'
+                        % (i, args.rows - 1))
+            last = cur.fetchone()[0]
+            emuctl('latency', args.latency)
+            cur.execute('SELECT pg_backend_pid()')
+            pid = cur.fetchone()[0]
+            with Measure(pid) as m:
+                cur.execute('UPDATE upd%d SET age = age + 1000 WHERE id <= %d' % (i, last))
+                n = cur.rowcount
+            emuctl('latency', 0)
+            puts = sum(1 for line in emuctl('log').splitlines() if line.startswith('PUT '))
+            cur.execute('SELECT count(*) FROM upd%d WHERE age >= 1000' % i)
+            changed = cur.fetchone()[0]
+            conn.close()
+            if n != args.rows or puts != args.rows or changed != args.rows:
+                raise RuntimeError('%s: UPDATE said %d, %d PUTs, %d rows changed, not %d'
+                                   % (label, n, puts, changed, args.rows))
+            results[i].append(m.result(rows=n))
+    print()
+    print('== update: UPDATE foreign_profiles SET age = age + 1000 WHERE id <= ... of %d rows'
+          ' (of %d, sparse IDs), %d ms latency' % (args.rows, args.rows * 3, args.latency))
+    print()
+    header = '%-30s  %7s  %7s  %8s  %6s  %8s' % ('configuration', 'wall s', 'rows/s',
+                                                 'speed-up', 'reqs', 'be CPU s')
+    print(header)
+    print('-' * len(header))
+    base = statistics.median(r['wall'] for r in results[0])
+    for (label, _mc), rs in zip(configs, results):
+        wall = statistics.median(r['wall'] for r in rs)
+        print('%-30s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f' % (
+            label, wall, args.rows / wall, base / wall,
+            statistics.median(r['requests'] for r in rs),
+            statistics.median(r['backend_cpu'] for r in rs)))
+    print('(medians of %d run%s; every run checked: the statement\'s count, the PUTs in the'
+          ' log and the rows changed)' % (args.runs, '' if args.runs == 1 else 's'))
 
 
 def main():
@@ -702,7 +775,9 @@ def main():
     p = sub.add_parser('scan')
     p.add_argument('--runs', type=int, default=1)
     p.add_argument('--rows', type=int, default=100000)
-    p.add_argument('--latencies', default='0,20')
+    p.add_argument('--latencies', default='0,20,100')
+    p.add_argument('--shapes', default='dense,sparse,clustered,skewed,removed',
+                   help='ID shapes of the generated profiles (emuctl reset generate --shape)')
     p.add_argument('--quick', action='store_true', help='skip the 1,000,000-row memory run')
     p.add_argument('--profile', action='store_true', help='perf record the backend')
     for name in ('insert', 'upsert'):
@@ -713,6 +788,10 @@ def main():
     p = sub.add_parser('events')
     p.add_argument('--profiles', type=int, default=100000)
     p.add_argument('--mailings', type=int, default=10)
+    p = sub.add_parser('update')
+    p.add_argument('--runs', type=int, default=1)
+    p.add_argument('--rows', type=int, default=1000)
+    p.add_argument('--latency', type=int, default=20)
     args = ap.parse_args()
     if getattr(args, 'runs', 1) < 1 or getattr(args, 'rows', 1) < 1:
         ap.error('--runs and --rows must be positive')
@@ -724,6 +803,8 @@ def main():
         upsert(args)
     elif args.cmd == 'events':
         events(args)
+    elif args.cmd == 'update':
+        update(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'
