@@ -342,6 +342,27 @@ REVOKE ALL ON h_orders_named FROM regress_h_reader;
 REVOKE USAGE ON FOREIGN SERVER regress_h FROM regress_h_reader;
 DROP ROLE regress_h_reader;
 
+-- (7) What no wrapper can hide: the text of the statement that sets a
+-- token.  A failing CREATE USER MAPPING is logged with its text, token and
+-- all; in a session with log_min_error_statement = 'panic' (a setting only
+-- a superuser may change) it is not.  README: "Credentials and security".
+CREATE TEMP TABLE h_log AS
+    SELECT coalesce(pg_current_logfile(),
+                    regexp_replace(current_setting('data_directory'),
+                                   '/data/([0-9]+)/([^/]+)$',
+                                   '/log/postgresql-\1-\2.log')) AS path;
+CREATE TEMP TABLE h_log_start AS SELECT (pg_stat_file(path)).size AS size FROM h_log;
+CREATE USER MAPPING FOR regress_h_no_such_role SERVER regress_h
+    OPTIONS (access_token 'regress-logged-token-1');
+SET log_min_error_statement = 'panic';
+CREATE USER MAPPING FOR regress_h_no_such_role SERVER regress_h
+    OPTIONS (access_token 'regress-logged-token-2');
+RESET log_min_error_statement;
+SELECT position('regress-logged-token-1' IN t) > 0 AS failed_statement_logged,
+       position('regress-logged-token-2' IN t) > 0 AS quiet_statement_logged
+  FROM (SELECT pg_read_file(l.path, s.size, (pg_stat_file(l.path)).size - s.size) AS t
+          FROM h_log l, h_log_start s) x;
+
 -- clean up
 DROP SERVER regress_h, regress_h2 CASCADE;
 DROP TABLE h_tokens, h_captured;
