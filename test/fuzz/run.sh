@@ -31,13 +31,13 @@ libs="$pglib/libpgcommon.a $pglib/libpgport.a"
 
 if [ "${1:-}" = "--bench" ]; then
     $CC -O2 -DSHIM_BUMP $cflags -o "$build/bench_json" \
-        "$here/bench_json.c" "$here/shim.c" "$top/src/json.c" $libs
+        "$here/bench_json.c" "$here/shim.c" "$top/src/json.c" "$top/src/json_values.c" $libs
     exec "$build/bench_json" "${2:-500}"
 fi
 
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 $CC $san $cflags -o "$build/fuzz_json" \
-    "$here/fuzz_json.c" "$here/shim.c" "$top/src/json.c" $libs
+    "$here/fuzz_json.c" "$here/shim.c" "$top/src/json.c" "$top/src/json_values.c" $libs
 
 if [ "${1:-}" = "--merge" ]; then
     # Edges only, not hit counts: that keeps the committed corpus to about a
