@@ -232,6 +232,15 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*), count(*) AS again FROM pg_customer
 SELECT count(*), count(*) AS again FROM pg_customers WHERE age > 30;
 \! $EMUCTL log | grep -v -e '/fields'
 SELECT count(*) AS counted_locally FROM pg_customers WHERE age + 0 > 30;
+-- a count in a subquery, after a local table in the range table (the
+-- demo's shape): the counted table is found in the final range table
+CREATE TEMP TABLE count_local (n int);
+INSERT INTO count_local VALUES (1), (2);
+\! $EMUCTL clear-log
+SELECT count(*) AS local_rows, (SELECT count(*) FROM pg_customers) = 3000 AS all_counted
+  FROM count_local;
+\! $EMUCTL log | grep -v -e '/fields'
+DROP TABLE count_local;
 -- subprofiles too
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_orders;
 SELECT count(*) FROM pg_orders;

@@ -620,8 +620,8 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 /*
  * The plan of a count: no relation scanned (scanrelid 0), one row of
  * count(*) values, built from fdw_scan_tlist.  fdw_private holds "count",
- * the conditions, EXPLAIN's texts, the listing's path and the table's
- * range table index.
+ * the conditions, EXPLAIN's texts and the listing's path; the table is
+ * found at execution through fs_relids, which setrefs keeps right.
  */
 static ForeignScan *
 count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_plan)
@@ -658,8 +658,7 @@ count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_pla
 							list_make5(makeString("count"), conds,
 									   makeString(filter.data),
 									   makeString(request.data),
-									   list_make2(makeString(pstrdup(info->plan.res->list_path)),
-												  makeInteger(baserel->relid))),
+									   list_make1(makeString(pstrdup(info->plan.res->list_path)))),
 							tlist, NIL, outer_plan);
 }
 

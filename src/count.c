@@ -54,8 +54,15 @@ copernica_count_begin(ForeignScanState *node, int eflags)
 	EState	   *estate = node->ss.ps.state;
 	CopernicaCountState *st = palloc0(sizeof(CopernicaCountState));
 	List	   *where = list_nth(fsplan->fdw_private, 4);
-	RangeTblEntry *rte = exec_rt_fetch(intVal(lsecond(where)), estate);
-	Oid			userid = copernica_upper_userid(fsplan, estate, intVal(lsecond(where)));
+
+	/*
+	 * The counted table's range table index in the final plan: setrefs
+	 * offsets fs_relids (the one table) but not our private list, whose
+	 * index is the subquery's own when the count sits in a subquery.
+	 */
+	int			rtindex = bms_next_member(fsplan->fs_relids, -1);
+	RangeTblEntry *rte = exec_rt_fetch(rtindex, estate);
+	Oid			userid = copernica_upper_userid(fsplan, estate, rtindex);
 
 	node->fdw_state = st;
 	st->conds = lsecond(fsplan->fdw_private);
