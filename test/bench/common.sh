@@ -68,3 +68,35 @@ bench_run()
 	say "starting a throwaway PostgreSQL $PG_MAJOR cluster"
 	in_cluster "$BENCH_PYTHON" "$BENCH_DIR/bench.py" "$@"
 }
+
+# bench_write_main NAME ARGS...: the whole of a write benchmark script
+# (insert.sh, update.sh, upsert.sh): parse --runs/--rows/--latency, prepare,
+# run bench.py's NAME and keep its output in $BENCH_OUT/NAME.txt.
+bench_write_main()
+{
+	local name=$1 args=()
+	shift
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-h|--help)
+			sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+			exit 0 ;;
+		--runs|--rows|--latency)
+			[ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
+			args+=("$1" "$2")
+			shift ;;
+		*)
+			echo "usage: test/bench/$name.sh [--runs N] [--rows N] [--latency MS]" >&2
+			exit 2 ;;
+		esac
+		shift
+	done
+
+	# shellcheck disable=SC2119  # no extra packages
+	bench_prepare
+	{
+		machine_info
+		bench_run "$name" ${args[@]+"${args[@]}"}
+	} 2>&1 | tee "$BENCH_OUT/$name.txt"
+	exit "${PIPESTATUS[0]}"
+}

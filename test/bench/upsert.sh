@@ -20,27 +20,4 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT" || exit 1
 
-args=()
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-h|--help)
-		sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
-		exit 0 ;;
-	--runs|--rows|--latency)
-		[ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
-		args+=("$1" "$2")
-		shift ;;
-	*)
-		echo "usage: test/bench/upsert.sh [--runs N] [--rows N] [--latency MS]" >&2
-		exit 2 ;;
-	esac
-	shift
-done
-
-# shellcheck disable=SC2119  # no extra packages
-bench_prepare
-{
-	machine_info
-	bench_run upsert ${args[@]+"${args[@]}"}
-} 2>&1 | tee "$BENCH_OUT/upsert.txt"
-exit "${PIPESTATUS[0]}"
+bench_write_main upsert "$@"
