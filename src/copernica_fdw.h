@@ -594,7 +594,7 @@ extern bool copernicaAnalyzeForeignTable(Relation relation,
 										 BlockNumber *totalpages);
 
 /* ----------------------------------------------------------------
- * modify.c: INSERT, UPDATE and DELETE
+ * modify.c, modify_insert.c, modify_write.c: INSERT, UPDATE and DELETE
  * ----------------------------------------------------------------
  */
 struct PlannerInfo;

@@ -1,0 +1,134 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify.h
+ *		  What the files of INSERT, UPDATE and DELETE share; private to them:
+ *		  modify.c (planning, the state of a write, EXPLAIN), modify_row.c
+ *		  (a row as a request, and back for RETURNING), modify_insert.c
+ *		  (INSERT and COPY), modify_write.c (UPDATE and DELETE) and
+ *		  modify_report.c (what a failed statement says it did).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef COPERNICA_MODIFY_H
+#define COPERNICA_MODIFY_H
+
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+
+/* At most this many created IDs are listed in an error. */
+#define MAX_LISTED_IDS	1000
+
+/* What a column of the table stands for when written. */
+typedef enum WriteRole
+{
+	ROLE_FIELD,
+	ROLE_FIELDS_OBJECT,
+	ROLE_ID,
+	ROLE_INTERESTS,
+	ROLE_PARENT,				/* a subprofile's profile */
+	ROLE_SECRET,
+	ROLE_READ_ONLY				/* created, modified, database, ... */
+} WriteRole;
+
+typedef struct WriteColumn
+{
+	AttrNumber	attnum;
+	char	   *colname;
+	char	   *name;			/* field or property name */
+	WriteRole	role;
+	CopernicaColumnType type;
+} WriteColumn;
+
+typedef struct CopernicaModifyState
+{
+	Relation	rel;
+	CmdType		operation;
+	CopernicaOptions *opts;
+	CopernicaResource *res;
+	CopernicaConnection *conn;
+	CopernicaStats stats;
+	char	   *collection_id;	/* for subprofile inserts */
+	CopernicaUpsert *upsert;	/* INSERT on the table's upsert_key */
+	bool		interests_known;	/* interests are written: their names */
+	List	   *interests;		/* the database's interests */
+
+	int			ncolumns;
+	WriteColumn *columns;		/* every column of the table */
+	List	   *target_attrs;	/* attnums written */
+	List	   *returning_attrs;	/* attnums RETURNING reads */
+	bool		readback;		/* RETURNING needs more than the ID */
+	AttrNumber	id_attnum;		/* the table's id column, or 0 */
+	AttrNumber	id_junk;		/* its junk copy in the plan's output */
+
+	MemoryContext row_cxt;
+	int64		rows_done;		/* rows written so far */
+	int64		ncreated;
+	int64	   *created;		/* the first MAX_LISTED_IDS IDs created */
+	int64		already_removed;	/* DELETEs of entities gone already */
+
+	int64		current_row;	/* for the error context */
+	const char *current_id;
+
+	/*
+	 * COPY sends rows one at a time; they are gathered here into batches
+	 * (requests built, in row_cxt) and sent when batch_size are ready.
+	 */
+	bool		gather;
+	int			npending;
+	CopernicaRequest **pending;
+	char	  **pending_keys;	/* an upsert's keys, and where they repeat */
+	bool	   *pending_wait;
+
+	/* of the failing batch, for the error's detail */
+	int64		unknown_outcome;	/* cut off after they may have arrived */
+	int64		not_sent;		/* rows never sent */
+
+	/*
+	 * UPDATE and DELETE keep up to max_concurrency requests in flight: a row
+	 * is done when its request is sent, and its answer is checked when room
+	 * is needed, or at the end.  Not with RETURNING or triggers, which need
+	 * each row's outcome before the next.
+	 */
+	bool		overlap;
+	CopernicaBatch *wbatch;
+	struct InflightWrite *inflight;
+	int			ninflight;
+	int			maxinflight;
+} CopernicaModifyState;
+
+/* An UPDATE's or DELETE's request in flight. */
+typedef struct InflightWrite
+{
+	int			handle;
+	int64		row;			/* the statement's row number */
+	int64		id;
+	CopernicaRequest *req;		/* for the error context */
+} InflightWrite;
+
+/* modify_row.c */
+extern CopernicaRequest *copernica_modify_insert_request(CopernicaModifyState *st,
+														 TupleTableSlot *slot,
+														 char **key,
+														 bool *wait_before);
+extern CopernicaRequest *copernica_modify_write_request(CopernicaModifyState *st,
+														TupleTableSlot *slot);
+extern char *copernica_modify_junk_id(CopernicaModifyState *st,
+									  TupleTableSlot *planSlot);
+extern void copernica_modify_read_back(CopernicaModifyState *st, const char *id,
+									   TupleTableSlot *slot);
+extern void copernica_modify_set_returned_id(CopernicaModifyState *st,
+											 TupleTableSlot *slot,
+											 const char *id);
+
+/* modify_report.c */
+extern void copernica_modify_error_callback(void *arg);
+extern void copernica_modify_remember_created(CopernicaModifyState *st, int64 id);
+extern void copernica_modify_count_unfinished(CopernicaModifyState *st,
+											  CopernicaOutcome outcome);
+extern void copernica_modify_note_outcomes(CopernicaModifyState *st,
+										   CopernicaBatch *batch, int *handles,
+										   char **keys, int from, int n);
+extern void copernica_modify_rethrow(CopernicaModifyState *st,
+									 MemoryContext cxt) pg_attribute_noreturn();
+
+#endif							/* COPERNICA_MODIFY_H */

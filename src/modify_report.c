@@ -1,0 +1,153 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify_report.c
+ *		  What a failed INSERT, UPDATE or DELETE says it did: the error
+ *		  context (which row, which entity), the entities created, changed or
+ *		  removed before the failure, and the requests whose outcome is
+ *		  unknown or that were never sent.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "copernica_fdw.h"
+#include "modify.h"
+
+void
+copernica_modify_error_callback(void *arg)
+{
+	CopernicaModifyState *st = arg;
+	const char *what = st->operation == CMD_INSERT ? "INSERT" :
+		st->operation == CMD_UPDATE ? "UPDATE" : "DELETE";
+
+	if (st->current_id)
+		errcontext("%s of row " INT64_FORMAT " (Copernica %s %s) in foreign table \"%s\"",
+				   what, st->current_row, st->res->entity_prefix, st->current_id,
+				   RelationGetRelationName(st->rel));
+	else
+		errcontext("%s of row " INT64_FORMAT " in foreign table \"%s\"",
+				   what, st->current_row, RelationGetRelationName(st->rel));
+}
+
+void
+copernica_modify_remember_created(CopernicaModifyState *st, int64 id)
+{
+	if (st->ncreated < MAX_LISTED_IDS)
+		st->created[st->ncreated] = id;
+	st->ncreated++;
+}
+
+static int
+compare_ids(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * "31, 32, 33": concurrent requests finish in any order, so the list is
+ * sorted to read well.
+ */
+static char *
+created_list(CopernicaModifyState *st)
+{
+	StringInfoData buf;
+	int64		n = Min(st->ncreated, MAX_LISTED_IDS);
+	int64		i;
+
+	qsort(st->created, n, sizeof(int64), compare_ids);
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s" INT64_FORMAT, i ? ", " : "", st->created[i]);
+	if (st->ncreated > n)
+		appendStringInfoString(&buf, ", ...");
+	return buf.data;
+}
+
+/*
+ * Add what the statement created so far, and what became of the rest of
+ * the failing batch, to the escaping error, and raise it again.
+ */
+void
+copernica_modify_rethrow(CopernicaModifyState *st, MemoryContext cxt)
+{
+	ErrorData  *edata;
+	StringInfoData detail;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	initStringInfo(&detail);
+	if (edata->detail)
+		appendStringInfoString(&detail, edata->detail);
+	if (st->ncreated > 0)
+		appendStringInfo(&detail, "%sBefore the failure this statement %s " INT64_FORMAT " %s%s: %s.",
+						 detail.len ? "\n" : "",
+						 st->operation == CMD_UPDATE ? "updated" :
+						 st->operation == CMD_DELETE ? "removed" : "created",
+						 st->ncreated, st->res->entity_prefix,
+						 st->ncreated == 1 ? "" : "s",
+						 created_list(st));
+	if (st->unknown_outcome > 0)
+		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " request%s is unknown: %s cut off after it may have reached Copernica.",
+						 detail.len ? "\n" : "",
+						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
+						 st->unknown_outcome == 1 ? "it was" : "they were");
+	if (st->upsert && copernica_upsert_applied_detail(st->upsert))
+		appendStringInfo(&detail, "%s%s", detail.len ? "\n" : "",
+						 copernica_upsert_applied_detail(st->upsert));
+	if (st->not_sent > 0)
+		appendStringInfo(&detail, "%s" INT64_FORMAT " other row%s of the batch %s not sent.",
+						 detail.len ? "\n" : "",
+						 st->not_sent, st->not_sent == 1 ? "" : "s",
+						 st->not_sent == 1 ? "was" : "were");
+	edata->detail = detail.len ? detail.data : NULL;
+	ReThrowError(edata);
+}
+
+/* Count a request given up on that did not succeed: unknown or not sent. */
+void
+copernica_modify_count_unfinished(CopernicaModifyState *st, CopernicaOutcome outcome)
+{
+	if (outcome == COPERNICA_OUTCOME_PENDING ||
+		outcome == COPERNICA_OUTCOME_UNKNOWN)
+		st->unknown_outcome++;
+	else if (outcome == COPERNICA_OUTCOME_NOT_SENT)
+		st->not_sent++;
+}
+
+/*
+ * Learn, without raising, what became of requests from..n-1 of a batch
+ * that is being given up: the IDs created, and the rest counted.
+ */
+void
+copernica_modify_note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
+			  char **keys, int from, int n)
+{
+	int			i;
+
+	for (i = from; i < n; i++)
+	{
+		const char *x_created;
+		int64		id;
+		CopernicaOutcome outcome;
+
+		outcome = copernica_batch_outcome(batch, handles[i], &x_created);
+		switch (outcome)
+		{
+			case COPERNICA_OUTCOME_SUCCEEDED:
+				if (x_created && copernica_parse_id(x_created, &id))
+					copernica_modify_remember_created(st, id);
+				else if (keys)
+					copernica_upsert_note_updated(st->upsert, keys[i]);
+				else
+					st->unknown_outcome++;
+				break;
+			default:
+				copernica_modify_count_unfinished(st, outcome);
+				break;
+		}
+	}
+}

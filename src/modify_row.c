@@ -1,0 +1,357 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify_row.c
+ *		  One row of a write as Copernica's request: the JSON body (fields,
+ *		  interests checked against the database's, secret), the POST or PUT
+ *		  that creates it, the PUT or DELETE that changes it, the entity ID
+ *		  an UPDATE or DELETE carries; and, for RETURNING, the row as
+ *		  Copernica shows it afterwards.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "copernica_fdw.h"
+#include "modify.h"
+
+/* Append one written value to the JSON object being built. */
+static void
+append_member(StringInfo buf, bool *first, const char *name, const char *value)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	copernica_json_append_string(buf, name);
+	appendStringInfoChar(buf, ':');
+	copernica_json_append_string(buf, value);
+}
+
+/*
+ * Each interest a JSON interests value names (the elements of a list, the
+ * keys of a map) must be one of the database's.
+ */
+static void
+check_json_interests(CopernicaModifyState *st, char *json)
+{
+	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			level = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT)
+			level++;
+		else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT)
+			level--;
+		else if (level == 1 && (tok == WJB_KEY || tok == WJB_ELEM) &&
+				 v.type == jbvString)
+			(void) copernica_match_interest(st->interests,
+											pnstrdup(v.val.string.val, v.val.string.len),
+											st->opts->database);
+	}
+}
+
+/*
+ * A text[] or jsonb interests value as the JSON Copernica takes, every name
+ * in it checked: Copernica would drop one it does not know without a word.
+ */
+static char *
+interests_json(CopernicaModifyState *st, WriteColumn *col, Datum value, bool isnull)
+{
+	StringInfoData buf;
+
+	if (isnull)
+		return "[]";
+	if (col->type.kind == COPERNICA_TYPE_JSON || col->type.kind == COPERNICA_TYPE_JSONB)
+	{
+		char	   *json = OutputFunctionCall(&col->type.output, value);
+
+		check_json_interests(st, json);
+		return json;
+	}
+	if (col->type.kind == COPERNICA_TYPE_TEXT_ARRAY)
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(value);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i;
+		bool		first = true;
+
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '[');
+		for (i = 0; i < n; i++)
+		{
+			if (nulls[i])
+				continue;
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			copernica_json_append_string(&buf,
+										 copernica_match_interest(st->interests,
+																  TextDatumGetCString(elems[i]),
+																  st->opts->database));
+		}
+		appendStringInfoChar(&buf, ']');
+		return buf.data;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("column \"%s\" must be of type text[] or jsonb to write interests",
+					col->colname)));
+	return NULL;
+}
+
+/*
+ * The JSON body for a row: {"fields":{...},"interests":[...],"secret":...},
+ * except that creating a subprofile takes a flat field map.  *parent
+ * receives a subprofile's profile.  In the server's encoding: see
+ * row_body.
+ */
+static char *
+build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
+{
+	StringInfoData fields;
+	char	   *interests = NULL;
+	char	   *secret = NULL;
+	char	   *fields_object = NULL;
+	bool		first = true;
+	ListCell   *lc;
+
+	initStringInfo(&fields);
+	foreach(lc, st->target_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+		bool		isnull;
+		Datum		value = slot_getattr(slot, col->attnum, &isnull);
+
+		switch (col->role)
+		{
+			case ROLE_SECRET:
+				if (st->operation == CMD_INSERT)
+				{
+					if (!isnull)
+						ereport(ERROR,
+								(errcode(ERRCODE_FDW_ERROR),
+								 errmsg("column \"%s\" of foreign table \"%s\" cannot be set by INSERT",
+										col->colname, RelationGetRelationName(st->rel)),
+								 errdetail("Copernica chooses a new entity's secret; UPDATE can change it.")));
+					break;
+				}
+				secret = copernica_datum_to_value(&col->type, value, isnull,
+												  st->opts->timezone);
+				break;
+			case ROLE_FIELD:
+				append_member(&fields, &first, col->name,
+							  copernica_datum_to_value(&col->type, value, isnull,
+													   st->opts->timezone));
+				break;
+			case ROLE_FIELDS_OBJECT:
+				if (!isnull)
+					fields_object = OutputFunctionCall(&col->type.output, value);
+				break;
+			case ROLE_INTERESTS:
+				interests = interests_json(st, col, value, isnull);
+				break;
+			case ROLE_PARENT:
+				if (isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_NOT_NULL_VIOLATION),
+							 errmsg("column \"%s\" must not be null: a subprofile belongs to a profile",
+									col->colname)));
+				*parent = copernica_datum_to_value(&col->type, value, false,
+												   st->opts->timezone);
+				break;
+			case ROLE_ID:
+			case ROLE_READ_ONLY:
+				if (!isnull)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_ERROR),
+							 errmsg("column \"%s\" of foreign table \"%s\" cannot be set",
+									col->colname, RelationGetRelationName(st->rel)),
+							 errdetail("Copernica sets %s itself.", col->name)));
+				break;
+		}
+	}
+
+	if (fields_object && fields.len > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("cannot write the \"fields\" column together with single field columns")));
+
+	if (st->res->kind == COPERNICA_SUBPROFILES && st->operation == CMD_INSERT)
+		return fields_object ? fields_object : psprintf("{%s}", fields.data);
+
+	{
+		StringInfoData body;
+
+		initStringInfo(&body);
+		appendStringInfo(&body, "{\"fields\":%s",
+						 fields_object ? fields_object : psprintf("{%s}", fields.data));
+		if (interests)
+			appendStringInfo(&body, ",\"interests\":%s", interests);
+		if (secret)
+		{
+			appendStringInfoString(&body, ",\"secret\":");
+			copernica_json_append_string(&body, secret);
+		}
+		appendStringInfoChar(&body, '}');
+		return body.data;
+	}
+}
+
+/* The body as sent: Copernica takes UTF-8 whatever the database's encoding. */
+static char *
+row_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
+{
+	char	   *body = build_body(st, slot, parent);
+
+	return pg_server_to_any(body, strlen(body), PG_UTF8);
+}
+
+/*
+ * The request that creates the row in slot: a POST, or for an upsert a PUT
+ * to the same path with the key as its condition, which creates only when
+ * nothing matches.  An upsert's *key receives the key, and *wait_before
+ * says whether a row before it in the batch may have the same key.
+ */
+CopernicaRequest *
+copernica_modify_insert_request(CopernicaModifyState *st, TupleTableSlot *slot, char **key,
+			   bool *wait_before)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	char	   *parent = NULL;
+
+	req->method = "POST";
+	if (st->upsert)
+	{
+		req->method = "PUT";
+		req->query = copernica_upsert_query(st->upsert, slot, key, wait_before);
+	}
+	req->body = row_body(st, slot, &parent);
+	if (st->res->kind == COPERNICA_SUBPROFILES)
+		req->path = psprintf("profile/%s/subprofiles/%s",
+							 copernica_escape_path_segment(parent), st->collection_id);
+	else
+		req->path = psprintf("database/%s/profiles",
+							 copernica_escape_path_segment(st->opts->database));
+	return req;
+}
+
+/* The request that updates or removes the current row. */
+CopernicaRequest *
+copernica_modify_write_request(CopernicaModifyState *st, TupleTableSlot *slot)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	char	   *parent = NULL;
+
+	req->method = st->operation == CMD_UPDATE ? "PUT" : "DELETE";
+	req->path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);
+	if (st->operation == CMD_UPDATE)
+		req->body = row_body(st, slot, &parent);
+	req->accept_error = st->operation == CMD_DELETE;
+	return req;
+}
+
+char *
+copernica_modify_junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
+{
+	bool		isnull;
+	Datum		d = ExecGetJunkAttribute(planSlot, st->id_junk, &isnull);
+	WriteColumn *col = &st->columns[st->id_attnum - 1];
+	char	   *text;
+	int64		id;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("cannot change a row whose \"%s\" is null", col->colname)));
+	/* it goes into the request's path: a plain integer only */
+	text = OutputFunctionCall(&col->type.output, d);
+	if (!copernica_parse_id(text, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("cannot change a row whose \"%s\" is not a Copernica ID", col->colname),
+				 errdetail("The value is \"%s\"; an ID is a plain decimal integer.",
+						   copernica_redact_excerpt(text, strlen(text)))));
+	return psprintf(INT64_FORMAT, id);
+}
+
+/* Fill slot from the entity as Copernica now shows it. */
+void
+copernica_modify_read_back(CopernicaModifyState *st, const char *id, TupleTableSlot *slot)
+{
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+	CopernicaValuePath *paths;
+	CopernicaPage *page;
+	int			n = list_length(st->returning_attrs);
+	ListCell   *lc;
+	int			i = 0;
+
+	req.method = "GET";
+	req.path = psprintf("%s/%s", st->res->entity_prefix, id);
+	copernica_perform(st->conn, &req, &resp, &st->stats);
+
+	paths = palloc0(sizeof(CopernicaValuePath) * Max(n, 1));
+	foreach(lc, st->returning_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+		if (col->role == ROLE_FIELD)
+			paths[i].source = COPERNICA_SRC_FIELD;
+		else if (col->role == ROLE_FIELDS_OBJECT)
+			paths[i].source = COPERNICA_SRC_FIELDS_OBJECT;
+		else
+			paths[i].source = COPERNICA_SRC_PROPERTY;
+		paths[i].name = col->name;
+		i++;
+	}
+	page = copernica_parse_page(resp.body.data, resp.body.len, false, paths, n);
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	i = 0;
+	foreach(lc, st->returning_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+		int			att = col->attnum - 1;
+
+		slot->tts_values[att] = copernica_item_value_to_datum(&col->type,
+															  page->nitems ? page->values[i] : NULL,
+															  page->nitems && page->is_json[i],
+															  st->opts->timezone,
+															  &slot->tts_isnull[att]);
+		i++;
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/* Put the new ID into the slot RETURNING reads. */
+void
+copernica_modify_set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
+{
+	WriteColumn *col;
+	int			att;
+
+	if (st->id_attnum == 0)
+		return;
+	col = &st->columns[st->id_attnum - 1];
+	att = col->attnum - 1;
+	slot_getallattrs(slot);
+	slot->tts_values[att] = copernica_value_to_datum(&col->type, id, st->opts->timezone,
+													 &slot->tts_isnull[att]);
+}

@@ -1,0 +1,304 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify_write.c
+ *		  UPDATE and DELETE: one PUT or DELETE per row.  Without RETURNING or
+ *		  triggers, up to max_concurrency requests stay in flight and each
+ *		  is checked when room is needed or at the end of the statement; a
+ *		  failure waits for the others, so that the error can say which
+ *		  rows were changed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "copernica_fdw.h"
+#include "modify.h"
+
+/*
+ * The row an UPDATE or DELETE is at: its ID, and the error context.  Work
+ * happens in the row context, reset at the next row; returns the caller's.
+ */
+static MemoryContext
+begin_row(CopernicaModifyState *st, TupleTableSlot *planSlot,
+		  ErrorContextCallback *errcb)
+{
+	MemoryContext caller_cxt;
+
+	MemoryContextReset(st->row_cxt);
+	caller_cxt = MemoryContextSwitchTo(st->row_cxt);
+	st->current_row = ++st->rows_done;
+	st->current_id = copernica_modify_junk_id(st, planSlot);
+	errcb->callback = copernica_modify_error_callback;
+	errcb->arg = st;
+	errcb->previous = error_context_stack;
+	error_context_stack = errcb;
+	return caller_cxt;
+}
+
+/* The row is done: what begin_row set up goes back. */
+static void
+end_row(CopernicaModifyState *st, ErrorContextCallback *errcb,
+		MemoryContext caller_cxt)
+{
+	error_context_stack = errcb->previous;
+	st->current_id = NULL;
+	MemoryContextSwitchTo(caller_cxt);
+}
+
+/*
+ * Check the answer to an UPDATE's or DELETE's request.  A DELETE of an
+ * entity that is gone already is counted, not an error: the row is gone
+ * either way.
+ */
+static void
+check_write(CopernicaModifyState *st, CopernicaRequest *req,
+			CopernicaResponse *resp)
+{
+	char	   *gone;
+
+	if (resp->error_message == NULL)
+		return;
+
+	/* Copernica's exact words; anything else is an error */
+	gone = psprintf("This %s has already been removed", st->res->entity_prefix);
+	if (st->operation != CMD_DELETE ||
+		pg_strcasecmp(resp->error_message, gone) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Copernica rejected the request: %s", resp->error_message),
+				 errcontext("Copernica request: %s",
+							copernica_request_describe(req))));
+	st->already_removed++;
+}
+
+/*
+ * A write failed: learn what became of the others in flight (never
+ * raising), and raise the error again with what the statement changed.
+ */
+static void
+fail_writes(CopernicaModifyState *st, MemoryContext cxt)
+{
+	ErrorData  *edata;
+	int			i;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	copernica_batch_stop(st->wbatch);
+	for (i = 0; i < st->ninflight; i++)
+	{
+		InflightWrite *w = &st->inflight[i];
+		const char *x_created;
+		CopernicaOutcome outcome;
+
+		PG_TRY();
+		{
+			copernica_batch_settle(st->wbatch, w->handle);
+		}
+		PG_CATCH();
+		{
+			FlushErrorState();
+		}
+		PG_END_TRY();
+		outcome = copernica_batch_outcome(st->wbatch, w->handle, &x_created);
+		switch (outcome)
+		{
+			case COPERNICA_OUTCOME_SUCCEEDED:
+				copernica_modify_remember_created(st, w->id);
+				break;
+			default:
+				copernica_modify_count_unfinished(st, outcome);
+				break;
+		}
+	}
+	st->ninflight = 0;
+	PG_TRY();
+	{
+		ReThrowError(edata);
+	}
+	PG_CATCH();
+	{
+		copernica_modify_rethrow(st, cxt);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Wait for the answer to the oldest write in flight and check it.  The
+ * error context names that write's row, not the current one.
+ */
+static void
+finish_oldest_write(CopernicaModifyState *st)
+{
+	InflightWrite w = st->inflight[0];
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		save_row = st->current_row;
+	const char *save_id = st->current_id;
+
+	memmove(st->inflight, st->inflight + 1,
+			sizeof(InflightWrite) * (st->ninflight - 1));
+	st->ninflight--;
+	st->current_row = w.row;
+	st->current_id = psprintf(INT64_FORMAT, w.id);
+	PG_TRY();
+	{
+		CopernicaResponse *resp = copernica_batch_wait(st->wbatch, w.handle);
+
+		check_write(st, w.req, resp);
+	}
+	PG_CATCH();
+	{
+		fail_writes(st, cxt);
+	}
+	PG_END_TRY();
+	copernica_modify_remember_created(st, w.id);
+	copernica_batch_forget(st->wbatch, w.handle);
+	pfree(w.req->path);
+	if (w.req->body)
+		pfree(w.req->body);
+	pfree(w.req);
+	st->current_row = save_row;
+	st->current_id = save_id;
+}
+
+/*
+ * Send the current row's request and return: it is checked when room is
+ * needed, or at the end.  A second write to an entity waits for the first.
+ */
+static void
+start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
+{
+	MemoryContext old;
+	InflightWrite *w;
+	int			i;
+
+	for (i = 0; i < st->ninflight; i++)
+		if (st->inflight[i].id == id)
+		{
+			while (st->ninflight > i)
+				finish_oldest_write(st);
+			break;
+		}
+	if (st->ninflight >= st->maxinflight)
+		finish_oldest_write(st);
+
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+	if (st->wbatch == NULL)
+	{
+		st->wbatch = copernica_batch_begin(st->conn, &st->stats);
+		st->inflight = palloc0(sizeof(InflightWrite) * st->maxinflight);
+	}
+	w = &st->inflight[st->ninflight];
+	w->row = st->current_row;
+	w->id = id;
+	w->req = palloc0(sizeof(CopernicaRequest));
+	MemoryContextSwitchTo(old);
+
+	{
+		CopernicaRequest *req = copernica_modify_write_request(st, slot);
+
+		old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+		w->req->method = req->method;
+		w->req->path = pstrdup(req->path);
+		w->req->body = req->body ? pstrdup(req->body) : NULL;
+		w->req->accept_error = req->accept_error;
+		MemoryContextSwitchTo(old);
+	}
+	w->handle = copernica_batch_add(st->wbatch, w->req);
+	st->ninflight++;
+}
+
+/* Every write in flight is answered and checked. */
+static void
+finish_writes(CopernicaModifyState *st)
+{
+	ErrorContextCallback errcb;
+
+	if (st->ninflight == 0)
+		return;
+	errcb.callback = copernica_modify_error_callback;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	while (st->ninflight > 0)
+		finish_oldest_write(st);
+	error_context_stack = errcb.previous;
+	st->current_id = NULL;
+}
+
+/* The write of one row, now or overlapped with the next ones. */
+static TupleTableSlot *
+write_row(CopernicaModifyState *st, TupleTableSlot *slot,
+		  TupleTableSlot *planSlot)
+{
+	ErrorContextCallback errcb;
+	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
+	CopernicaRequest *req;
+	CopernicaResponse resp = {0};
+
+	if (st->overlap)
+	{
+		int64		id;
+
+		(void) copernica_parse_id(st->current_id, &id);
+		start_write(st, slot, id);
+		end_row(st, &errcb, caller_cxt);
+		return slot;
+	}
+
+	/* RETURNING shows a removed row as it was: read it before it goes */
+	if (st->readback && st->operation == CMD_DELETE)
+		copernica_modify_read_back(st, st->current_id, slot);
+	req = copernica_modify_write_request(st, slot);
+	PG_TRY();
+	{
+		int64		id;
+
+		copernica_perform(st->conn, req, &resp, &st->stats);
+		check_write(st, req, &resp);
+		if (copernica_parse_id(st->current_id, &id))
+			copernica_modify_remember_created(st, id);
+	}
+	PG_CATCH();
+	{
+		copernica_modify_rethrow(st, st->row_cxt);
+	}
+	PG_END_TRY();
+	if (st->readback && st->operation == CMD_UPDATE)
+		copernica_modify_read_back(st, st->current_id, slot);
+
+	end_row(st, &errcb, caller_cxt);
+	return slot;
+}
+
+TupleTableSlot *
+copernicaExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return write_row(rinfo->ri_FdwState, slot, planSlot);
+}
+
+TupleTableSlot *
+copernicaExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+						   TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return write_row(rinfo->ri_FdwState, slot, planSlot);
+}
+
+void
+copernicaEndForeignModify(EState *estate, ResultRelInfo *rinfo)
+{
+	CopernicaModifyState *st = rinfo->ri_FdwState;
+
+	if (st && st->overlap)
+		finish_writes(st);
+	if (st && st->already_removed > 0)
+		ereport(NOTICE,
+				(errmsg(INT64_FORMAT " %s%s had already been removed in Copernica",
+						st->already_removed, st->res->entity_prefix,
+						st->already_removed == 1 ? "" : "s")));
+}
