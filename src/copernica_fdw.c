@@ -282,13 +282,12 @@ ec_member_is_id(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 				EquivalenceMember *em, void *arg)
 {
 	CopernicaRelInfo *info = arg;
-	Var		   *var = (Var *) em->em_expr;
+	Form_pg_attribute attr = copernica_ec_member_column(rel, em, info->plan.tupdesc);
 	CopernicaValuePath path;
 
-	if (!IsA(var, Var) || var->varno != rel->relid || var->varattno <= 0)
+	if (attr == NULL)
 		return false;
-	path = copernica_column_source(info->plan.res, info->plan.relid,
-								   TupleDescAttr(info->plan.tupdesc, var->varattno - 1));
+	path = copernica_column_source(info->plan.res, info->plan.relid, attr);
 	return path.source == COPERNICA_SRC_PROPERTY && strcmp(path.name, "ID") == 0;
 }
 
@@ -297,45 +296,27 @@ ec_member_is_id(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
  * ID: one small request per outer row instead of reading the whole table.
  */
 static void
-add_id_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info)
+add_id_lookup_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
+				   Relids outer, void *arg)
 {
-	List	   *clauses;
-	ListCell   *lc;
+	CopernicaRelInfo *info = arg;
+	CopernicaPushedCond cond;
+	ParamPathInfo *ppi;
+	double		rows;
+	Cost		startup = REQUEST_COST * seq_page_cost;
 
-	if (!info->plan.res->has_fields)
+	if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
+		strcmp(cond.field, "id") != 0 || strcmp(cond.op, "==") != 0 || cond.id_list)
 		return;
-	clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_id,
-													 info, baserel->lateral_referencers);
-	foreach(lc, baserel->joininfo)
-		clauses = lappend(clauses, lfirst(lc));
-
-	foreach(lc, clauses)
-	{
-		RestrictInfo *rinfo = lfirst(lc);
-		CopernicaPushedCond cond;
-		Relids		outer;
-		ParamPathInfo *ppi;
-		double		rows;
-		Cost		startup = REQUEST_COST * seq_page_cost;
-
-		if (!join_clause_is_movable_to(rinfo, baserel))
-			continue;
-		if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
-			strcmp(cond.field, "id") != 0 || strcmp(cond.op, "==") != 0 || cond.id_list)
-			continue;
-		outer = bms_difference(rinfo->clause_relids, baserel->relids);
-		if (bms_is_empty(outer))
-			continue;
-		ppi = get_baserel_parampathinfo(root, baserel, outer);
-		rows = Min(ppi->ppi_rows, 1.0);
-		add_path(baserel, (Path *) copernica_create_foreignscan_path(root, baserel, NULL, rows,
-														   startup,
-														   startup + cpu_tuple_cost,
-														   NIL, outer, NULL,
-														   list_make3(makeString(""),
-																	  makeInteger(0),
-																	  makeInteger(0))));
-	}
+	ppi = get_baserel_parampathinfo(root, baserel, outer);
+	rows = Min(ppi->ppi_rows, 1.0);
+	add_path(baserel, (Path *) copernica_create_foreignscan_path(root, baserel, NULL, rows,
+																 startup,
+																 startup + cpu_tuple_cost,
+																 NIL, outer, NULL,
+																 list_make3(makeString(""),
+																			makeInteger(0),
+																			makeInteger(0))));
 }
 
 static void
@@ -367,7 +348,9 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 						  copernica_pathkey_is_desc(pk));
 	}
 
-	add_id_lookup_paths(root, baserel, info);
+	if (info->plan.res->has_fields)
+		copernica_param_clauses(root, baserel, ec_member_is_id, add_id_lookup_path,
+								info);
 }
 
 /*

@@ -546,6 +546,28 @@ extern void copernica_mailing_explain(struct ForeignScanState *node,
 extern List *copernica_mailing_import(struct ImportForeignSchemaStmt *stmt,
 									  const char *server, List **used);
 
+/*
+ * param_path.c: the join clauses a parameterized path can use.  The
+ * callbacks' types are the planner's (ec_matches_callback_type), spelled
+ * out so that this header needs no planner headers.
+ */
+struct EquivalenceClass;
+struct EquivalenceMember;
+struct RestrictInfo;
+typedef bool (*CopernicaEcMember) (struct PlannerInfo *root, struct RelOptInfo *rel,
+								   struct EquivalenceClass *ec,
+								   struct EquivalenceMember *em, void *arg);
+typedef void (*CopernicaParamClause) (struct PlannerInfo *root,
+									  struct RelOptInfo *baserel,
+									  struct RestrictInfo *rinfo,
+									  Bitmapset *outer, void *arg);
+extern void copernica_param_clauses(struct PlannerInfo *root, struct RelOptInfo *baserel,
+									CopernicaEcMember ec_member,
+									CopernicaParamClause add_path_for, void *arg);
+extern struct FormData_pg_attribute *copernica_ec_member_column(struct RelOptInfo *rel,
+																struct EquivalenceMember *em,
+																struct TupleDescData *tupdesc);
+
 /* The scan callbacks: mailing.c's or scan.c's, by the plan. */
 extern void copernica_dispatch_begin(struct ForeignScanState *node, int eflags);
 extern struct TupleTableSlot *copernica_dispatch_iterate(struct ForeignScanState *node);

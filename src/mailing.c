@@ -574,15 +574,35 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 				 EquivalenceMember *em, void *arg)
 {
 	MailingRelInfo *info = arg;
-	Var		   *var = (Var *) em->em_expr;
+	Form_pg_attribute attr = copernica_ec_member_column(rel, em, info->plan.tupdesc);
 	MailingColumn col;
 
-	if (!IsA(var, Var) || var->varno != rel->relid || var->varattno <= 0)
-		return false;
-	if (!copernica_mailing_column(info->mr, info->plan.relid,
-						TupleDescAttr(info->plan.tupdesc, var->varattno - 1), &col))
+	if (attr == NULL ||
+		!copernica_mailing_column(info->mr, info->plan.relid, attr, &col))
 		return false;
 	return col.role != KEY_NONE && info->mr->by_path[col.role] != NULL;
+}
+
+/* A join on a key column: read the one item's listing per outer row. */
+static void
+add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
+			 Relids outer, void *arg)
+{
+	MailingRelInfo *info = arg;
+	MailingCond cond;
+	ParamPathInfo *ppi;
+	double		fetched;
+
+	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
+		return;
+	ppi = get_baserel_parampathinfo(root, baserel, outer);
+	fetched = cond.key == KEY_EMAILING ?
+		(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
+	add_path(baserel, (Path *)
+			 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
+											   MAILING_REQUEST_COST * seq_page_cost,
+											   mailing_cost(info, fetched, 1),
+											   NIL, outer, NULL, NIL));
 }
 
 void
@@ -590,8 +610,6 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 {
 	MailingRelInfo *info = baserel->fdw_private;
 	double		requests = 1;
-	List	   *clauses;
-	ListCell   *lc;
 
 	/* without a key condition, every emailing may cost a request */
 	if (info->mr->all_path == NULL && info->mr->emailings != NULL &&
@@ -602,36 +620,7 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 									 MAILING_REQUEST_COST * seq_page_cost,
 									 mailing_cost(info, baserel->tuples, requests),
 									 NIL, NULL, NULL, NIL));
-
-	/* a join on a key column: read the one item's listing per outer row */
-	clauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_key,
-													 info, baserel->lateral_referencers);
-	foreach(lc, baserel->joininfo)
-		clauses = lappend(clauses, lfirst(lc));
-	foreach(lc, clauses)
-	{
-		RestrictInfo *rinfo = lfirst(lc);
-		MailingCond cond;
-		Relids		outer;
-		ParamPathInfo *ppi;
-		double		fetched;
-
-		if (!join_clause_is_movable_to(rinfo, baserel))
-			continue;
-		if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
-			continue;
-		outer = bms_difference(rinfo->clause_relids, baserel->relids);
-		if (bms_is_empty(outer))
-			continue;
-		ppi = get_baserel_parampathinfo(root, baserel, outer);
-		fetched = cond.key == KEY_EMAILING ?
-			(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
-		add_path(baserel, (Path *)
-				 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
-										 MAILING_REQUEST_COST * seq_page_cost,
-										 mailing_cost(info, fetched, 1),
-										 NIL, outer, NULL, NIL));
-	}
+	copernica_param_clauses(root, baserel, ec_member_is_key, add_key_path, info);
 }
 
 /* A condition's value for EXPLAIN. */
