@@ -135,7 +135,6 @@ SELECT * FROM no_collection;
 CREATE FOREIGN TABLE no_collection_id (id bigint) SERVER copernica OPTIONS (collection '999');
 SELECT * FROM no_collection_id;
 CREATE FOREIGN TABLE no_collection_db (id bigint) SERVER copernica OPTIONS (collection 'Orders');
-SELECT * FROM no_collection_db;
 CREATE SERVER wrong_token FOREIGN DATA WRAPPER copernica_fdw
     OPTIONS (url :'emu_url', access_token 'not-the-token');
 CREATE FOREIGN TABLE wrong_token_customers (id bigint) SERVER wrong_token OPTIONS (database 'Customers');

@@ -192,7 +192,6 @@ CREATE FOREIGN TABLE no_view (id bigint)
 SELECT * FROM no_view;
 CREATE FOREIGN TABLE no_db (id bigint)
     SERVER copernica OPTIONS (resource 'view_profiles', view 'Platinum');
-SELECT * FROM no_db;
 -- miniviews of a collection, and the subprofiles of one
 CREATE FOREIGN TABLE order_selections (id bigint, name text, collection bigint, "last-built" timestamp)
     SERVER copernica OPTIONS (resource 'miniviews', database 'Customers', collection 'Orders');

@@ -334,7 +334,115 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 	}
 }
 
-/* A foreign table must say which Copernica data it shows. */
+/*
+ * What each kind of foreign table takes besides the options every table
+ * takes (resource, page_size, max_concurrency): the names that say which
+ * data it shows, and whether it can be written (the options that only
+ * writes read).  An option a kind does not read would be ignored without a
+ * word, so it is refused.  Which of the names a kind needs is checked in
+ * validate_table_options.
+ */
+typedef struct TableKind
+{
+	const char *resource;		/* NULL: profiles or subprofiles */
+	const char *what;			/* for messages */
+	bool		writable;
+	const char *names[4];		/* of database, collection, view, miniview */
+} TableKind;
+
+static const TableKind table_kinds[] = {
+	{NULL, "a profile table", true, {"database"}},
+	{NULL, "a subprofile table", true, {"database", "collection"}},
+	{"databases", "resource 'databases'", false, {NULL}},
+	{"collections", "resource 'collections'", false, {"database"}},
+	{"fields", "resource 'fields'", false, {"database", "collection"}},
+	{"interests", "resource 'interests'", false, {"database"}},
+	{"views", "resource 'views'", false, {"database"}},
+	{"view_profiles", "resource 'view_profiles'", false, {"database", "view"}},
+	{"miniviews", "resource 'miniviews'", false, {"database", "collection"}},
+	{"miniview_subprofiles", "resource 'miniview_subprofiles'", false,
+	{"database", "collection", "miniview"}},
+	{"profile_ids", "resource 'profile_ids'", false, {"database"}},
+	{"subprofile_ids", "resource 'subprofile_ids'", false, {"database", "collection"}},
+	{"unsubscribe", "resource 'unsubscribe'", false, {"database", "collection"}},
+	{NULL}
+};
+
+/* Mailing resources (mailing.c) take none of the names: their URLs do not. */
+static const TableKind mailing_kind = {"", "a mailing resource", false, {NULL}};
+
+static const char *const every_table_options[] = {
+	"resource", "page_size", "max_concurrency", NULL
+};
+static const char *const write_options[] = {
+	"updatable", "batch_size", "upsert_key", NULL
+};
+
+static bool
+name_in(const char *name, const char *const *names, int n)
+{
+	int			i;
+
+	for (i = 0; (n < 0 || i < n) && names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+kind_takes(const TableKind *kind, const char *name)
+{
+	return name_in(name, every_table_options, -1) ||
+		(kind->writable && name_in(name, write_options, -1)) ||
+		name_in(name, kind->names, lengthof(kind->names));
+}
+
+/*
+ * An option this kind of table does not read: the error names the options
+ * it takes, in the option table's order, like report_invalid_option.
+ */
+static void
+report_option_not_for_kind(const char *name, const TableKind *kind,
+						   const char *resource)
+{
+	const CopernicaOptionDef *def;
+	StringInfoData buf;
+	char	   *what = kind == &mailing_kind ?
+		psprintf("resource '%s'", resource) : pstrdup(kind->what);
+
+	initStringInfo(&buf);
+	for (def = option_defs; def->name; def++)
+	{
+		if (!(def->where & OPT_TABLE) || !kind_takes(kind, def->name))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, def->name);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+			 errmsg("option \"%s\" is not valid for %s", name, what),
+			 name_in(name, write_options, -1) ?
+			 errdetail("A table with option \"resource\" is read-only.") : 0,
+			 errhint("Valid options for %s are: %s.", what, buf.data)));
+}
+
+static void
+report_needs_option(const char *given, const char *value, const char *needed)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+			 errmsg("%s \"%s\" is given by name, which needs option \"%s\"",
+					given, value, needed),
+			 errhint("Give the %s's ID, or the %s it belongs to.", given, needed)));
+}
+
+/*
+ * A foreign table must say which Copernica data it shows, with the options
+ * its kind reads and no others: all of one table's options are here, so
+ * every check that needs only them is made when they are set, not when a
+ * query is planned.
+ */
 static void
 validate_table_options(List *options)
 {
@@ -345,6 +453,8 @@ validate_table_options(List *options)
 			   *view = NULL,
 			   *miniview = NULL,
 			   *upsert_key = NULL;
+	bool		updatable = true;
+	const TableKind *kind;
 
 	foreach(lc, options)
 	{
@@ -362,6 +472,8 @@ validate_table_options(List *options)
 			miniview = defGetString(elem);
 		else if (strcmp(elem->defname, "upsert_key") == 0)
 			upsert_key = defGetString(elem);
+		else if (strcmp(elem->defname, "updatable") == 0)
+			(void) parse_bool(defGetString(elem), &updatable);
 	}
 
 	if (!database && !collection && !resource)
@@ -373,6 +485,11 @@ validate_table_options(List *options)
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 				 errmsg("option \"upsert_key\" needs a profile or subprofile table"),
 				 errdetail("A table with option \"resource\" cannot be written.")));
+	if (upsert_key != NULL && !updatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"upsert_key\" needs a table that can be written"),
+				 errdetail("The table's option \"updatable\" is false.")));
 	if (resource == NULL)
 	{
 		if (view)
@@ -383,47 +500,81 @@ validate_table_options(List *options)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 					 errmsg("option \"miniview\" needs option resource 'miniview_subprofiles'")));
-		return;
+		kind = collection ? &table_kinds[1] : &table_kinds[0];
+	}
+	else
+	{
+		if (strcmp(resource, "view_profiles") == 0 && !view)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'view_profiles' needs option \"view\"")));
+		if (miniview && strcmp(resource, "miniview_subprofiles") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"miniview\" needs option resource 'miniview_subprofiles'")));
+		if (strcmp(resource, "miniview_subprofiles") == 0 && !miniview)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'miniview_subprofiles' needs option \"miniview\"")));
+		if (strcmp(resource, "miniviews") == 0 && !collection)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'miniviews' needs option \"collection\"")));
+		if ((strcmp(resource, "collections") == 0 ||
+			 strcmp(resource, "interests") == 0 ||
+			 strcmp(resource, "views") == 0) && !database)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource '%s' needs option \"database\"", resource)));
+		if (strcmp(resource, "profile_ids") == 0 && !database)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'profile_ids' needs option \"database\"")));
+		if (strcmp(resource, "subprofile_ids") == 0 && !collection)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'subprofile_ids' needs option \"collection\"")));
+		if (strcmp(resource, "unsubscribe") == 0 && !database && !collection)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'unsubscribe' needs option \"database\" or \"collection\"")));
+		if (strcmp(resource, "fields") == 0 && !database && !collection)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("resource 'fields' needs option \"database\" or \"collection\"")));
+
+		if (copernica_is_mailing_resource(resource))
+			kind = &mailing_kind;
+		else
+		{
+			for (kind = &table_kinds[2]; kind->what; kind++)
+				if (strcmp(kind->resource, resource) == 0)
+					break;
+			if (kind->what == NULL)
+				return;			/* validate_option_value refused it */
+		}
 	}
 
-	if (strcmp(resource, "view_profiles") == 0 && !view)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'view_profiles' needs option \"view\"")));
-	if (miniview && strcmp(resource, "miniview_subprofiles") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-				 errmsg("option \"miniview\" needs option resource 'miniview_subprofiles'")));
-	if (strcmp(resource, "miniview_subprofiles") == 0 && !miniview)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'miniview_subprofiles' needs option \"miniview\"")));
-	if (strcmp(resource, "miniviews") == 0 && !collection)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'miniviews' needs option \"collection\"")));
-	if ((strcmp(resource, "collections") == 0 ||
-		 strcmp(resource, "interests") == 0 ||
-		 strcmp(resource, "views") == 0) && !database)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource '%s' needs option \"database\"", resource)));
-	if (strcmp(resource, "profile_ids") == 0 && !database)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'profile_ids' needs option \"database\"")));
-	if (strcmp(resource, "subprofile_ids") == 0 && !collection)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'subprofile_ids' needs option \"collection\"")));
-	if (strcmp(resource, "unsubscribe") == 0 && !database && !collection)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'unsubscribe' needs option \"database\" or \"collection\"")));
-	if (strcmp(resource, "fields") == 0 && !database && !collection)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("resource 'fields' needs option \"database\" or \"collection\"")));
+	/* options this kind of table would ignore */
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+
+		if (!kind_takes(kind, elem->defname))
+			report_option_not_for_kind(elem->defname, kind, resource);
+	}
+
+	/*
+	 * Paths take IDs: a name is looked up in its owner's listing, so it
+	 * needs its owner (a view's or a collection's database, a miniview's
+	 * collection).  A name the kind does not read was refused above.
+	 */
+	if (view && !copernica_is_numeric_id(view) && !database)
+		report_needs_option("view", view, "database");
+	if (miniview && !copernica_is_numeric_id(miniview) && !collection)
+		report_needs_option("miniview", miniview, "collection");
+	if (collection && !copernica_is_numeric_id(collection) && !database)
+		report_needs_option("collection", collection, "database");
 }
 
 PG_FUNCTION_INFO_V1(copernica_fdw_validator);
