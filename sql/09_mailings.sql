@@ -130,6 +130,17 @@ SELECT count(*) FROM mail.publisher_clicks WHERE link_title = 'Sale';
 SELECT * FROM mail.ms_templates ORDER BY id;
 SELECT * FROM mail.publisher_documents ORDER BY id;
 SELECT * FROM mail.publisher_templates ORDER BY id;
+-- a string stays a string, however it reads: text as it is, a JSON string
+-- in a jsonb column; only an object or array is one (also inside nested
+-- statistics)
+CREATE FOREIGN TABLE tpl_json (id bigint, name text, description jsonb)
+    SERVER copernica OPTIONS (resource 'publisher_templates');
+\! $EMUCTL answer 200 2 '{"start":0,"limit":1000,"count":3,"data":[{"id":"1","name":"{\"a\":1}","description":"{\"a\":1}"},{"id":"2","name":"[x","description":"[x"},{"id":"3","name":"{}","description":{"a":[1]}}],"total":3}' --match publisher/templates
+SELECT id, name, description, jsonb_typeof(description) FROM tpl_json ORDER BY id;
+\! $EMUCTL clear-faults
+\! $EMUCTL answer 200 1 '{"abuses":{"total":1,"unique":1},"clicks":"{\"total\":5,\"unique\":4}"}' --match /emailing/1281/statistics
+SELECT emailing, abuses_total, clicks_total, clicks_unique FROM mail.publisher_statistics WHERE emailing = 1281;
+\! $EMUCTL clear-faults
 
 -- bad input: an unknown emailing, a NULL key, a column that matches nothing
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;

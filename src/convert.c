@@ -302,16 +302,6 @@ copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
 	return result;
 }
 
-/* A value whose origin is not known: { or [ are taken for JSON. */
-Datum
-copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
-						 const char *timezone, bool *isnull)
-{
-	return copernica_item_value_to_datum(ct, value,
-										 value != NULL && (value[0] == '{' || value[0] == '['),
-										 timezone, isnull);
-}
-
 /*
  * Copernica's text for a date, "YYYY-MM-DD": the one writer of dates, for
  * values written and for conditions sent alike.  Copernica holds the years

@@ -276,13 +276,11 @@ typedef struct CopernicaColumnType
 } CopernicaColumnType;
 
 extern void copernica_column_type_init(CopernicaColumnType *ct, Oid typid, int32 typmod);
-extern Datum copernica_value_to_datum(CopernicaColumnType *ct, const char *value,
-									  const char *timezone, bool *isnull);
 
 /*
- * The same for a value of a parsed page, where is_json says whether it was
- * a JSON object or array (page->is_json) rather than a string that happens
- * to start with { or [.
+ * Copernica's string value to a datum, the one conversion of every read:
+ * is_json says whether the value was a JSON object or array (page->is_json)
+ * rather than a string that happens to start with { or [.
  */
 extern Datum copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
 										   bool is_json, const char *timezone,

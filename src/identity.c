@@ -77,8 +77,9 @@ copernica_identity(PG_FUNCTION_ARGS)
 				 errdetail("GET identity did not answer with one object.")));
 
 	copernica_column_type_init(&idtype, INT8OID, -1);
-	values[0] = copernica_value_to_datum(&idtype, page->values[0], opts->timezone,
-										 &nulls[0]);
+	values[0] = copernica_item_value_to_datum(&idtype, page->values[0],
+											  page->is_json[0], opts->timezone,
+											  &nulls[0]);
 	for (i = 1; i < lengthof(identity_paths); i++)
 	{
 		nulls[i] = page->values[i] == NULL;

@@ -528,17 +528,26 @@ next_page(MailingScanState *st)
 	}
 }
 
-/* A key of the object an item holds at a column's key ({"total":3,...}). */
+/*
+ * A key of the object an item holds at a column's key ({"total":3,...}),
+ * and whether that is an object or array itself.  A string is no object,
+ * even one that reads like one.
+ */
 static const char *
-nested_value(const char *object, const char *sub)
+nested_value(const char *object, bool object_is_json, const char *sub,
+			 bool *is_json)
 {
 	CopernicaValuePath path = {COPERNICA_SRC_PROPERTY, sub};
 	CopernicaPage *page;
 
-	if (object == NULL || object[0] != '{')
+	*is_json = false;
+	if (object == NULL || !object_is_json || object[0] != '{')
 		return NULL;
 	page = copernica_parse_page((char *) object, strlen(object), false, &path, 1);
-	return page->nitems == 1 ? page->values[0] : NULL;
+	if (page->nitems != 1)
+		return NULL;
+	*is_json = page->is_json[0];
+	return page->values[0];
 }
 
 TupleTableSlot *
@@ -549,6 +558,7 @@ copernica_mailing_iterate(ForeignScanState *node)
 	ErrorContextCallback errcb;
 	MemoryContext old;
 	char	  **values;
+	bool	   *is_json;
 	int			i;
 
 	ExecClearTuple(slot);
@@ -568,6 +578,7 @@ copernica_mailing_iterate(ForeignScanState *node)
 			return slot;
 
 	values = st->page->values + (size_t) st->next_item * st->npaths;
+	is_json = st->page->is_json + (size_t) st->next_item * st->npaths;
 	st->next_item++;
 	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
 
@@ -581,18 +592,22 @@ copernica_mailing_iterate(ForeignScanState *node)
 	{
 		MailingScanColumn *col = &st->columns[i];
 		const char *v = values[i];
+		bool		v_is_json = is_json[i];
 		int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
 
 		st->converting = col;
 		if (col->sub)
-			v = nested_value(v, col->sub);
+			v = nested_value(v, v_is_json, col->sub, &v_is_json);
 
 		/* the per-key listings leave out the key itself: it is the URL's */
 		if (v == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
+		{
 			v = st->part_value;
+			v_is_json = false;
+		}
 		slot->tts_values[col->attnum - 1] =
-			copernica_value_to_datum(&col->type, v, st->opts->timezone,
-									 &slot->tts_isnull[col->attnum - 1]);
+			copernica_item_value_to_datum(&col->type, v, v_is_json, st->opts->timezone,
+										  &slot->tts_isnull[col->attnum - 1]);
 	}
 	MemoryContextSwitchTo(old);
 	st->converting = NULL;

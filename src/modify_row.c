@@ -352,6 +352,8 @@ copernica_modify_set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot,
 	col = &st->columns[st->id_attnum - 1];
 	att = col->attnum - 1;
 	slot_getallattrs(slot);
-	slot->tts_values[att] = copernica_value_to_datum(&col->type, id, st->opts->timezone,
-													 &slot->tts_isnull[att]);
+	/* a header's text, never JSON */
+	slot->tts_values[att] = copernica_item_value_to_datum(&col->type, id, false,
+														  st->opts->timezone,
+														  &slot->tts_isnull[att]);
 }
