@@ -199,6 +199,19 @@ UPDATE pg_demo SET age = age + 1 WHERE id > 0;
 \! $EMUCTL answer 400 1 '{"error":{"message":"Invalid data"}}' --match /profile/10 --method PUT
 UPDATE pg_demo SET age = age + 1 WHERE id > 0;
 \! $EMUCTL profiles 1 --sum age
+-- a cancel (here statement_timeout) while the failure waits for the other
+-- writes in flight is not lost: the first error is raised, the detail says
+-- the wait was cut short, and the two PUTs left unanswered count as
+-- unknown, not as updated (they did reach Copernica: the emulator answers
+-- them late)
+\! $EMUCTL clear-log
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid data"}}' --match /profile/1 --method PUT
+\! $EMUCTL slow 5000 2 --method PUT
+SET statement_timeout = '1500ms';
+UPDATE pg_demo SET age = age + 1 WHERE id IN (1, 2, 3);
+RESET statement_timeout;
+\! $EMUCTL log | grep '^PUT' | sort
+\! $EMUCTL clear-faults
 -- RETURNING and triggers need each row's outcome: one request at a time
 \! $EMUCTL clear-log
 UPDATE pg_demo SET age = age - 1 WHERE id <= 3 RETURNING id, age;

@@ -82,6 +82,7 @@ typedef struct CopernicaModifyState
 	/* of the failing batch, for the error's detail */
 	int64		unknown_outcome;	/* cut off after they may have arrived */
 	int64		not_sent;		/* rows never sent */
+	char	   *wait_error;		/* why waiting for the rest stopped early */
 
 	/*
 	 * UPDATE and DELETE keep up to max_concurrency requests in flight: a row
@@ -130,5 +131,7 @@ extern void copernica_modify_note_outcomes(CopernicaModifyState *st,
 										   char **keys, int from, int n);
 extern void copernica_modify_rethrow(CopernicaModifyState *st,
 									 MemoryContext cxt) pg_attribute_noreturn();
+extern void copernica_modify_raise(CopernicaModifyState *st,
+								   ErrorData *edata) pg_attribute_noreturn();
 
 #endif							/* COPERNICA_MODIFY_H */

@@ -223,9 +223,10 @@ copernicaExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
 		{
 			if (st->upsert && st->npending == 0)
 				copernica_upsert_new_batch(st->upsert);
-			st->pending[st->npending] = copernica_modify_insert_request(st, slot,
-													   &st->pending_keys[st->npending],
-													   &st->pending_wait[st->npending]);
+			st->pending[st->npending] =
+				copernica_modify_insert_request(st, slot,
+												&st->pending_keys[st->npending],
+												&st->pending_wait[st->npending]);
 		}
 		PG_CATCH();
 		{

@@ -74,11 +74,22 @@ void
 copernica_modify_rethrow(CopernicaModifyState *st, MemoryContext cxt)
 {
 	ErrorData  *edata;
-	StringInfoData detail;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
 	FlushErrorState();
+	copernica_modify_raise(st, edata);
+}
+
+/*
+ * The same for an error already caught (copied, and the error state
+ * flushed): edata, in the current memory context, is raised again.
+ */
+void
+copernica_modify_raise(CopernicaModifyState *st, ErrorData *edata)
+{
+	StringInfoData detail;
+
 	initStringInfo(&detail);
 	if (edata->detail)
 		appendStringInfoString(&detail, edata->detail);
@@ -103,13 +114,17 @@ copernica_modify_rethrow(CopernicaModifyState *st, MemoryContext cxt)
 						 detail.len ? "\n" : "",
 						 st->not_sent, st->not_sent == 1 ? "" : "s",
 						 st->not_sent == 1 ? "was" : "were");
+	if (st->wait_error)
+		appendStringInfo(&detail, "%sWaiting for the other requests in flight was cut short: %s.",
+						 detail.len ? "\n" : "", st->wait_error);
 	edata->detail = detail.len ? detail.data : NULL;
 	ReThrowError(edata);
 }
 
 /* Count a request given up on that did not succeed: unknown or not sent. */
 void
-copernica_modify_count_unfinished(CopernicaModifyState *st, CopernicaOutcome outcome)
+copernica_modify_count_unfinished(CopernicaModifyState *st,
+								  CopernicaOutcome outcome)
 {
 	if (outcome == COPERNICA_OUTCOME_PENDING ||
 		outcome == COPERNICA_OUTCOME_UNKNOWN)
@@ -123,8 +138,8 @@ copernica_modify_count_unfinished(CopernicaModifyState *st, CopernicaOutcome out
  * that is being given up: the IDs created, and the rest counted.
  */
 void
-copernica_modify_note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch, int *handles,
-			  char **keys, int from, int n)
+copernica_modify_note_outcomes(CopernicaModifyState *st, CopernicaBatch *batch,
+							   int *handles, char **keys, int from, int n)
 {
 	int			i;
 

@@ -229,8 +229,8 @@ row_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
  * says whether a row before it in the batch may have the same key.
  */
 CopernicaRequest *
-copernica_modify_insert_request(CopernicaModifyState *st, TupleTableSlot *slot, char **key,
-			   bool *wait_before)
+copernica_modify_insert_request(CopernicaModifyState *st, TupleTableSlot *slot,
+								char **key, bool *wait_before)
 {
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	char	   *parent = NULL;
@@ -292,7 +292,8 @@ copernica_modify_junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 
 /* Fill slot from the entity as Copernica now shows it. */
 void
-copernica_modify_read_back(CopernicaModifyState *st, const char *id, TupleTableSlot *slot)
+copernica_modify_read_back(CopernicaModifyState *st, const char *id,
+						   TupleTableSlot *slot)
 {
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
@@ -342,7 +343,8 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id, TupleTableS
 
 /* Put the new ID into the slot RETURNING reads. */
 void
-copernica_modify_set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot, const char *id)
+copernica_modify_set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot,
+								 const char *id)
 {
 	WriteColumn *col;
 	int			att;

@@ -76,14 +76,17 @@ check_write(CopernicaModifyState *st, CopernicaRequest *req,
 }
 
 /*
- * A write failed: learn what became of the others in flight (never
- * raising), and raise the error again with what the statement changed.
+ * A write failed: learn what became of the others in flight, and raise the
+ * error again with what the statement changed.  An error while waiting for
+ * them (a second cancel, libcurl failing) ends the wait: what has not been
+ * answered by then counts as unknown, and the detail says why the wait
+ * stopped.  The first error is the one raised, as postgres_fdw does.
  */
 static void
 fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 {
 	ErrorData  *edata;
-	int			i;
+	volatile int i;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
@@ -95,15 +98,23 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 		const char *x_created;
 		CopernicaOutcome outcome;
 
-		PG_TRY();
+		if (st->wait_error == NULL)
 		{
-			copernica_batch_settle(st->wbatch, w->handle);
+			PG_TRY();
+			{
+				copernica_batch_settle(st->wbatch, w->handle);
+			}
+			PG_CATCH();
+			{
+				ErrorData  *second;
+
+				MemoryContextSwitchTo(cxt);
+				second = CopyErrorData();
+				FlushErrorState();
+				st->wait_error = second->message;
+			}
+			PG_END_TRY();
 		}
-		PG_CATCH();
-		{
-			FlushErrorState();
-		}
-		PG_END_TRY();
 		outcome = copernica_batch_outcome(st->wbatch, w->handle, &x_created);
 		switch (outcome)
 		{
@@ -116,15 +127,7 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 		}
 	}
 	st->ninflight = 0;
-	PG_TRY();
-	{
-		ReThrowError(edata);
-	}
-	PG_CATCH();
-	{
-		copernica_modify_rethrow(st, cxt);
-	}
-	PG_END_TRY();
+	copernica_modify_raise(st, edata);
 }
 
 /*

@@ -95,13 +95,15 @@ class Faults:
         self.answer = None          # canned answer: dict, see configure
         self.answer_count = 0
         self.full_pages = 0
+        self.slow = None            # {'ms','match','method'}, see configure
+        self.slow_count = 0
 
     def configure(self, spec):
         """Apply a /_control/faults body; raises ValueError if bad."""
         if not isinstance(spec, dict):
             raise ValueError('faults body must be a JSON object')
         for key in spec:
-            if key not in ('latency_ms', 'fail', 'answer', 'full_pages') + self.KINDS:
+            if key not in ('latency_ms', 'fail', 'answer', 'full_pages', 'slow') + self.KINDS:
                 raise ValueError('unknown fault %r' % key)
         if 'latency_ms' in spec:
             self.latency_ms = max(0, int(spec['latency_ms']))
@@ -140,6 +142,16 @@ class Faults:
             self.answer_count = max(0, int(a.get('count', 1)))
         if 'full_pages' in spec:
             self.full_pages = max(0, int(spec['full_pages']))
+        if 'slow' in spec:
+            w = spec['slow']
+            if not isinstance(w, dict) or 'ms' not in w:
+                raise ValueError('slow needs {"ms":N,"count":C}')
+            m = w.get('method')
+            if m is not None and m not in ('GET', 'POST', 'PUT', 'DELETE'):
+                raise ValueError('slow method must be GET, POST, PUT or DELETE')
+            self.slow = {'ms': max(0, int(w['ms'])), 'match': str(w.get('match', '')),
+                         'method': m}
+            self.slow_count = max(0, int(w.get('count', 1)))
 
     def take(self, kind):
         if self.counts[kind] > 0:
@@ -154,6 +166,14 @@ class Faults:
             self.answer_count -= 1
             return self.answer
         return None
+
+    def take_slow(self, path, method):
+        """The extra delay in seconds for a request to path, if one is due."""
+        if (self.slow_count > 0 and self.slow['match'] in path
+                and self.slow['method'] in (None, method)):
+            self.slow_count -= 1
+            return self.slow['ms'] / 1000.0
+        return 0
 
     def take_full_page(self, path):
         if self.full_pages > 0 and STRUCTURE_LISTING.match(path):
@@ -180,6 +200,7 @@ class Faults:
         d.update(self.counts)
         d['answer'] = dict(self.answer, count=self.answer_count) if self.answer else None
         d['full_pages'] = self.full_pages
+        d['slow'] = dict(self.slow, count=self.slow_count) if self.slow else None
         return d
 
 
@@ -344,6 +365,8 @@ class Handler(BaseHTTPRequestHandler):
             answer = None if drop or fail else faults.take_answer(path, self.command)
             full_page = (not drop and not fail and not answer
                          and faults.take_full_page(path))
+            if not drop and not fail and not answer:
+                latency += faults.take_slow(path, self.command)
         if drop:
             self.close_connection = True
             try:

@@ -15,6 +15,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
   emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT] [--method M]
   emuctl.py full-pages N | renumber ID NEW_ID
+  emuctl.py slow MS COUNT [--match S] [--method M]
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
       [--sum FIELD]                               -> ... FIELD_sum=X
   emuctl.py profile ID                              -> JSON, or "absent"
@@ -102,6 +103,11 @@ def main(argv=None):
     p.add_argument('--match', default='')
     p.add_argument('--content-type', default='application/json')
     p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
+    p = sub.add_parser('slow')
+    p.add_argument('ms', type=int)
+    p.add_argument('count', type=int)
+    p.add_argument('--match', default='')
+    p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
     p = sub.add_parser('full-pages')
     p.add_argument('n', type=int)
     p = sub.add_parser('renumber')
@@ -171,6 +177,11 @@ def main(argv=None):
             if args.method is not None:
                 spec['method'] = args.method
             call(base, 'POST', 'faults', {'answer': spec})
+        elif c == 'slow':
+            spec = {'ms': args.ms, 'count': args.count, 'match': args.match}
+            if args.method is not None:
+                spec['method'] = args.method
+            call(base, 'POST', 'faults', {'slow': spec})
         elif c == 'full-pages':
             call(base, 'POST', 'faults', {'full_pages': args.n})
         elif c == 'renumber':

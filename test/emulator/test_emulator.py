@@ -1514,6 +1514,26 @@ class TestFaults(EmulatorTestCase):
         finally:
             control('DELETE', 'faults')
 
+    def test_slow_delays_only_matching_requests(self):
+        control('POST', 'faults', {
+            'slow': {'ms': 400, 'count': 1, 'match': 'profile/2', 'method': 'GET'},
+            'answer': {'status': 400, 'count': 1, 'match': 'profile/2',
+                       'body': '{"error":{"message":"no"}}'}})
+        try:
+            t = time.monotonic()
+            self.assertEqual(get('profile/2').status, 400)      # answered: not slow
+            self.assertEqual(get('profile/1').status, 200)      # no match
+            self.assertLess(time.monotonic() - t, 0.3)
+            t = time.monotonic()
+            self.assertEqual(get('profile/2').status, 200)
+            self.assertGreaterEqual(time.monotonic() - t, 0.4)
+            t = time.monotonic()
+            self.assertEqual(get('profile/2').status, 200)      # used up
+            self.assertLess(time.monotonic() - t, 0.3)
+            self.assertEqual(control('POST', 'faults', {'slow': {'count': 1}})[0], 400)
+        finally:
+            control('DELETE', 'faults')
+
     def test_full_pages_never_end(self):
         control('POST', 'faults', {'full_pages': 3})
         for start in (0, 1000, 5000):
