@@ -133,6 +133,22 @@ SELECT h_error('collections', 'SELECT * FROM h_orders');
 CREATE SCHEMA h_import;
 \! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1","name":"x {token_url}"}]}' --match /databases
 SELECT h_error('import', 'IMPORT FOREIGN SCHEMA "Nope" FROM SERVER regress_h INTO h_import');
+-- a list of names in a message is bounded: the first 20 and how many more
+-- (a full page of made-up collections, then of made-up fields) ...
+\! $EMUCTL full-pages 1
+SELECT h_error('many collections', 'SELECT * FROM h_orders');
+CREATE FOREIGN TABLE h_nofield (id bigint, nosuchfield text)
+    SERVER regress_h OPTIONS (database 'Newsletter');
+SELECT copernica_forget_metadata();
+\! $EMUCTL full-pages 1
+SELECT h_error('many fields', 'SELECT nosuchfield FROM h_nofield');
+-- ... and each name is cut, never inside a token's beginning
+-- (the second name holds the token's first 6 characters where the cut
+-- falls, after 60 others)
+SELECT format('\! $EMUCTL answer 200 1 ''{"start":0,"limit":1000,"count":3,"data":[{"ID":"1","name":"%s"},{"ID":"2","name":"%s%szzzz"},{"ID":"3","name":"%s{token}"}]}'' --match /collections',
+              repeat('n', 100), repeat('m', 60), left(:'token', 6), repeat('k', 10)) AS cmd \gset
+:cmd
+SELECT h_error('long names', 'SELECT * FROM h_orders');
 \! $EMUCTL clear-faults
 -- every error was captured, and none shows a token in any spelling
 SELECT count(*) AS captured,

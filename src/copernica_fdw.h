@@ -172,6 +172,21 @@ extern char *copernica_redact_excerpt(const char *s, size_t len);
 extern bool copernica_redact_needed(const char *s, size_t len);
 extern void copernica_rethrow_redacted(MemoryContext cxt) pg_attribute_noreturn();
 
+/* Names from Copernica's answers in a message: redacted and bounded. */
+#define COPERNICA_LIST_NAMES		20	/* names a list shows */
+#define COPERNICA_NAME_LEN			64	/* bytes of one name shown */
+
+typedef struct CopernicaNameList
+{
+	StringInfoData buf;
+	int			count;			/* names added, shown or not */
+} CopernicaNameList;
+
+extern char *copernica_redact_name(const char *name);
+extern void copernica_name_list_init(CopernicaNameList *list);
+extern void copernica_name_list_add(CopernicaNameList *list, const char *name);
+extern char *copernica_name_list_text(CopernicaNameList *list);
+
 /* ----------------------------------------------------------------
  * json.c, json_values.c: the page parser (common/jsonapi.h); the small
  * readers (string arrays, error messages, IDs) and JSON writing

@@ -192,9 +192,10 @@ copernica_match_interest(List *interests, const char *name, const char *database
 	ListCell   *lc;
 	char	   *caseless = NULL;
 	int			ncaseless = 0;
-	StringInfoData names;
+	CopernicaNameList names;
+	char	   *list;
 
-	initStringInfo(&names);
+	copernica_name_list_init(&names);
 	foreach(lc, interests)
 	{
 		char	   *v = lfirst(lc);
@@ -206,15 +207,16 @@ copernica_match_interest(List *interests, const char *name, const char *database
 			caseless = v;
 			ncaseless++;
 		}
-		appendStringInfo(&names, "%s%s", names.len ? ", " : "", v);
+		copernica_name_list_add(&names, v);
 	}
 	if (ncaseless == 1)
 		return caseless;
+	list = copernica_name_list_text(&names);
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("Copernica database \"%s\" has no interest \"%s\"",
 					database, name),
-			 names.len ? errdetail("Its interests are: %s.", copernica_redact(names.data))
+			 list ? errdetail("Its interests are: %s.", list)
 			 : errdetail("It has no interests."),
 			 errhint("Copernica ignores interests it does not know, so the write would be lost.")));
 	return NULL;				/* keep compiler quiet */

@@ -355,20 +355,22 @@ find_database(List *databases, const char *remote)
 static void
 report_unknown_database(const char *remote, List *databases)
 {
-	StringInfoData names;
+	CopernicaNameList names;
 	ListCell   *lc;
+	char	   *list;
 
-	initStringInfo(&names);
+	copernica_name_list_init(&names);
 	foreach(lc, databases)
 	{
 		ImportItem *db = lfirst(lc);
 
-		appendStringInfo(&names, "%s%s", names.len ? ", " : "", db->name);
+		copernica_name_list_add(&names, db->name);
 	}
+	list = copernica_name_list_text(&names);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
 			 errmsg("Copernica has no database \"%s\"", remote),
-			 names.len ? errdetail("The databases are: %s.", copernica_redact(names.data))
+			 list ? errdetail("The databases are: %s.", list)
 			 : errdetail("There are no databases."),
 			 errhint("Name a database, or import every database with IMPORT FOREIGN SCHEMA \"%s\".",
 					 IMPORT_ALL)));

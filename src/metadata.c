@@ -151,13 +151,14 @@ lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 {
 	List	   *items;
 	ListCell   *lc;
-	StringInfoData names;
+	CopernicaNameList names;
+	char	   *list;
 
 	items = copernica_fetch_listing(conn,
 									psprintf("database/%s/collections",
 											 copernica_escape_path_segment(opts->database)),
 									id_name_paths, lengthof(id_name_paths), stats);
-	initStringInfo(&names);
+	copernica_name_list_init(&names);
 	foreach(lc, items)
 	{
 		char	  **v = lfirst(lc);
@@ -165,13 +166,14 @@ lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 		if (v[1] && v[0] && pg_strcasecmp(v[1], opts->collection) == 0)
 			return copernica_checked_id(v[0]);
 		if (v[1])
-			appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[1]);
+			copernica_name_list_add(&names, v[1]);
 	}
+	list = copernica_name_list_text(&names);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 			 errmsg("Copernica database \"%s\" has no collection \"%s\"",
 					opts->database, opts->collection),
-			 names.len ? errdetail("Its collections are: %s.", copernica_redact(names.data))
+			 list ? errdetail("Its collections are: %s.", list)
 			 : errdetail("It has no collections.")));
 	return NULL;				/* keep compiler quiet */
 }
@@ -187,11 +189,12 @@ lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *na
 {
 	List	   *items;
 	ListCell   *lc;
-	StringInfoData names;
+	CopernicaNameList names;
+	char	   *list;
 
 	items = copernica_fetch_listing(conn, listing, id_name_paths,
 									lengthof(id_name_paths), stats);
-	initStringInfo(&names);
+	copernica_name_list_init(&names);
 	foreach(lc, items)
 	{
 		char	  **v = lfirst(lc);
@@ -200,12 +203,13 @@ lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *na
 		if (v[1] && v[0] && pg_strcasecmp(v[1], name) == 0 && copernica_parse_id(v[0], &id))
 			return psprintf(INT64_FORMAT, id);
 		if (v[1])
-			appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[1]);
+			copernica_name_list_add(&names, v[1]);
 	}
+	list = copernica_name_list_text(&names);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 			 errmsg("Copernica %s \"%s\" has no %s \"%s\"", owner_kind, owner, what, name),
-			 names.len ? errdetail("Its %ss are: %s.", what, copernica_redact(names.data))
+			 list ? errdetail("Its %ss are: %s.", what, list)
 			 : errdetail("It has no %ss.", what)));
 	return NULL;				/* keep compiler quiet */
 }

@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
 #include "copernica_fdw.h"
@@ -308,4 +309,74 @@ copernica_rethrow_redacted(MemoryContext cxt)
 	edata->hint = copernica_redact(edata->hint);
 	edata->context = copernica_redact(edata->context);
 	ReThrowError(edata);
+}
+
+/*
+ * One name from Copernica's answer (a field's, a collection's) for a
+ * message: tokens removed, cut to COPERNICA_NAME_LEN bytes (never inside a
+ * character, never in a token's beginning) with "..." when there was more,
+ * control characters replaced.  Unlike an excerpt it keeps non-ASCII
+ * letters: a name is text in the database's encoding, checked on arrival.
+ */
+char *
+copernica_redact_name(const char *name)
+{
+	char	   *clean;
+	size_t		len;
+	char	   *p;
+
+	if (name == NULL)
+		return NULL;
+	clean = redact_internal(name, strlen(name), false);
+	len = strlen(clean);
+	if (len > COPERNICA_NAME_LEN)
+	{
+		int			cut = pg_mbcliplen(clean, len, COPERNICA_NAME_LEN);
+		char	   *shown = redact_internal(clean, cut, true);
+
+		pfree(clean);
+		clean = psprintf("%s...", shown);
+		pfree(shown);
+	}
+	for (p = clean; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7F)
+			*p = '?';
+	return clean;
+}
+
+/*
+ * A list of names for a message's detail or hint: "a, b, c and 480 more".
+ * A listing can hold thousands of names, each as long as a server likes;
+ * the message shows the first COPERNICA_LIST_NAMES, each through
+ * copernica_redact_name.
+ */
+void
+copernica_name_list_init(CopernicaNameList *list)
+{
+	initStringInfo(&list->buf);
+	list->count = 0;
+}
+
+void
+copernica_name_list_add(CopernicaNameList *list, const char *name)
+{
+	char	   *shown;
+
+	if (++list->count > COPERNICA_LIST_NAMES)
+		return;
+	shown = copernica_redact_name(name);
+	appendStringInfo(&list->buf, "%s%s", list->count > 1 ? ", " : "", shown);
+	pfree(shown);
+}
+
+/* The list as text, or NULL when no name was added. */
+char *
+copernica_name_list_text(CopernicaNameList *list)
+{
+	if (list->count == 0)
+		return NULL;
+	if (list->count > COPERNICA_LIST_NAMES)
+		appendStringInfo(&list->buf, " and %d more",
+						 list->count - COPERNICA_LIST_NAMES);
+	return list->buf.data;
 }

@@ -294,17 +294,19 @@ void
 copernica_report_unmatched_column(const char *colname, const char *relname,
 								  List *field_names)
 {
-	StringInfoData list;
+	CopernicaNameList list;
 	ListCell   *lc;
+	char	   *names;
 
-	initStringInfo(&list);
+	copernica_name_list_init(&list);
 	foreach(lc, field_names)
-		appendStringInfo(&list, "%s%s", list.len ? ", " : "", (char *) lfirst(lc));
+		copernica_name_list_add(&list, (char *) lfirst(lc));
+	names = copernica_name_list_text(&list);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 			 errmsg("column \"%s\" of foreign table \"%s\" matches no Copernica field",
 					colname, relname),
-			 list.len ? errdetail("The fields are: %s.", copernica_redact(list.data))
+			 names ? errdetail("The fields are: %s.", names)
 			 : errdetail("There are no fields."),
 			 errhint("Rename the column, or name the field with the column option \"field\".")));
 }

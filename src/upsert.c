@@ -115,7 +115,7 @@ copernica_upsert_begin(Relation rel, const CopernicaOptions *opts,
 	CopernicaValuePath source;
 	List	   *defs;
 	ListCell   *lc;
-	StringInfoData names;
+	CopernicaNameList names;
 	HASHCTL		ctl;
 	int			i;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -158,7 +158,7 @@ copernica_upsert_begin(Relation rel, const CopernicaOptions *opts,
 
 	/* a key on a field Copernica does not know would match everything */
 	defs = fetch_field_definitions(conn, res, opts, stats);
-	initStringInfo(&names);
+	copernica_name_list_init(&names);
 	foreach(lc, defs)
 	{
 		char	  **v = lfirst(lc);
@@ -176,11 +176,12 @@ copernica_upsert_begin(Relation rel, const CopernicaOptions *opts,
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 						 errmsg("Copernica field \"%s\" of type %s cannot be an upsert key",
-								up->field, type),
+								copernica_redact_name(up->field),
+								copernica_redact_name(type)),
 						 errdetail("Copernica casts or rewrites values of this type before it compares them, so a key could match profiles it is not equal to."),
 						 errhint("Use a text, email, phone or integer field as the key.")));
 		}
-		appendStringInfo(&names, "%s%s", names.len ? ", " : "", v[0]);
+		copernica_name_list_add(&names, v[0]);
 	}
 	if (up->field == NULL)
 		ereport(ERROR,
@@ -189,7 +190,8 @@ copernica_upsert_begin(Relation rel, const CopernicaOptions *opts,
 						up->colname, relname),
 				 errdetail("Copernica ignores a condition on an unknown field, so the upsert would update every %s.",
 						   res->entity_prefix),
-				 names.len ? errhint("The fields are: %s.", names.data) : 0));
+				 names.count ? errhint("The fields are: %s.",
+									   copernica_name_list_text(&names)) : 0));
 
 	copernica_column_type_init(&up->type, attr->atttypid, attr->atttypmod);
 
