@@ -13,7 +13,9 @@
  *	  listing, e.g. publisher/emailing/X/clicks, in that order of preference;
  *	  the column is filled from the condition where the items lack it;
  *	- else the account-wide listing (publisher/clicks), where there is one;
- *	- else every emailing's listing in turn, the emailings read first.
+ *	- else every emailing's listing in turn, the emailings read first;
+ *	- a resource with neither (a test group's events, a message's content or
+ *	  statistics) needs a key condition: an error at plan time without one.
  * Time conditions become the API's parameters: fields[]=timestamp>... on
  * Publisher listings, begintime/endtime on Marketing Suite events,
  * fromdate/todate on emailings, from/to on ms/destinations.  The docs do
@@ -58,7 +60,7 @@
 
 
 static const char *const key_columns[NUM_KEYS] = {
-	"destination", "subprofile", "profile", "emailing"
+	"destination", "subprofile", "profile", "emailing", "testgroup", "template"
 };
 
 
@@ -124,37 +126,50 @@ static const MailingColumnDef ms_statistics_cols[] = {
 	{"unsubscribes_total", "integer", "unsubscribes.total"},
 	{"unsubscribes_unique", "integer", "unsubscribes.unique"}, {NULL}
 };
-static const MailingColumnDef pub_deliveries_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"attempt", "integer", NULL}, {"smtp_response", "text", "smtp-response"},
-	EVENT_LINKS_PUB, {NULL}
+/* each Publisher event kind's own columns, also read per test group */
+#define PUB_DELIVERIES \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"attempt", "integer", NULL}, {"smtp_response", "text", "smtp-response"}
+#define PUB_IMPRESSIONS \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"ip", "text", NULL}, {"useragent", "text", NULL}, {"device", "text", NULL}, \
+	{"referer", "text", NULL}
+#define PUB_CLICKS \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"link_id", "bigint", NULL}, {"link", "text", NULL}, {"link_title", "text", NULL}, \
+	{"ip", "text", NULL}, {"useragent", "text", NULL}, {"referer", "text", NULL}
+#define PUB_ERRORS \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"errorcode", "text", NULL}, {"description", "text", NULL}, \
+	{"errortype", "text", NULL}, {"errortypedescription", "text", NULL}
+#define PUB_UNSUBSCRIBES \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"source", "text", NULL}, {"success", "boolean", NULL}
+#define PUB_ABUSES \
+	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL}, \
+	{"recognized_as", "text", NULL}, {"feedback_type", "text", NULL}, \
+	{"arf_version", "text", NULL}, {"details", "text", NULL}
+/* a test group's events: the test group is the URL's, not the item's */
+#define TESTGROUP_KEY	{"testgroup", "bigint", NULL}
+
+static const MailingColumnDef pub_deliveries_cols[] = {PUB_DELIVERIES, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef pub_impressions_cols[] = {PUB_IMPRESSIONS, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef pub_clicks_cols[] = {PUB_CLICKS, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef pub_errors_cols[] = {PUB_ERRORS, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef pub_unsubscribes_cols[] = {PUB_UNSUBSCRIBES, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef pub_abuses_cols[] = {PUB_ABUSES, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef tg_deliveries_cols[] = {
+	TESTGROUP_KEY, PUB_DELIVERIES, EVENT_LINKS_PUB, {NULL}
 };
-static const MailingColumnDef pub_impressions_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"ip", "text", NULL}, {"useragent", "text", NULL}, {"device", "text", NULL},
-	{"referer", "text", NULL}, EVENT_LINKS_PUB, {NULL}
+static const MailingColumnDef tg_impressions_cols[] = {
+	TESTGROUP_KEY, PUB_IMPRESSIONS, EVENT_LINKS_PUB, {NULL}
 };
-static const MailingColumnDef pub_clicks_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"link_id", "bigint", NULL}, {"link", "text", NULL}, {"link_title", "text", NULL},
-	{"ip", "text", NULL}, {"useragent", "text", NULL}, {"referer", "text", NULL},
-	EVENT_LINKS_PUB, {NULL}
+static const MailingColumnDef tg_clicks_cols[] = {TESTGROUP_KEY, PUB_CLICKS, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef tg_errors_cols[] = {TESTGROUP_KEY, PUB_ERRORS, EVENT_LINKS_PUB, {NULL}};
+static const MailingColumnDef tg_unsubscribes_cols[] = {
+	TESTGROUP_KEY, PUB_UNSUBSCRIBES, EVENT_LINKS_PUB, {NULL}
 };
-static const MailingColumnDef pub_errors_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"errorcode", "text", NULL}, {"description", "text", NULL},
-	{"errortype", "text", NULL}, {"errortypedescription", "text", NULL},
-	EVENT_LINKS_PUB, {NULL}
-};
-static const MailingColumnDef pub_unsubscribes_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"source", "text", NULL}, {"success", "boolean", NULL}, EVENT_LINKS_PUB, {NULL}
-};
-static const MailingColumnDef pub_abuses_cols[] = {
-	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
-	{"recognized_as", "text", NULL}, {"feedback_type", "text", NULL},
-	{"arf_version", "text", NULL}, {"details", "text", NULL}, EVENT_LINKS_PUB, {NULL}
-};
+static const MailingColumnDef tg_abuses_cols[] = {TESTGROUP_KEY, PUB_ABUSES, EVENT_LINKS_PUB, {NULL}};
 static const MailingColumnDef ms_deliveries_cols[] = {
 	{"id", "bigint", NULL}, {"timestamp", "timestamp", NULL},
 	{"attempts", "integer", NULL}, EVENT_LINKS_MS, {NULL}
@@ -185,6 +200,62 @@ static const MailingColumnDef ms_template_cols[] = {
 	{"id", "bigint", NULL}, {"name", "text", NULL}, {"subject", "text", NULL},
 	{"type", "text", NULL}, {"from_address", "jsonb", NULL}, {NULL}
 };
+/* a test group and a snapshot write the sender as one string */
+static const MailingColumnDef pub_testgroup_cols[] = {
+	{"id", "bigint", NULL}, {"emailing", "bigint", NULL}, {"name", "text", NULL},
+	{"subject", "text", NULL}, {"from_address", "text", NULL},
+	{"timestamp", "timestamp", NULL}, {"destinations", "integer", NULL},
+	{"document", "bigint", NULL}, {NULL}
+};
+static const MailingColumnDef pub_snapshot_cols[] = {
+	{"emailing", "bigint", NULL}, {"name", "text", NULL}, {"subject", "text", NULL},
+	{"from_address", "text", NULL}, {"document", "bigint", NULL}, {NULL}
+};
+static const MailingColumnDef pub_content_cols[] = {
+	{"destination", "bigint", NULL}, {"subject", "text", NULL},
+	{"html", "text", NULL}, {"text", "text", NULL}, {NULL}
+};
+static const MailingColumnDef pub_dest_statistics_cols[] = {
+	{"destination", "bigint", "ID"},
+	{"abuses_total", "integer", "abuses.total"}, {"clicks_total", "integer", "clicks.total"},
+	{"deliveries_total", "integer", "deliveries.total"},
+	{"errors_total", "integer", "errors.total"},
+	{"impressions_total", "integer", "impressions.total"},
+	{"retries_total", "integer", "retries.total"},
+	{"unsubscribes_total", "integer", "unsubscribes.total"}, {NULL}
+};
+#define MS_STATISTICS_COUNTS \
+	{"abuses_total", "integer", "abuses.total"}, \
+	{"clicks_total", "integer", "clicks.total"}, {"clicks_unique", "integer", "clicks.unique"}, \
+	{"deliveries_total", "integer", "deliveries.total"}, \
+	{"errors_total", "integer", "errors.total"}, \
+	{"impressions_total", "integer", "impressions.total"}, \
+	{"impressions_unique", "integer", "impressions.unique"}, \
+	{"retries_total", "integer", "retries.total"}, \
+	{"unsubscribes_total", "integer", "unsubscribes.total"}, \
+	{"unsubscribes_unique", "integer", "unsubscribes.unique"}
+static const MailingColumnDef ms_dest_statistics_cols[] = {
+	{"destination", "bigint", "ID"}, MS_STATISTICS_COUNTS, {NULL}
+};
+static const MailingColumnDef ms_template_statistics_cols[] = {
+	{"template", "bigint", NULL}, {"destinations", "integer", NULL}, MS_STATISTICS_COUNTS,
+	{NULL}
+};
+static const MailingColumnDef pub_scheduled_cols[] = {
+	{"id", "bigint", NULL}, {"next", "timestamp", NULL}, {"previous", "timestamp", NULL},
+	{"interval", "jsonb", NULL}, {"iterations", "integer", NULL},
+	{"processed_iterations", "integer", NULL}, {"scheduled_iterations", "integer", NULL},
+	{"subject", "text", NULL}, {"from_address", "jsonb", NULL},
+	{"emailing_type", "text", NULL}, {"contenttype", "text", NULL},
+	{"testgroups", "integer", NULL}, {"target", "jsonb", NULL},
+	{"document", "bigint", NULL}, {"template", "bigint", NULL}, {NULL}
+};
+static const MailingColumnDef ms_scheduled_cols[] = {
+	{"id", "bigint", NULL}, {"start", "timestamp", NULL}, {"rrule", "text", NULL},
+	{"next", "timestamp", NULL}, {"previous", "timestamp", NULL},
+	{"subject", "text", NULL}, {"type", "text", NULL}, {"from_address", "jsonb", NULL},
+	{"target", "jsonb", NULL}, {"template", "bigint", NULL}, {NULL}
+};
 
 #define PUB_EMAILINGS	"publisher_emailings"
 #define MS_EMAILINGS	"ms_emailings"
@@ -193,6 +264,11 @@ static const MailingColumnDef ms_template_cols[] = {
 	{"publisher_" kind, "publisher/" kind, \
 	 {"publisher/destination/%s/" kind, NULL, NULL, "publisher/emailing/%s/" kind}, \
 	 "", TIME_FIELDS, TIME_FIELDS, "timestamp", true, true, PUB_EMAILINGS, cols}
+/* a test group's events: only by test group (no listing of them all) */
+#define TESTGROUP_EVENT(kind, cols) \
+	{"publisher_testgroup_" kind, NULL, \
+	 {[KEY_TESTGROUP] = "publisher/testgroup/%s/" kind}, \
+	 "", TIME_NONE, TIME_NONE, NULL, false, true, NULL, cols}
 #define MS_EVENT(kind, cols) \
 	{"ms_" kind, "ms/" kind, \
 	 {"ms/destination/%s/" kind, NULL, NULL, "ms/emailing/%s/" kind}, \
@@ -240,6 +316,31 @@ static const MailingResource mailing_resources[] = {
 	 NULL, false, true, NULL, pub_template_cols},
 	{"ms_templates", "ms/templates", {NULL}, "", TIME_NONE, TIME_NONE,
 	 NULL, false, true, NULL, ms_template_cols},
+	{"publisher_testgroups", NULL, {[KEY_EMAILING] = "publisher/emailing/%s/testgroups"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, true, PUB_EMAILINGS, pub_testgroup_cols},
+	TESTGROUP_EVENT("abuses", tg_abuses_cols),
+	TESTGROUP_EVENT("clicks", tg_clicks_cols),
+	TESTGROUP_EVENT("deliveries", tg_deliveries_cols),
+	TESTGROUP_EVENT("errors", tg_errors_cols),
+	TESTGROUP_EVENT("impressions", tg_impressions_cols),
+	TESTGROUP_EVENT("unsubscribes", tg_unsubscribes_cols),
+	{"publisher_snapshots", NULL, {[KEY_EMAILING] = "publisher/emailing/%s/snapshot"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, PUB_EMAILINGS, pub_snapshot_cols},
+	{"publisher_destination_content", NULL,
+	 {[KEY_DESTINATION] = "publisher/destination/%s/content"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, pub_content_cols},
+	{"publisher_destination_statistics", NULL,
+	 {[KEY_DESTINATION] = "publisher/destination/%s/statistics"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, pub_dest_statistics_cols},
+	{"ms_destination_statistics", NULL,
+	 {[KEY_DESTINATION] = "ms/destination/%s/statistics"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, ms_dest_statistics_cols},
+	{"ms_template_statistics", NULL, {[KEY_TEMPLATE] = "ms/template/%s/statistics"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, ms_template_statistics_cols},
+	{"publisher_scheduledemailings", "publisher/scheduledemailings", {NULL}, "",
+	 TIME_NONE, TIME_NONE, NULL, false, true, NULL, pub_scheduled_cols},
+	{"ms_scheduledemailings", "ms/scheduledemailings", {NULL}, "",
+	 TIME_NONE, TIME_NONE, NULL, false, true, NULL, ms_scheduled_cols},
 	{NULL}
 };
 
@@ -358,12 +459,15 @@ copernica_mailing_unknown_column(const MailingResource *mr, const char *colname,
 #define ROWS_PER_KEY			1000.0
 #define ROWS_PER_PROFILE		10.0
 #define EMAILINGS_GUESS			100.0
+/* requests charged for a scan that lacks the key its resource requires */
+#define MAILING_UNKEYED_REQUESTS	1.0e8
 
 typedef struct MailingRelInfo
 {
 	CopernicaPlanInfo plan;		/* first, as in copernica_fdw.c's RelInfo */
 	const MailingResource *mr;
 	Bitmapset  *attrs_used;
+	bool		key_missing;	/* a key is required and no condition gives it */
 } MailingRelInfo;
 
 
@@ -543,12 +647,16 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	}
 	if (keyed[KEY_DESTINATION] || keyed[KEY_SUBPROFILE] || keyed[KEY_PROFILE])
 		rows = ROWS_PER_PROFILE;
-	else if (keyed[KEY_EMAILING])
+	else if (keyed[KEY_EMAILING] || keyed[KEY_TESTGROUP] || keyed[KEY_TEMPLATE])
 		rows = info->mr->envelope ? ROWS_PER_KEY : 1;
 	else if (info->mr->all_path)
 		rows = ROWS_ACCOUNT_WIDE;
 	else
 		rows = EMAILINGS_GUESS * (info->mr->envelope ? ROWS_PER_KEY : 1);
+	info->key_missing = info->mr->all_path == NULL && info->mr->emailings == NULL;
+	for (x = 0; x < NUM_KEYS; x++)
+		if (keyed[x])
+			info->key_missing = false;
 	if (strcmp(info->mr->name + strlen(info->mr->name) - 9, "emailings") == 0 ||
 		strcmp(info->mr->name + strlen(info->mr->name) - 9, "templates") == 0 ||
 		strcmp(info->mr->name + strlen(info->mr->name) - 9, "documents") == 0)
@@ -615,6 +723,13 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 	if (info->mr->all_path == NULL && info->mr->emailings != NULL &&
 		baserel->tuples > ROWS_PER_KEY)
 		requests = EMAILINGS_GUESS;
+
+	/*
+	 * Without the key it requires the scan cannot run (an error at plan
+	 * time): priced out of reach, so that a join on the key wins.
+	 */
+	if (info->key_missing)
+		requests = MAILING_UNKEYED_REQUESTS;
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 MAILING_REQUEST_COST * seq_page_cost,
@@ -662,6 +777,35 @@ choose_key(List *conds)
 			best = c->key;
 	}
 	return best;
+}
+
+/*
+ * A resource read only per key (a test group's events, a destination's
+ * statistics) without a condition that gives one.
+ */
+static void
+missing_key_error(const MailingResource *mr, const char *relname)
+{
+	StringInfoData keys;
+	StringInfoData paths;
+	int			k;
+
+	initStringInfo(&keys);
+	initStringInfo(&paths);
+	for (k = 0; k < NUM_KEYS; k++)
+		if (mr->by_path[k])
+		{
+			appendStringInfo(&keys, "%s%s", keys.len ? " or " : "", key_columns[k]);
+			appendStringInfo(&paths, "%s%s", paths.len ? ", " : "",
+							 psprintf(mr->by_path[k], psprintf("{%s}", key_columns[k])));
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
+			 errmsg("foreign table \"%s\" needs a condition on %s", relname, keys.data),
+			 errdetail("Copernica's %s is read one %s at a time (GET %s); it has no listing of all of them.",
+					   mr->name, keys.data, paths.data),
+			 errhint("Add WHERE %s = value or = ANY(array), or join on that column.",
+					 keys.data)));
 }
 
 /* fdw_private of a mailing scan */
@@ -736,6 +880,8 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 			appendStringInfoChar(&filter, ')');
 	}
 
+	if (key == KEY_NONE && info->mr->all_path == NULL && info->mr->emailings == NULL)
+		missing_key_error(info->mr, get_rel_name(foreigntableid));
 	if (key != KEY_NONE)
 		path = psprintf(info->mr->by_path[key], psprintf("{%s}", key_columns[key]));
 	else if (info->mr->all_path &&

@@ -18,6 +18,8 @@ typedef enum MailingKey
 	KEY_SUBPROFILE,
 	KEY_PROFILE,
 	KEY_EMAILING,
+	KEY_TESTGROUP,
+	KEY_TEMPLATE,
 	NUM_KEYS,
 	KEY_NONE = -1
 } MailingKey;
@@ -52,7 +54,9 @@ typedef struct MailingResource
 	const char *time_column;
 	bool		id_filter;		/* fields[]=id... understood */
 	bool		envelope;		/* false: one bare object per request */
-	const char *emailings;		/* the resource whose IDs to go through */
+	const char *emailings;		/* the resource whose IDs to go through; NULL
+								 * with no all_path: a key condition is
+								 * required */
 	const MailingColumnDef *columns;
 } MailingResource;
 

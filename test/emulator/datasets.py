@@ -59,7 +59,7 @@ PUBLISHER_EMAILINGS = [
     {'id': '1281', 'timestamp': '2024-03-14 15:02:14', 'document': '114', 'template': '621',
      'subject': 'Spring sale', 'description': 'Seasonal mailing to all customers',
      'from_address': {'name': 'Demo Shop', 'email': 'news@example.com'},
-     'destinations': '25', 'testgroups': 0, 'type': 'mass', 'clicks': '12',
+     'destinations': '25', 'testgroups': 2, 'type': 'mass', 'clicks': '12',
      'impressions': '20', 'errors': '1', 'unsubscribes': '2', 'abuses': '0',
      'contenttype': 'html',
      'target': {'type': 'database', 'sources': [{'id': '1', 'type': 'database'}]}},

@@ -16,7 +16,20 @@ Emulator choices where the doc is silent (copernica-api-v2.md 11.14):
 - ms/destinations without both `from` and `to` is HTTP 400
   "Parameters from and to are required";
 - keys of an emailing starting with "_" are internal ("_test",
-  "_followup") and never shown.
+  "_followup") and never shown;
+- a Publisher emailing with "testgroups": N > 0 has N test groups (IDs
+  emailing ID * 10 + 1..N), each sent to its own slice of the first fifth
+  of the destinations; a test group's events are the emailing's events of
+  those destinations; testgroup/$id/clicks?unique=true keeps the first
+  click per destination;
+- publisher/destination/$id/content gives html, text and subject (html
+  null for a text mailing, text null for an html one; amp only when asked
+  for, always null);
+- the scheduled emailings are fixed (PUBLISHER_SCHEDULED, MS_SCHEDULED);
+  their filters: Publisher type (from "_type"), test (test|normal|both),
+  fromdate (next >= it); Marketing Suite active, repeated, mass,
+  nextrunbefore, nextrunafter (inclusive);
+- ms/template/$id/statistics adds up the template's emailings.
 """
 
 import hashlib
@@ -50,6 +63,49 @@ MS_TEMPLATES = [
     {'id': '590', 'name': 'Newsletter',
      'from_address': {'name': 'Newsletter', 'email': 'letter@example.com'},
      'subject': 'Newsletter', 'type': 'json', '_created': '2024-05-01 10:00:00'},
+]
+
+PUBLISHER_SCHEDULED = [
+    {'id': '456', 'next': '2024-09-01 08:00:00', 'previous': '2024-08-01 08:00:00',
+     'interval': {'count': 1, 'unit': 'month'}, 'iterations': -1,
+     'processed_iterations': '7', 'scheduled_iterations': '-1', 'document': 114,
+     'template': 621, 'subject': 'Monthly news',
+     'from_address': {'name': 'Demo Shop', 'email': 'news@example.com'}, 'testgroups': 0,
+     'emailing_type': 'normal', 'contenttype': 'html',
+     'target': {'type': 'database', 'sources': [{'id': '1', 'type': 'database'}]},
+     '_type': 'mass', '_test': False},
+    {'id': '457', 'next': '2024-07-15 06:00:00', 'previous': None,
+     'interval': {'count': 1, 'unit': 'week'}, 'iterations': 4,
+     'processed_iterations': '0', 'scheduled_iterations': '4', 'document': 115,
+     'template': 621, 'subject': 'Gold weekly',
+     'from_address': {'name': 'Demo Shop', 'email': 'news@example.com'}, 'testgroups': 2,
+     'emailing_type': 'splitrun', 'contenttype': 'both',
+     'target': {'type': 'view', 'sources': [{'id': '1', 'type': 'view'},
+                                            {'id': '1', 'type': 'database'}]},
+     '_type': 'individual', '_test': False},
+    {'id': '460', 'next': '2024-06-30 12:00:00', 'previous': '2024-06-29 12:00:00',
+     'interval': {'count': 1, 'unit': 'day'}, 'iterations': 3,
+     'processed_iterations': '2', 'scheduled_iterations': '1', 'document': 120,
+     'template': 630, 'subject': 'Test run',
+     'from_address': {'name': 'Demo Winkel', 'email': 'info@example.nl'}, 'testgroups': 0,
+     'emailing_type': 'normal', 'contenttype': 'text',
+     'target': {'type': 'database', 'sources': [{'id': '2', 'type': 'database'}]},
+     '_type': 'mass', '_test': True},
+]
+MS_SCHEDULED = [
+    {'id': '1742', 'start': '2024-06-27 17:30:00', 'rrule': 'FREQ=DAILY;COUNT=2',
+     'template': '579', 'next': '2024-06-28 17:30:00', 'previous': '2024-06-27 17:30:00',
+     'subject': 'Daily welcome', 'from_address': {'name': 'Test', 'email': 'test@example.com'},
+     'type': 'mass',
+     'target': {'type': 'database', 'sources': [{'id': '1', 'type': 'database'}]},
+     '_active': True},
+    {'id': '1750', 'start': '2024-08-01 09:00:00', 'rrule': '', 'template': '590',
+     'next': '2024-08-01 09:00:00', 'previous': None, 'subject': 'August letter',
+     'from_address': {'name': 'Newsletter', 'email': 'letter@example.com'},
+     'type': 'individual',
+     'target': {'type': 'collection', 'sources': [{'id': '1', 'type': 'collection'},
+                                                  {'id': '1', 'type': 'database'}]},
+     '_active': False},
 ]
 
 
@@ -130,6 +186,8 @@ class System:
         self.all_dests = []
         self.events = {}                        # kind -> [event dicts], ID order
         self.counts = {}                        # emailing id -> {kind: unsubscribes...}
+        self.testgroups = {}                    # emailing id -> [testgroup dicts]
+        self.tg_by_id = {}
 
     def kinds(self):
         return PUBLISHER_KINDS if self.name == 'publisher' else MS_KINDS
@@ -206,11 +264,17 @@ def _gen_system(st, system, scale):
                 ev('unsubscribes', i, to_seconds(dests[i]['timestampsent'])
                    + rng.randint(3600, 4 * 86400), None)
         else:
+            if not unsubscribed and n >= 20:
+                # at least one, so that the Unsubscribed filter has something
+                # to find (chosen without the rng: the other events stay)
+                unsubscribed = [delivered[len(delivered) // 2]]
             for i in unsubscribed:
                 dests[i]['_unsubscribed'] = True
         for i in [delivered[j] for j in _pick(rng, delivered, want['abuses'])]:
             ev('abuses', i, to_seconds(dests[i]['timestampsent']) + rng.randint(3600, 5 * 86400),
                None)
+        if pub:
+            _gen_testgroups(system, e, dests)
         system.dests[e['id']] = dests
         system.counts[e['id']] = {'unsubscribes': len(unsubscribed)}
         for d in dests:
@@ -239,6 +303,102 @@ def _gen_system(st, system, scale):
                          if ev['emailing'] == e['id']}
                 e[kind] = str(len(dests))
     system.all_dests.sort(key=lambda d: int(d['internal'] if pub else d['ID']))
+
+
+def _sender(e):
+    f = e.get('from_address') or {}
+    return '"%s" <%s>' % (f.get('name', ''), f.get('email', ''))
+
+
+def _gen_testgroups(system, e, dests):
+    """A split run's test groups: each gets a slice of the first fifth."""
+    t = phpish.php_int(e.get('testgroups', 0))
+    groups = []
+    if t > 0 and dests:
+        size = max(1, len(dests) // 5 // t)
+        for k in range(t):
+            members = dests[k * size:(k + 1) * size]
+            g = {'ID': str(int(e['id']) * 10 + k + 1), 'document': e.get('document'),
+                 'name': 'Testgroup %d' % (k + 1), 'from_address': _sender(e),
+                 'subject': '%s (%s)' % (e.get('subject', ''), chr(65 + k)),
+                 'timestamp': e['timestamp'], 'destinations': str(len(members)),
+                 '_emailing': e['id'], '_dests': {d['internal'] for d in members}}
+            groups.append(g)
+            system.tg_by_id[g['ID']] = g
+    system.testgroups[e['id']] = groups
+
+
+def _content(system, d, params, wanted):
+    e = system.by_id[d['mailing']]
+    ctype = e.get('contenttype', 'html')
+    subject = e.get('subject', '')
+    html = None if ctype == 'text' else (
+        '<html><body><h1>%s</h1><p>Dear customer %s,</p>'
+        '<a href="https://shop.example/sale">Sale</a></body></html>' % (subject, d['profile']))
+    text = None if ctype == 'html' else '%s\n\nDear customer %s,\n' % (subject, d['profile'])
+    full = {'html': html, 'text': text, 'subject': subject}
+    if not wanted:
+        return full
+    out = {}
+    for t in wanted.split('+'):
+        if t not in ('html', 'amp', 'text', 'subject'):
+            raise MailingError('Invalid content type')
+        out[t] = full.get(t)
+    return out
+
+
+def _scheduled(system, params):
+    if system.name == 'publisher':
+        items = PUBLISHER_SCHEDULED
+        t = params.get('type')
+        if t in ('mass', 'individual'):
+            items = [x for x in items if x['_type'] == t]
+        if params.get('test') == 'test':
+            items = [x for x in items if x['_test']]
+        elif params.get('test') == 'normal':
+            items = [x for x in items if not x['_test']]
+        lo = norm_stamp(params.get('fromdate')) if isinstance(params.get('fromdate'), str) \
+            else None
+        return [x for x in items if lo is None or (x['next'] or '') >= lo]
+    items = MS_SCHEDULED
+    for name, test in (('active', lambda x: x['_active']), ('repeated', lambda x: bool(x['rrule'])),
+                       ('mass', lambda x: x['type'] == 'mass')):
+        v = params.get(name)
+        if v in ('true', '1'):
+            items = [x for x in items if test(x)]
+        elif v in ('false', '0') and name != 'mass':
+            items = [x for x in items if not test(x)]
+    for name, cmp in (('nextrunbefore', lambda a, b: a <= b),
+                      ('nextrunafter', lambda a, b: a >= b)):
+        v = norm_stamp(params.get(name)) if isinstance(params.get(name), str) else None
+        if v is not None:
+            items = [x for x in items if x['next'] and cmp(x['next'], v)]
+    return items
+
+
+def _template_statistics(system, template, params):
+    """ms/template/$id/statistics: the template's emailings added up."""
+    out = {'destinations': 0}
+    sums = {}
+    for e in system.emailings:
+        if e.get('template') != template:
+            continue
+        s = _statistics(system, e, params)
+        out['destinations'] += phpish.php_int(s['destinations'])
+        for kind, v in s.items():
+            if isinstance(v, dict):
+                acc = sums.setdefault(kind, {})
+                for k, n in v.items():
+                    acc[k] = acc.get(k, 0) + n
+    out['destinations'] = str(out['destinations'])
+    for kind in ('abuses', 'clicks', 'deliveries', 'errors', 'impressions', 'retries',
+                 'unsubscribes'):
+        acc = sums.get(kind, {'total': 0, 'unique': 0})
+        if kind in ('abuses', 'errors', 'retries', 'deliveries'):
+            out[kind] = {'total': acc.get('total', 0)}
+        else:
+            out[kind] = {'total': acc.get('total', 0), 'unique': acc.get('unique', 0)}
+    return out
 
 
 def _event(pub, kind, eid, ts, mailing, d, extra):
@@ -463,6 +623,12 @@ def route(st, head, parts, params):
                                         items))
         if rest == ['statistics']:
             return dumps(_statistics(system, e, params))
+        if rest == ['snapshot'] and system.name == 'publisher':
+            return dumps({'document': e.get('document'),
+                          'name': e.get('description') or e.get('subject', ''),
+                          'from_address': _sender(e), 'subject': e.get('subject', '')})
+        if rest == ['testgroups'] and system.name == 'publisher':
+            return _page(params, system.testgroups.get(e['id'], []))
         if len(rest) == 1 and rest[0] in kinds:
             key = 'emailing' if system.name == 'publisher' else 'mailing'
             items = [x for x in system.events[rest[0]] if x[key] == e['id']]
@@ -492,8 +658,35 @@ def route(st, head, parts, params):
                                               if x['destination'] == dest)}
             out.setdefault('unsubscribes', {'total': 0})
             out['retries'] = {'total': 0}
+            if system.name == 'ms':
+                out['clicks']['unique'] = len({x['link'] for x in system.events['clicks']
+                                               if x['destination'] == dest})
+                n = 1 if d['_unsubscribed'] else 0
+                out['unsubscribes'] = {'total': n, 'unique': n}
+                out['retries'] = {'total': sum(x['attempts'] - 1
+                                               for x in system.events['deliveries']
+                                               if x['destination'] == dest)}
             return dumps(out)
+        if rest and rest[0] == 'content' and len(rest) <= 2 and system.name == 'publisher':
+            return dumps(_content(system, d, params, rest[1] if len(rest) == 2 else None))
         raise MailingError('Invalid method')
+    if what == 'testgroup' and len(parts) >= 2 and system.name == 'publisher':
+        g = system.tg_by_id.get(parts[1])
+        if g is None:
+            raise MailingError('No testgroup with supplied ID')
+        rest = parts[2:]
+        if not rest:
+            return dumps(public(g))
+        if len(rest) == 1 and rest[0] in kinds:
+            items = [x for x in system.events[rest[0]] if x['destination'] in g['_dests']]
+            if rest[0] == 'clicks' and phpish.is_true(params.get('unique', False)):
+                seen = set()
+                items = [x for x in items
+                         if not (x['destination'] in seen or seen.add(x['destination']))]
+            return _page(params, items)
+        raise MailingError('Invalid method')
+    if what == 'scheduledemailings' and len(parts) == 1:
+        return _page(params, _scheduled(system, params))
     if what == 'destinations' and len(parts) == 1 and system.name == 'ms':
         lo, hi = params.get('from'), params.get('to')
         if not (isinstance(lo, str) and lo and isinstance(hi, str) and hi):
@@ -533,6 +726,8 @@ def route(st, head, parts, params):
                 raise MailingError('No template with supplied ID')
             if len(parts) == 2:
                 return dumps(public(t[0]))
+            if parts[2:] == ['statistics']:
+                return dumps(_template_statistics(system, parts[1], params))
             raise MailingError('Invalid method')
         known = PUBLISHER_TEMPLATES if what == 'template' else PUBLISHER_DOCUMENTS
         if system.name != 'publisher' or parts[1] not in known:

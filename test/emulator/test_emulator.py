@@ -548,6 +548,94 @@ class TestMailings(EmulatorTestCase):
         self.assertEqual(get('publisher/clicks').body, st)
 
 
+class TestCampaignExtras(EmulatorTestCase):
+    """Test groups, snapshots, contents, statistics per destination and
+    template, scheduled emailings (section 11 and the pages it names)."""
+
+    def test_testgroups_shape_and_events(self):
+        d = self.listing('publisher/emailing/1281/testgroups', {}).json()
+        self.assertEqual(d['count'], 2)         # the emailing's "testgroups"
+        g = d['data'][0]
+        self.assertEqual(list(g), ['ID', 'document', 'name', 'from_address', 'subject',
+                                   'timestamp', 'destinations'])
+        self.assertEqual(g['from_address'], '"Demo Shop" <news@example.com>')
+        self.assertEqual(get('publisher/emailing/1282/testgroups').json()['data'], [])
+        # a group's events are the emailing's events of its destinations
+        mine = {e['destination'] for e in all_items('publisher/testgroup/%s/deliveries' % g['ID'])}
+        self.assertEqual(len(mine), int(g['destinations']))
+        clicks = all_items('publisher/testgroup/%s/clicks' % g['ID'])
+        self.assertEqual(clicks, [c for c in all_items('publisher/emailing/1281/clicks')
+                                  if c['destination'] in mine])
+        self.assertEqual(self.listing('publisher/testgroup/' + g['ID'], {}).json()['ID'], g['ID'])
+        uniq = all_items('publisher/testgroup/%s/clicks' % g['ID'], {'unique': 'true'})
+        self.assertEqual(len(uniq), len({c['destination'] for c in clicks}))
+        self.assertError(get('publisher/testgroup/99/clicks'), 'No testgroup with supplied ID')
+        self.assertError(get('ms/testgroup/12811/clicks'), 'Invalid method')
+
+    def test_snapshot_is_bare_with_sender_string(self):
+        s = self.listing('publisher/emailing/1290/snapshot', {}).json()
+        self.assertEqual(s, {'document': '120', 'name': 'Zomer 50% korting_nu',
+                             'from_address': '"D\u00e9mo Winkel" <info@example.nl>',
+                             'subject': 'Zomer 50% korting_nu'})
+        self.assertError(get('publisher/emailing/9/snapshot'), 'No emailing with supplied ID')
+
+    def test_destination_content(self):
+        c = self.listing('publisher/destination/7340001/content', {}).json()
+        self.assertEqual(sorted(c), ['html', 'subject', 'text'])
+        self.assertIn('Dear customer 1,', c['html'])
+        self.assertIsNone(c['text'])            # 1281 is an html mailing
+        self.assertEqual(self.listing('publisher/destination/7340001/content/subject+amp',
+                                      {}).json(), {'subject': 'Spring sale', 'amp': None})
+        # the hex ID names the same destination
+        hexid = all_items('publisher/emailing/1281/destinations')[0]['ID']
+        self.assertEqual(get('publisher/destination/%s/content' % hexid).json(), c)
+        self.assertError(get('publisher/destination/7340001/content/pdf'),
+                         'Invalid content type')
+
+    def test_destination_statistics_count_the_events(self):
+        s = self.listing('ms/destination/1840001/statistics', {}).json()
+        self.assertEqual(s['ID'], '1840001')
+        clicks = all_items('ms/destination/1840001/clicks')
+        self.assertEqual(s['clicks'], {'total': len(clicks),
+                                       'unique': len({c['link'] for c in clicks})})
+        unsub = [d for d in all_items('ms/emailing/169/destinations', {'unsubscribed': 'true'})]
+        self.assertTrue(unsub)
+        u = get('ms/destination/%s/statistics' % unsub[0]['ID']).json()
+        self.assertEqual(u['unsubscribes'], {'total': 1, 'unique': 1})
+
+    def test_template_statistics_add_up_emailings(self):
+        t = self.listing('ms/template/579/statistics', {}).json()
+        ids = [e['id'] for e in all_items('ms/emailings') if e['template'] == '579']
+        self.assertEqual(ids, ['169', '180'])
+        stats = [get('ms/emailing/%s/statistics' % i).json() for i in ids]
+        self.assertEqual(t['destinations'], str(sum(int(s['destinations']) for s in stats)))
+        self.assertEqual(t['clicks']['total'], sum(s['clicks']['total'] for s in stats))
+        self.assertEqual(list(t['errors']), ['total'])
+        self.assertError(get('ms/template/1/statistics'), 'No template with supplied ID')
+
+    def test_scheduled_emailings_and_their_filters(self):
+        pub = all_items('publisher/scheduledemailings')
+        self.assertEqual([x['id'] for x in pub], ['456', '457', '460'])
+        self.assertEqual(list(pub[0])[:4], ['id', 'next', 'previous', 'interval'])
+        self.assertIsInstance(pub[0]['iterations'], int)
+        ids = lambda p, q: [x['id'] for x in all_items(p, q)]   # noqa: E731
+        self.assertEqual(ids('publisher/scheduledemailings', {'test': 'normal'}), ['456', '457'])
+        self.assertEqual(ids('publisher/scheduledemailings', {'test': 'test'}), ['460'])
+        self.assertEqual(ids('publisher/scheduledemailings', {'type': 'individual'}), ['457'])
+        self.assertEqual(ids('publisher/scheduledemailings', {'fromdate': '2024-07-01 00:00:00'}),
+                         ['456', '457'])
+        ms = all_items('ms/scheduledemailings')
+        self.assertEqual([x['id'] for x in ms], ['1742', '1750'])
+        self.assertEqual(ids('ms/scheduledemailings', {'active': 'false'}), ['1750'])
+        self.assertEqual(ids('ms/scheduledemailings', {'repeated': 'true'}), ['1742'])
+        self.assertEqual(ids('ms/scheduledemailings', {'mass': 'true'}), ['1742'])
+        self.assertEqual(ids('ms/scheduledemailings', {'mass': 'false'}), ['1742', '1750'])
+        self.assertEqual(ids('ms/scheduledemailings', {'nextrunafter': '2024-08-01 09:00:00'}),
+                         ['1750'])
+        self.assertEqual(ids('ms/scheduledemailings', {'nextrunbefore': '2024-07-01 00:00:00'}),
+                         ['1742'])
+
+
 # ---------------------------------------------------------------------------
 # The list envelope (section 3)
 # ---------------------------------------------------------------------------

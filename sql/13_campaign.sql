@@ -1,0 +1,127 @@
+--
+-- Campaign data beyond emailings, destinations and events: a split run's
+-- test groups and their events, snapshots, message contents, statistics
+-- per destination and per template, scheduled emailings.  Which URL each
+-- scan reads comes from the emulator's request log; every answer is
+-- checked against what other endpoints say about the same mailings.
+--
+\! $EMUCTL reset demo
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE SCHEMA camp;
+IMPORT FOREIGN SCHEMA "_mailings" FROM SERVER copernica INTO camp;
+
+-- test groups: per emailing, or every emailing's in turn
+\! $EMUCTL clear-log
+SELECT * FROM camp.publisher_testgroups WHERE emailing = 1281 ORDER BY id;
+\! $EMUCTL log
+\! $EMUCTL clear-log
+SELECT emailing, count(*), sum(destinations) FROM camp.publisher_testgroups GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+
+-- a test group's events: read by test group only, the column filled from
+-- the condition; they are the emailing's events of the group's destinations
+\! $EMUCTL clear-log
+SELECT testgroup, id, emailing, destination, link FROM camp.publisher_testgroup_clicks
+ WHERE testgroup = 12811 ORDER BY id;
+SELECT testgroup, count(*) FROM camp.publisher_testgroup_deliveries
+ WHERE testgroup = ANY ('{12811,12812,12901}') GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+SELECT g.id, g.destinations = count(DISTINCT d.destination) AS destinations_agree
+  FROM camp.publisher_testgroups g
+  JOIN camp.publisher_testgroup_deliveries d ON d.testgroup = g.id
+ GROUP BY g.id, g.destinations ORDER BY 1;
+SELECT (SELECT array_agg(id ORDER BY id) FROM camp.publisher_testgroup_clicks
+         WHERE testgroup = ANY ('{12811,12812}'))
+     = (SELECT array_agg(c.id ORDER BY c.id) FROM camp.publisher_clicks c
+         WHERE c.emailing = 1281
+           AND c.destination IN (SELECT destination FROM camp.publisher_testgroup_deliveries
+                                  WHERE testgroup = ANY ('{12811,12812}')
+                                 UNION
+                                 SELECT destination FROM camp.publisher_testgroup_errors
+                                  WHERE testgroup = ANY ('{12811,12812}'))) AS clicks_agree;
+-- every kind has its own shape
+SELECT count(*) FROM camp.publisher_testgroup_impressions WHERE testgroup = 12811;
+SELECT count(*) FROM camp.publisher_testgroup_errors WHERE testgroup = 12811;
+SELECT count(*) FROM camp.publisher_testgroup_unsubscribes WHERE testgroup = 12811;
+SELECT count(*) FROM camp.publisher_testgroup_abuses WHERE testgroup = 12811;
+-- a join on the test group is a parameterized path, one request per group
+SELECT explain_portable('COSTS OFF',
+  'SELECT g.id, count(c.id) FROM camp.publisher_testgroups g
+     JOIN camp.publisher_testgroup_clicks c ON c.testgroup = g.id
+    WHERE g.emailing = 1281 GROUP BY 1');
+\! $EMUCTL clear-log
+SELECT g.id, count(c.id) FROM camp.publisher_testgroups g
+  JOIN camp.publisher_testgroup_clicks c ON c.testgroup = g.id
+ WHERE g.emailing = 1281 GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log
+-- without a test group there is nothing to read: an error, no request
+\! $EMUCTL clear-log
+SELECT count(*) FROM camp.publisher_testgroup_clicks;
+SELECT count(*) FROM camp.publisher_testgroup_clicks WHERE testgroup > 1;
+\! $EMUCTL log --count
+-- an unknown test group is Copernica's error
+SELECT count(*) FROM camp.publisher_testgroup_clicks WHERE testgroup = 99;
+
+-- snapshots: one bare object per emailing
+\! $EMUCTL clear-log
+SELECT * FROM camp.publisher_snapshots ORDER BY emailing;
+\! $EMUCTL log
+
+-- message contents and statistics of single destinations
+\! $EMUCTL clear-log
+SELECT c.destination, c.subject, c.html IS NOT NULL AS has_html, c.text IS NOT NULL AS has_text,
+       coalesce(c.html, c.text) LIKE '%Dear customer ' || d.profile || ',%' AS personal
+  FROM camp.publisher_destinations d
+  JOIN camp.publisher_destination_content c ON c.destination = d.internal
+ WHERE d.emailing = 1290 ORDER BY 1;
+\! $EMUCTL log
+SELECT c.subject = e.subject AS subject_agrees
+  FROM camp.publisher_destination_content c, camp.publisher_emailings e
+ WHERE c.destination = 7340001 AND e.id = 1281;
+\! $EMUCTL clear-log
+SELECT * FROM camp.publisher_destination_statistics WHERE destination = ANY ('{7340001,7340002}')
+ ORDER BY destination;
+\! $EMUCTL log
+-- they agree with the destination's events
+SELECT s.destination,
+       s.clicks_total = (SELECT count(*) FROM camp.publisher_clicks c
+                          WHERE c.destination = s.destination) AS clicks_agree,
+       s.impressions_total = (SELECT count(*) FROM camp.publisher_impressions i
+                               WHERE i.destination = s.destination) AS impressions_agree,
+       s.deliveries_total = (SELECT count(*) FROM camp.publisher_deliveries d
+                              WHERE d.destination = s.destination) AS deliveries_agree
+  FROM camp.publisher_destination_statistics s
+ WHERE s.destination IN (SELECT DISTINCT destination FROM camp.publisher_clicks WHERE emailing = 1282)
+ ORDER BY 1;
+SELECT s.destination, s.deliveries_total, s.retries_total,
+       s.retries_total = (SELECT sum(attempts - 1) FROM camp.ms_deliveries d
+                           WHERE d.destination = s.destination) AS retries_agree
+  FROM camp.ms_destination_statistics s
+ WHERE s.destination = ANY ('{1840001,1840002,1840003}') ORDER BY 1;
+-- a destination is required
+SELECT * FROM camp.publisher_destination_content;
+SELECT * FROM camp.ms_destination_statistics WHERE abuses_total > 0;
+
+-- a template's statistics add up its emailings'
+\! $EMUCTL clear-log
+SELECT * FROM camp.ms_template_statistics WHERE template = 579;
+\! $EMUCTL log
+SELECT t.destinations = sum(s.destinations) AS destinations_agree,
+       t.clicks_total = sum(s.clicks_total) AS clicks_agree,
+       t.impressions_unique = sum(s.impressions_unique) AS impressions_agree
+  FROM camp.ms_template_statistics t, camp.ms_statistics s, camp.ms_emailings e
+ WHERE t.template = 579 AND e.template = 579 AND s.emailing = e.id
+ GROUP BY t.destinations, t.clicks_total, t.impressions_unique;
+SELECT * FROM camp.ms_template_statistics;
+
+-- scheduled emailings: nothing is hidden by default, nothing is sent
+\! $EMUCTL clear-log
+SELECT id, next, previous, "interval", iterations, processed_iterations, scheduled_iterations,
+       subject, emailing_type, contenttype, testgroups, document, template,
+       target->>'type' AS target
+  FROM camp.publisher_scheduledemailings ORDER BY id;
+SELECT id, start, rrule, next, previous, subject, type, template, from_address->>'email' AS sender
+  FROM camp.ms_scheduledemailings ORDER BY id;
+SELECT id FROM camp.ms_scheduledemailings WHERE next > '2024-07-01' ORDER BY id;
+\! $EMUCTL log
