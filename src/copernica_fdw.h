@@ -609,6 +609,63 @@ extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
 										 int npaths, int id_path,
 										 MemoryContext cxt);
 
+/*
+ * The row loop of a scan, shared by profile and listing scans (scan.c) and
+ * mailing scans (mailing_scan.c): start at the first row wanted, take
+ * pages until one has an item left, convert the item's values in a per-row
+ * context with an error context naming column, table and item.  What
+ * differs is in the hooks, called with arg.
+ */
+typedef struct CopernicaScanColumn
+{
+	AttrNumber	attnum;			/* in the foreign table */
+	char	   *colname;
+	CopernicaColumnType type;
+} CopernicaScanColumn;
+
+typedef struct CopernicaRowHooks
+{
+	/* evaluate the conditions and start paging, in the loop's scan_cxt */
+	void		(*start) (void *arg, struct ExprContext *econtext);
+	/* the next page into loop->page (next_item 0); false at the end */
+	bool		(*next_page) (void *arg);
+	/* or NULL: check an item before its values are converted */
+	void		(*check_item) (void *arg, char **values);
+	/* or NULL: column i's value, from the item's (may change *is_json) */
+	const char *(*column_value) (void *arg, int i, const char *value,
+								 bool *is_json);
+} CopernicaRowHooks;
+
+typedef struct CopernicaRowLoop
+{
+	const CopernicaRowHooks *hooks;
+	void	   *arg;
+	Relation	rel;
+	const char *timezone;		/* the server's 'timezone' option */
+	const char *item_noun;		/* "profile": an error's "Copernica profile 5" */
+	int			ncolumns;
+	CopernicaScanColumn *columns;
+	int			npaths;			/* of each item: one per column, then more */
+	int			id_path;		/* the item's ID, for errors */
+
+	MemoryContext scan_cxt;		/* one run of the scan: reset at rescan */
+	MemoryContext page_cxt;
+	MemoryContext row_cxt;
+	bool		started;		/* paging begun for this (re)scan */
+	CopernicaPage *page;		/* the current page */
+	int			next_item;
+
+	/* for the error context of a failed conversion */
+	CopernicaScanColumn *converting;
+	const char *converting_id;
+} CopernicaRowLoop;
+
+extern void copernica_row_loop_init(CopernicaRowLoop *loop, Relation rel,
+									struct EState *estate, List *retrieved);
+extern struct TupleTableSlot *copernica_row_loop_next(CopernicaRowLoop *loop,
+													 struct ForeignScanState *node);
+extern void copernica_row_loop_rescan(CopernicaRowLoop *loop);
+
 /* ----------------------------------------------------------------
  * count.c: a count(*) answered by the listing's total
  * ----------------------------------------------------------------

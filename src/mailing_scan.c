@@ -3,8 +3,8 @@
  * mailing_scan.c
  *		  The executor side of a mailing table's scan (see mailing.c): the
  *		  conditions' values become the URLs to read and their parameters,
- *		  each URL is paged through pager.c, rows come out.  Memory: one
- *		  context per page, one per row, as in scan.c.
+ *		  each URL is paged through pager.c, rows come out of scan.c's row
+ *		  loop (its memory: one context per page, one per row).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,17 +27,16 @@
 #include "copernica_fdw.h"
 #include "mailing.h"
 
+/* What a column of a mailing table adds to the loop's column. */
 typedef struct MailingScanColumn
 {
-	AttrNumber	attnum;
-	char	   *colname;
 	const char *sub;			/* key inside the item's object, or NULL */
 	MailingKey	role;
-	CopernicaColumnType type;
 } MailingScanColumn;
 
 typedef struct MailingScanState
 {
+	CopernicaRowLoop loop;		/* rows, pages, their memory */
 	Relation	rel;
 	CopernicaOptions *opts;
 	const MailingResource *mr;
@@ -45,10 +44,8 @@ typedef struct MailingScanState
 	CopernicaStats stats;
 	int64		pages;
 
-	int			ncolumns;
-	MailingScanColumn *columns;
-	CopernicaValuePath *paths;	/* one per column, then the ID */
-	int			npaths;
+	MailingScanColumn *columns; /* like loop.columns */
+	CopernicaValuePath *paths;	/* loop.npaths: one per column, then the ID */
 
 	List	   *conds;			/* per condition: role, key, op */
 	List	   *value_states;
@@ -57,7 +54,6 @@ typedef struct MailingScanState
 	char	   *path_text;
 
 	/* this (re)scan */
-	bool		started;
 	bool		empty;			/* a condition's value rules out every row */
 	char	   *params;			/* query parameters after start/limit */
 	List	   *parts;			/* key values still to read; a NULL value
@@ -65,30 +61,9 @@ typedef struct MailingScanState
 	char	   *part_value;		/* the one being read */
 	bool		part_open;
 	CopernicaPager *pager;
-
-	MemoryContext scan_cxt;
-	MemoryContext page_cxt;
-	MemoryContext row_cxt;
-	CopernicaPage *page;
-	int			next_item;
-
-	MailingScanColumn *converting;
-	const char *converting_id;
 } MailingScanState;
 
-static void
-mailing_conversion_error_callback(void *arg)
-{
-	MailingScanState *st = arg;
-
-	if (st->converting)
-		errcontext("column \"%s\" of foreign table \"%s\", Copernica %s item %s",
-				   st->converting->colname, RelationGetRelationName(st->rel),
-				   st->mr->name,
-				   st->converting_id ?
-				   copernica_redact_excerpt(st->converting_id, strlen(st->converting_id)) :
-				   "(no ID)");
-}
+static const CopernicaRowHooks mailing_hooks;
 
 void
 copernica_mailing_begin(ForeignScanState *node, int eflags)
@@ -114,10 +89,13 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	st->path_text = strVal(lsecond(texts));
 
 	tupdesc = RelationGetDescr(st->rel);
-	st->ncolumns = list_length(retrieved);
-	st->columns = palloc0(sizeof(MailingScanColumn) * (st->ncolumns + 1));
-	st->npaths = st->ncolumns + 1;
-	st->paths = palloc0(sizeof(CopernicaValuePath) * st->npaths);
+	copernica_row_loop_init(&st->loop, st->rel, estate, retrieved);
+	st->loop.hooks = &mailing_hooks;
+	st->loop.arg = st;
+	st->loop.timezone = st->opts->timezone;
+	st->loop.item_noun = psprintf("%s item", st->mr->name);
+	st->columns = palloc0(sizeof(MailingScanColumn) * (st->loop.ncolumns + 1));
+	st->paths = palloc0(sizeof(CopernicaValuePath) * st->loop.npaths);
 	foreach(lc, retrieved)
 	{
 		Form_pg_attribute attr = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
@@ -126,29 +104,19 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 		if (!copernica_mailing_column(st->mr, RelationGetRelid(st->rel), attr, &col))
 			copernica_mailing_unknown_column(st->mr, NameStr(attr->attname),
 								  RelationGetRelationName(st->rel));
-		st->columns[i].attnum = attr->attnum;
-		st->columns[i].colname = pstrdup(NameStr(attr->attname));
 		st->columns[i].sub = col.sub;
 		st->columns[i].role = col.role;
-		copernica_column_type_init(&st->columns[i].type, attr->atttypid, attr->atttypmod);
 		st->paths[i].source = COPERNICA_SRC_PROPERTY;
 		st->paths[i].name = col.key;
 		i++;
 	}
 	/* the ID, for error messages */
-	st->paths[st->ncolumns].source = COPERNICA_SRC_PROPERTY;
-	st->paths[st->ncolumns].name = "ID";
+	st->paths[st->loop.id_path].source = COPERNICA_SRC_PROPERTY;
+	st->paths[st->loop.id_path].name = "ID";
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
-	/* one run of the scan: reset when a rescan starts afresh */
-	st->scan_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing run",
-										 ALLOCSET_SMALL_SIZES);
-	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing page",
-										 ALLOCSET_DEFAULT_SIZES);
-	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw mailing row",
-										ALLOCSET_SMALL_SIZES);
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
 }
@@ -294,8 +262,9 @@ all_emailing_ids(MailingScanState *st)
 
 /* Evaluate the conditions: the URLs to read and their parameters. */
 static void
-start_scan(MailingScanState *st, ExprContext *econtext)
+start_scan(void *arg, ExprContext *econtext)
 {
+	MailingScanState *st = arg;
 	const MailingResource *mr = st->mr;
 	TimeStyle	style = st->key == NUM_KEYS ? mr->all_time_style : mr->time_style;
 	StringInfoData params;
@@ -308,6 +277,9 @@ start_scan(MailingScanState *st, ExprContext *econtext)
 	ListCell   *lc1,
 			   *lc2;
 
+	/* the previous run's parts, pagers and values are done with */
+	Assert(st->pager == NULL);
+	MemoryContextReset(st->loop.scan_cxt);
 	st->empty = false;
 	st->parts = NIL;
 	st->part_open = false;
@@ -449,12 +421,13 @@ listing_size(MailingScanState *st, const char *path)
 
 /* The next page of items, from the open part or the next one. */
 static bool
-next_page(MailingScanState *st)
+next_page(void *arg)
 {
+	MailingScanState *st = arg;
 	MemoryContext old;
 
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
+	MemoryContextReset(st->loop.page_cxt);
+	st->loop.page = NULL;
 	for (;;)
 	{
 		CopernicaRequest *req;
@@ -471,7 +444,7 @@ next_page(MailingScanState *st)
 			st->part_value = linitial(st->parts);
 			st->parts = list_delete_first(st->parts);
 			st->part_open = true;
-			old = MemoryContextSwitchTo(st->scan_cxt);
+			old = MemoryContextSwitchTo(st->loop.scan_cxt);
 			if (st->mr->envelope)
 			{
 				CopernicaPagerSpec spec = {0};
@@ -491,7 +464,7 @@ next_page(MailingScanState *st)
 			MemoryContextSwitchTo(old);
 
 			/* one bare object per request: the statistics */
-			old = MemoryContextSwitchTo(st->page_cxt);
+			old = MemoryContextSwitchTo(st->loop.page_cxt);
 			req = palloc0(sizeof(CopernicaRequest));
 			resp = palloc0(sizeof(CopernicaResponse));
 			req->method = "GET";
@@ -502,18 +475,18 @@ next_page(MailingScanState *st)
 			errcb.arg = req;
 			errcb.previous = error_context_stack;
 			error_context_stack = &errcb;
-			st->page = copernica_parse_page(resp->body.data, resp->body.len, false,
-											st->paths, st->npaths);
+			st->loop.page = copernica_parse_page(resp->body.data, resp->body.len, false,
+												 st->paths, st->loop.npaths);
 			error_context_stack = errcb.previous;
 			MemoryContextSwitchTo(old);
 			st->pages++;
 			st->part_open = false;
-			st->next_item = 0;
+			st->loop.next_item = 0;
 			return true;
 		}
 
-		page = copernica_next_page(st->pager, NULL, st->paths, st->npaths, -1,
-								   st->page_cxt);
+		page = copernica_next_page(st->pager, NULL, st->paths, st->loop.npaths, -1,
+								   st->loop.page_cxt);
 		if (page == NULL)
 		{
 			copernica_pager_end(st->pager);
@@ -522,8 +495,8 @@ next_page(MailingScanState *st)
 			continue;
 		}
 		st->pages++;
-		st->page = page;
-		st->next_item = 0;
+		st->loop.page = page;
+		st->loop.next_item = 0;
 		return true;
 	}
 }
@@ -550,69 +523,39 @@ nested_value(const char *object, bool object_is_json, const char *sub,
 	return page->values[0];
 }
 
+/*
+ * A column's value: a nested key's, or, where the per-key listings leave
+ * out the key itself, the URL's.
+ */
+static const char *
+column_value(void *arg, int i, const char *value, bool *is_json)
+{
+	MailingScanState *st = arg;
+	MailingScanColumn *col = &st->columns[i];
+	int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
+
+	if (col->sub)
+		value = nested_value(value, *is_json, col->sub, is_json);
+	if (value == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
+	{
+		value = st->part_value;
+		*is_json = false;
+	}
+	return value;
+}
+
+static const CopernicaRowHooks mailing_hooks = {
+	.start = start_scan,
+	.next_page = next_page,
+	.column_value = column_value,
+};
+
 TupleTableSlot *
 copernica_mailing_iterate(ForeignScanState *node)
 {
 	MailingScanState *st = node->fdw_state;
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-	ErrorContextCallback errcb;
-	MemoryContext old;
-	char	  **values;
-	bool	   *is_json;
-	int			i;
 
-	ExecClearTuple(slot);
-	MemoryContextReset(st->row_cxt);
-	if (!st->started)
-	{
-		/* the previous run's parts, pagers and values are done with */
-		Assert(st->pager == NULL);
-		MemoryContextReset(st->scan_cxt);
-		old = MemoryContextSwitchTo(st->scan_cxt);
-		start_scan(st, node->ss.ps.ps_ExprContext);
-		MemoryContextSwitchTo(old);
-		st->started = true;
-	}
-	while (st->page == NULL || st->next_item >= st->page->nitems)
-		if (!next_page(st))
-			return slot;
-
-	values = st->page->values + (size_t) st->next_item * st->npaths;
-	is_json = st->page->is_json + (size_t) st->next_item * st->npaths;
-	st->next_item++;
-	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
-
-	errcb.callback = mailing_conversion_error_callback;
-	errcb.arg = st;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	st->converting_id = values[st->ncolumns];
-	old = MemoryContextSwitchTo(st->row_cxt);
-	for (i = 0; i < st->ncolumns; i++)
-	{
-		MailingScanColumn *col = &st->columns[i];
-		const char *v = values[i];
-		bool		v_is_json = is_json[i];
-		int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
-
-		st->converting = col;
-		if (col->sub)
-			v = nested_value(v, v_is_json, col->sub, &v_is_json);
-
-		/* the per-key listings leave out the key itself: it is the URL's */
-		if (v == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
-		{
-			v = st->part_value;
-			v_is_json = false;
-		}
-		slot->tts_values[col->attnum - 1] =
-			copernica_item_value_to_datum(&col->type, v, v_is_json, st->opts->timezone,
-										  &slot->tts_isnull[col->attnum - 1]);
-	}
-	MemoryContextSwitchTo(old);
-	st->converting = NULL;
-	error_context_stack = errcb.previous;
-	return ExecStoreVirtualTuple(slot);
+	return copernica_row_loop_next(&st->loop, node);
 }
 
 void
@@ -623,10 +566,8 @@ copernica_mailing_rescan(ForeignScanState *node)
 	if (st->pager)
 		copernica_pager_end(st->pager);
 	st->pager = NULL;
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
 	st->part_open = false;
-	st->started = false;
+	copernica_row_loop_rescan(&st->loop);
 }
 
 void

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * scan.c
- *		  The executor side of a foreign scan: pages in, rows out; and the
- *		  one page loop (copernica_next_page) that ANALYZE and mailing
- *		  scans read through too.
+ *		  The executor side of a foreign scan: pages in, rows out; the one
+ *		  page loop (copernica_next_page) that ANALYZE and mailing scans
+ *		  read through too, and the one row loop (copernica_row_loop_next)
+ *		  that mailing scans run with their own hooks.
  *
  * Which pages are asked for, and when, is pager.c's business.  Here each
  * page is parsed into its own memory context, reset when the next one
@@ -27,16 +28,9 @@
 
 #include "copernica_fdw.h"
 
-/* One column the scan fills. */
-typedef struct ScanColumn
-{
-	AttrNumber	attnum;			/* in the foreign table */
-	char	   *colname;
-	CopernicaColumnType type;
-} ScanColumn;
-
 typedef struct CopernicaScanState
 {
+	CopernicaRowLoop loop;		/* rows, pages, their memory */
 	Relation	rel;
 	CopernicaOptions *opts;
 	CopernicaResource *res;
@@ -44,12 +38,8 @@ typedef struct CopernicaScanState
 	CopernicaStats stats;
 	int64		pages;			/* pages received */
 
-	/* what each item gives */
-	int			ncolumns;
-	ScanColumn *columns;
-	CopernicaValuePath *paths;	/* one per column, then ID */
-	int			npaths;
-	int			id_path;		/* index of the ID path */
+	/* what each item gives: loop.npaths, one per column, then ID */
+	CopernicaValuePath *paths;
 	bool		dataonly;
 	bool		columns_checked;	/* unmatched columns looked for */
 
@@ -70,7 +60,6 @@ typedef struct CopernicaScanState
 	int64	   *id_values;		/* its IDs, sorted */
 	int			nids;
 	bool		empty_result;	/* a condition's value is NULL: no rows */
-	bool		started;		/* paging begun for this (re)scan */
 	bool		bare_done;		/* a bare resource's one request made */
 
 	/*
@@ -84,31 +73,21 @@ typedef struct CopernicaScanState
 
 	/* paging */
 	CopernicaPager *pager;
-
-	/* current page */
-	MemoryContext scan_cxt;		/* one run of the scan: reset at rescan */
-	MemoryContext page_cxt;
-	MemoryContext row_cxt;
-	CopernicaPage *page;
-	int			next_item;
-
-	/* for the error context of a failed conversion */
-	ScanColumn *converting;
-	const char *converting_id;
 } CopernicaScanState;
 
 /* the scan whose conversion failed: for the error context */
 static void
 conversion_error_callback(void *arg)
 {
-	CopernicaScanState *st = arg;
+	CopernicaRowLoop *loop = arg;
 
-	if (st->converting)
+	if (loop->converting)
 		errcontext("column \"%s\" of foreign table \"%s\", Copernica %s %s",
-				   st->converting->colname, RelationGetRelationName(st->rel),
-				   st->res->entity_prefix ? st->res->entity_prefix : "item",
-				   st->converting_id ?
-				   copernica_redact_excerpt(st->converting_id, strlen(st->converting_id)) :
+				   loop->converting->colname, RelationGetRelationName(loop->rel),
+				   loop->item_noun,
+				   loop->converting_id ?
+				   copernica_redact_excerpt(loop->converting_id,
+											strlen(loop->converting_id)) :
 				   "(no ID)");
 }
 
@@ -122,9 +101,9 @@ check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
 	int			i;
 
 	st->columns_checked = true;
-	for (i = 0; i < st->ncolumns; i++)
+	for (i = 0; i < st->loop.ncolumns; i++)
 		if (st->paths[i].source == COPERNICA_SRC_FIELD && !page->path_seen[i])
-			copernica_report_unmatched_column(st->columns[i].colname,
+			copernica_report_unmatched_column(st->loop.columns[i].colname,
 											  RelationGetRelationName(st->rel),
 											  page->field_names);
 }
@@ -219,13 +198,15 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 
 /* Wait for the next page, parse it, and let the pager ask for more. */
 static bool
-fetch_next_page(CopernicaScanState *st)
+fetch_next_page(void *arg)
 {
+	CopernicaScanState *st = arg;
+	CopernicaRowLoop *loop = &st->loop;
 	CopernicaPage *page;
 	MemoryContext old;
 
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
+	MemoryContextReset(loop->page_cxt);
+	loop->page = NULL;
 	if (st->empty_result)
 		return false;
 	if (st->res->bare)
@@ -234,16 +215,16 @@ fetch_next_page(CopernicaScanState *st)
 		if (st->bare_done)
 			return false;
 		st->bare_done = true;
-		old = MemoryContextSwitchTo(st->page_cxt);
-		st->page = copernica_fetch_bare(st->conn, st->res, st->paths, st->npaths,
-										&st->stats);
+		old = MemoryContextSwitchTo(loop->page_cxt);
+		loop->page = copernica_fetch_bare(st->conn, st->res, st->paths, loop->npaths,
+										  &st->stats);
 		MemoryContextSwitchTo(old);
 		st->pages++;
-		st->next_item = 0;
+		loop->next_item = 0;
 		return true;
 	}
-	page = copernica_next_page(st->pager, st->res, st->paths, st->npaths,
-							   st->id_path, st->page_cxt);
+	page = copernica_next_page(st->pager, st->res, st->paths, loop->npaths,
+							   loop->id_path, loop->page_cxt);
 	if (page == NULL)
 		return false;
 	st->pages++;
@@ -251,8 +232,8 @@ fetch_next_page(CopernicaScanState *st)
 	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
 
-	st->page = page;
-	st->next_item = 0;
+	loop->page = page;
+	loop->next_item = 0;
 	return true;
 }
 
@@ -320,21 +301,26 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		st->limit = 0;
 }
 
+/*
+ * Conditions' values may come from the outer side of a join, set only once
+ * the outer row is there: paging starts at the first row wanted.
+ */
 static void
-start_paging(CopernicaScanState *st, ExprContext *econtext)
+start_paging(void *arg, ExprContext *econtext)
 {
+	CopernicaScanState *st = arg;
 	CopernicaPagerSpec spec = {0};
 
 	if (st->pager)
 		copernica_pager_end(st->pager);
 	st->pager = NULL;
 	/* the previous run's pager, ID list and parameters are done with */
-	Assert(CurrentMemoryContext == st->scan_cxt);
-	MemoryContextReset(st->scan_cxt);
+	Assert(CurrentMemoryContext == st->loop.scan_cxt);
+	MemoryContextReset(st->loop.scan_cxt);
 	st->have_last_id = false;
 	st->last_id = 0;
-	st->page = NULL;
-	st->next_item = 0;
+	st->loop.page = NULL;
+	st->loop.next_item = 0;
 	evaluate_conditions(st, econtext);
 	st->bare_done = false;
 	if (st->res->bare)
@@ -371,6 +357,14 @@ private_int64(List *private, int index)
 {
 	return DatumGetInt64(castNode(Const, list_nth(private, index))->constvalue);
 }
+
+static void check_item(void *arg, char **values);
+
+static const CopernicaRowHooks scan_hooks = {
+	.start = start_paging,
+	.next_page = fetch_next_page,
+	.check_item = check_item,
+};
 
 void
 copernicaBeginForeignScan(ForeignScanState *node, int eflags)
@@ -411,18 +405,16 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->rows_hint = private_int64(private, ScanPrivateRowsHint);
 	tupdesc = RelationGetDescr(st->rel);
 	st->dataonly = st->res->has_fields;
-	st->ncolumns = list_length(retrieved);
-	st->columns = palloc0(sizeof(ScanColumn) * (st->ncolumns + 1));
-	st->npaths = st->ncolumns + 1;
-	st->paths = palloc0(sizeof(CopernicaValuePath) * st->npaths);
+	copernica_row_loop_init(&st->loop, st->rel, estate, retrieved);
+	st->loop.hooks = &scan_hooks;
+	st->loop.arg = st;
+	st->loop.timezone = st->opts->timezone;
+	st->loop.item_noun = st->res->entity_prefix ? st->res->entity_prefix : "item";
+	st->paths = palloc0(sizeof(CopernicaValuePath) * st->loop.npaths);
 	foreach(lc, retrieved)
 	{
 		Form_pg_attribute attr = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
 
-		st->columns[i].attnum = attr->attnum;
-		st->columns[i].colname = pstrdup(NameStr(attr->attname));
-		copernica_column_type_init(&st->columns[i].type, attr->atttypid,
-								   attr->atttypmod);
 		st->paths[i] = copernica_column_source(st->res, RelationGetRelid(st->rel), attr);
 		if (st->paths[i].source == COPERNICA_SRC_PROPERTY &&
 			copernica_property_needs_full(st->paths[i].name))
@@ -430,9 +422,8 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 		i++;
 	}
 	/* the ID always comes along, for error messages */
-	st->id_path = st->ncolumns;
-	st->paths[st->id_path].source = COPERNICA_SRC_PROPERTY;
-	st->paths[st->id_path].name = "ID";
+	st->paths[st->loop.id_path].source = COPERNICA_SRC_PROPERTY;
+	st->paths[st->loop.id_path].name = "ID";
 
 	st->request_text = strVal(list_nth(private, ScanPrivateRequestText));
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -440,17 +431,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	initStringInfo(&st->filter);
-
-	/* a rescan starts afresh in it, so that rescans do not add up */
-	st->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										 "copernica_fdw scan run",
-										 ALLOCSET_SMALL_SIZES);
-	st->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										 "copernica_fdw page",
-										 ALLOCSET_DEFAULT_SIZES);
-	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
-										"copernica_fdw row",
-										ALLOCSET_SMALL_SIZES);
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
@@ -485,71 +465,140 @@ check_id_rises(CopernicaScanState *st, const char *idtext)
 	st->last_id = id;
 }
 
-TupleTableSlot *
-copernicaIterateForeignScan(ForeignScanState *node)
+/* Offset paging may shift: see check_id_rises. */
+static void
+check_item(void *arg, char **values)
 {
-	CopernicaScanState *st = node->fdw_state;
+	CopernicaScanState *st = arg;
+
+	if (st->check_id_order && !st->id_mode && copernica_pager_ordered(st->pager))
+		check_id_rises(st, values[st->loop.id_path]);
+}
+
+/*
+ * The columns to fill (retrieved: attribute numbers) and the memory of the
+ * loop: one context per run, per page and per row, so that memory does not
+ * grow with the rows or with rescans.  The caller sets hooks, arg,
+ * timezone, item_noun and its own value paths (npaths: one per column,
+ * then the ID at id_path).
+ */
+void
+copernica_row_loop_init(CopernicaRowLoop *loop, Relation rel, EState *estate,
+						List *retrieved)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	ListCell   *lc;
+	int			i = 0;
+
+	memset(loop, 0, sizeof(*loop));
+	loop->rel = rel;
+	loop->ncolumns = list_length(retrieved);
+	loop->columns = palloc0(sizeof(CopernicaScanColumn) * (loop->ncolumns + 1));
+	loop->npaths = loop->ncolumns + 1;
+	loop->id_path = loop->ncolumns;
+	foreach(lc, retrieved)
+	{
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, lfirst_int(lc) - 1);
+
+		loop->columns[i].attnum = attr->attnum;
+		loop->columns[i].colname = pstrdup(NameStr(attr->attname));
+		copernica_column_type_init(&loop->columns[i].type, attr->atttypid,
+								   attr->atttypmod);
+		i++;
+	}
+	loop->scan_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										   "copernica_fdw scan run",
+										   ALLOCSET_SMALL_SIZES);
+	loop->page_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										   "copernica_fdw page",
+										   ALLOCSET_DEFAULT_SIZES);
+	loop->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
+										  "copernica_fdw row",
+										  ALLOCSET_SMALL_SIZES);
+}
+
+/* The next row into the scan slot; an empty slot at the end. */
+TupleTableSlot *
+copernica_row_loop_next(CopernicaRowLoop *loop, ForeignScanState *node)
+{
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	const CopernicaRowHooks *hooks = loop->hooks;
 	ErrorContextCallback errcb;
 	MemoryContext old;
 	char	  **values;
 	bool	   *is_json;
 	int			i;
 
-	if (copernica_is_count_plan(node))
-		return copernica_count_next(node);
 	ExecClearTuple(slot);
-	MemoryContextReset(st->row_cxt);
-
-	/*
-	 * Conditions' values may come from the outer side of a join, set only
-	 * once the outer row is there: start paging at the first row wanted.
-	 */
-	if (!st->started)
+	MemoryContextReset(loop->row_cxt);
+	if (!loop->started)
 	{
-		old = MemoryContextSwitchTo(st->scan_cxt);
-		start_paging(st, node->ss.ps.ps_ExprContext);
+		old = MemoryContextSwitchTo(loop->scan_cxt);
+		hooks->start(loop->arg, node->ss.ps.ps_ExprContext);
 		MemoryContextSwitchTo(old);
-		st->started = true;
+		loop->started = true;
 	}
 
-	while (st->page == NULL || st->next_item >= st->page->nitems)
+	while (loop->page == NULL || loop->next_item >= loop->page->nitems)
 	{
-		if (!fetch_next_page(st))
+		if (!hooks->next_page(loop->arg))
 			return slot;
 	}
 
-	values = st->page->values + (size_t) st->next_item * st->npaths;
-	is_json = st->page->is_json + (size_t) st->next_item * st->npaths;
-	st->next_item++;
+	values = loop->page->values + (size_t) loop->next_item * loop->npaths;
+	is_json = loop->page->is_json + (size_t) loop->next_item * loop->npaths;
+	loop->next_item++;
 
 	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
 
 	errcb.callback = conversion_error_callback;
-	errcb.arg = st;
+	errcb.arg = loop;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	st->converting_id = values[st->id_path];
-	if (st->check_id_order && !st->id_mode && copernica_pager_ordered(st->pager))
-		check_id_rises(st, values[st->id_path]);
+	loop->converting_id = values[loop->id_path];
+	if (hooks->check_item)
+		hooks->check_item(loop->arg, values);
 
-	old = MemoryContextSwitchTo(st->row_cxt);
-	for (i = 0; i < st->ncolumns; i++)
+	old = MemoryContextSwitchTo(loop->row_cxt);
+	for (i = 0; i < loop->ncolumns; i++)
 	{
-		ScanColumn *col = &st->columns[i];
+		CopernicaScanColumn *col = &loop->columns[i];
 		int			att = col->attnum - 1;
+		const char *value = values[i];
+		bool		value_is_json = is_json[i];
 
-		st->converting = col;
-		slot->tts_values[att] = copernica_item_value_to_datum(&col->type, values[i],
-															  is_json[i],
-															  st->opts->timezone,
+		loop->converting = col;
+		if (hooks->column_value)
+			value = hooks->column_value(loop->arg, i, value, &value_is_json);
+		slot->tts_values[att] = copernica_item_value_to_datum(&col->type, value,
+															  value_is_json,
+															  loop->timezone,
 															  &slot->tts_isnull[att]);
 	}
 	MemoryContextSwitchTo(old);
-	st->converting = NULL;
+	loop->converting = NULL;
 	error_context_stack = errcb.previous;
 
 	return ExecStoreVirtualTuple(slot);
+}
+
+/* A rescan starts afresh at the next row asked for. */
+void
+copernica_row_loop_rescan(CopernicaRowLoop *loop)
+{
+	MemoryContextReset(loop->page_cxt);
+	loop->page = NULL;
+	loop->started = false;
+}
+
+TupleTableSlot *
+copernicaIterateForeignScan(ForeignScanState *node)
+{
+	CopernicaScanState *st = node->fdw_state;
+
+	if (copernica_is_count_plan(node))
+		return copernica_count_next(node);
+	return copernica_row_loop_next(&st->loop, node);
 }
 
 void
@@ -562,9 +611,7 @@ copernicaReScanForeignScan(ForeignScanState *node)
 		copernica_count_rescan(node);
 		return;
 	}
-	MemoryContextReset(st->page_cxt);
-	st->page = NULL;
-	st->started = false;
+	copernica_row_loop_rescan(&st->loop);
 }
 
 void
