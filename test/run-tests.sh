@@ -35,8 +35,11 @@ export PYTHONDONTWRITEBYTECODE=1
 # CLUSTER_SUITES run inside the throwaway cluster (PGHOST, PGPORT, PGUSER,
 # PGPASSWORD set; the extension installed; the emulator up and
 # COPERNICA_EMULATOR_URL, COPERNICA_EMULATOR_CONTROL, COPERNICA_TOKEN and
-# EMUCTL exported).  PLAIN_SUITES need neither the build nor the cluster.
+# EMUCTL exported).  OWN_CLUSTER_SUITES need the build and the emulator and
+# start a throwaway cluster of their own (they change how its postmaster
+# runs).  PLAIN_SUITES need neither the build nor the cluster.
 CLUSTER_SUITES=(regress differential)
+OWN_CLUSTER_SUITES=(proxy_env)
 PLAIN_SUITES=(emulator asan fuzz)
 
 # The heavy suites (asan, fuzz) need clang and its sanitizer runtimes.
@@ -75,6 +78,30 @@ suite_differential()
 		note="no counts (exit status $rc)"
 	fi
 	record differential "$passed" "$failed" 0 "$note"
+}
+
+# The postmaster's proxy environment is ignored, the server option "proxy"
+# is not (test/proxy-env.sh, in a cluster whose environment names a loopback
+# proxy that records its connections).  Counts from its line
+# "proxy-env: N passed, M failed".
+suite_proxy_env()
+{
+	local log=$RUN_DIR/proxy_env.log rc re line passed=0 failed=1 note=
+
+	say "suite proxy_env: test/proxy-env.sh in a throwaway cluster of its own"
+	in_cluster "$REPO_ROOT/test/proxy-env.sh" 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+	re='^proxy-env: ([0-9]+) passed, ([0-9]+) failed$'
+	line=$(grep -E "$re" "$log" | tail -n 1)
+	if [[ $line =~ $re ]]; then
+		passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
+		if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+			failed=1 note="exited with status $rc"
+		fi
+	else
+		note="no counts (exit status $rc)"
+	fi
+	record proxy_env "$passed" "$failed" 0 "$note"
 }
 
 # The emulator's conformance tests.
@@ -261,6 +288,7 @@ esac
 if [ $# -gt 0 ]; then
 	export REGRESS_ONLY="$*"
 	CLUSTER_SUITES=(regress)
+	OWN_CLUSTER_SUITES=()
 	PLAIN_SUITES=()
 fi
 
@@ -353,7 +381,15 @@ for suite in "${CLUSTER_SUITES[@]}"; do
 	fi
 done
 
-# 5. suites that need neither
+# 5. suites that start a cluster of their own
+for suite in ${OWN_CLUSTER_SUITES[@]+"${OWN_CLUSTER_SUITES[@]}"}; do
+	if [ -n "$build_ok" ] && [ -n "$emu_ok" ]; then
+		"suite_$suite"
+	fi
+	recorded "$suite" || record "$suite" 0 1 0 "not run: no build or no emulator"
+done
+
+# 6. suites that need neither
 for suite in ${PLAIN_SUITES[@]+"${PLAIN_SUITES[@]}"}; do
 	"suite_$suite"
 	recorded "$suite" || record "$suite" 0 1 0 "recorded no result"

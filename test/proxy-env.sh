@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# test/proxy-env.sh: requests never go through a proxy that the postmaster's
+# environment names (http_proxy, https_proxy, ALL_PROXY and their other
+# spellings), only through the server option "proxy" a superuser sets.
+#
+# Run by test/run-tests.sh inside a throwaway cluster of its own (in_cluster),
+# with the emulator up.  It starts a loopback proxy that records every
+# connection (test/proxy_recorder.py), puts that proxy into the cluster's
+# environment file, restarts the cluster, and checks that the postmaster has
+# it, that a scan works and the proxy saw nothing; then, with the server
+# option set, that the scan works and went through the proxy.  Ends with
+# "proxy-env: N passed, N failed".
+
+set -uo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+passed=0
+failed=0
+
+# check NAME EXPECTED ACTUAL
+check()
+{
+	if [ "$2" = "$3" ]; then
+		printf 'ok: %s\n' "$1"
+		passed=$((passed + 1))
+	else
+		printf 'FAILED: %s: expected "%s", got "%s"\n' "$1" "$2" "$3"
+		failed=$((failed + 1))
+	fi
+}
+
+sql()
+{
+	"$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \
+		-v emu_url="$COPERNICA_EMULATOR_URL" -v token="$COPERNICA_TOKEN" \
+		-v proxy="${proxy:-}" "$@"
+}
+
+finish()
+{
+	if [ -n "${rec_pid:-}" ]; then
+		kill -TERM "$rec_pid" 2>/dev/null
+		wait "$rec_pid" 2>/dev/null
+	fi
+	[ -n "${dir:-}" ] && rm -rf "$dir"
+	printf 'proxy-env: %d passed, %d failed\n' "$passed" "$failed"
+}
+trap finish EXIT
+
+dir=$(mktemp -d "${COPERNICA_TEST_RUN_DIR:-${TMPDIR:-/tmp}}/proxy.XXXXXX") || {
+	failed=1
+	exit 1
+}
+python3 "$REPO_ROOT/test/proxy_recorder.py" --port-file "$dir/port" --log "$dir/log" \
+	</dev/null &
+rec_pid=$!
+for _ in $(seq 1 100); do
+	[ -s "$dir/port" ] && break
+	sleep 0.1
+done
+port=$(tr -dc '0-9' <"$dir/port" 2>/dev/null)
+if [ -z "$port" ]; then
+	check "the recording proxy starts" started "not started"
+	exit 1
+fi
+proxy=http://127.0.0.1:$port
+
+# the postmaster's environment: pg_ctlcluster starts it with the cluster's
+# environment file and nothing else
+conf=${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$PG_MAJOR/regress/environment
+for var in http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY; do
+	printf "%s = '%s'\n" "$var" "$proxy"
+done >>"$conf"
+pg_ctlcluster "$PG_MAJOR" regress restart >/dev/null
+datadir=$(sql -c 'SHOW data_directory')
+pid=$(head -n 1 "$datadir/postmaster.pid" 2>/dev/null)
+seen=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -cxF -e "http_proxy=$proxy" -e "ALL_PROXY=$proxy" -e "https_proxy=$proxy")
+check "the postmaster's environment names the proxy" 3 "$seen"
+
+$EMUCTL reset demo >/dev/null
+expected=$($EMUCTL profiles Customers | sed -n 's/^count=\([0-9]*\) .*/\1/p')
+
+sql <<'EOF'
+CREATE EXTENSION copernica_fdw;
+CREATE SERVER emu FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url :'emu_url', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER emu OPTIONS (access_token :'token');
+CREATE FOREIGN TABLE customers (id bigint, email text) SERVER emu
+    OPTIONS (database 'Customers');
+EOF
+
+# 1. no server option: the environment's proxy is not used
+$EMUCTL clear-log
+got=$(sql -c 'SELECT count(*) FROM customers' 2>&1)
+check "a scan without the option works" "$expected" "$got"
+check "the environment's proxy saw no connection" 0 "$(wc -l <"$dir/log")"
+check "the emulator was asked directly" yes \
+	"$($EMUCTL log | grep -q '^GET /v2/database/Customers/profiles' && echo yes || echo no)"
+
+# 2. the server option, set by a superuser: the proxy is used
+echo "ALTER SERVER emu OPTIONS (ADD proxy :'proxy');" | sql
+got=$(sql -c 'SELECT count(*) FROM customers' 2>&1)
+check "a scan with the option works" "$expected" "$got"
+emu_hostport=${COPERNICA_EMULATOR_URL#http://}
+emu_hostport=${emu_hostport%%/*}
+check "the option's proxy carried the requests" yes \
+	"$(grep -qxF "GET $emu_hostport/v2/database/Customers/profiles" "$dir/log" && echo yes || echo no)"
+
+[ "$failed" = 0 ]
