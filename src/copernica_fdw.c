@@ -43,6 +43,9 @@ PG_MODULE_MAGIC;
 /* What moving one item over the network and parsing it costs. */
 #define ITEM_TRANSFER_COST		0.1
 
+/* Subprofiles one profile has in a collection, as a guess: a few. */
+#define SUBPROFILES_PER_PROFILE	10.0
+
 typedef struct CopernicaRelInfo
 {
 	CopernicaPlanInfo plan;
@@ -50,6 +53,7 @@ typedef struct CopernicaRelInfo
 	List	   *local_only;		/* RestrictInfos checked locally only */
 	bool		all_exact;		/* every condition pushed, all exact */
 	bool		has_id_list;	/* an id = ANY(...) among the pushed */
+	bool		has_profile_key;	/* a subprofile's profile = constant */
 	Bitmapset  *attrs_used;		/* columns the query reads */
 	Oid			userid;
 	Oid			serverid;
@@ -64,6 +68,21 @@ enum CopernicaPathPrivate
 };
 
 PG_FUNCTION_INFO_V1(copernica_fdw_handler);
+
+/*
+ * A scan reads by at most one ID list or one profile key, not both: the
+ * ID list from the collection's listing, the key from the profile's own.
+ * The first met is used; any other stays a local condition.
+ */
+static bool
+cond_fits(const CopernicaPushedCond *cond, bool *has_id_list, bool *has_profile_key)
+{
+	if ((cond->id_list || cond->profile_key) && (*has_id_list || *has_profile_key))
+		return false;
+	*has_id_list |= cond->id_list;
+	*has_profile_key |= cond->profile_key;
+	return true;
+}
 
 static void
 copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
@@ -117,11 +136,9 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 
 		if (info->plan.res->has_fields &&
 			copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) &&
-			!(cond.id_list && info->has_id_list))
+			cond_fits(&cond, &info->has_id_list, &info->has_profile_key))
 		{
 			info->pushed = lappend(info->pushed, rinfo);
-			if (cond.id_list)
-				info->has_id_list = true;
 			if (!cond.exact)
 				info->all_exact = false;
 		}
@@ -276,10 +293,13 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 																 pathkeys, NULL, NULL, priv));
 }
 
-/* An equivalence class member that is this table's id column. */
+/*
+ * An equivalence class member that is this table's id column, or a
+ * subprofile table's profile column.
+ */
 static bool
-ec_member_is_id(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
-				EquivalenceMember *em, void *arg)
+ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				 EquivalenceMember *em, void *arg)
 {
 	CopernicaRelInfo *info = arg;
 	Form_pg_attribute attr = copernica_ec_member_column(rel, em, info->plan.tupdesc);
@@ -288,31 +308,52 @@ ec_member_is_id(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 	if (attr == NULL)
 		return false;
 	path = copernica_column_source(info->plan.res, info->plan.relid, attr);
-	return path.source == COPERNICA_SRC_PROPERTY && strcmp(path.name, "ID") == 0;
+	return path.source == COPERNICA_SRC_PROPERTY &&
+		(strcmp(path.name, "ID") == 0 ||
+		 (strcmp(path.name, "profile") == 0 &&
+		  info->plan.res->kind == COPERNICA_SUBPROFILES));
 }
 
 /*
  * A join on id can run as a nested loop that looks each entity up by its
  * ID: one small request per outer row instead of reading the whole table.
+ * A join on a subprofile table's profile likewise reads each profile's
+ * subprofiles from profile/$id/subprofiles/$collection, the other pushed
+ * conditions sent along: a page or so per outer row.
  */
 static void
-add_id_lookup_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
-				   Relids outer, void *arg)
+add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
+			 Relids outer, void *arg)
 {
 	CopernicaRelInfo *info = arg;
 	CopernicaPushedCond cond;
 	ParamPathInfo *ppi;
 	double		rows;
 	Cost		startup = REQUEST_COST * seq_page_cost;
+	Cost		total;
 
 	if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
-		strcmp(cond.field, "id") != 0 || strcmp(cond.op, "==") != 0 || cond.id_list)
+		strcmp(cond.op, "==") != 0 || cond.id_list)
 		return;
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
-	rows = Min(ppi->ppi_rows, 1.0);
+	if (cond.profile_key)
+	{
+		/* the scan's constant ID list or profile key would be used instead */
+		if (info->has_id_list || info->has_profile_key)
+			return;
+		rows = Min(ppi->ppi_rows, SUBPROFILES_PER_PROFILE);
+		total = startup + request_cost(info, rows) - REQUEST_COST * seq_page_cost +
+			rows * (ITEM_TRANSFER_COST + cpu_tuple_cost);
+	}
+	else if (strcmp(cond.field, "id") == 0)
+	{
+		rows = Min(ppi->ppi_rows, 1.0);
+		total = startup + cpu_tuple_cost;
+	}
+	else
+		return;
 	add_path(baserel, (Path *) copernica_create_foreignscan_path(root, baserel, NULL, rows,
-																 startup,
-																 startup + cpu_tuple_cost,
+																 startup, total,
 																 NIL, outer, NULL,
 																 list_make3(makeString(""),
 																			makeInteger(0),
@@ -334,9 +375,11 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 
 	/*
 	 * One sort key on id or modified can come sorted from Copernica; not
-	 * from a view or miniview, whose listings document no orderby.
+	 * from a view or miniview, nor from a profile's subprofiles, whose
+	 * listings document no orderby.
 	 */
 	if (list_length(root->query_pathkeys) == 1 && info->plan.res->has_fields &&
+		!info->has_profile_key &&
 		info->plan.res->kind != COPERNICA_VIEW_PROFILES &&
 		info->plan.res->kind != COPERNICA_MINIVIEW_SUBPROFILES)
 	{
@@ -349,8 +392,7 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 	}
 
 	if (info->plan.res->has_fields)
-		copernica_param_clauses(root, baserel, ec_member_is_id, add_id_lookup_path,
-								info);
+		copernica_param_clauses(root, baserel, ec_member_is_key, add_key_path, info);
 }
 
 /*
@@ -438,6 +480,8 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	StringInfoData request;
 	bool		whole_row;
 	bool		has_id_list = false;
+	bool		has_profile_key = false;
+	char	   *key_path = "";
 	ListCell   *lc;
 	int			i;
 	char	   *order_field;
@@ -480,15 +524,23 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		local_exprs = lappend(local_exprs, rinfo->clause);
 		if (!info->plan.res->has_fields ||
 			!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
-			(cond.id_list && has_id_list))
+			!cond_fits(&cond, &has_id_list, &has_profile_key))
 			continue;
-		has_id_list |= cond.id_list;
 		/* by CopernicaCondPrivateIndex */
-		conds = lappend(conds, list_make5(makeString(pstrdup(cond.field)),
-										  makeString(pstrdup(cond.op)),
-										  makeInteger(cond.format),
-										  makeInteger(cond.exact ? 1 : 0),
-										  makeInteger(cond.id_list ? 1 : 0)));
+		conds = lappend(conds, lappend(list_make5(makeString(pstrdup(cond.field)),
+												  makeString(pstrdup(cond.op)),
+												  makeInteger(cond.format),
+												  makeInteger(cond.exact ? 1 : 0),
+												  makeInteger(cond.id_list ? 1 : 0)),
+									   makeInteger(cond.profile_key ? 1 : 0)));
+		fdw_exprs = lappend(fdw_exprs, cond.value);
+		if (cond.profile_key)
+		{
+			/* the path says it: profile/$id/subprofiles/$collection */
+			key_path = copernica_profile_subprofiles_path(info->plan.res,
+														  explain_value(cond.value));
+			continue;
+		}
 		if (filter.len > 0)
 			appendStringInfoString(&filter, ", ");
 		if (cond.id_list)
@@ -503,7 +555,6 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 			appendStringInfoString(&filter, text);
 			appendStringInfo(&request, "&fields[]=%s", text);
 		}
-		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 
 	/*
@@ -521,6 +572,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	private = lappend(private, int8_const(info->plan.md->max_id));
 	private = lappend(private,
 					  int8_const((int64) rint(Min(best_path->path.rows, 1e15))));
+	private = lappend(private, makeString(key_path));
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							private, NIL, NIL, outer_plan);
 }
@@ -563,7 +615,7 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		bms_membership(root->all_baserels) != BMS_SINGLETON)
 		return;
 	if (!info->plan.res->has_fields || !info->all_exact ||
-		info->local_only != NIL || info->has_id_list ||
+		info->local_only != NIL || info->has_id_list || info->has_profile_key ||
 		(info->plan.res->kind != COPERNICA_PROFILES &&
 		 info->plan.res->kind != COPERNICA_SUBPROFILES))
 		return;

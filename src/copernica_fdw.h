@@ -362,6 +362,8 @@ extern CopernicaValuePath copernica_column_source(const CopernicaResource *res,
 												  struct FormData_pg_attribute *attr);
 extern char *copernica_escape_path_segment(const char *segment);
 extern char *copernica_checked_id(const char *text);
+extern char *copernica_profile_subprofiles_path(const CopernicaResource *res,
+												const char *profile);
 extern void copernica_append_url_escaped(StringInfo buf, const char *s);
 extern bool copernica_is_numeric_id(const char *s);
 
@@ -436,7 +438,9 @@ enum CopernicaScanPrivateIndex
 	ScanPrivateListPath,		/* String: the listing, IDs looked up */
 	ScanPrivateMinId,			/* int8 Const: smallest ID, or -1 */
 	ScanPrivateMaxId,			/* int8 Const: largest ID, or -1 */
-	ScanPrivateRowsHint			/* int8 Const: rows the plan expects */
+	ScanPrivateRowsHint,		/* int8 Const: rows the plan expects */
+	ScanPrivateKeyPath			/* String: EXPLAIN's profile/$id/subprofiles/$c
+								 * of a profile key, or "" */
 };
 
 /* One pushed condition in a scan plan; its value is in fdw_exprs. */
@@ -446,7 +450,9 @@ enum CopernicaCondPrivateIndex
 	CondPrivateOp,				/* String */
 	CondPrivateFormat,			/* Integer */
 	CondPrivateExact,			/* Integer: 1 when Copernica's answer is exact */
-	CondPrivateIdList			/* Integer: 1 for id = ANY(array) */
+	CondPrivateIdList,			/* Integer: 1 for id = ANY(array) */
+	CondPrivateProfileKey		/* Integer: 1 for a subprofile's profile =
+								 * value, read from the profile's listing */
 };
 
 /* A modify plan's fdw_private (modify.c), by position. */
@@ -465,6 +471,8 @@ typedef struct CopernicaPushedCond
 	int			format;			/* how the value is written */
 	bool		exact;			/* Copernica's answer is exactly ours */
 	bool		id_list;		/* id = ANY(array): one lookup per ID */
+	bool		profile_key;	/* a subprofile's profile = value: read from
+								 * profile/$value/subprofiles/$collection */
 } CopernicaPushedCond;
 
 extern bool copernica_classify_clause(struct RelOptInfo *baserel,
@@ -497,6 +505,8 @@ typedef struct CopernicaPagerSpec
 	int64		max_id_hint;	/* or -1 */
 	bool		by_id;			/* a profile or subprofile listing whose rows
 								 * may come in any order: read by ID */
+	bool		missing_is_empty;	/* an unknown profile (HTTP 400) has no
+									 * rows: the scan reads one profile's */
 	bool		ids_mode;		/* id = ANY(ids) */
 	bool		ids_desc;		/* looked up in descending order */
 	const int64 *ids;			/* sorted, distinct, positive */

@@ -132,6 +132,19 @@ var_source(RelOptInfo *baserel, CopernicaPlanInfo *info, Var *var,
 }
 
 /*
+ * Can a subprofile table's profile = value be read from the profile's own
+ * listing, profile/$id/subprofiles/$collection?  That listing is paged by
+ * offset (the docs promise it no keyset), which a DELETE or UPDATE of the
+ * rows read would shift: the statement's target is scanned by ID instead.
+ */
+static bool
+is_profile_key(RelOptInfo *baserel, CopernicaPlanInfo *info)
+{
+	return info->res->kind == COPERNICA_SUBPROFILES &&
+		info->root->parse->resultRelation != (int) baserel->relid;
+}
+
+/*
  * Decide whether one comparison "column op value" can go to the API, and
  * how.  Returns false when it stays local only.
  */
@@ -176,6 +189,17 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 			cond->field = "modified";
 			cond->format = FORMAT_TIMESTAMP;
 			cond->exact = true;
+			return true;
+		}
+		if (strcmp(path.name, "profile") == 0 && is_profile_key(baserel, info) &&
+			copernica_is_integer_type(coltype) && copernica_is_integer_type(valtype) &&
+			strcmp(op, "==") == 0)
+		{
+			/* read from the profile's own listing, not sent as fields[] */
+			cond->field = "profile";
+			cond->format = FORMAT_INTEGER;
+			cond->exact = true;
+			cond->profile_key = true;
 			return true;
 		}
 		return false;

@@ -144,6 +144,7 @@ send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra,
 
 	req->method = "GET";
 	req->path = (char *) pg->spec.path;
+	req->accept_error = pg->spec.missing_is_empty;
 	req->query = psprintf("start=" INT64_FORMAT "&limit=%d&total=%s%s%s%s",
 						  pr->start, pr->asked, total ? "true" : "false",
 						  pg->spec.params, extra, order);

@@ -76,6 +76,29 @@ copernica_escape_path_segment(const char *segment)
 }
 
 /*
+ * A subprofile table's rows of one profile: profile/$id/subprofiles/$cid,
+ * with the collection's ID from the bound listing path.  profile is a
+ * checked ID, or EXPLAIN's name for a value not known yet.
+ */
+char *
+copernica_profile_subprofiles_path(const CopernicaResource *res, const char *profile)
+{
+	const char *prefix = "collection/";
+	const char *suffix = "/subprofiles";
+	size_t		len;
+
+	if (res->kind != COPERNICA_SUBPROFILES || res->list_path == NULL ||
+		strncmp(res->list_path, prefix, strlen(prefix)) != 0)
+		elog(ERROR, "a subprofile table's listing is not bound to a collection");
+	len = strlen(res->list_path) - strlen(prefix);
+	if (len <= strlen(suffix) ||
+		strcmp(res->list_path + strlen(prefix) + len - strlen(suffix), suffix) != 0)
+		elog(ERROR, "a subprofile table's listing is not bound to a collection");
+	return psprintf("profile/%s/subprofiles/%.*s", profile,
+					(int) (len - strlen(suffix)), res->list_path + strlen(prefix));
+}
+
+/*
  * An ID from Copernica's answer, checked before it goes into a path or an
  * option: a plain decimal integer, written without leading zeros.
  */

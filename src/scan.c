@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
@@ -56,6 +57,8 @@ typedef struct CopernicaScanState
 	int64		max_id_hint;
 	StringInfoData filter;		/* this scan's evaluated fields[] parameters */
 	int64		rows_hint;		/* rows expected to match, or -1 */
+	char	   *key_path_text;	/* EXPLAIN's profile/$id/subprofiles/$c, or "" */
+	char	   *key_path;		/* this run's, or NULL: the table's listing */
 	bool		id_mode;		/* an id = ANY(...) list */
 	int64	   *id_values;		/* its IDs, sorted */
 	int			nids;
@@ -120,6 +123,30 @@ copernica_request_error_callback(void *arg)
 			   copernica_request_describe((CopernicaRequest *) arg));
 }
 
+/*
+ * A profile's subprofiles were asked for and Copernica answered 400: the
+ * profile is unknown, or of another database (whose collections do not
+ * hold this one), so it has no rows here.  Any other error is raised.
+ */
+static void
+report_unless_missing(CopernicaResponse *resp, CopernicaRequest *req)
+{
+	ErrorContextCallback errcb;
+
+	if (resp->error_message != NULL &&
+		(pg_strcasecmp(resp->error_message, "No entity with supplied ID") == 0 ||
+		 pg_strcasecmp(resp->error_message, "No collection with given ID") == 0))
+		return;
+	errcb.callback = copernica_request_error_callback;
+	errcb.arg = req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("Copernica rejected the request: %s",
+					resp->error_message ? resp->error_message : "HTTP 400")));
+}
+
 /* What the pager's item_id callback reads: a page and where its IDs are. */
 typedef struct PageIds
 {
@@ -161,6 +188,13 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	resp = copernica_pager_next(pager, &req, &start, &asked);
 	if (resp == NULL)
 		return NULL;
+	if (resp->status == 400)
+	{
+		/* a profile's subprofiles (missing_is_empty), the profile unknown */
+		report_unless_missing(resp, req);
+		(void) copernica_pager_done(pager, 0, -1, NULL, NULL);
+		return NULL;
+	}
 
 	errcb.callback = copernica_request_error_callback;
 	errcb.arg = req;
@@ -237,6 +271,17 @@ fetch_next_page(void *arg)
 	return true;
 }
 
+/* An int2, int4 or int8 value as an int64. */
+static int64
+integer_value(Datum value, Oid type)
+{
+	if (type == INT2OID)
+		return DatumGetInt16(value);
+	if (type == INT4OID)
+		return DatumGetInt32(value);
+	return DatumGetInt64(value);
+}
+
 /*
  * Evaluate the pushed conditions' values and write them as fields[]
  * parameters.  A NULL value means no row can match.
@@ -258,6 +303,7 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 
 	resetStringInfo(&st->filter);
+	st->key_path = NULL;
 	st->id_values = NULL;
 	st->nids = 0;
 	st->id_mode = false;
@@ -271,12 +317,29 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		int			format = intVal(list_nth(cond, CondPrivateFormat));
 		bool		cond_exact = intVal(list_nth(cond, CondPrivateExact)) != 0;
 		bool		id_list = intVal(list_nth(cond, CondPrivateIdList)) != 0;
+		bool		profile_key = intVal(list_nth(cond, CondPrivateProfileKey)) != 0;
 		bool		isnull;
 		Datum		value = ExecEvalExpr(es, econtext, &isnull);
 
 		if (isnull)
 		{
 			st->empty_result = true;
+			continue;
+		}
+		if (profile_key)
+		{
+			int64		profile = integer_value(value, exprType((Node *) es->expr));
+
+			/* no profile has an ID below 1: no path to ask either */
+			if (profile < 1)
+				st->empty_result = true;
+			else
+			{
+				MemoryContextSwitchTo(run_cxt);
+				st->key_path = copernica_profile_subprofiles_path(st->res,
+																  psprintf(INT64_FORMAT, profile));
+				MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			}
 			continue;
 		}
 		if (id_list)
@@ -326,7 +389,8 @@ start_paging(void *arg, ExprContext *econtext)
 	if (st->res->bare)
 		return;
 
-	spec.path = st->res->list_path;
+	spec.path = st->key_path ? st->key_path : st->res->list_path;
+	spec.missing_is_empty = st->key_path != NULL;
 	spec.params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
 						   st->filter.data);
 	spec.params_filter = st->filter.len > 0;
@@ -339,7 +403,8 @@ start_paging(void *arg, ExprContext *econtext)
 	spec.page_size = st->opts->page_size;
 	spec.max_concurrency = st->opts->max_concurrency;
 	spec.limit = st->limit;
-	spec.size_hint = st->size_hint;
+	/* a profile has a page of subprofiles or so: no speculation past it */
+	spec.size_hint = st->key_path ? 0 : st->size_hint;
 	spec.min_id_hint = st->min_id_hint;
 	spec.max_id_hint = st->max_id_hint;
 	/* rows in any order: read by ID, which neither misses nor repeats */
@@ -396,9 +461,17 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->order_desc = intVal(list_nth(private, ScanPrivateOrderDesc)) != 0;
 	st->limit = intVal(list_nth(private, ScanPrivateLimit));
 	st->filter_text = strVal(list_nth(private, ScanPrivateFilterText));
+	st->key_path_text = strVal(list_nth(private, ScanPrivateKeyPath));
+
+	/*
+	 * Read by ID in ascending order, which shows a row read twice; not a
+	 * profile's subprofiles, whose listing documents no orderby: a page or
+	 * so by offset.
+	 */
 	st->check_id_order = (st->res->kind == COPERNICA_PROFILES ||
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
-		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0);
+		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0) &&
+		st->key_path_text[0] == '\0';
 	st->size_hint = intVal(list_nth(private, ScanPrivateSizeHint));
 	st->min_id_hint = private_int64(private, ScanPrivateMinId);
 	st->max_id_hint = private_int64(private, ScanPrivateMaxId);
@@ -692,7 +765,9 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		return;
 	}
 	path = st->res->list_path;
-	if (path == NULL)
+	if (st->key_path_text[0] != '\0')
+		path = st->key_path_text;
+	else if (path == NULL)
 		path = psprintf("collection/%s/subprofiles", st->opts->collection);
 	ExplainPropertyText("Copernica", psprintf("GET %s", path), es);
 	if (st->filter_text[0] != '\0')
