@@ -125,3 +125,48 @@ SELECT id, start, rrule, next, previous, subject, type, template, from_address->
   FROM camp.ms_scheduledemailings ORDER BY id;
 SELECT id FROM camp.ms_scheduledemailings WHERE next > '2024-07-01' ORDER BY id;
 \! $EMUCTL log
+
+-- Marketing Suite's Unsubscribed filter: sent (in both spellings, the docs
+-- write it with a capital U) for a condition that asks for unsubscribed
+-- destinations, to the listings that take it; never otherwise
+CREATE TABLE ms_dest AS SELECT * FROM camp.ms_destinations
+ WHERE timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
+SELECT count(*), count(*) FILTER (WHERE unsubscribed) AS unsubscribed FROM ms_dest;
+\! $EMUCTL clear-log
+SELECT id, emailing, profile, unsubscribed FROM camp.ms_destinations
+ WHERE emailing = 169 AND unsubscribed;
+SELECT id, emailing, unsubscribed FROM camp.ms_destinations WHERE unsubscribed IS TRUE ORDER BY id;
+SELECT id, unsubscribed FROM camp.ms_destinations
+ WHERE unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
+\! $EMUCTL log
+EXPLAIN (COSTS OFF) SELECT * FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed;
+-- the same rows as the local copy
+SELECT (SELECT array_agg(id ORDER BY id) FROM ms_dest WHERE unsubscribed)
+     = (SELECT array_agg(id ORDER BY id) FROM camp.ms_destinations WHERE unsubscribed) AS same;
+-- without such a condition nothing is sent, no row hidden (the per-emailing
+-- items do not carry the column: NULL)
+\! $EMUCTL clear-log
+SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE emailing = 169;
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed IS NOT TRUE;
+SELECT count(*) FROM camp.ms_destinations
+ WHERE NOT unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
+\! $EMUCTL log
+-- a profile's listing neither takes it nor carries the column: with the
+-- condition, the emailings' listings are read instead (profile stays local)
+\! $EMUCTL clear-log
+SELECT id, emailing, profile FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
+\! $EMUCTL log
+EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
+\! $EMUCTL clear-log
+SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE profile = 14;
+\! $EMUCTL log
+-- a parameter: true sends it, false does not
+SET plan_cache_mode = force_generic_plan;
+PREPARE unsub(boolean) AS
+  SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed = $1;
+\! $EMUCTL clear-log
+EXECUTE unsub(true);
+EXECUTE unsub(false);
+EXECUTE unsub(NULL);
+\! $EMUCTL log
+RESET plan_cache_mode;

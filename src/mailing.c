@@ -292,7 +292,8 @@ static const MailingResource mailing_resources[] = {
 	 {NULL, "subprofile/%s/ms/destinations", "profile/%s/ms/destinations",
 	  "ms/emailing/%s/destinations"},
 	 "", TIME_FIELDS, TIME_FROMTO, "timestampsent", false, true, MS_EMAILINGS,
-	 ms_destination_cols},
+	 ms_destination_cols, "unsubscribed", "&Unsubscribed=true&unsubscribed=true",
+	 MAILING_FLAG_ON(KEY_EMAILING) | MAILING_FLAG_ON(NUM_KEYS)},
 	{"publisher_statistics", NULL,
 	 {NULL, NULL, NULL, "publisher/emailing/%s/statistics"},
 	 "", TIME_NONE, TIME_NONE, NULL, false, false, PUB_EMAILINGS, pub_statistics_cols},
@@ -424,6 +425,7 @@ copernica_mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute
 			col->role = (MailingKey) k;
 	col->is_time = mr->time_column && strcmp(def->name, mr->time_column) == 0;
 	col->is_id = strcmp(def->name, "id") == 0;
+	col->is_flag = mr->flag_column && strcmp(def->name, mr->flag_column) == 0;
 	return true;
 }
 
@@ -502,6 +504,25 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	Form_pg_attribute attr;
 	bool		is_list = false;
 
+	/* the flag column alone (what "= true" becomes), or IS TRUE */
+	if (IsA(clause, Var) ||
+		(IsA(clause, BooleanTest) && ((BooleanTest *) clause)->booltesttype == IS_TRUE))
+	{
+		var = IsA(clause, Var) ? (Var *) clause : (Var *) ((BooleanTest *) clause)->arg;
+		if (info->mr->flag_column == NULL || !IsA(var, Var) ||
+			var->varno != baserel->relid || var->varattno <= 0 || var->varlevelsup != 0)
+			return false;
+		attr = TupleDescAttr(info->plan.tupdesc, var->varattno - 1);
+		if (attr->atttypid != BOOLOID ||
+			!copernica_mailing_column(info->mr, info->plan.relid, attr, &col) || !col.is_flag)
+			return false;
+		cond->role = COND_FLAG;
+		cond->key = KEY_NONE;
+		cond->op = "=";
+		cond->value = (Expr *) makeBoolConst(true, false);
+		return true;
+	}
+
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
 		OpExpr	   *o = (OpExpr *) clause;
@@ -555,6 +576,12 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	cond->op = op;
 	cond->value = value;
 	cond->key = col.role;
+	if (col.is_flag && !is_list && strcmp(op, "=") == 0 && attr->atttypid == BOOLOID &&
+		exprType((Node *) value) == BOOLOID)
+	{
+		cond->role = COND_FLAG;
+		return true;
+	}
 	if (col.role != KEY_NONE && info->mr->by_path[col.role] != NULL &&
 		strcmp(op, "=") == 0 &&
 		(copernica_is_integer_type(attr->atttypid) || attr->atttypid == TEXTOID))
@@ -780,6 +807,35 @@ choose_key(List *conds)
 }
 
 /*
+ * With a condition on the flag column, a listing that does not take the
+ * flag's parameter does not carry the column either (ms_destinations by
+ * profile): read by the best key whose listing does, else the account-wide
+ * or per-emailing one, and leave the other key's condition local.
+ */
+static MailingKey
+flag_key(const MailingResource *mr, List *conds, MailingKey key)
+{
+	MailingKey	best = KEY_NONE;
+	bool		flagged = false;
+	ListCell   *lc;
+
+	foreach(lc, conds)
+		flagged |= ((MailingCond *) lfirst(lc))->role == COND_FLAG;
+	if (!flagged || key == KEY_NONE || (mr->flag_keys & MAILING_FLAG_ON(key)))
+		return key;
+	foreach(lc, conds)
+	{
+		MailingCond *c = lfirst(lc);
+
+		if ((c->role == COND_KEY || c->role == COND_KEY_LIST) &&
+			(mr->flag_keys & MAILING_FLAG_ON(c->key)) &&
+			(best == KEY_NONE || c->key < best))
+			best = c->key;
+	}
+	return best;
+}
+
+/*
  * A resource read only per key (a test group's events, a destination's
  * statistics) without a condition that gives one.
  */
@@ -821,6 +877,7 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	List	   *retrieved = NIL;
 	List	   *conds = NIL;
 	List	   *plan_conds = NIL;
+	List	   *flags = NIL;
 	List	   *fdw_exprs = NIL;
 	List	   *local_exprs = NIL;
 	StringInfoData filter;
@@ -853,6 +910,7 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 			conds = lappend(conds, cond);
 	}
 	key = choose_key(conds);
+	key = flag_key(info->mr, conds, key);
 
 	initStringInfo(&filter);
 	foreach(lc, conds)
@@ -862,6 +920,12 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 		/* other keys' conditions stay local */
 		if ((c->role == COND_KEY || c->role == COND_KEY_LIST) && c->key != key)
 			continue;
+		/* the flag's parameter waits for the listing to be chosen */
+		if (c->role == COND_FLAG)
+		{
+			flags = lappend(flags, c);
+			continue;
+		}
 		if (c->role == COND_TIME)
 		{
 			has_lower |= strcmp(c->op, "<") != 0 && strcmp(c->op, "<=") != 0;
@@ -892,6 +956,28 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	}
 	else
 		path = psprintf(info->mr->by_path[KEY_EMAILING], "{each emailing}");
+
+	/*
+	 * The flag's parameter goes only to the listings the docs give it; a
+	 * listing whose items lack the column has it filled from the request
+	 * (mailing_scan.c), as a key column is from the URL.
+	 */
+	foreach(lc, flags)
+	{
+		MailingCond *c = lfirst(lc);
+
+		if (!(info->mr->flag_keys & MAILING_FLAG_ON(key == KEY_NONE ? KEY_EMAILING : key)))
+			break;
+		plan_conds = lappend(plan_conds, list_make3(makeInteger(c->role),
+													makeInteger(c->key),
+													makeString(pstrdup(c->op))));
+		fdw_exprs = lappend(fdw_exprs, c->value);
+		appendStringInfo(&filter, "%s%s = %s", filter.len ? ", " : "",
+						 info->mr->flag_column,
+						 !IsA(c->value, Const) ? explain_value(c->value) :
+						 ((Const *) c->value)->constisnull ? "NULL" :
+						 DatumGetBool(((Const *) c->value)->constvalue) ? "true" : "false");
+	}
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							list_make5(makeString(MAILING_PLAN_TAG), retrieved, plan_conds,

@@ -58,7 +58,14 @@ typedef struct MailingResource
 								 * with no all_path: a key condition is
 								 * required */
 	const MailingColumnDef *columns;
+	/* a boolean column whose "true" a parameter selects (or NULL) */
+	const char *flag_column;
+	const char *flag_params;	/* sent for flag_column = true */
+	uint32		flag_keys;		/* the listings that take it: MAILING_FLAG_ON */
 } MailingResource;
+
+/* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */
+#define MAILING_FLAG_ON(k)	(((uint32) 1) << (k))
 
 /* Where one column's values come from. */
 typedef struct MailingColumn
@@ -68,6 +75,7 @@ typedef struct MailingColumn
 	MailingKey	role;			/* a key column, or KEY_NONE */
 	bool		is_time;		/* the resource's time column */
 	bool		is_id;
+	bool		is_flag;		/* the resource's flag_column */
 } MailingColumn;
 
 /* What a condition does. */
@@ -76,7 +84,8 @@ typedef enum CondRole
 	COND_KEY,					/* a key column = value */
 	COND_KEY_LIST,				/* a key column = ANY(array) */
 	COND_TIME,					/* the time column op value */
-	COND_ID						/* id op value, sent as fields[]=id... */
+	COND_ID,					/* id op value, sent as fields[]=id... */
+	COND_FLAG					/* the flag column (= true): its parameter */
 } CondRole;
 
 

@@ -32,6 +32,7 @@ typedef struct MailingScanColumn
 {
 	const char *sub;			/* key inside the item's object, or NULL */
 	MailingKey	role;
+	bool		is_flag;
 } MailingScanColumn;
 
 typedef struct MailingScanState
@@ -55,6 +56,7 @@ typedef struct MailingScanState
 
 	/* this (re)scan */
 	bool		empty;			/* a condition's value rules out every row */
+	bool		flag_sent;		/* the resource's flag parameter was sent */
 	char	   *params;			/* query parameters after start/limit */
 	List	   *parts;			/* key values still to read; a NULL value
 								 * for the account-wide listing */
@@ -106,6 +108,7 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 								  RelationGetRelationName(st->rel));
 		st->columns[i].sub = col.sub;
 		st->columns[i].role = col.role;
+		st->columns[i].is_flag = col.is_flag;
 		st->paths[i].source = COPERNICA_SRC_PROPERTY;
 		st->paths[i].name = col.key;
 		i++;
@@ -281,6 +284,7 @@ start_scan(void *arg, ExprContext *econtext)
 	Assert(st->pager == NULL);
 	MemoryContextReset(st->loop.scan_cxt);
 	st->empty = false;
+	st->flag_sent = false;
 	st->parts = NIL;
 	st->part_open = false;
 	initStringInfo(&params);
@@ -310,6 +314,13 @@ start_scan(void *arg, ExprContext *econtext)
 				if (!have_key)
 					values = array_texts(value);
 				have_key = true;
+				break;
+			case COND_FLAG:
+				if (DatumGetBool(value) && !st->flag_sent)
+				{
+					appendStringInfoString(&params, mr->flag_params);
+					st->flag_sent = true;
+				}
 				break;
 			case COND_ID:
 				append_fields_param(&params,
@@ -539,6 +550,12 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	if (value == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
 	{
 		value = st->part_value;
+		*is_json = false;
+	}
+	/* what the flag's parameter selected, where the items do not say */
+	if (value == NULL && col->is_flag && st->flag_sent)
+	{
+		value = "true";
 		*is_json = false;
 	}
 	return value;

@@ -603,6 +603,22 @@ class TestCampaignExtras(EmulatorTestCase):
         u = get('ms/destination/%s/statistics' % unsub[0]['ID']).json()
         self.assertEqual(u['unsubscribes'], {'total': 1, 'unique': 1})
 
+    def test_unsubscribed_filter_on_ms_destinations(self):
+        every = all_items('ms/emailing/169/destinations')
+        self.assertEqual(len(every), 25)
+        self.assertNotIn('unsubscribed', every[0])      # the items do not say
+        for name in ('Unsubscribed', 'unsubscribed'):
+            got = all_items('ms/emailing/169/destinations', {name: 'true'})
+            self.assertEqual(len(got), 1, name)
+            self.assertIn(got[0], every)
+        self.assertEqual(all_items('ms/emailing/169/destinations', {'Unsubscribed': 'false'}),
+                         every)
+        rng = {'from': '2024-01-01', 'to': '2024-12-31'}
+        flagged = [d['id'] for d in all_items('ms/destinations', rng) if d['unsubscribed']]
+        self.assertEqual(flagged, [got[0]['ID']])
+        self.assertEqual([d['id'] for d in all_items('ms/destinations',
+                                                     dict(rng, Unsubscribed='true'))], flagged)
+
     def test_template_statistics_add_up_emailings(self):
         t = self.listing('ms/template/579/statistics', {}).json()
         ids = [e['id'] for e in all_items('ms/emailings') if e['template'] == '579']
