@@ -151,6 +151,14 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_lis
 \! $EMUCTL clear-log
 SELECT count(*) FROM pg_customers WHERE id = ANY(:'short_list'::bigint[]);
 \! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?start'
+-- EXPLAIN VERBOSE shows the request as the pager builds it, the range's
+-- bounds included (not a text rebuilt by hand): it is the one just sent
+SELECT trim(line) AS explained FROM explain_portable('VERBOSE, COSTS OFF',
+  format('SELECT count(*) FROM pg_customers WHERE id = ANY(%L::bigint[])', :'short_list')) line
+ WHERE line LIKE '%Copernica Request:%' \gset
+\echo :explained
+\setenv EXPLAINED :explained
+\! $EMUCTL log | python3 -c 'import sys, urllib.parse; [print("Copernica Request: " + urllib.parse.unquote(l.strip()).replace(" /v2/", " ", 1)) for l in sys.stdin]' | grep -c -x -F -e "$EXPLAINED"
 \! $EMUCTL clear-log
 SELECT count(*), sum(id) AS idsum FROM pg_customers WHERE id = ANY(:'id_list'::bigint[]);
 SELECT count(*), sum(id) AS idsum FROM wanted_ids;

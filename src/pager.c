@@ -133,7 +133,8 @@ struct CopernicaPager
 
 /*
  * Callers run in short-lived memory (a scan's per-tuple context), so the
- * request lives in the pager's context until its page is done.
+ * request lives in the pager's context until its page is done.  A pager
+ * without a batch (copernica_pager_first_request) only builds requests.
  */
 static void
 send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra,
@@ -149,7 +150,7 @@ send_request(CopernicaPager *pg, PagerRequest *pr, const char *extra,
 						  pr->start, pr->asked, total ? "true" : "false",
 						  pg->spec.params, extra, order);
 	pr->req = req;
-	pr->handle = copernica_batch_add(pg->batch, req);
+	pr->handle = pg->batch ? copernica_batch_add(pg->batch, req) : -1;
 	if (pg->npending >= pg->capacity)
 		elog(ERROR, "too many Copernica requests in flight");
 	pg->pending[pg->npending++] = *pr;
@@ -527,7 +528,7 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	pg->spec.path = pstrdup(spec->path);
 	pg->spec.params = pstrdup(spec->params);
 	pg->spec.order = pstrdup(spec->order);
-	pg->batch = copernica_batch_begin(conn, stats);
+	pg->batch = conn ? copernica_batch_begin(conn, stats) : NULL;
 	pg->capacity = 2 * spec->max_concurrency + 2;
 	pg->pending = palloc0(sizeof(PagerRequest) * pg->capacity);
 	pg->mode = PAGER_OFFSET;
@@ -616,6 +617,63 @@ wait_next(CopernicaPager *pg, CopernicaResponse **resp)
 }
 
 /*
+ * Nothing is in flight: send what comes next (at the start, the scan's
+ * first requests).  False when there is nothing more to read.
+ */
+static bool
+send_more(CopernicaPager *pg)
+{
+	switch (pg->mode)
+	{
+		case PAGER_OFFSET:
+			if (!more_offset_pages(pg))
+				return false;
+			send_offset_page(pg);
+			break;
+		case PAGER_IDS:
+		case PAGER_STRIPES:
+			top_up(pg, false);
+			if (pg->npending == 0)
+				return false;
+			break;
+	}
+
+	/*
+	 * A scan without conditions knows its size from planning: its first
+	 * cuts go out with the first page.
+	 */
+	if (pg->mode == PAGER_STRIPES && pg->nstripes == 1 &&
+		!pg->cut_planned && !pg->spec.params_filter &&
+		pg->spec.size_hint > pg->spec.page_size)
+		plan_first_cuts(pg, pg->spec.size_hint, 0, 0);
+	return true;
+}
+
+/*
+ * The first request a scan of spec makes, built by the code that sends it
+ * but not sent: what EXPLAIN shows.  NULL when the scan makes none.  In
+ * the caller's memory.
+ */
+CopernicaRequest *
+copernica_pager_first_request(const CopernicaPagerSpec *spec)
+{
+	CopernicaPager *pg = copernica_pager_begin(NULL, NULL, spec);
+	CopernicaRequest *req = NULL;
+
+	if (send_more(pg))
+	{
+		CopernicaRequest *first = pg->pending[0].req;
+
+		req = palloc0(sizeof(CopernicaRequest));
+		req->method = first->method;
+		req->path = pstrdup(first->path);
+		req->query = pstrdup(first->query);
+	}
+	MemoryContextDelete(pg->cxt);
+	return req;
+}
+
+/*
  * Wait for the next page.  NULL when there are no more.  *req, *start and
  * *asked describe the request, for checking the page.
  */
@@ -630,32 +688,8 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 		PagerRequest pr;
 		int			i;
 
-		if (pg->npending == 0)
-		{
-			switch (pg->mode)
-			{
-				case PAGER_OFFSET:
-					if (!more_offset_pages(pg))
-						return NULL;
-					send_offset_page(pg);
-					break;
-				case PAGER_IDS:
-				case PAGER_STRIPES:
-					top_up(pg, false);
-					if (pg->npending == 0)
-						return NULL;
-					break;
-			}
-
-			/*
-			 * A scan without conditions knows its size from planning: its
-			 * first cuts go out with the first page.
-			 */
-			if (pg->mode == PAGER_STRIPES && pg->nstripes == 1 &&
-				!pg->cut_planned && !pg->spec.params_filter &&
-				pg->spec.size_hint > pg->spec.page_size)
-				plan_first_cuts(pg, pg->spec.size_hint, 0, 0);
-		}
+		if (pg->npending == 0 && !send_more(pg))
+			return NULL;
 
 		i = wait_next(pg, &resp);
 		pr = pg->pending[i];

@@ -15,11 +15,14 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
@@ -364,6 +367,36 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		st->limit = 0;
 }
 
+/* What this run asks the pager for: the plan, and the conditions' values. */
+static void
+make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
+{
+	spec->path = st->key_path ? st->key_path : st->res->list_path;
+	spec->missing_is_empty = st->key_path != NULL;
+	spec->params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
+							st->filter.data);
+	spec->params_filter = st->filter.len > 0;
+	spec->rows_hint = st->rows_hint;
+	if (st->order_field[0] != '\0')
+		spec->order = psprintf("&orderby=%s&order=%s", st->order_field,
+							   st->order_desc ? "desc" : "asc");
+	else
+		spec->order = st->check_id_order ? "&orderby=id" : "";
+	spec->page_size = st->opts->page_size;
+	spec->max_concurrency = st->opts->max_concurrency;
+	spec->limit = st->limit;
+	/* a profile has a page of subprofiles or so: no speculation past it */
+	spec->size_hint = st->key_path ? 0 : st->size_hint;
+	spec->min_id_hint = st->min_id_hint;
+	spec->max_id_hint = st->max_id_hint;
+	/* rows in any order: read by ID, which neither misses nor repeats */
+	spec->by_id = st->check_id_order && st->order_field[0] == '\0';
+	spec->ids_mode = st->id_mode;
+	spec->ids_desc = st->order_desc;
+	spec->ids = st->id_values;
+	spec->nids = st->nids;
+}
+
 /*
  * Conditions' values may come from the outer side of a join, set only once
  * the outer row is there: paging starts at the first row wanted.
@@ -389,30 +422,7 @@ start_paging(void *arg, ExprContext *econtext)
 	if (st->res->bare)
 		return;
 
-	spec.path = st->key_path ? st->key_path : st->res->list_path;
-	spec.missing_is_empty = st->key_path != NULL;
-	spec.params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
-						   st->filter.data);
-	spec.params_filter = st->filter.len > 0;
-	spec.rows_hint = st->rows_hint;
-	if (st->order_field[0] != '\0')
-		spec.order = psprintf("&orderby=%s&order=%s", st->order_field,
-							  st->order_desc ? "desc" : "asc");
-	else
-		spec.order = st->check_id_order ? "&orderby=id" : "";
-	spec.page_size = st->opts->page_size;
-	spec.max_concurrency = st->opts->max_concurrency;
-	spec.limit = st->limit;
-	/* a profile has a page of subprofiles or so: no speculation past it */
-	spec.size_hint = st->key_path ? 0 : st->size_hint;
-	spec.min_id_hint = st->min_id_hint;
-	spec.max_id_hint = st->max_id_hint;
-	/* rows in any order: read by ID, which neither misses nor repeats */
-	spec.by_id = st->check_id_order && st->order_field[0] == '\0';
-	spec.ids_mode = st->id_mode;
-	spec.ids_desc = st->order_desc;
-	spec.ids = st->id_values;
-	spec.nids = st->nids;
+	make_pager_spec(st, &spec);
 	st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 }
 
@@ -753,6 +763,62 @@ explain_id_list(ForeignScanState *node, CopernicaScanState *st, ExplainState *es
 	}
 }
 
+/* "fields%5B%5D=id%3E7" as "fields[]=id>7": a query made to be read. */
+static char *
+unescaped_query(const char *query)
+{
+	StringInfoData buf;
+	const char *p;
+
+	initStringInfo(&buf);
+	for (p = query; *p; p++)
+	{
+		if (p[0] == '%' && isxdigit((unsigned char) p[1]) &&
+			isxdigit((unsigned char) p[2]))
+		{
+			char		hex[3] = {p[1], p[2], '\0'};
+
+			appendStringInfoChar(&buf, (char) strtol(hex, NULL, 16));
+			p += 2;
+		}
+		else
+			appendStringInfoChar(&buf, *p);
+	}
+	return pg_any_to_server(buf.data, buf.len, PG_UTF8);
+}
+
+/*
+ * The first request the scan makes, built by the pager from the conditions'
+ * values as the scan evaluates them, so that EXPLAIN shows what is sent.
+ * NULL when a value is known only when the scan runs, or no request is
+ * made (a NULL value).
+ */
+static char *
+explain_first_request(ForeignScanState *node, CopernicaScanState *st)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	CopernicaPagerSpec spec = {0};
+	CopernicaRequest *req;
+	ListCell   *lc;
+
+	foreach(lc, fsplan->fdw_exprs)
+		if (!IsA(lfirst(lc), Const))
+			return NULL;
+	/* without ANALYZE the scan was not set up to run */
+	if (st->value_states == NIL)
+		st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	if (st->filter.data == NULL)
+		initStringInfo(&st->filter);
+	evaluate_conditions(st, node->ss.ps.ps_ExprContext);
+	if (st->empty_result)
+		return NULL;
+	make_pager_spec(st, &spec);
+	req = copernica_pager_first_request(&spec);
+	if (req == NULL)
+		return NULL;
+	return psprintf("%s %s?%s", req->method, req->path, unescaped_query(req->query));
+}
+
 void
 copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -783,20 +849,27 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Copernica Request", psprintf("GET %s", path), es);
 	else if (es->verbose)
 	{
-		/* the first request as it would be sent, unescaped for reading */
-		int			first = st->limit > 0 && st->limit < st->opts->page_size ?
-			(int) st->limit : st->opts->page_size;
+		char	   *request = explain_first_request(node, st);
 
-		ExplainPropertyText("Copernica Request",
-							psprintf("GET %s?start=0&limit=%d&total=false%s%s%s",
-									 path, first,
-									 st->dataonly ? "&dataonly=true" : "",
-									 st->request_text,
-									 st->order_field[0] ? psprintf("&orderby=%s&order=%s",
-																   st->order_field,
-																   st->order_desc ? "desc" : "asc") :
-									 st->check_id_order ? "&orderby=id" : ""),
-							es);
+		/*
+		 * A value known only when the scan runs (a join's outer row, a
+		 * parameter): the plan's view of the request, with placeholders.
+		 */
+		if (request == NULL)
+		{
+			int			first = st->limit > 0 && st->limit < st->opts->page_size ?
+				(int) st->limit : st->opts->page_size;
+
+			request = psprintf("GET %s?start=0&limit=%d&total=false%s%s%s",
+							   path, first,
+							   st->dataonly ? "&dataonly=true" : "",
+							   st->request_text,
+							   st->order_field[0] ? psprintf("&orderby=%s&order=%s",
+															 st->order_field,
+															 st->order_desc ? "desc" : "asc") :
+							   st->check_id_order ? "&orderby=id" : "");
+		}
+		ExplainPropertyText("Copernica Request", request, es);
 	}
 
 	if (es->analyze)
