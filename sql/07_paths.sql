@@ -76,6 +76,22 @@ SELECT id, email, firstname FROM pp_remote WHERE id > 25 ORDER BY id;
 -- moving a local row into the foreign partition would create it there
 UPDATE pp_people SET age = 45 WHERE email = 'l1@example.com';
 \! $EMUCTL profiles Customers
+-- TRUNCATE and MERGE are refused before any request: TRUNCATE of the
+-- foreign table, of a parent with a foreign partition (the local partition
+-- keeps its rows), MERGE into either
+\! $EMUCTL clear-log
+TRUNCATE pp_remote;
+TRUNCATE pp_people;
+SELECT count(*) FROM pp_local;
+TRUNCATE p_customers, pp_local;
+SELECT count(*) FROM pp_local;
+MERGE INTO p_customers c USING (VALUES (3, 50)) v(id, age) ON c.id = v.id
+    WHEN MATCHED THEN UPDATE SET age = v.age;
+MERGE INTO pp_people p USING (VALUES ('l1@example.com', 20)) v(email, age) ON p.email = v.email
+    WHEN MATCHED THEN UPDATE SET age = v.age
+    WHEN NOT MATCHED THEN INSERT (email, age) VALUES (v.email, v.age);
+\! $EMUCTL log --count
+\! $EMUCTL profiles Customers
 DROP TABLE pp_people;
 
 -- ON CONFLICT: Copernica has no constraint to conflict with

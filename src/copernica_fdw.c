@@ -714,6 +714,7 @@ copernica_fdw_handler(PG_FUNCTION_ARGS)
 	routine->AnalyzeForeignTable = copernicaAnalyzeForeignTable;
 
 	routine->IsForeignRelUpdatable = copernicaIsForeignRelUpdatable;
+	routine->ExecForeignTruncate = copernicaExecForeignTruncate;
 	routine->AddForeignUpdateTargets = copernicaAddForeignUpdateTargets;
 	routine->PlanForeignModify = copernicaPlanForeignModify;
 	routine->BeginForeignModify = copernicaBeginForeignModify;

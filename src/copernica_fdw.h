@@ -708,6 +708,8 @@ struct RangeTblEntry;
 struct EState;
 
 extern int	copernicaIsForeignRelUpdatable(Relation rel);
+extern void copernicaExecForeignTruncate(List *rels, DropBehavior behavior,
+										 bool restart_seqs);
 extern void copernicaAddForeignUpdateTargets(struct PlannerInfo *root, Index rtindex,
 											 struct RangeTblEntry *target_rte,
 											 Relation target_relation);

@@ -140,6 +140,29 @@ copernicaIsForeignRelUpdatable(Relation rel)
 	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
 }
 
+/*
+ * TRUNCATE is refused.  Copernica has no request that empties a database or
+ * a collection: it would be a DELETE of every profile, one request each,
+ * which no rollback undoes, behind a command that is expected to be cheap
+ * and skips DELETE triggers.  Without this callback PostgreSQL refuses too,
+ * but says only that the table is a foreign table.  PostgreSQL calls it
+ * after its own checks and after local tables of the same statement are
+ * emptied (which the error rolls back), and no request has been sent.
+ */
+void
+copernicaExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs)
+{
+	Relation	rel = linitial(rels);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("TRUNCATE is not supported on foreign table \"%s\"",
+					RelationGetRelationName(rel)),
+			 errdetail("Copernica cannot empty a database or a collection in one request, and removing its entities cannot be undone."),
+			 errhint("DELETE removes entities one request each; use DELETE FROM \"%s\" if every one should go.",
+					 RelationGetRelationName(rel))));
+}
+
 void
 copernicaAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 								 RangeTblEntry *target_rte,
