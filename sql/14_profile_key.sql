@@ -45,8 +45,10 @@ SELECT count(*) AS differences FROM (
 -- another pushed condition goes along as fields[]; ten outer rows
 CREATE TABLE pk_few AS SELECT id FROM pk_wanted ORDER BY id LIMIT 10;
 ANALYZE pk_few;
-SELECT explain_portable('VERBOSE, COSTS OFF',
-  'SELECT w.id, o.id FROM pk_few w JOIN pk_orders o ON o.profile = w.id WHERE o.placed >= ''2024-01-01''');
+-- (the local filter's join clause prints its sides by version: left out)
+SELECT line FROM explain_portable('VERBOSE, COSTS OFF',
+  'SELECT w.id, o.id FROM pk_few w JOIN pk_orders o ON o.profile = w.id WHERE o.placed >= ''2024-01-01''') line
+ WHERE line !~ '^ *Filter: ';
 \! $EMUCTL clear-log
 SELECT count(*) AS recent, sum(o.id) AS idsum
   FROM pk_few w JOIN pk_orders o ON o.profile = w.id WHERE o.placed >= '2024-01-01';
