@@ -267,16 +267,36 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_orders;
 SELECT count(*) FROM pg_orders;
 \! $EMUCTL subprofiles 1
 -- anything else is aggregated locally: a condition not sent (or not
--- exactly), another aggregate, GROUP BY, a parameter
+-- exactly), another aggregate, GROUP BY
 EXPLAIN (COSTS OFF) SELECT count(*) FROM pg_customers WHERE age + 0 > 30;
 EXPLAIN (COSTS OFF) SELECT count(email) FROM pg_customers;
 EXPLAIN (COSTS OFF) SELECT count(*), max(age) FROM pg_customers;
 EXPLAIN (COSTS OFF) SELECT age, count(*) FROM pg_customers GROUP BY age;
+-- a parameter of an integer (or id) condition is sent exactly whatever its
+-- value: counted by Copernica, one request per execution
 PREPARE count_older(integer) AS SELECT count(*) FROM pg_customers WHERE age > $1;
 SET plan_cache_mode = force_generic_plan;
-EXPLAIN (COSTS OFF) EXECUTE count_older(30);
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE count_older(30);
+\! $EMUCTL clear-log
 EXECUTE count_older(30);
+EXECUTE count_older(NULL);
+\! $EMUCTL log | grep -v -e '/fields'
+SELECT count(*) AS counted_locally FROM pg_customers WHERE age + 0 > 30;
+-- text is compared without regard to case, so = $1 on it is counted locally
+PREPARE count_email(text) AS SELECT count(*) FROM pg_customers WHERE email = $1;
+EXPLAIN (COSTS OFF) EXECUTE count_email('x');
 RESET plan_cache_mode;
+-- a correlated subquery: one count request per outer row, with its value
+CREATE TEMP TABLE count_ages (age int);
+INSERT INTO count_ages VALUES (30), (45), (200);
+SELECT explain_portable('VERBOSE, COSTS OFF',
+  'SELECT a.age, (SELECT count(*) FROM pg_customers c WHERE c.age = a.age) FROM count_ages a');
+\! $EMUCTL clear-log
+SELECT a.age, (SELECT count(*) FROM pg_customers c WHERE c.age = a.age) AS n,
+       (SELECT count(*) FROM pg_customers c WHERE c.age + 0 = a.age) AS counted_locally
+  FROM count_ages a ORDER BY a.age;
+\! $EMUCTL log | grep -c 'limit=0&total=true&fields%5B%5D=age%3D%3D'
+DROP TABLE count_ages;
 -- a NULL can match nothing; an empty table counts 0
 SELECT count(*) FROM pg_customers WHERE age > NULL::integer;
 \! $EMUCTL reset empty

@@ -592,8 +592,10 @@ is_count_star(Node *node)
  * SELECT count(*) FROM t WHERE ... with every condition sent exactly is
  * answered by Copernica's total: one request with limit=0&total=true
  * instead of reading every row.  Only count(*), only one table, no GROUP
- * BY; conditions with values known now (constants), so that their
- * exactness is known too.  Everything else aggregates locally.
+ * BY; conditions whose exactness is known now: constants, or values known
+ * at run time (a parameter, the outer query's row in a correlated
+ * subquery) of conditions exact whatever the value (integers).
+ * Everything else aggregates locally.
  */
 static void
 copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
@@ -634,10 +636,18 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		bool		exact = true;
 
 		if (!copernica_classify_clause(input_rel, &info->plan, rinfo->clause, &cond) ||
-			!cond.exact || cond.id_list || !IsA(cond.value, Const) ||
-			((Const *) cond.value)->constisnull)
+			!cond.exact || cond.id_list)
 			return;
+		/* a value known at run time only: exact whatever it is, or local */
+		if (!IsA(cond.value, Const))
+		{
+			if (!copernica_condition_exact_for_any_value(&cond))
+				return;
+			continue;
+		}
 		value = (Const *) cond.value;
+		if (value->constisnull)
+			return;
 		if (!copernica_append_condition(&scratch, cond.field, cond.op, cond.format,
 										value->constvalue, value->consttype, &exact) ||
 			!exact)

@@ -481,6 +481,7 @@ extern bool copernica_classify_clause(struct RelOptInfo *baserel,
 extern char *copernica_condition_text(const char *field, const char *op,
 									  int format, Datum value, Oid valtype,
 									  bool *exact);
+extern bool copernica_condition_exact_for_any_value(const CopernicaPushedCond *cond);
 extern bool copernica_append_condition(StringInfo query, const char *field,
 									   const char *op, int format, Datum value,
 									   Oid valtype, bool *exact);

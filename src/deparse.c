@@ -445,6 +445,20 @@ copernica_condition_text(const char *field, const char *op, int format,
 }
 
 /*
+ * Is a condition sent exactly whatever value it turns out to have, so that
+ * a value known only at run time (a parameter, the outer query's row) can
+ * be relied on at planning?  An integer's is.  A timestamp is widened when
+ * it has a fraction of a second, and text is compared without regard to
+ * case, so theirs depends on the value, or never holds.
+ */
+bool
+copernica_condition_exact_for_any_value(const CopernicaPushedCond *cond)
+{
+	return cond->exact && !cond->id_list && !cond->profile_key &&
+		cond->format == FORMAT_INTEGER;
+}
+
+/*
  * Append "&fields%5B%5D=field%3D%3Dvalue" for one evaluated condition.
  * Returns false when the value makes the condition unsendable.
  */
