@@ -328,3 +328,30 @@ SELECT count(*) FROM databases;
 \! $EMUCTL latency 0
 SELECT :'conn_after_limit' = :'conn_after_next' AS no_new_connection;
 ALTER FOREIGN TABLE p_customers OPTIONS (DROP page_size);
+
+-- rescans do not grow per-query memory: a nested loop looks a profile up
+-- once per outer row (a rescan of the parameterized scan each time), and
+-- the memory in use by the cursor's ExecutorState and the scan's contexts
+-- is the same after 50 rescans and after 350 (less than a byte a rescan)
+CREATE FUNCTION query_memory() RETURNS bigint LANGUAGE sql AS $$
+  SELECT sum(used_bytes)::bigint FROM pg_backend_memory_contexts
+   WHERE name = 'ExecutorState' OR name LIKE 'copernica_fdw%' $$;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT explain_portable('COSTS OFF', 'SELECT g, c.email FROM generate_series(1, 400) g
+  LEFT JOIN p_customers c ON c.id = g % 20 + 1');
+BEGIN;
+DECLARE rescans NO SCROLL CURSOR FOR SELECT g, c.email FROM generate_series(1, 400) g
+  LEFT JOIN p_customers c ON c.id = g % 20 + 1;
+MOVE 50 IN rescans;
+SELECT query_memory() AS after_50 \gset
+\! $EMUCTL clear-log
+MOVE 300 IN rescans;
+SELECT query_memory() AS after_350 \gset
+\! $EMUCTL log --count
+SELECT :after_350 - :after_50 < 300 AS no_growth_with_rescans;
+COMMIT;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
