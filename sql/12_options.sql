@@ -86,6 +86,17 @@ SELECT count(*) FROM opt_orders;
 SELECT count(*) > 0 AS some FROM opt_gold;
 SELECT count(*) > 0 AS some FROM opt_big;
 
+-- a column's field option on a listing names the item's key (its items
+-- have no fields)
+CREATE FOREIGN TABLE opt_dbs (id bigint, db_name text OPTIONS (field 'name'))
+    SERVER regress_opt OPTIONS (resource 'databases');
+SELECT * FROM opt_dbs ORDER BY id;
+CREATE FOREIGN TABLE opt_colls (id bigint, title text OPTIONS (field 'name'))
+    SERVER regress_opt OPTIONS (resource 'collections', database 'Customers');
+\! $EMUCTL clear-log
+SELECT * FROM opt_colls WHERE title = 'Orders';
+\! $EMUCTL log
+
 -- ALTER checks the options the table ends up with
 ALTER FOREIGN TABLE opt_gold OPTIONS (DROP database);
 ALTER FOREIGN TABLE opt_orders OPTIONS (SET collection 'Orders');

@@ -346,7 +346,8 @@ copernica_name_in_list(const char *name, List *names)
 }
 
 /*
- * Where a column's values live in an item: the 'field' option names a field;
+ * Where a column's values live in an item: the 'field' option names a field
+ * (in a listing, whose items have none, a key of the item);
  * a json(b) column "fields" takes the whole fields object; a property's name
  * is a property; anything else is a field of the same name.
  */
@@ -361,7 +362,8 @@ copernica_column_source(const CopernicaResource *res, Oid relid,
 
 	if (field)
 	{
-		path.source = COPERNICA_SRC_FIELD;
+		/* a listing's items have no fields: the option names an item's key */
+		path.source = res->has_fields ? COPERNICA_SRC_FIELD : COPERNICA_SRC_PROPERTY;
 		path.name = field;
 		return path;
 	}
