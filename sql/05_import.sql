@@ -38,7 +38,7 @@ CREATE SCHEMA imp;
 IMPORT FOREIGN SCHEMA "Customers" FROM SERVER copernica INTO imp;
 \! $EMUCTL log
 SELECT * FROM imported_tables('imp');
-SELECT * FROM imported('imp');
+SELECT * FROM imported('imp') WHERE table_name IN ('customers', 'customers_orders');
 \d+ imp.customers
 \d+ imp.customers_orders
 
@@ -60,6 +60,38 @@ SELECT id, profile, ordernumber, total, placed, status
 \! $EMUCTL clear-log
 SELECT count(*) FROM imp.customers_orders WHERE status = 'paid';
 \! $EMUCTL log
+
+-- the selections: a view's table has its database's columns, a miniview's
+-- its collection's (the fields were asked once per database and collection)
+SELECT table_name, array_agg(column_name || ' ' || type || coalesce(' ' || field, '')
+                             ORDER BY n) =
+       (SELECT array_agg(o.column_name || ' ' || o.type || coalesce(' ' || o.field, '')
+                         ORDER BY o.n)
+          FROM imported('imp') WITH ORDINALITY AS o(table_name, column_name, type, field, n)
+         WHERE o.table_name = CASE WHEN i.table_name LIKE '%\_miniview\_%'
+                                   THEN 'customers_orders' ELSE 'customers' END) AS same_columns
+  FROM imported('imp') WITH ORDINALITY AS i(table_name, column_name, type, field, n)
+ WHERE table_name LIKE '%view%' GROUP BY table_name ORDER BY 1;
+\d+ imp.customers_view_gold_customers
+-- they read the selection's members: the views' rules are segment==gold and
+-- city==Amsterdam (Copernica compares text ignoring case), the
+-- miniviews' status==paid and total>100
+\! $EMUCTL clear-log
+SELECT (SELECT count(*) FROM imp.customers_view_gold_customers) AS gold,
+       (SELECT count(*) FROM imp.customers_view_amsterdam) AS amsterdam,
+       (SELECT count(*) FROM imp.customers_orders_miniview_paid_orders) AS paid,
+       (SELECT count(*) FROM imp.customers_orders_miniview_big_orders) AS big;
+\! $EMUCTL log | sort
+SELECT (SELECT array_agg(id ORDER BY id) FROM imp.customers_view_gold_customers)
+     = (SELECT array_agg(id ORDER BY id) FROM imp.customers WHERE segment = 'gold') AS gold,
+       (SELECT array_agg(id ORDER BY id) FROM imp.customers_view_amsterdam)
+     = (SELECT array_agg(id ORDER BY id) FROM imp.customers WHERE lower(city) = 'amsterdam')
+       AS amsterdam,
+       (SELECT array_agg(id ORDER BY id) FROM imp.customers_orders_miniview_paid_orders)
+     = (SELECT array_agg(id ORDER BY id) FROM imp.customers_orders WHERE status = 'paid') AS paid,
+       (SELECT array_agg(id ORDER BY id) FROM imp.customers_orders_miniview_big_orders)
+     = (SELECT array_agg(id ORDER BY id) FROM imp.customers_orders WHERE total > 100) AS big;
+SELECT count(*), min(total) > 100 AS all_big FROM imp.customers_orders_miniview_big_orders;
 
 -- the database's name is matched as Copernica does, ignoring case; an ID
 -- works too; the table names come from Copernica's spelling either way

@@ -7,7 +7,9 @@
  *
  * The remote schema is a database, named (or numbered) as Copernica knows
  * it.  It gives one table for its profiles, named after the database, and
- * one per collection, named <database>_<collection>.  The remote schema
+ * one per collection, named <database>_<collection>, then one per view of
+ * the database, <database>_view_<view>, and one per miniview of a
+ * collection, <database>_<collection>_miniview_<miniview>.  The remote schema
  * "_all" gives those tables for every database, plus the read-only listing
  * databases and the mailing tables; "_mailings" gives the mailing tables
  * alone (see mailing.c).
@@ -53,6 +55,8 @@ typedef struct ImportTable
 	char	   *name;			/* the local table name */
 	ImportItem *database;
 	ImportItem *collection;		/* NULL for a profile table */
+	ImportItem *view;			/* a view's profiles (collection NULL) */
+	ImportItem *miniview;		/* a miniview's subprofiles */
 } ImportTable;
 
 /* A column: its name, type, and the field it shows when the name differs. */
@@ -151,6 +155,24 @@ fetch_sorted(CopernicaConnection *conn, const char *path,
 
 	list_sort(items, item_cmp);
 	return items;
+}
+
+/*
+ * A database's or collection's fields, asked once per import: a view's or
+ * miniview's table has its owner's (*cache: path, fields, path, ...).
+ */
+static List *
+fetch_fields(CopernicaConnection *conn, const char *path, List **cache)
+{
+	List	   *fields;
+	int			i;
+
+	for (i = 0; i + 1 < list_length(*cache); i += 2)
+		if (strcmp((const char *) list_nth(*cache, i), path) == 0)
+			return (List *) list_nth(*cache, i + 1);
+	fields = fetch_sorted(conn, path, field_paths, lengthof(field_paths));
+	*cache = lappend(lappend(*cache, pstrdup(path)), fields);
+	return fields;
 }
 
 /*
@@ -389,6 +411,7 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	List	   *tables = NIL;
 	List	   *used = NIL;
 	List	   *commands = NIL;
+	List	   *field_cache = NIL;
 	ListCell   *lc;
 
 	if (stmt->options != NIL)
@@ -471,6 +494,45 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 		}
 	}
 
+	/*
+	 * Then the selections: a database's views (<database>_view_<view>) and
+	 * each collection's miniviews (<database>_<collection>_miniview_<name>),
+	 * named after every database and collection so that those names stay.
+	 */
+	foreach(lc, list_copy(tables))
+	{
+		ImportTable *owner = lfirst(lc);
+		ImportItem *sel = owner->collection ? owner->collection : owner->database;
+		List	   *items;
+		ListCell   *lc2;
+
+		items = fetch_sorted(conn,
+							 psprintf(owner->collection ? "collection/%s/miniviews" :
+									  "database/%s/views",
+									  copernica_escape_path_segment(sel->id)),
+							 id_name_paths, lengthof(id_name_paths));
+		foreach(lc2, items)
+		{
+			ImportItem *item = lfirst(lc2);
+			char	   *base = psprintf("%s_%s_%s", owner->name,
+										owner->collection ? "miniview" : "view",
+										make_identifier(item->name));
+			ImportTable *t;
+
+			if (strlen(base) > NAMEDATALEN - 1)
+				base[NAMEDATALEN - 1] = '\0';
+			t = palloc0(sizeof(ImportTable));
+			t->name = claim_name(base, &used);
+			t->database = owner->database;
+			t->collection = owner->collection;
+			if (owner->collection)
+				t->miniview = item;
+			else
+				t->view = item;
+			tables = lappend(tables, t);
+		}
+	}
+
 	/* fields only for the tables LIMIT TO / EXCEPT let through */
 	foreach(lc, tables)
 	{
@@ -483,22 +545,28 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 
 		if (t->collection == NULL)
 		{
-			fields = fetch_sorted(conn,
+			fields = fetch_fields(conn,
 								  psprintf("database/%s/fields",
 										   copernica_escape_path_segment(t->database->id)),
-								  field_paths, lengthof(field_paths));
+								  &field_cache);
 			options = psprintf("database %s",
 							   quote_literal_cstr(t->database->name));
+			if (t->view)
+				options = psprintf("resource 'view_profiles', %s, view %s", options,
+								   quote_literal_cstr(t->view->id));
 		}
 		else
 		{
-			fields = fetch_sorted(conn,
+			fields = fetch_fields(conn,
 								  psprintf("collection/%s/fields",
 										   copernica_escape_path_segment(t->collection->id)),
-								  field_paths, lengthof(field_paths));
+								  &field_cache);
 			options = psprintf("database %s, collection %s",
 							   quote_literal_cstr(t->database->name),
 							   quote_literal_cstr(t->collection->id));
+			if (t->miniview)
+				options = psprintf("resource 'miniview_subprofiles', %s, miniview %s", options,
+								   quote_literal_cstr(t->miniview->id));
 		}
 		commands = lappend(commands,
 						   create_table_sql(t->name,
