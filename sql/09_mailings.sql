@@ -142,6 +142,92 @@ SELECT id, name, description, jsonb_typeof(description) FROM tpl_json ORDER BY i
 SELECT emailing, abuses_total, clicks_total, clicks_unique FROM mail.publisher_statistics WHERE emailing = 1281;
 \! $EMUCTL clear-faults
 
+-- EXPLAIN VERBOSE's Copernica Request is what the scan sends: each page
+-- request of the log (the limit=0 size request left out), URL-decoded, is
+-- checked against it; a value known only at run time matches any number
+CREATE FUNCTION url_decode(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT convert_from(coalesce(string_agg(CASE WHEN m[1] IS NOT NULL
+                                               THEN decode(substr(m[1], 2), 'hex')
+                                               ELSE convert_to(m[2], 'UTF8') END,
+                                          ''::bytea ORDER BY n), ''), 'UTF8')
+    FROM regexp_matches($1, '(%[0-9A-Fa-f]{2})|([^%]+)', 'g') WITH ORDINALITY AS t(m, n)
+$$;
+CREATE FUNCTION explained(query text) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg(substring(line FROM '^\s*Copernica (?:Emailings )?Request: (.*)$'), E'\n')
+    FROM explain_portable('VERBOSE, COSTS OFF', query) line
+   WHERE line ~ '^\s*Copernica (Emailings )?Request: '
+$$;
+CREATE FUNCTION sent_as_explained(explained text, log text)
+RETURNS TABLE (sent text, as_explained boolean) LANGUAGE sql AS $$
+  SELECT s, EXISTS (SELECT FROM unnest(string_to_array(explained, E'\n')) e
+                     WHERE s ~ ('^' || regexp_replace(
+                                  regexp_replace(e, '([.?*+^$()\[\]{}|\\])', '\\\1', 'g'),
+                                  '\\\(outer row''s value\\\)|\\\(each emailing\\\)|\\\$[0-9]+',
+                                  '[0-9]+', 'g') || '$'))
+    FROM unnest(string_to_array(log, E'\n')) l,
+         LATERAL (SELECT regexp_replace(url_decode(l), '^GET /v2/', 'GET ')) AS d(s)
+   WHERE l <> ''
+$$;
+SET datestyle = 'SQL, DMY';
+-- account-wide, with time and id conditions
+SELECT explained($$SELECT id FROM mail.publisher_clicks
+                    WHERE "timestamp" > '2024-03-14 15:02:14' AND id >= 3$$) AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks
+                       WHERE "timestamp" > '2024-03-14 15:02:14' AND id >= 3) s;
+\set log `$EMUCTL log | grep -v '[?&]limit=0&'`
+SELECT * FROM sent_as_explained(:'req', :'log');
+-- one emailing's, a fraction widened; Marketing Suite's begintime/endtime
+SELECT explained($$SELECT id FROM mail.publisher_clicks
+                    WHERE emailing = 1282 AND "timestamp" >= '2024-03-14 15:30:00.5'$$) AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(*) FROM mail.publisher_clicks
+ WHERE emailing = 1282 AND "timestamp" >= '2024-03-14 15:30:00.5';
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+SELECT explained($$SELECT id FROM mail.ms_deliveries
+                    WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20'$$) AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(id) FROM mail.ms_deliveries
+ WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20';
+\set log `$EMUCTL log | grep -v '[?&]limit=0&'`
+SELECT * FROM sent_as_explained(:'req', :'log');
+-- every emailing's listing, the emailings first; statistics, one bare object
+SELECT explained('SELECT emailing FROM mail.publisher_destinations') AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(emailing) FROM mail.publisher_destinations;
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+SELECT explained('SELECT * FROM mail.ms_statistics WHERE emailing = 169') AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(*) FROM (SELECT * FROM mail.ms_statistics WHERE emailing = 169) s;
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+-- per outer row of a join (a parameterized path), and a generic plan's $1
+SELECT explained($$SELECT c.id FROM wanted w JOIN mail.publisher_clicks c
+                    ON c.emailing = w.emailing$$) AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing;
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+PREPARE clicks_of(bigint) AS SELECT id FROM mail.publisher_clicks WHERE emailing = $1;
+SET plan_cache_mode = force_generic_plan;
+SELECT explained('EXECUTE clicks_of(1290)') AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+EXECUTE clicks_of(1290);
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+RESET plan_cache_mode;
+DEALLOCATE clicks_of;
+SET datestyle = 'ISO, YMD';
+
 -- bad input: an unknown emailing, a NULL key, a column that matches nothing
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;
 \! $EMUCTL clear-log

@@ -931,9 +931,12 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 			has_lower |= strcmp(c->op, "<") != 0 && strcmp(c->op, "<=") != 0;
 			has_upper |= strcmp(c->op, ">") != 0 && strcmp(c->op, ">=") != 0;
 		}
-		plan_conds = lappend(plan_conds, list_make3(makeInteger(c->role),
+		/* a value known only at run time: how EXPLAIN's request shows it */
+		plan_conds = lappend(plan_conds, list_make4(makeInteger(c->role),
 													makeInteger(c->key),
-													makeString(pstrdup(c->op))));
+													makeString(pstrdup(c->op)),
+													makeString(IsA(c->value, Const) ? "" :
+															   explain_value(c->value))));
 		fdw_exprs = lappend(fdw_exprs, c->value);
 		appendStringInfo(&filter, "%s%s %s %s%s", filter.len ? ", " : "",
 						 c->role == COND_KEY || c->role == COND_KEY_LIST ? key_columns[c->key] :

@@ -153,19 +153,30 @@ format_time(Timestamp ts, int round, int64 shift, bool date_only)
 					tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Append "&fields%5B%5D=<expr>". */
+/*
+ * Append "&fields%5B%5D=<expr>", URL-escaped as sent; unescaped (escape
+ * false) it is written for reading, as EXPLAIN shows it.
+ */
 static void
-append_fields_param(StringInfo buf, const char *expr)
+append_fields_param(StringInfo buf, const char *expr, bool escape)
 {
+	if (!escape)
+	{
+		appendStringInfo(buf, "&fields[]=%s", expr);
+		return;
+	}
 	appendStringInfoString(buf, "&fields%5B%5D=");
 	copernica_append_url_escaped(buf, expr);
 }
 
 static void
-append_param(StringInfo buf, const char *name, const char *value)
+append_param(StringInfo buf, const char *name, const char *value, bool escape)
 {
 	appendStringInfo(buf, "&%s=", name);
-	copernica_append_url_escaped(buf, value);
+	if (escape)
+		copernica_append_url_escaped(buf, value);
+	else
+		appendStringInfoString(buf, value);
 }
 
 static char *
@@ -217,22 +228,30 @@ array_texts(Datum array)
  * Every ID of the emailings listing, for tables that have no account-wide
  * listing and no key condition: their items are read emailing by emailing.
  */
+static void
+emailings_spec(MailingScanState *st, CopernicaPagerSpec *spec)
+{
+	const MailingResource *em = copernica_mailing_find(st->mr->emailings);
+
+	memset(spec, 0, sizeof(*spec));
+	spec->path = em->all_path;
+	spec->params = (char *) em->params;
+	spec->order = "";
+	spec->page_size = COPERNICA_MAX_PAGE_SIZE;
+	spec->max_concurrency = st->opts->max_concurrency;
+	spec->size_hint = -1;
+	spec->min_id_hint = spec->max_id_hint = -1;
+}
+
 static List *
 all_emailing_ids(MailingScanState *st)
 {
-	const MailingResource *em = copernica_mailing_find(st->mr->emailings);
 	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
-	CopernicaPagerSpec spec = {0};
+	CopernicaPagerSpec spec;
 	CopernicaPager *pager;
 	List	   *ids = NIL;
 
-	spec.path = em->all_path;
-	spec.params = (char *) em->params;
-	spec.order = "";
-	spec.page_size = COPERNICA_MAX_PAGE_SIZE;
-	spec.max_concurrency = st->opts->max_concurrency;
-	spec.size_hint = -1;
-	spec.min_id_hint = spec.max_id_hint = -1;
+	emailings_spec(st, &spec);
 	pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 	for (;;)
 	{
@@ -251,7 +270,7 @@ all_emailing_ids(MailingScanState *st)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 						 errmsg("unexpected answer from Copernica"),
-						 errdetail("An emailing of %s has the ID \"%s\".", em->all_path,
+						 errdetail("An emailing of %s has the ID \"%s\".", spec.path,
 								   page->values[i] ?
 								   copernica_redact_excerpt(page->values[i],
 															strlen(page->values[i])) :
@@ -263,11 +282,30 @@ all_emailing_ids(MailingScanState *st)
 	return ids;
 }
 
-/* Evaluate the conditions: the URLs to read and their parameters. */
-static void
-start_scan(void *arg, ExprContext *econtext)
+/*
+ * A condition's value, for the request writer: evaluated by the scan, or,
+ * for EXPLAIN, the plan's constant or the text that stands for a value
+ * known only at run time.
+ */
+typedef struct CondValue
 {
-	MailingScanState *st = arg;
+	bool		isnull;
+	Datum		value;
+	Oid			type;
+	const char *shown;			/* not known: how to show it; else NULL */
+} CondValue;
+
+/*
+ * The one writer of a mailing scan's parameters, from its conditions'
+ * values, for the scan (escape true: as sent) and for EXPLAIN (for
+ * reading).  *keys: the key values to read by; *empty: a NULL value rules
+ * out every row; *flag_sent: the resource's flag parameter is sent (not
+ * for a value known only at run time).
+ */
+static char *
+write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
+			 bool *empty, bool *flag_sent)
+{
 	const MailingResource *mr = st->mr;
 	TimeStyle	style = st->key == NUM_KEYS ? mr->all_time_style : mr->time_style;
 	StringInfoData params;
@@ -276,60 +314,58 @@ start_scan(void *arg, ExprContext *econtext)
 				have_key = false;
 	Timestamp	lower = 0,
 				upper = 0;
-	List	   *values = NIL;
-	ListCell   *lc1,
-			   *lc2;
+	const char *lower_shown = NULL,
+			   *upper_shown = NULL;
+	ListCell   *lc;
+	int			i = 0;
 
-	/* the previous run's parts, pagers and values are done with */
-	Assert(st->pager == NULL);
-	MemoryContextReset(st->loop.scan_cxt);
-	st->empty = false;
-	st->flag_sent = false;
-	st->parts = NIL;
-	st->part_open = false;
+	*keys = NIL;
+	*empty = false;
+	*flag_sent = false;
 	initStringInfo(&params);
 	appendStringInfoString(&params, mr->params);
-	forboth(lc1, st->conds, lc2, st->value_states)
+	foreach(lc, st->conds)
 	{
-		List	   *c = lfirst(lc1);
+		List	   *c = lfirst(lc);
 		CondRole	role = intVal(linitial(c));
 		const char *op = strVal(lthird(c));
-		ExprState  *es = lfirst(lc2);
-		bool		isnull;
-		Datum		value = ExecEvalExpr(es, econtext, &isnull);
+		CondValue  *v = &vals[i++];
+		const char *text;
 
-		if (isnull)
+		if (v->shown == NULL && v->isnull)
 		{
-			st->empty = true;
+			*empty = true;
 			continue;
 		}
+		text = v->shown;
 		switch (role)
 		{
 			case COND_KEY:
 				if (!have_key)
-					values = list_make1(datum_text(value, exprType((Node *) es->expr)));
+					*keys = list_make1(text ? pstrdup(text) : datum_text(v->value, v->type));
 				have_key = true;
 				break;
 			case COND_KEY_LIST:
 				if (!have_key)
-					values = array_texts(value);
+					*keys = text ? list_make1(pstrdup(text)) : array_texts(v->value);
 				have_key = true;
 				break;
 			case COND_FLAG:
-				if (DatumGetBool(value) && !st->flag_sent)
+				if (text == NULL && DatumGetBool(v->value) && !*flag_sent)
 				{
 					appendStringInfoString(&params, mr->flag_params);
-					st->flag_sent = true;
+					*flag_sent = true;
 				}
 				break;
 			case COND_ID:
 				append_fields_param(&params,
 									psprintf("id%s%s", strcmp(op, "=") == 0 ? "==" : op,
-											 datum_text(value, exprType((Node *) es->expr))));
+											 text ? text : datum_text(v->value, v->type)),
+									escape);
 				break;
 			case COND_TIME:
 				{
-					Timestamp	ts = DatumGetTimestamp(value);
+					Timestamp	ts = text ? 0 : DatumGetTimestamp(v->value);
 					bool		lo = strcmp(op, "<") != 0 && strcmp(op, "<=") != 0;
 					bool		hi = strcmp(op, ">") != 0 && strcmp(op, ">=") != 0;
 
@@ -337,14 +373,24 @@ start_scan(void *arg, ExprContext *econtext)
 					{
 						/* Copernica keeps whole seconds: widen a fraction */
 						const char *sent = strcmp(op, "=") == 0 ? "==" : op;
-						char	   *text = format_time(ts, lo ? -1 : 1, 0, false);
 						fsec_t		fsec = ts % USECS_PER_SEC;
 
+						if (text == NULL)
+							text = format_time(ts, lo ? -1 : 1, 0, false);
 						if (fsec != 0)
 							sent = strcmp(op, "=") == 0 ? NULL : lo ? ">=" : "<=";
 						if (text && sent)
 							append_fields_param(&params, psprintf("%s%s%s", mr->time_column,
-																  sent, text));
+																  sent, text),
+												escape);
+						break;
+					}
+					if (text)
+					{
+						if (lo)
+							lower_shown = text;
+						if (hi)
+							upper_shown = text;
 						break;
 					}
 					if (lo && (!have_lower || ts > lower))
@@ -371,18 +417,49 @@ start_scan(void *arg, ExprContext *econtext)
 			style == TIME_FROMDATE ? "todate" : "to";
 		char	   *text;
 
-		if (have_lower &&
-			(text = format_time(lower, -1, dates ? -SECS_PER_DAY : -1, dates)) != NULL)
-			append_param(&params, lo_name, text);
+		if (lower_shown)
+			append_param(&params, lo_name, lower_shown, escape);
+		else if (have_lower &&
+				 (text = format_time(lower, -1, dates ? -SECS_PER_DAY : -1, dates)) != NULL)
+			append_param(&params, lo_name, text, escape);
 		else if (dates)
-			append_param(&params, lo_name, "0001-01-01");
-		if (have_upper &&
-			(text = format_time(upper, 1, dates ? SECS_PER_DAY : 1, dates)) != NULL)
-			append_param(&params, hi_name, text);
+			append_param(&params, lo_name, "0001-01-01", escape);
+		if (upper_shown)
+			append_param(&params, hi_name, upper_shown, escape);
+		else if (have_upper &&
+				 (text = format_time(upper, 1, dates ? SECS_PER_DAY : 1, dates)) != NULL)
+			append_param(&params, hi_name, text, escape);
 		else if (dates)
-			append_param(&params, hi_name, "9999-12-31");
+			append_param(&params, hi_name, "9999-12-31", escape);
 	}
-	st->params = params.data;
+	return params.data;
+}
+
+/* Evaluate the conditions: the URLs to read and their parameters. */
+static void
+start_scan(void *arg, ExprContext *econtext)
+{
+	MailingScanState *st = arg;
+	CondValue  *vals;
+	List	   *values;
+	ListCell   *lc;
+	int			i = 0;
+
+	/* the previous run's parts, pagers and values are done with */
+	Assert(st->pager == NULL);
+	MemoryContextReset(st->loop.scan_cxt);
+	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
+	st->parts = NIL;
+	st->part_open = false;
+	foreach(lc, st->value_states)
+	{
+		ExprState  *es = lfirst(lc);
+
+		vals[i].value = ExecEvalExpr(es, econtext, &vals[i].isnull);
+		vals[i].type = exprType((Node *) es->expr);
+		i++;
+	}
+	st->params = write_params(st, vals, true, &values, &st->empty, &st->flag_sent);
 
 	if (st->empty)
 		return;
@@ -398,15 +475,41 @@ start_scan(void *arg, ExprContext *econtext)
 		st->parts = all_emailing_ids(st);
 }
 
-/* The URL of a part: the per-key one with its value, or the account-wide one. */
+/*
+ * The URL of a part: the per-key one with its value, or the account-wide
+ * one; escape false: for reading.
+ */
 static char *
-part_path(MailingScanState *st, const char *value)
+part_path(MailingScanState *st, const char *value, bool escape)
 {
 	int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
 
 	if (value == NULL)
 		return pstrdup(st->mr->all_path);
-	return psprintf(st->mr->by_path[key], copernica_escape_path_segment(value));
+	return psprintf(st->mr->by_path[key],
+					escape ? copernica_escape_path_segment(value) : value);
+}
+
+/* How a part's listing is paged. */
+static void
+part_spec(MailingScanState *st, const char *path, char *params,
+		  CopernicaPagerSpec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->path = path;
+	spec->params = params;
+	spec->order = "";
+	spec->page_size = st->opts->page_size;
+	spec->max_concurrency = st->opts->max_concurrency;
+	spec->size_hint = -1;
+	spec->min_id_hint = spec->max_id_hint = -1;
+}
+
+/* The query of a request for one bare object (statistics), or NULL. */
+static char *
+bare_query(char *params)
+{
+	return params[0] == '&' ? params + 1 : NULL;
 }
 
 /*
@@ -458,16 +561,11 @@ next_page(void *arg)
 			old = MemoryContextSwitchTo(st->loop.scan_cxt);
 			if (st->mr->envelope)
 			{
-				CopernicaPagerSpec spec = {0};
+				CopernicaPagerSpec spec;
 
-				spec.path = part_path(st, st->part_value);
-				spec.params = st->params;
-				spec.order = "";
-				spec.page_size = st->opts->page_size;
-				spec.max_concurrency = st->opts->max_concurrency;
+				part_spec(st, part_path(st, st->part_value, true), st->params, &spec);
 				spec.size_hint = st->part_value == NULL ?
 					listing_size(st, spec.path) : 0;
-				spec.min_id_hint = spec.max_id_hint = -1;
 				st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 				MemoryContextSwitchTo(old);
 				continue;
@@ -479,8 +577,8 @@ next_page(void *arg)
 			req = palloc0(sizeof(CopernicaRequest));
 			resp = palloc0(sizeof(CopernicaResponse));
 			req->method = "GET";
-			req->path = part_path(st, st->part_value);
-			req->query = st->params[0] == '&' ? st->params + 1 : NULL;
+			req->path = part_path(st, st->part_value, true);
+			req->query = bare_query(st->params);
 			copernica_perform(st->conn, req, resp, &st->stats);
 			errcb.callback = copernica_request_error_callback;
 			errcb.arg = req;
@@ -598,6 +696,76 @@ copernica_mailing_end(ForeignScanState *node)
 		st->pager = NULL;
 }
 
+/* The first request a listing's pager makes, built by the pager. */
+static void
+explain_first_request(const char *label, CopernicaPagerSpec *spec, ExplainState *es)
+{
+	CopernicaRequest *req = copernica_pager_first_request(spec);
+
+	if (req)
+		ExplainPropertyText(label, copernica_request_describe(req), es);
+}
+
+/*
+ * The first request of the scan as it would be sent, unescaped for
+ * reading, written by the code that writes the scan's requests: the
+ * plan's constants as sent, other values as the filter shows them.  None
+ * when a constant rules out every row.  Reading every emailing's listing
+ * starts with the emailings.
+ */
+static void
+explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	CondValue  *vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
+	CopernicaPagerSpec spec;
+	List	   *keys;
+	bool		empty;
+	bool		flag_sent;
+	char	   *params;
+	char	   *path;
+	const char *part;
+	ListCell   *lc1,
+			   *lc2;
+	int			i = 0;
+
+	forboth(lc1, st->conds, lc2, fsplan->fdw_exprs)
+	{
+		Expr	   *value = lfirst(lc2);
+
+		if (IsA(value, Const))
+		{
+			vals[i].isnull = ((Const *) value)->constisnull;
+			vals[i].value = ((Const *) value)->constvalue;
+			vals[i].type = ((Const *) value)->consttype;
+		}
+		else
+			vals[i].shown = strVal(lfourth((List *) lfirst(lc1)));
+		i++;
+	}
+	params = write_params(st, vals, false, &keys, &empty, &flag_sent);
+	if (empty || (st->key != NUM_KEYS && st->key != KEY_NONE && keys == NIL))
+		return;
+	if (st->key == KEY_NONE)
+	{
+		emailings_spec(st, &spec);
+		explain_first_request("Copernica Emailings Request", &spec, es);
+	}
+	part = st->key == NUM_KEYS ? NULL :
+		st->key == KEY_NONE ? "(each emailing)" : linitial(keys);
+	path = part_path(st, part, false);
+	if (st->mr->envelope)
+	{
+		part_spec(st, path, params, &spec);
+		explain_first_request("Copernica Request", &spec, es);
+	}
+	else
+		ExplainPropertyText("Copernica Request",
+							bare_query(params) ?
+							psprintf("GET %s?%s", path, bare_query(params)) :
+							psprintf("GET %s", path), es);
+}
+
 void
 copernica_mailing_explain(ForeignScanState *node, ExplainState *es)
 {
@@ -606,6 +774,8 @@ copernica_mailing_explain(ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("Copernica", psprintf("GET %s", st->path_text), es);
 	if (st->filter_text[0] != '\0')
 		ExplainPropertyText("Copernica Filter", st->filter_text, es);
+	if (es->verbose)
+		explain_requests(node, st, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Copernica Requests", NULL, st->stats.requests, es);
