@@ -122,6 +122,14 @@ def connect():
     return conn
 
 
+def backend():
+    """A fresh connection, its cursor and its backend's PID (to measure)."""
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute('SELECT pg_backend_pid()')
+    return conn, cur, cur.fetchone()[0]
+
+
 def sql(*statements):
     conn = connect()
     with conn.cursor() as cur:
@@ -200,10 +208,7 @@ def run_children(argvs):
 def fdw_ctas(table, keep=False):
     """CREATE TABLE fdw_local AS SELECT * FROM table, on a fresh connection
     so that VmHWM is this statement's."""
-    conn = connect()
-    cur = conn.cursor()
-    cur.execute('SELECT pg_backend_pid()')
-    pid = cur.fetchone()[0]
+    conn, cur, pid = backend()
     with Measure(pid) as m:
         cur.execute('CREATE TABLE fdw_local AS SELECT * FROM %s' % table)
         rows = cur.rowcount
@@ -346,10 +351,7 @@ def perf_profile(table):
     library, the top symbols."""
     out = []
     data = os.path.join(OUT, 'perf-scan.data')
-    conn = connect()
-    cur = conn.cursor()
-    cur.execute('SELECT pg_backend_pid()')
-    pid = cur.fetchone()[0]
+    conn, cur, pid = backend()
     if os.path.exists(data):
         os.unlink(data)
     perf_err = tempfile.TemporaryFile(mode='w+')
@@ -461,10 +463,7 @@ def scan(args):
     results = by_shape[shapes[0]]
 
     # a fresh backend that has only run SELECT 1: the floor of VmHWM and RssAnon
-    conn = connect()
-    cur = conn.cursor()
-    cur.execute('SELECT pg_backend_pid()')
-    pid = cur.fetchone()[0]
+    conn, cur, pid = backend()
     idle = (status_kb(pid, 'VmHWM') / 1024.0, status_kb(pid, 'RssAnon') / 1024.0)
     conn.close()
 
@@ -585,6 +584,27 @@ INSERT_CONFIGS = [
 ]
 
 
+def print_write_table(configs, results, args, check_header='emuctl profiles 1', note=True):
+    """The insert, upsert and update results: medians per configuration, the
+    speed-up against the first, and the check of the last run."""
+    print()
+    header = '%-46s  %7s  %7s  %8s  %6s  %8s  %7s  %s' % (
+        'configuration', 'wall s', 'rows/s', 'speed-up', 'reqs', 'be CPU s', 'emu CPU',
+        check_header)
+    print(header)
+    print('-' * len(header))
+    base = statistics.median(r['wall'] for r in results[0])
+    for (label, _o), rs in zip(configs, results):
+        wall = statistics.median(r['wall'] for r in rs)
+        print('%-46s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f  %6.0f%%  %s' % (
+            label, wall, args.rows / wall, base / wall,
+            statistics.median(r['requests'] for r in rs),
+            statistics.median(r['backend_cpu'] for r in rs),
+            statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
+    if note:
+        print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
+
+
 def insert(args):
     setup_server()
     stmts = ['CREATE TABLE local_source AS SELECT '
@@ -602,10 +622,7 @@ def insert(args):
             log('run %d of %d: %s' % (run + 1, args.runs, label))
             emuctl('reset', 'empty')
             emuctl('latency', args.latency)
-            conn = connect()
-            cur = conn.cursor()
-            cur.execute('SELECT pg_backend_pid()')
-            pid = cur.fetchone()[0]
+            conn, cur, pid = backend()
             with Measure(pid) as m:
                 cur.execute('INSERT INTO ins%d (email, firstname, age) '
                             'SELECT email, firstname, age FROM local_source' % i)
@@ -621,21 +638,7 @@ def insert(args):
     print()
     print('== insert: INSERT INTO foreign_profiles (email, firstname, age) SELECT ... '
           'of %d rows, %d ms latency' % (args.rows, args.latency))
-    print()
-    header = '%-46s  %7s  %7s  %8s  %6s  %8s  %7s  %s' % (
-        'configuration', 'wall s', 'rows/s', 'speed-up', 'reqs', 'be CPU s', 'emu CPU',
-        'emuctl profiles 1')
-    print(header)
-    print('-' * len(header))
-    base = statistics.median(r['wall'] for r in results[0])
-    for (label, _o), rs in zip(INSERT_CONFIGS, results):
-        wall = statistics.median(r['wall'] for r in rs)
-        print('%-46s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f  %6.0f%%  %s' % (
-            label, wall, args.rows / wall, base / wall,
-            statistics.median(r['requests'] for r in rs),
-            statistics.median(r['backend_cpu'] for r in rs),
-            statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
-    print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
+    print_write_table(INSERT_CONFIGS, results, args)
     sql('DROP TABLE local_source')
 
 
@@ -675,10 +678,7 @@ def upsert(args):
             sql("INSERT INTO seed (email, firstname) SELECT email, 'Old' "
                 'FROM local_source LIMIT %d' % seeded)
             emuctl('latency', args.latency)
-            conn = connect()
-            cur = conn.cursor()
-            cur.execute('SELECT pg_backend_pid()')
-            pid = cur.fetchone()[0]
+            conn, cur, pid = backend()
             with Measure(pid) as m:
                 cur.execute('INSERT INTO ups%d (email, firstname, age) '
                             'SELECT email, firstname, age FROM local_source' % i)
@@ -700,21 +700,7 @@ def upsert(args):
     print('== upsert: INSERT INTO foreign_profiles (email, firstname, age) SELECT ... '
           'with upsert_key email, %d rows (%d keys exist, %d new), %d ms latency'
           % (args.rows, seeded, args.rows - seeded, args.latency))
-    print()
-    header = '%-46s  %7s  %7s  %8s  %6s  %8s  %7s  %s' % (
-        'configuration', 'wall s', 'rows/s', 'speed-up', 'reqs', 'be CPU s', 'emu CPU',
-        'emuctl profiles 1')
-    print(header)
-    print('-' * len(header))
-    base = statistics.median(r['wall'] for r in results[0])
-    for (label, _o), rs in zip(UPSERT_CONFIGS, results):
-        wall = statistics.median(r['wall'] for r in rs)
-        print('%-46s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f  %6.0f%%  %s' % (
-            label, wall, args.rows / wall, base / wall,
-            statistics.median(r['requests'] for r in rs),
-            statistics.median(r['backend_cpu'] for r in rs),
-            statistics.median(r['emu_pct'] for r in rs), rs[-1]['check']))
-    print('(medians of %d run%s)' % (args.runs, '' if args.runs == 1 else 's'))
+    print_write_table(UPSERT_CONFIGS, results, args)
     sql('DROP TABLE local_source', 'DROP FOREIGN TABLE seed')
 def update(args):
     """UPDATE of args.rows profiles at args.latency ms: one request at a time
@@ -749,22 +735,12 @@ def update(args):
             if n != args.rows or puts != args.rows or changed != args.rows:
                 raise RuntimeError('%s: UPDATE said %d, %d PUTs, %d rows changed, not %d'
                                    % (label, n, puts, changed, args.rows))
-            results[i].append(m.result(rows=n))
+            results[i].append(m.result(rows=n, check='%d PUTs, %d changed' % (puts, changed)))
     print()
     print('== update: UPDATE foreign_profiles SET age = age + 1000 WHERE id <= ... of %d rows'
           ' (of %d, sparse IDs), %d ms latency' % (args.rows, args.rows * 3, args.latency))
     print()
-    header = '%-30s  %7s  %7s  %8s  %6s  %8s' % ('configuration', 'wall s', 'rows/s',
-                                                 'speed-up', 'reqs', 'be CPU s')
-    print(header)
-    print('-' * len(header))
-    base = statistics.median(r['wall'] for r in results[0])
-    for (label, _mc), rs in zip(configs, results):
-        wall = statistics.median(r['wall'] for r in rs)
-        print('%-30s  %7.2f  %7.0f  %7.2fx  %6d  %8.2f' % (
-            label, wall, args.rows / wall, base / wall,
-            statistics.median(r['requests'] for r in rs),
-            statistics.median(r['backend_cpu'] for r in rs)))
+    print_write_table(configs, results, args, check_header='checked', note=False)
     print('(medians of %d run%s; every run checked: the statement\'s count, the PUTs in the'
           ' log and the rows changed)' % (args.runs, '' if args.runs == 1 else 's'))
 

@@ -69,24 +69,37 @@ bench_run()
 	in_cluster "$BENCH_PYTHON" "$BENCH_DIR/bench.py" "$@"
 }
 
-# bench_write_main NAME ARGS...: the whole of a write benchmark script
-# (insert.sh, update.sh, upsert.sh): parse --runs/--rows/--latency, prepare,
-# run bench.py's NAME and keep its output in $BENCH_OUT/NAME.txt.
-bench_write_main()
+# bench_main NAME "OPTION METAVAR ..." ARGS...: the whole of a benchmark
+# script that needs no extra packages (insert.sh, update.sh, upsert.sh,
+# events.sh): parse ARGS, where each OPTION takes a value, prepare, run
+# bench.py's NAME and keep its output in $BENCH_OUT/NAME.txt.
+bench_main()
 {
-	local name=$1 args=()
-	shift
+	local name=$1 usage="" args=() spec
+	read -r -a spec <<<"$2"
+	shift 2
+	local i
+	for ((i = 0; i < ${#spec[@]}; i += 2)); do
+		usage+=" [${spec[i]} ${spec[i + 1]}]"
+	done
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h|--help)
 			sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
 			exit 0 ;;
-		--runs|--rows|--latency)
+		--*)
+			for ((i = 0; i < ${#spec[@]}; i += 2)); do
+				[ "$1" = "${spec[i]}" ] && break
+			done
+			if [ "$i" -ge "${#spec[@]}" ]; then
+				echo "usage: test/bench/$name.sh$usage" >&2
+				exit 2
+			fi
 			[ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
 			args+=("$1" "$2")
 			shift ;;
 		*)
-			echo "usage: test/bench/$name.sh [--runs N] [--rows N] [--latency MS]" >&2
+			echo "usage: test/bench/$name.sh$usage" >&2
 			exit 2 ;;
 		esac
 		shift
@@ -99,4 +112,13 @@ bench_write_main()
 		bench_run "$name" ${args[@]+"${args[@]}"}
 	} 2>&1 | tee "$BENCH_OUT/$name.txt"
 	exit "${PIPESTATUS[0]}"
+}
+
+# bench_write_main NAME ARGS...: a write benchmark (insert.sh, update.sh,
+# upsert.sh) takes --runs, --rows and --latency.
+bench_write_main()
+{
+	local name=$1
+	shift
+	bench_main "$name" "--runs N --rows N --latency MS" "$@"
 }

@@ -22,26 +22,4 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT" || exit 1
 
-args=()
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-h|--help)
-		sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
-		exit 0 ;;
-	--profiles|--mailings)
-		[ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
-		args+=("$1" "$2")
-		shift ;;
-	*)
-		echo "usage: test/bench/events.sh [--profiles N] [--mailings M]" >&2
-		exit 2 ;;
-	esac
-	shift
-done
-
-bench_prepare
-{
-	machine_info
-	bench_run events ${args[@]+"${args[@]}"}
-} 2>&1 | tee "$BENCH_OUT/events.txt"
-exit "${PIPESTATUS[0]}"
+bench_main events "--profiles N --mailings M" "$@"
