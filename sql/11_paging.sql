@@ -214,8 +214,8 @@ UPDATE pg_demo SET age = age + 1 WHERE id > 0;
 -- them late)
 \! $EMUCTL clear-log
 \! $EMUCTL answer 400 1 '{"error":{"message":"Invalid data"}}' --match /profile/1 --method PUT
-\! $EMUCTL slow 5000 2 --method PUT
-SET statement_timeout = '1500ms';
+\! $EMUCTL slow 10000 2 --method PUT
+SET statement_timeout = '3s';
 UPDATE pg_demo SET age = age + 1 WHERE id IN (1, 2, 3);
 RESET statement_timeout;
 \! $EMUCTL log | grep '^PUT' | sort

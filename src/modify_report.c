@@ -102,10 +102,11 @@ copernica_modify_raise(CopernicaModifyState *st, ErrorData *edata)
 						 st->ncreated == 1 ? "" : "s",
 						 created_list(st));
 	if (st->unknown_outcome > 0)
-		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " request%s is unknown: %s cut off after it may have reached Copernica.",
+		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " request%s is unknown: %s cut off after %s may have reached Copernica.",
 						 detail.len ? "\n" : "",
 						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
-						 st->unknown_outcome == 1 ? "it was" : "they were");
+						 st->unknown_outcome == 1 ? "it was" : "they were",
+						 st->unknown_outcome == 1 ? "it" : "they");
 	if (st->upsert && copernica_upsert_applied_detail(st->upsert))
 		appendStringInfo(&detail, "%s%s", detail.len ? "\n" : "",
 						 copernica_upsert_applied_detail(st->upsert));
