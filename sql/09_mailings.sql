@@ -228,6 +228,28 @@ RESET plan_cache_mode;
 DEALLOCATE clicks_of;
 SET datestyle = 'ISO, YMD';
 
+-- LIMIT goes with the request where every condition is the key read by:
+-- one request of 3 rows (no size request), per key the rest of it; with a
+-- condition the API may answer with a superset it stays local
+SELECT explained('SELECT id FROM mail.publisher_clicks LIMIT 3') AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks LIMIT 3) s;
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+\! $EMUCTL clear-log
+SELECT count(*) FROM (SELECT id, emailing FROM mail.publisher_clicks
+                       WHERE emailing = ANY ('{1282,1290}') LIMIT 10) s;
+SELECT count(*) FROM (SELECT emailing FROM mail.publisher_destinations LIMIT 2) s;
+\! $EMUCTL log
+\! $EMUCTL clear-log
+SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks WHERE link LIKE '%sale%' LIMIT 2) s;
+SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks
+                       WHERE emailing = 1282 AND "timestamp" > '2024-01-01' LIMIT 2) s;
+SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks ORDER BY id LIMIT 2) s;
+\! $EMUCTL log
+EXPLAIN (COSTS OFF) SELECT id FROM mail.ms_deliveries LIMIT 5;
+
 -- bad input: an unknown emailing, a NULL key, a column that matches nothing
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;
 \! $EMUCTL clear-log

@@ -235,13 +235,13 @@ pushable_order_field(PlannerInfo *root, RelOptInfo *baserel,
 }
 
 /*
- * LIMIT may go to the API only when nothing above the scan can drop or
- * reorder rows: one relation, every condition pushed exactly, and the
- * query's whole ORDER BY produced by this path.
+ * The query's LIMIT (with OFFSET, the sum), where nothing above the scan
+ * can drop or reorder rows: one relation, a plain SELECT, and the query's
+ * whole ORDER BY produced by the path (order_pushed).  0: none to send.
+ * Whether every condition is sent exactly is the caller's to add.
  */
-static int
-pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
-			   bool order_pushed)
+int
+copernica_query_limit(PlannerInfo *root, RelOptInfo *baserel, bool order_pushed)
 {
 	Query	   *parse = root->parse;
 
@@ -252,13 +252,21 @@ pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 	if (bms_membership(root->all_baserels) != BMS_SINGLETON ||
 		!bms_is_member(baserel->relid, root->all_baserels))
 		return 0;
-	if (!info->all_exact || info->has_id_list)
-		return 0;
 	if (root->query_pathkeys != NIL && !order_pushed)
 		return 0;
 	if (parse->rowMarks != NIL || parse->commandType != CMD_SELECT)
 		return 0;
 	return (int) root->limit_tuples;
+}
+
+/* LIMIT may go to the API when besides every condition is pushed exactly. */
+static int
+pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
+			   bool order_pushed)
+{
+	if (!info->all_exact || info->has_id_list)
+		return 0;
+	return copernica_query_limit(root, baserel, order_pushed);
 }
 
 static void

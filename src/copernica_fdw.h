@@ -548,6 +548,8 @@ struct ForeignScanState;
 struct ExplainState;
 struct ImportForeignSchemaStmt;
 
+extern int	copernica_query_limit(struct PlannerInfo *root, struct RelOptInfo *baserel,
+								  bool order_pushed);
 extern bool copernica_is_mailing_resource(const char *name);
 extern char *copernica_mailing_resource_names(void);
 extern bool copernica_is_mailing_rel(struct RelOptInfo *baserel);

@@ -24,8 +24,9 @@
  * the API's answer only has to be a superset of ours.
  *
  * Where the API's defaults may hide rows (test mailings, follow-ups), the
- * scan asks for all of them.  No ORDER BY or LIMIT is sent: the docs promise
- * no order for these listings.
+ * scan asks for all of them.  No ORDER BY is sent: the docs promise no
+ * order for these listings.  LIMIT is, where every condition is the key
+ * the scan reads by (mailing_limit).
  *
  *-------------------------------------------------------------------------
  */
@@ -740,11 +741,16 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 											   NIL, outer, NULL, NIL));
 }
 
+static int	mailing_limit(PlannerInfo *root, RelOptInfo *baserel, MailingRelInfo *info);
+
 void
 copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 {
 	MailingRelInfo *info = baserel->fdw_private;
 	double		requests = 1;
+	double		rows = baserel->rows;
+	double		fetched = baserel->tuples;
+	int			limit = mailing_limit(root, baserel, info);
 
 	/* without a key condition, every emailing may cost a request */
 	if (info->mr->all_path == NULL && info->mr->emailings != NULL &&
@@ -757,11 +763,17 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 	 */
 	if (info->key_missing)
 		requests = MAILING_UNKEYED_REQUESTS;
+	else if (limit > 0)
+	{
+		rows = Min(rows, limit);
+		fetched = Min(fetched, limit);
+	}
 	add_path(baserel, (Path *)
-			 copernica_create_foreignscan_path(root, baserel, NULL, baserel->rows,
+			 copernica_create_foreignscan_path(root, baserel, NULL, rows,
 									 MAILING_REQUEST_COST * seq_page_cost,
-									 mailing_cost(info, baserel->tuples, requests),
-									 NIL, NULL, NULL, NIL));
+									 mailing_cost(info, fetched, requests),
+									 NIL, NULL, NULL,
+									 list_make1(makeInteger(limit))));
 	copernica_param_clauses(root, baserel, ec_member_is_key, add_key_path, info);
 }
 
@@ -864,6 +876,37 @@ missing_key_error(const MailingResource *mr, const char *relname)
 					 keys.data)));
 }
 
+/*
+ * LIMIT goes with the requests only where every condition is the key the
+ * scan reads by: the listings' items are then exactly the rows, and no
+ * local recheck can drop one below the limit.  Time, id and other
+ * conditions may be answered with a superset, so with them it stays local.
+ */
+static int
+mailing_limit(PlannerInfo *root, RelOptInfo *baserel, MailingRelInfo *info)
+{
+	List	   *conds = NIL;
+	ListCell   *lc;
+	MailingKey	key;
+
+	if (info->key_missing || !info->mr->envelope)
+		return 0;
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		MailingCond *cond = palloc(sizeof(MailingCond));
+
+		if (!classify(baserel, info, ((RestrictInfo *) lfirst(lc))->clause, cond) ||
+			(cond->role != COND_KEY && cond->role != COND_KEY_LIST))
+			return 0;
+		conds = lappend(conds, cond);
+	}
+	key = choose_key(conds);
+	foreach(lc, conds)
+		if (((MailingCond *) lfirst(lc))->key != key)
+			return 0;
+	return copernica_query_limit(root, baserel, false);
+}
+
 /* fdw_private of a mailing scan */
 #define MAILING_PLAN_TAG	"copernica mailing scan"
 
@@ -872,6 +915,9 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 					   ForeignPath *best_path, List *tlist, List *scan_clauses,
 					   Plan *outer_plan)
 {
+	/* the unparameterized path's LIMIT, or 0 */
+	int			limit = best_path->fdw_private != NIL ?
+		intVal(linitial(best_path->fdw_private)) : 0;
 	MailingRelInfo *info = baserel->fdw_private;
 	TupleDesc	tupdesc = info->plan.tupdesc;
 	List	   *retrieved = NIL;
@@ -983,10 +1029,11 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	}
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							list_make5(makeString(MAILING_PLAN_TAG), retrieved, plan_conds,
-									   makeInteger(key),
-									   list_make2(makeString(filter.data),
-												  makeString((char *) path))),
+							lappend(list_make5(makeString(MAILING_PLAN_TAG), retrieved,
+											   plan_conds, makeInteger(key),
+											   list_make2(makeString(filter.data),
+														  makeString((char *) path))),
+									makeInteger(limit)),
 							NIL, NIL, outer_plan);
 }
 

@@ -51,12 +51,14 @@ typedef struct MailingScanState
 	List	   *conds;			/* per condition: role, key, op */
 	List	   *value_states;
 	int			key;			/* MailingKey; NUM_KEYS: account-wide */
+	int64		limit;			/* rows in all, 0 for no limit */
 	char	   *filter_text;
 	char	   *path_text;
 
 	/* this (re)scan */
 	bool		empty;			/* a condition's value rules out every row */
 	bool		flag_sent;		/* the resource's flag parameter was sent */
+	int64		delivered;		/* items of the pages read so far */
 	char	   *params;			/* query parameters after start/limit */
 	List	   *parts;			/* key values still to read; a NULL value
 								 * for the account-wide listing */
@@ -87,6 +89,7 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	st->mr = copernica_mailing_find(st->opts->resource);
 	st->conds = lthird(priv);
 	st->key = intVal(lfourth(priv));
+	st->limit = intVal(list_nth(priv, 5));
 	st->filter_text = strVal(linitial(texts));
 	st->path_text = strVal(lsecond(texts));
 
@@ -448,6 +451,7 @@ start_scan(void *arg, ExprContext *econtext)
 	/* the previous run's parts, pagers and values are done with */
 	Assert(st->pager == NULL);
 	MemoryContextReset(st->loop.scan_cxt);
+	st->delivered = 0;
 	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
 	st->parts = NIL;
 	st->part_open = false;
@@ -490,9 +494,9 @@ part_path(MailingScanState *st, const char *value, bool escape)
 					escape ? copernica_escape_path_segment(value) : value);
 }
 
-/* How a part's listing is paged. */
+/* How a part's listing is paged: limit, the rows still wanted, or 0. */
 static void
-part_spec(MailingScanState *st, const char *path, char *params,
+part_spec(MailingScanState *st, const char *path, char *params, int64 limit,
 		  CopernicaPagerSpec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
@@ -501,6 +505,7 @@ part_spec(MailingScanState *st, const char *path, char *params,
 	spec->order = "";
 	spec->page_size = st->opts->page_size;
 	spec->max_concurrency = st->opts->max_concurrency;
+	spec->limit = limit;
 	spec->size_hint = -1;
 	spec->min_id_hint = spec->max_id_hint = -1;
 }
@@ -553,7 +558,8 @@ next_page(void *arg)
 			return false;
 		if (!st->part_open)
 		{
-			if (st->parts == NIL)
+			/* a pushed LIMIT ends the scan when it is reached */
+			if (st->parts == NIL || (st->limit > 0 && st->delivered >= st->limit))
 				return false;
 			st->part_value = linitial(st->parts);
 			st->parts = list_delete_first(st->parts);
@@ -563,9 +569,15 @@ next_page(void *arg)
 			{
 				CopernicaPagerSpec spec;
 
-				part_spec(st, part_path(st, st->part_value, true), st->params, &spec);
-				spec.size_hint = st->part_value == NULL ?
-					listing_size(st, spec.path) : 0;
+				part_spec(st, part_path(st, st->part_value, true), st->params,
+						  st->limit > 0 ? st->limit - st->delivered : 0, &spec);
+
+				/*
+				 * The size lets the pager keep pages in flight: with a
+				 * limit, that many rows at the most, known without asking.
+				 */
+				spec.size_hint = spec.limit > 0 ? spec.limit :
+					st->part_value == NULL ? listing_size(st, spec.path) : 0;
 				st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 				MemoryContextSwitchTo(old);
 				continue;
@@ -589,6 +601,7 @@ next_page(void *arg)
 			error_context_stack = errcb.previous;
 			MemoryContextSwitchTo(old);
 			st->pages++;
+			st->delivered += st->loop.page->nitems;
 			st->part_open = false;
 			st->loop.next_item = 0;
 			return true;
@@ -604,6 +617,7 @@ next_page(void *arg)
 			continue;
 		}
 		st->pages++;
+		st->delivered += page->nitems;
 		st->loop.page = page;
 		st->loop.next_item = 0;
 		return true;
@@ -756,7 +770,7 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 	path = part_path(st, part, false);
 	if (st->mr->envelope)
 	{
-		part_spec(st, path, params, &spec);
+		part_spec(st, path, params, st->limit, &spec);
 		explain_first_request("Copernica Request", &spec, es);
 	}
 	else
@@ -774,6 +788,8 @@ copernica_mailing_explain(ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("Copernica", psprintf("GET %s", st->path_text), es);
 	if (st->filter_text[0] != '\0')
 		ExplainPropertyText("Copernica Filter", st->filter_text, es);
+	if (st->limit > 0)
+		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
 	if (es->verbose)
 		explain_requests(node, st, es);
 	if (es->analyze)
