@@ -135,6 +135,25 @@ ALTER FOREIGN TABLE pg_customers OPTIONS (SET max_concurrency '1');
 \! $EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start'
 \! $EMUCTL log --connections
 
+-- a stripe that ends early hands its connection to the largest one left:
+-- planned for 6000 rows (the cached size), the table has 3000, so the
+-- first cuts leave two stripes of 30 pages and an empty one; those two are
+-- split again, and four requests stay in flight to the end, within the bound
+\! $EMUCTL reset generate 6000 --shape sparse
+SELECT copernica_forget_metadata();
+ALTER FOREIGN TABLE pg_customers OPTIONS (SET max_concurrency '4');
+EXPLAIN (COSTS OFF) SELECT id FROM pg_customers;
+\! $EMUCTL reset generate 3000 --shape sparse
+\! $EMUCTL latency 20
+\! $EMUCTL clear-log
+:check_scan;
+\! $EMUCTL latency 0
+\! $EMUCTL profiles 1
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles?start' | wc -l`
+SELECT :n BETWEEN 60 AND 74 AS requests_within_bound;
+\set overlap `$EMUCTL log --in-flight-at-end 4`
+SELECT :overlap >= 3 AS in_flight_to_the_end;
+
 --
 -- Long id = ANY(...) lists: sorted in O(n log n), and read as ID ranges
 -- when that costs fewer requests than one per ID

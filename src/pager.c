@@ -32,7 +32,11 @@
  * only on the rows, never on how answers are timed, so a scan's requests
  * are the same each time.  The last stripe is open-ended: rows added
  * meanwhile are not missed (a size much grown since planning makes it the
- * longest).  Pages come back in the order they arrive.
+ * longest).  When a stripe ends and no other waits to start, the one
+ * with the most whole pages left is cut again at its middle page (one cut
+ * request, at most max_concurrency times a scan), so that the connections
+ * stay busy to the end even when stripes run at different speeds or the
+ * planned size was wrong.  Pages come back in the order they arrive.
  *
  * Large id = ANY(...) lists become stripes too: sorted IDs close together
  * (by the table's density) share a stripe, when that costs fewer requests
@@ -96,6 +100,7 @@ typedef struct Stripe
 	int64		hi;				/* up to this ID, or STRIPE_OPEN */
 	int64		pos_last;		/* position of last */
 	int64		pos_hi;			/* position of hi, or -1 when unknown */
+	int64		pos_first;		/* position of its first ID: its length */
 	bool		busy;			/* a page is in flight */
 	bool		done;
 } Stripe;
@@ -129,6 +134,7 @@ struct CopernicaPager
 	bool		cut_planned;	/* the first cuts are decided */
 	int			first_cuts_out; /* the first cuts still in flight */
 	bool		count_out;		/* the count is in flight */
+	int			recuts;			/* stripes split since the first cuts */
 };
 
 /*
@@ -250,6 +256,7 @@ add_stripe(CopernicaPager *pg, int64 last, int64 hi, int64 pos_last, int64 pos_h
 	s->last = last;
 	s->hi = hi;
 	s->pos_last = pos_last;
+	s->pos_first = pos_last;
 	s->pos_hi = pos_hi;
 	return pg->nstripes++;
 }
@@ -368,6 +375,63 @@ apply_cut(CopernicaPager *pg, PagerRequest *pr, CopernicaResponse *resp)
 	}
 }
 
+/*
+ * A connection is idle and no stripe waits to start: split the stripe with
+ * the most whole pages left, at the middle page of what follows its page
+ * in flight, so that max_concurrency requests stay in flight to the end
+ * instead of one long stripe finishing alone.  The cut is whole pages
+ * after the stripe's last ID, so both halves end on full pages and the
+ * split costs its one cut request; at most max_concurrency splits are
+ * made, which keeps the scan within its request bound.  Only a stripe with
+ * half its pages or more still ahead, eight at least, is split: stripes cut
+ * equal and a little apart by timing end near enough together, and are
+ * left as they are, so their requests do not depend on timing.
+ */
+static void
+recut_largest(CopernicaPager *pg)
+{
+	int64		ps = pg->spec.page_size;
+	int			best = -1;
+	int64		best_pages = 0;
+	int			i;
+	PagerRequest pr = {0};
+	Stripe	   *s;
+
+	if (pg->recuts >= pg->spec.max_concurrency || pg->ncuts > 0 ||
+		!pg->cut_planned || pg->count_out || pg->next_stripe < pg->nstripes ||
+		pg->spec.ids_mode)
+		return;
+	for (i = 0; i < pg->nstripes; i++)
+	{
+		int64		pages;
+
+		s = &pg->stripes[i];
+		if (s->done || s->pos_hi < 0)
+			continue;
+		/* whole pages left after the one in flight */
+		pages = (s->pos_hi - s->pos_last) / ps - (s->busy ? 1 : 0);
+		if (pages < 8 || 2 * pages < (s->pos_hi - s->pos_first) / ps)
+			continue;
+		if (pages > best_pages)
+		{
+			best = i;
+			best_pages = pages;
+		}
+	}
+	if (best < 0)
+		return;
+	s = &pg->stripes[best];
+	pr.kind = REQ_CUT;
+	pr.start = ((s->busy ? 1 : 0) + best_pages / 2) * ps - 1;
+	pr.asked = 1;
+	pr.key = pg->next_key++;
+	pr.stripe = best;
+	pr.base_pos = s->pos_last;
+	pg->ncuts++;
+	pg->recuts++;
+	send_request(pg, &pr, stripe_bounds(s->last, s->hi), false, "&orderby=id");
+}
+
 static void
 top_up_stripes(CopernicaPager *pg)
 {
@@ -408,6 +472,8 @@ top_up_stripes(CopernicaPager *pg)
 			send_stripe_page(pg, pg->next_stripe);
 		pg->next_stripe++;
 	}
+	if (pg->npages < max)
+		recut_largest(pg);
 }
 
 /*

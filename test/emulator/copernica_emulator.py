@@ -355,6 +355,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = {'method': self.command, 'path': path,
                  'query': phpish.remove_param(query, 'access_token'),
                  'connection': self.conn_id, 'status': None,
+                 't0': time.monotonic(), 't1': None,
                  'body': body.decode('utf-8', errors='replace') if body else None}
         with server.lock:
             server.log.append(entry)
@@ -425,6 +426,7 @@ class Handler(BaseHTTPRequestHandler):
         if latency:
             time.sleep(latency)
         entry['status'] = resp.status
+        entry['t1'] = time.monotonic()
         if not server.quiet:
             self.log_message('%s %s -> %d', self.command, path, resp.status)
         self.send(resp.status, resp.body, resp.content_type, resp.headers, partial)

@@ -9,7 +9,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py reset generate N [--seed S] [--shape dense|sparse|clustered|skewed|removed]
                               [--mailings M]
                                         -> reset: N profiles (IDs sparse by default)
-  emuctl.py log [--count|--connections|--status]
+  emuctl.py log [--count|--connections|--status|--in-flight-at-end N]
   emuctl.py clear-log
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
@@ -57,6 +57,17 @@ def call(base, method, path, body=None, accept_status=(200,)):
     return status, raw.decode('utf-8')
 
 
+def in_flight_at_end(log, n):
+    """The most requests in flight (arrived, not yet answered) at the moment
+    one of the last n requests arrived: whether a scan kept its requests
+    overlapping to the end, not how long anything took."""
+    timed = [e for e in log if e.get('t1') is not None]
+    most = 0
+    for e in timed[-n:] if n > 0 else []:
+        most = max(most, sum(1 for o in timed if o['t0'] <= e['t0'] < o['t1']))
+    return most
+
+
 def request_line(entry):
     q = entry.get('query') or ''
     return '%s %s%s' % (entry['method'], entry['path'], '?' + q if q else '')
@@ -83,6 +94,8 @@ def main(argv=None):
     g.add_argument('--count', action='store_true')
     g.add_argument('--connections', action='store_true')
     g.add_argument('--status', action='store_true')
+    g.add_argument('--in-flight-at-end', type=int, metavar='N',
+                   help='the most requests in flight when one of the last N began')
     sub.add_parser('clear-log')
     p = sub.add_parser('latency')
     p.add_argument('ms', type=int)
@@ -147,6 +160,8 @@ def main(argv=None):
                 out.write('requests: %d\n' % len(log))
             elif args.connections:
                 out.write('connections: %d\n' % len({e['connection'] for e in log}))
+            elif args.in_flight_at_end is not None:
+                out.write('%d\n' % in_flight_at_end(log, args.in_flight_at_end))
             else:
                 for e in log:
                     if args.status:

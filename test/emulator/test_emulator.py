@@ -1444,7 +1444,9 @@ class TestControl(EmulatorTestCase):
         self.assertEqual(log[0], {'method': 'GET', 'path': '/v2/database/1/profiles',
                                   'query': 'fields%5B%5D=age%3E3&limit=5&total=false',
                                   'connection': log[0]['connection'], 'status': 200,
-                                  'body': None})
+                                  'body': None, 't0': log[0]['t0'], 't1': log[0]['t1']})
+        self.assertLessEqual(log[0]['t0'], log[0]['t1'])
+        self.assertLessEqual(log[0]['t1'], log[1]['t0'])
         self.assertEqual((log[1]['method'], log[1]['query'], log[1]['status']), ('PUT', 'x=1', 303))
         self.assertEqual(json.loads(log[1]['body']), {'fields': {'age': 2}})
         self.assertEqual(log[2]['status'], 400)
@@ -1885,8 +1887,26 @@ class TestEmuctl(EmulatorTestCase):
         self.assertEqual(self.emuctl('log', '--connections')[1], 'connections: 3\n')
         self.assertEqual(self.emuctl('log', '--status')[1].splitlines()[-1],
                          'GET /v2/profile/99999 -> 400')
+        # one after another: never two in flight
+        self.assertEqual(self.emuctl('log', '--in-flight-at-end', '3')[1], '1\n')
         self.assertEqual(self.emuctl('clear-log'), (0, '', ''))
         self.assertEqual(self.emuctl('log', '--count')[1], 'requests: 0\n')
+
+    def test_log_in_flight_at_end(self):
+        self.emuctl('clear-log')
+        self.emuctl('latency', '200')
+        try:
+            threads = [threading.Thread(target=get, args=('identity',)) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            self.emuctl('latency', '0')
+        get('identity')
+        # the three overlapped; the last, alone, is one of the last two
+        self.assertEqual(self.emuctl('log', '--in-flight-at-end', '4')[1], '3\n')
+        self.assertEqual(self.emuctl('log', '--in-flight-at-end', '1')[1], '1\n')
 
     def test_fault_commands(self):
         self.assertEqual(self.emuctl('fail', '429', '1', '--retry-after', '2'), (0, '', ''))
