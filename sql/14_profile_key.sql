@@ -100,6 +100,23 @@ SELECT count(*) FROM pk_orders WHERE profile = :other_db;
 \! $EMUCTL answer 400 1 '{"error":{"message":"Invalid request"}}' --match /subprofiles/1
 SELECT count(*) FROM pk_orders WHERE profile = 1;
 SELECT count(*) FROM pk_orders WHERE profile = 1;
+-- a removed collection gives the same message as a profile of another
+-- database: the collection's own listing tells them apart (both answers
+-- are faked here, so the table reads as gone), and it is an error
+\! $EMUCTL answer 400 2 '{"error":{"message":"No collection with given ID"}}' --match /subprofiles
+\! $EMUCTL clear-log
+\set VERBOSITY default
+SELECT count(*) FROM pk_orders WHERE profile = :other_db;
+\set VERBOSITY terse
+\! $EMUCTL log
+-- with another condition sent along, LIMIT stays local: that the profile's
+-- listing honours fields[] is inferred, not documented
+SELECT line FROM explain_portable('VERBOSE, COSTS OFF',
+  'SELECT id FROM pk_orders WHERE profile = 7 AND id > 0 LIMIT 1') line
+ WHERE line ~ 'Copernica (Limit|Request)';
+SELECT line FROM explain_portable('VERBOSE, COSTS OFF',
+  'SELECT id FROM pk_orders WHERE profile = 7 LIMIT 1') line
+ WHERE line ~ 'Copernica (Limit|Request)';
 
 -- DELETE and UPDATE read their target by ID from the collection (a
 -- profile's listing pages by offset, which their changes would shift)
@@ -114,6 +131,33 @@ DELETE FROM pk_orders WHERE profile = :busy;
 \! $EMUCTL log | grep -c '^GET /v2/profile/'
 SELECT count(*) FROM pk_orders WHERE profile = :busy;
 \! $EMUCTL subprofiles 1
+-- nor when the target is this table under another name: an inheritance
+-- child of the statement's target, or the same table in USING
+INSERT INTO pk_orders (profile, total, status, placed)
+  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+CREATE TABLE pk_parent (id bigint, profile bigint, total float8, status text,
+                        placed timestamp);
+ALTER FOREIGN TABLE pk_orders INHERIT pk_parent;
+SELECT line FROM explain_portable('VERBOSE, COSTS OFF',
+  'DELETE FROM pk_parent WHERE profile = ' || :busy) line
+ WHERE line ~ 'Copernica Request';
+DELETE FROM pk_parent WHERE profile = :busy;
+SELECT count(*) FROM pk_orders WHERE profile = :busy;
+ALTER FOREIGN TABLE pk_orders NO INHERIT pk_parent;
+INSERT INTO pk_orders (profile, total, status, placed)
+  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+\! $EMUCTL clear-log
+DELETE FROM pk_orders o USING pk_orders k WHERE k.profile = :busy AND o.id = k.id;
+\! $EMUCTL log | grep -c '^DELETE /v2/subprofile/'
+\! $EMUCTL log | grep -c '^GET /v2/profile/'
+SELECT count(*) FROM pk_orders WHERE profile = :busy;
+-- a modifying WITH likewise
+INSERT INTO pk_orders (profile, total, status, placed)
+  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+WITH gone AS (DELETE FROM pk_orders o WHERE o.id IN
+                (SELECT k.id FROM pk_orders k WHERE k.profile = :busy) RETURNING o.id)
+SELECT count(*) FROM gone;
+SELECT count(*) FROM pk_orders WHERE profile = :busy;
 
-DROP TABLE pk_orders_copy, pk_wanted, pk_joined, pk_few, pk_many;
+DROP TABLE pk_parent, pk_orders_copy, pk_wanted, pk_joined, pk_few, pk_many;
 DROP FOREIGN TABLE pk_orders, pk_customers, pk_newsletter;

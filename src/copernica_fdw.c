@@ -266,6 +266,14 @@ pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 {
 	if (!info->all_exact || info->has_id_list)
 		return 0;
+
+	/*
+	 * profile/$id/subprofiles/$collection is documented without parameters:
+	 * that it honours fields[] is inferred from clients.  Were it to ignore
+	 * them, a LIMIT would keep rows the local recheck then drops.
+	 */
+	if (info->has_profile_key && list_length(info->pushed) > 1)
+		return 0;
 	return copernica_query_limit(root, baserel, order_pushed);
 }
 

@@ -535,6 +535,7 @@ extern int	copernica_pager_id_ranges(CopernicaPager *pg);
 extern int	copernica_id_ranges(const int64 *ids, int nids, double density,
 								int page_size, int64 **bounds);
 extern void copernica_pager_end(CopernicaPager *pg);
+extern bool copernica_pager_path_exists(CopernicaPager *pg, const char *path);
 extern CopernicaRequest *copernica_pager_first_request(const CopernicaPagerSpec *spec);
 
 /* ----------------------------------------------------------------

@@ -135,13 +135,24 @@ var_source(RelOptInfo *baserel, CopernicaPlanInfo *info, Var *var,
  * Can a subprofile table's profile = value be read from the profile's own
  * listing, profile/$id/subprofiles/$collection?  That listing is paged by
  * offset (the docs promise it no keyset), which a DELETE or UPDATE of the
- * rows read would shift: the statement's target is scanned by ID instead.
+ * rows read would shift.  The statement's target can be this table under
+ * another name (a partition, an inheritance child, a self-join in USING or
+ * FROM, a modifying WITH), so only a statement that changes no existing
+ * row uses it: a SELECT, or an INSERT, with no data-modifying WITH.
  */
 static bool
-is_profile_key(RelOptInfo *baserel, CopernicaPlanInfo *info)
+is_profile_key(CopernicaPlanInfo *info)
 {
-	return info->res->kind == COPERNICA_SUBPROFILES &&
-		info->root->parse->resultRelation != (int) baserel->relid;
+	PlannerInfo *top = info->root;
+
+	if (info->res->kind != COPERNICA_SUBPROFILES)
+		return false;
+	while (top->parent_root != NULL)
+		top = top->parent_root;
+	if (top->parse->hasModifyingCTE)
+		return false;
+	return top->parse->commandType == CMD_SELECT ||
+		top->parse->commandType == CMD_INSERT;
 }
 
 /*
@@ -191,7 +202,7 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 			cond->exact = true;
 			return true;
 		}
-		if (strcmp(path.name, "profile") == 0 && is_profile_key(baserel, info) &&
+		if (strcmp(path.name, "profile") == 0 && is_profile_key(info) &&
 			copernica_is_integer_type(coltype) && copernica_is_integer_type(valtype) &&
 			strcmp(op, "==") == 0)
 		{

@@ -906,3 +906,24 @@ copernica_pager_end(CopernicaPager *pg)
 	copernica_batch_end(pg->batch);
 	MemoryContextDelete(pg->cxt);
 }
+
+/*
+ * Does GET path answer, outside the paging?  One request in the pager's
+ * batch (its connection), limit=0: true on success, false when Copernica
+ * rejects it with a 400; anything else raises.
+ */
+bool
+copernica_pager_path_exists(CopernicaPager *pg, const char *path)
+{
+	MemoryContext old = MemoryContextSwitchTo(pg->cxt);
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	CopernicaResponse *resp;
+
+	req->method = "GET";
+	req->path = pstrdup(path);
+	req->query = "start=0&limit=0&total=false";
+	req->accept_error = true;
+	resp = copernica_batch_wait(pg->batch, copernica_batch_add(pg->batch, req));
+	MemoryContextSwitchTo(old);
+	return resp->status != 400;
+}

@@ -127,27 +127,40 @@ copernica_request_error_callback(void *arg)
 }
 
 /*
- * A profile's subprofiles were asked for and Copernica answered 400: the
- * profile is unknown, or of another database (whose collections do not
- * hold this one), so it has no rows here.  Any other error is raised.
+ * A profile's subprofiles were asked for and Copernica answered 400.  On
+ * the first page that means the profile is unknown ("No entity with
+ * supplied ID"), or it is of another database, whose collections do not
+ * hold this one ("No collection with given ID"): no rows here.  The second
+ * message is also what a removed collection gives, which must not read as
+ * an empty table: the collection's own listing is asked once to tell the
+ * two apart.  Later pages, and any other error, raise.
  */
 static void
-report_unless_missing(CopernicaResponse *resp, CopernicaRequest *req)
+report_unless_missing(CopernicaPager *pager, const CopernicaResource *res,
+					  CopernicaResponse *resp, CopernicaRequest *req,
+					  int64 start)
 {
 	ErrorContextCallback errcb;
+	const char *msg = resp->error_message;
 
-	if (resp->error_message != NULL &&
-		(pg_strcasecmp(resp->error_message, "No entity with supplied ID") == 0 ||
-		 pg_strcasecmp(resp->error_message, "No collection with given ID") == 0))
-		return;
+	if (msg != NULL && start == 0)
+	{
+		if (pg_strcasecmp(msg, "No entity with supplied ID") == 0)
+			return;
+		if (pg_strcasecmp(msg, "No collection with given ID") == 0 &&
+			res != NULL && res->kind == COPERNICA_SUBPROFILES &&
+			copernica_pager_path_exists(pager, res->list_path))
+			return;
+	}
 	errcb.callback = copernica_request_error_callback;
 	errcb.arg = req;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	ereport(ERROR,
-			(errcode(ERRCODE_FDW_ERROR),
+			(errcode(msg != NULL && pg_strcasecmp(msg, "No collection with given ID") == 0 ?
+					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
 			 errmsg("Copernica rejected the request: %s",
-					resp->error_message ? resp->error_message : "HTTP 400")));
+					msg ? copernica_redact(msg) : "HTTP 400")));
 }
 
 /* What the pager's item_id callback reads: a page and where its IDs are. */
@@ -194,7 +207,7 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	if (resp->status == 400)
 	{
 		/* a profile's subprofiles (missing_is_empty), the profile unknown */
-		report_unless_missing(resp, req);
+		report_unless_missing(pager, res, resp, req, start);
 		(void) copernica_pager_done(pager, 0, -1, NULL, NULL);
 		return NULL;
 	}
