@@ -123,8 +123,24 @@ SELECT id, next, previous, "interval", iterations, processed_iterations, schedul
   FROM camp.publisher_scheduledemailings ORDER BY id;
 SELECT id, start, rrule, next, previous, subject, type, template, from_address->>'email' AS sender
   FROM camp.ms_scheduledemailings ORDER BY id;
-SELECT id FROM camp.ms_scheduledemailings WHERE next > '2024-07-01' ORDER BY id;
 \! $EMUCTL log
+-- a range on next becomes nextrunafter/nextrunbefore (MS) or fromdate
+-- (Publisher, which documents no upper bound), a second wider, rechecked
+CREATE TABLE sched AS
+  SELECT 'ms' AS sys, id, next FROM camp.ms_scheduledemailings
+  UNION ALL SELECT 'pub', id, next FROM camp.publisher_scheduledemailings;
+\! $EMUCTL clear-log
+SELECT id, next FROM camp.ms_scheduledemailings WHERE next > '2024-07-01' ORDER BY id;
+SELECT id, next FROM camp.ms_scheduledemailings
+ WHERE next >= '2024-06-28 17:30:00' AND next < '2024-08-01 09:00:00' ORDER BY id;
+SELECT id, next FROM camp.publisher_scheduledemailings
+ WHERE next > '2024-06-30 12:00:00' AND next <= '2024-08-01' ORDER BY id;
+\! $EMUCTL log
+SELECT sys, array_agg(id ORDER BY id) FROM sched
+ WHERE (sys = 'ms' AND next >= '2024-06-28 17:30:00' AND next < '2024-08-01 09:00:00')
+    OR (sys = 'pub' AND next > '2024-06-30 12:00:00' AND next <= '2024-08-01')
+ GROUP BY 1 ORDER BY 1;
+EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_scheduledemailings WHERE next > '2024-07-01';
 
 -- Marketing Suite's Unsubscribed filter: sent (in both spellings, the docs
 -- write it with a capital U) for a condition that asks for unsubscribed

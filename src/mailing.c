@@ -340,9 +340,9 @@ static const MailingResource mailing_resources[] = {
 	{"ms_template_statistics", NULL, {[KEY_TEMPLATE] = "ms/template/%s/statistics"},
 	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, ms_template_statistics_cols},
 	{"publisher_scheduledemailings", "publisher/scheduledemailings", {NULL}, "",
-	 TIME_NONE, TIME_NONE, NULL, false, true, NULL, pub_scheduled_cols},
+	 TIME_FROMDATE_ONLY, TIME_FROMDATE_ONLY, "next", false, true, NULL, pub_scheduled_cols},
 	{"ms_scheduledemailings", "ms/scheduledemailings", {NULL}, "",
-	 TIME_NONE, TIME_NONE, NULL, false, true, NULL, ms_scheduled_cols},
+	 TIME_NEXTRUN, TIME_NEXTRUN, "next", false, true, NULL, ms_scheduled_cols},
 	{NULL}
 };
 

@@ -31,7 +31,11 @@ typedef enum TimeStyle
 	TIME_FIELDS,				/* fields[]=timestamp>... (Publisher) */
 	TIME_BEGINEND,				/* begintime=...&endtime=... (MS events) */
 	TIME_FROMDATE,				/* fromdate=...&todate=... (emailings) */
-	TIME_FROMTO					/* from=YYYY-MM-DD&to=... (ms/destinations) */
+	TIME_FROMTO,				/* from=YYYY-MM-DD&to=... (ms/destinations) */
+	TIME_FROMDATE_ONLY,			/* fromdate=... alone (Publisher's scheduled
+								 * emailings: no upper bound documented) */
+	TIME_NEXTRUN				/* nextrunafter=...&nextrunbefore=... (MS
+								 * scheduled emailings) */
 } TimeStyle;
 
 /* A column the docs name: for IMPORT, and to check a table's columns. */

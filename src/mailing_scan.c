@@ -411,14 +411,22 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 	 * The docs do not say whether these bounds are inclusive: a second (a
 	 * day) wider either way, the answer is a superset whichever they are.
 	 */
-	if (style == TIME_BEGINEND || style == TIME_FROMDATE || style == TIME_FROMTO)
+	if (style != TIME_NONE && style != TIME_FIELDS)
 	{
 		bool		dates = style == TIME_FROMTO;
 		const char *lo_name = style == TIME_BEGINEND ? "begintime" :
-			style == TIME_FROMDATE ? "fromdate" : "from";
+			style == TIME_FROMDATE || style == TIME_FROMDATE_ONLY ? "fromdate" :
+			style == TIME_NEXTRUN ? "nextrunafter" : "from";
 		const char *hi_name = style == TIME_BEGINEND ? "endtime" :
-			style == TIME_FROMDATE ? "todate" : "to";
+			style == TIME_FROMDATE ? "todate" :
+			style == TIME_NEXTRUN ? "nextrunbefore" : "to";
 		char	   *text;
+
+		if (style == TIME_FROMDATE_ONLY)
+		{
+			have_upper = false;
+			upper_shown = NULL;
+		}
 
 		if (lower_shown)
 			append_param(&params, lo_name, lower_shown, escape);
