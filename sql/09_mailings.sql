@@ -250,6 +250,47 @@ SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks ORDER BY id LIMIT 2) 
 \! $EMUCTL log
 EXPLAIN (COSTS OFF) SELECT id FROM mail.ms_deliveries LIMIT 5;
 
+-- timestamptz bounds go too, as Copernica's local time in the server's
+-- timezone option (Europe/Amsterdam here) whatever the session's zone;
+-- within two days of a change of UTC offset a bound widens by the change;
+-- every row is rechecked, and the answers match a local copy
+SET timezone = 'America/New_York';
+CREATE FOREIGN TABLE clicks_tz (id bigint, "timestamp" timestamptz, emailing bigint)
+    SERVER copernica OPTIONS (resource 'publisher_clicks');
+CREATE FOREIGN TABLE ms_deliveries_tz (id bigint, "timestamp" timestamptz)
+    SERVER copernica OPTIONS (resource 'ms_deliveries');
+CREATE TABLE clicks_tz_copy AS SELECT * FROM clicks_tz;
+CREATE TABLE ms_deliveries_tz_copy AS SELECT * FROM ms_deliveries_tz;
+\! $EMUCTL clear-log
+SELECT count(*), min("timestamp") FROM clicks_tz WHERE "timestamp" > '2024-03-14 10:30:00-04';
+SELECT count(*) FROM ms_deliveries_tz
+ WHERE "timestamp" >= '2024-01-13 09:09:55-05' AND "timestamp" < '2024-01-13 09:10:20-05';
+\! $EMUCTL log | grep -v '[?&]limit=0&'
+SELECT count(*), min("timestamp") FROM clicks_tz_copy WHERE "timestamp" > '2024-03-14 10:30:00-04';
+SELECT count(*) FROM ms_deliveries_tz_copy
+ WHERE "timestamp" >= '2024-01-13 09:09:55-05' AND "timestamp" < '2024-01-13 09:10:20-05';
+-- Amsterdam goes to summer time on 31 March 2024 at 01:00 UTC: a bound
+-- a day before it is sent as >= (a local time may be read either way), and
+-- the upper one widened by the hour; one after the change is exact
+SELECT explained($$SELECT id FROM clicks_tz WHERE emailing = 1282
+                      AND "timestamp" > '2024-03-30 12:00:00+00'
+                      AND "timestamp" < '2024-03-31 00:30:00+00'$$) AS req \gset
+\echo :req
+\! $EMUCTL clear-log
+SELECT count(*) FROM clicks_tz WHERE emailing = 1282
+   AND "timestamp" > '2024-03-30 12:00:00+00' AND "timestamp" < '2024-03-31 00:30:00+00';
+\set log `$EMUCTL log`
+SELECT * FROM sent_as_explained(:'req', :'log');
+SELECT explained($$SELECT id FROM clicks_tz WHERE emailing = 1282
+                      AND "timestamp" >= '2024-04-03 12:00:00+00'$$);
+SELECT (SELECT array_agg(id ORDER BY id) FROM clicks_tz
+         WHERE "timestamp" BETWEEN '2024-03-14 15:00:00+01' AND '2024-03-14 16:00:00+01')
+     IS NOT DISTINCT FROM
+       (SELECT array_agg(id ORDER BY id) FROM clicks_tz_copy
+         WHERE "timestamp" BETWEEN '2024-03-14 15:00:00+01' AND '2024-03-14 16:00:00+01')
+       AS same_rows;
+SET timezone = 'UTC';
+
 -- bad input: an unknown emailing, a NULL key, a column that matches nothing
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;
 \! $EMUCTL clear-log

@@ -601,8 +601,10 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	if (strcmp(op, "=") != 0 && strcmp(op, "<") != 0 && strcmp(op, ">") != 0 &&
 		strcmp(op, "<=") != 0 && strcmp(op, ">=") != 0)
 		return false;
+	/* timestamptz too: mailing_scan.c converts it to Copernica's zone */
 	if (col.is_time && info->mr->time_style != TIME_NONE &&
-		attr->atttypid == TIMESTAMPOID && exprType((Node *) value) == TIMESTAMPOID)
+		(attr->atttypid == TIMESTAMPOID || attr->atttypid == TIMESTAMPTZOID) &&
+		exprType((Node *) value) == attr->atttypid)
 	{
 		cond->role = COND_TIME;
 		return true;
