@@ -176,6 +176,18 @@ EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_destinations WHERE profile = 14 AND u
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE profile = 14;
 \! $EMUCTL log
+-- nor does a join on profile with the condition run as a nested loop over
+-- the profiles: each outer row would read every emailing's destinations
+CREATE TABLE ms_prof AS SELECT DISTINCT profile AS id FROM ms_dest
+ WHERE profile IS NOT NULL ORDER BY 1 LIMIT 20;
+ANALYZE ms_prof;
+\! $EMUCTL clear-log
+CREATE TABLE ms_unsub AS SELECT * FROM camp.ms_destinations WHERE unsubscribed;
+\! $EMUCTL clear-log
+SELECT count(*) FROM ms_prof p JOIN camp.ms_destinations d ON d.profile = p.id
+ WHERE d.unsubscribed;
+SELECT count(*) FROM ms_prof p JOIN ms_unsub d ON d.profile = p.id;
+\! $EMUCTL log | grep -c '^GET /v2/ms/emailings?'
 -- a parameter: true sends it, false does not
 SET plan_cache_mode = force_generic_plan;
 PREPARE unsub(boolean) AS

@@ -721,7 +721,29 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 	return col.role != KEY_NONE && info->mr->by_path[col.role] != NULL;
 }
 
-/* A join on a key column: read the one item's listing per outer row. */
+/*
+ * Is the flag column (ms_destinations' unsubscribed) among the table's own
+ * conditions?  A key's listing that does not take the flag cannot serve it.
+ */
+static bool
+has_flag_condition(RelOptInfo *baserel, MailingRelInfo *info)
+{
+	ListCell   *lc;
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+		MailingCond c;
+
+		if (classify(baserel, info, ri->clause, &c) && c.role == COND_FLAG)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A join on a key column: read the one item's listing per outer row.
+ */
 static void
 add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 			 Relids outer, void *arg)
@@ -733,6 +755,9 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 
 	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
 		return;
+	if (!(info->mr->flag_keys & MAILING_FLAG_ON(cond.key)) &&
+		has_flag_condition(baserel, info))
+		return;					/* flag_key would read every emailing per row */
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
 	fetched = cond.key == KEY_EMAILING ?
 		(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
