@@ -19,10 +19,12 @@
 # The output is also saved in test/bench/out/scan.txt.
 #
 #   test/bench/scan.sh [--runs N] [--quick] [--profile] [--rows N]
-#     --runs N    each measurement N times, medians printed (default 1)
+#     --runs N    each measurement N times, medians printed (default 3)
 #     --quick     skip the 1,000,000-row memory run (about 35 s)
 #     --profile   also perf record the backend during one 0 ms scan (root)
 #     --rows N    profiles in the main runs (default 100000)
+#     --latencies MS,...  added latencies (default 0,20,100)
+#     --shapes S,...      ID shapes (default dense,sparse,clustered,skewed,removed)
 
 set -uo pipefail
 
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
 	-h|--help)
 		sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
 		exit 0 ;;
-	--runs|--rows)
+	--runs|--rows|--latencies|--shapes)
 		[ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
 		args+=("$1" "$2")
 		shift ;;
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
 		args+=("$1")
 		extra_packages+=(linux-perf) ;;
 	*)
-		echo "usage: test/bench/scan.sh [--runs N] [--quick] [--profile] [--rows N]" >&2
+		echo "usage: test/bench/scan.sh [--runs N] [--quick] [--profile] [--rows N] [--latencies MS,...] [--shapes S,...]" >&2
 		exit 2 ;;
 	esac
 	shift
