@@ -539,7 +539,8 @@ extern bool copernica_pager_path_exists(CopernicaPager *pg, const char *path);
 extern CopernicaRequest *copernica_pager_first_request(const CopernicaPagerSpec *spec);
 
 /* ----------------------------------------------------------------
- * mailing.c: emailings, destinations, statistics and events
+ * mailing_resources.c, mailing.c and mailing_scan.c: emailings,
+ * destinations, statistics and events
  * ----------------------------------------------------------------
  */
 struct PlannerInfo;

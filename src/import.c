@@ -36,7 +36,7 @@
 /* The remote schema that imports every database and the listings. */
 #define IMPORT_ALL			"_all"
 
-/* The remote schema that imports the mailing tables (mailing.c) alone. */
+/* The remote schema that imports the mailing tables (mailing_resources.c) alone. */
 #define IMPORT_MAILINGS		"_mailings"
 
 

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * mailing.h
- *		  What mailing.c (the resources and their planning) and mailing_scan.c
- *		  (their execution) share; private to those two files.
+ *		  What mailing_resources.c (the resources and their columns),
+ *		  mailing.c (their planning) and mailing_scan.c (their execution)
+ *		  share; private to those three files.
  *
  *-------------------------------------------------------------------------
  */
@@ -92,6 +93,8 @@ typedef enum CondRole
 	COND_FLAG					/* the flag column (= true): its parameter */
 } CondRole;
 
+/* the key columns' names, by MailingKey */
+extern const char *const mailing_key_columns[NUM_KEYS];
 
 extern const MailingResource *copernica_mailing_find(const char *name);
 extern bool copernica_mailing_column(const MailingResource *mr, Oid relid,

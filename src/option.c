@@ -368,7 +368,7 @@ static const TableKind table_kinds[] = {
 	{NULL}
 };
 
-/* Mailing resources (mailing.c) take none of the names: their URLs do not. */
+/* Mailing resources (mailing_resources.c) take none of the names: their URLs do not. */
 static const TableKind mailing_kind = {"", "a mailing resource", false, {NULL}};
 
 static const char *const every_table_options[] = {
