@@ -501,14 +501,30 @@ compare_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int64 *
-copernica_id_array(Datum array, int *nids)
+/*
+ * An array value's elements and their type; nulls[i] marks a NULL.  The
+ * number of elements is returned.
+ */
+int
+copernica_array_elements(Datum array, Oid *elemtype, Datum **elems, bool **nulls)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(array);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
+	int			n;
+
+	*elemtype = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(*elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, *elemtype, typlen, typbyval, typalign,
+					  elems, nulls, &n);
+	return n;
+}
+
+int64 *
+copernica_id_array(Datum array, int *nids)
+{
+	Oid			elemtype;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
@@ -517,9 +533,7 @@ copernica_id_array(Datum array, int *nids)
 				out = 0;
 	int64	   *ids;
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &n);
+	n = copernica_array_elements(array, &elemtype, &elems, &nulls);
 	ids = palloc(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{

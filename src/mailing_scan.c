@@ -250,19 +250,14 @@ datum_text(Datum value, Oid type)
 static List *
 array_texts(Datum array)
 {
-	ArrayType  *arr = DatumGetArrayTypeP(array);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	Oid			elemtype;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n,
 				i;
 	List	   *out = NIL;
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	n = copernica_array_elements(array, &elemtype, &elems, &nulls);
 	for (i = 0; i < n; i++)
 	{
 		char	   *s;
