@@ -27,6 +27,7 @@
 #include "optimizer/restrictinfo.h"
 #include "parser/parsetree.h"
 #include "utils/fmgroids.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -412,11 +413,12 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 }
 
 /*
- * A condition's value for EXPLAIN: the constant, $n for a parameter, or
- * "(expression)" for what is computed at scan start.
+ * A condition's value for EXPLAIN: the constant (quoted as an SQL literal
+ * when quoted, else as written, an array as the list (5,2)), $n for a
+ * parameter, or what else gives it at run time.
  */
-static char *
-explain_value(Expr *value)
+char *
+copernica_explain_value(Expr *value, bool quoted)
 {
 	if (IsA(value, Const) && !((Const *) value)->constisnull)
 	{
@@ -427,6 +429,8 @@ explain_value(Expr *value)
 
 		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
 		text = OidOutputFunctionCall(outfunc, c->constvalue);
+		if (quoted)
+			return quote_literal_cstr(text);
 		if (type_is_array(c->consttype) && text[0] == '{')
 		{
 			/* {5,2} reads as the list (5,2) */
@@ -445,7 +449,7 @@ explain_value(Expr *value)
 /*
  * A condition for EXPLAIN: a constant's written by the code that writes
  * the request (deparse.c), so it reads as sent whatever DateStyle says;
- * other values are named (see explain_value).
+ * other values are named (see copernica_explain_value).
  */
 static char *
 explain_condition(CopernicaPushedCond *cond)
@@ -461,7 +465,8 @@ explain_condition(CopernicaPushedCond *cond)
 		if (text != NULL)
 			return text;
 	}
-	return psprintf("%s%s%s", cond->field, cond->op, explain_value(cond->value));
+	return psprintf("%s%s%s", cond->field, cond->op,
+					copernica_explain_value(cond->value, false));
 }
 
 /* An int64 for a plan's private list: copied and printed as a node. */
@@ -554,14 +559,16 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		{
 			/* the path says it: profile/$id/subprofiles/$collection */
 			key_path = copernica_profile_subprofiles_path(info->plan.res,
-														  explain_value(cond.value));
+														  copernica_explain_value(cond.value,
+																				  false));
 			continue;
 		}
 		if (filter.len > 0)
 			appendStringInfoString(&filter, ", ");
 		if (cond.id_list)
 		{
-			appendStringInfo(&filter, "id in %s", explain_value(cond.value));
+			appendStringInfo(&filter, "id in %s",
+							 copernica_explain_value(cond.value, false));
 			appendStringInfoString(&request, "&fields[]=id==(each)");
 		}
 		else
@@ -710,9 +717,10 @@ count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_pla
 										  makeInteger(1),
 										  makeInteger(0)));
 		appendStringInfo(&filter, "%s%s%s%s", filter.len ? ", " : "",
-						 cond.field, cond.op, explain_value(cond.value));
+						 cond.field, cond.op,
+						 copernica_explain_value(cond.value, false));
 		appendStringInfo(&request, "&fields[]=%s%s%s", cond.field, cond.op,
-						 explain_value(cond.value));
+						 copernica_explain_value(cond.value, false));
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 	return make_foreignscan(tlist, NIL, 0, fdw_exprs,

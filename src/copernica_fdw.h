@@ -485,6 +485,7 @@ extern bool copernica_condition_exact_for_any_value(const CopernicaPushedCond *c
 extern bool copernica_append_condition(StringInfo query, const char *field,
 									   const char *op, int format, Datum value,
 									   Oid valtype, bool *exact);
+extern char *copernica_explain_value(Expr *value, bool quoted);
 extern int	copernica_array_elements(Datum array, Oid *elemtype, Datum **elems,
 									 bool **nulls);
 extern int64 *copernica_id_array(Datum array, int *nids);

@@ -418,26 +418,6 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 	copernica_param_clauses(root, baserel, ec_member_is_key, add_key_path, info);
 }
 
-/* A condition's value for EXPLAIN. */
-static char *
-explain_value(Expr *value)
-{
-	if (IsA(value, Const) && !((Const *) value)->constisnull)
-	{
-		Const	   *c = (Const *) value;
-		Oid			outfunc;
-		bool		isvarlena;
-
-		getTypeOutputInfo(c->consttype, &outfunc, &isvarlena);
-		return quote_literal_cstr(OidOutputFunctionCall(outfunc, c->constvalue));
-	}
-	if (IsA(value, Param))
-		return psprintf("$%d", ((Param *) value)->paramid);
-	if (IsA(value, Var))
-		return pstrdup("(outer row's value)");
-	return pstrdup("(expression)");
-}
-
 /*
  * The key a scan reads by: the most selective one some condition gives.
  * KEY_NONE: the account-wide listing, or every emailing's.
@@ -623,13 +603,13 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 													makeInteger(c->key),
 													makeString(pstrdup(c->op)),
 													makeString(IsA(c->value, Const) ? "" :
-															   explain_value(c->value))));
+															   copernica_explain_value(c->value, true))));
 		fdw_exprs = lappend(fdw_exprs, c->value);
 		appendStringInfo(&filter, "%s%s %s %s%s", filter.len ? ", " : "",
 						 c->role == COND_KEY || c->role == COND_KEY_LIST ? mailing_key_columns[c->key] :
 						 c->role == COND_TIME ? info->mr->time_column : "id",
 						 c->op, c->role == COND_KEY_LIST ? "ANY(" : "",
-						 explain_value(c->value));
+						 copernica_explain_value(c->value, true));
 		if (c->role == COND_KEY_LIST)
 			appendStringInfoChar(&filter, ')');
 	}
@@ -664,7 +644,7 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 		fdw_exprs = lappend(fdw_exprs, c->value);
 		appendStringInfo(&filter, "%s%s = %s", filter.len ? ", " : "",
 						 info->mr->flag_column,
-						 !IsA(c->value, Const) ? explain_value(c->value) :
+						 !IsA(c->value, Const) ? copernica_explain_value(c->value, true) :
 						 ((Const *) c->value)->constisnull ? "NULL" :
 						 DatumGetBool(((Const *) c->value)->constvalue) ? "true" : "false");
 	}
