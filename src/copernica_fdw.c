@@ -71,6 +71,51 @@ enum CopernicaPathPrivate
 PG_FUNCTION_INFO_V1(copernica_fdw_handler);
 
 /*
+ * The columns a scan of baserel reads, its output and its conditions, each
+ * given to check (which raises for a column it cannot serve), so that a
+ * column that matches nothing is an error before any row is read.  The set
+ * is offset by FirstLowInvalidHeapAttributeNumber, as pull_varattnos makes.
+ */
+Bitmapset *
+copernica_used_columns(RelOptInfo *baserel, TupleDesc tupdesc,
+					   CopernicaColumnCheck check, void *arg)
+{
+	Bitmapset  *used = NULL;
+	ListCell   *lc;
+	int			x = -1;
+
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &used);
+	foreach(lc, baserel->baserestrictinfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause,
+					   baserel->relid, &used);
+	while ((x = bms_next_member(used, x)) >= 0)
+	{
+		AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
+
+		if (attnum > 0)
+			check(TupleDescAttr(tupdesc, attnum - 1), arg);
+	}
+	return used;
+}
+
+/* A profile or subprofile column whose field the database does not have. */
+static void
+check_field_column(Form_pg_attribute attr, void *arg)
+{
+	CopernicaRelInfo *info = arg;
+	CopernicaValuePath path;
+
+	if (info->plan.md->field_names == NIL)
+		return;
+	path = copernica_column_source(info->plan.res, info->plan.relid, attr);
+	if (path.source == COPERNICA_SRC_FIELD &&
+		!copernica_name_in_list(path.name, info->plan.md->field_names))
+		copernica_report_unmatched_column(NameStr(attr->attname),
+										  get_rel_name(info->plan.relid),
+										  info->plan.md->field_names);
+}
+
+/*
  * A scan reads by at most one ID list or one profile key, not both: the
  * ID list from the collection's listing, the key from the profile's own.
  * The first met is used; any other stays a local condition.
@@ -150,37 +195,8 @@ copernicaGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 		}
 	}
 
-	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid,
-				   &info->attrs_used);
-	foreach(lc, baserel->baserestrictinfo)
-	{
-		RestrictInfo *rinfo = lfirst(lc);
-
-		pull_varattnos((Node *) rinfo->clause, baserel->relid, &info->attrs_used);
-	}
-
-	/* a column that matches no field is an error before any row is read */
-	if (info->plan.md->field_names != NIL)
-	{
-		int			x = -1;
-
-		while ((x = bms_next_member(info->attrs_used, x)) >= 0)
-		{
-			AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
-			Form_pg_attribute attr;
-			CopernicaValuePath path;
-
-			if (attnum <= 0)
-				continue;
-			attr = TupleDescAttr(info->plan.tupdesc, attnum - 1);
-			path = copernica_column_source(info->plan.res, foreigntableid, attr);
-			if (path.source == COPERNICA_SRC_FIELD &&
-				!copernica_name_in_list(path.name, info->plan.md->field_names))
-				copernica_report_unmatched_column(NameStr(attr->attname),
-												  get_rel_name(foreigntableid),
-												  info->plan.md->field_names);
-		}
-	}
+	info->attrs_used = copernica_used_columns(baserel, info->plan.tupdesc,
+											  check_field_column, info);
 
 	total = info->plan.md->total >= 0 ? info->plan.md->total : DEFAULT_ROW_ESTIMATE;
 	sel = clauselist_selectivity(root, baserel->baserestrictinfo, baserel->relid,

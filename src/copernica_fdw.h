@@ -485,6 +485,9 @@ extern bool copernica_condition_exact_for_any_value(const CopernicaPushedCond *c
 extern bool copernica_append_condition(StringInfo query, const char *field,
 									   const char *op, int format, Datum value,
 									   Oid valtype, bool *exact);
+typedef void (*CopernicaColumnCheck) (struct FormData_pg_attribute *attr, void *arg);
+extern Bitmapset *copernica_used_columns(struct RelOptInfo *baserel, TupleDesc tupdesc,
+										 CopernicaColumnCheck check, void *arg);
 extern char *copernica_explain_value(Expr *value, bool quoted);
 extern int	copernica_array_elements(Datum array, Oid *elemtype, Datum **elems,
 									 bool **nulls);

@@ -240,6 +240,18 @@ copernica_is_mailing_rel(RelOptInfo *baserel)
 	return plan && plan->res && plan->res->kind == COPERNICA_MAILING;
 }
 
+/* A column of a mailing table that matches none of its items' keys. */
+static void
+check_mailing_column(Form_pg_attribute attr, void *arg)
+{
+	MailingRelInfo *info = arg;
+	MailingColumn col;
+
+	if (!copernica_mailing_column(info->mr, info->plan.relid, attr, &col))
+		copernica_mailing_unknown_column(info->mr, NameStr(attr->attname),
+										 get_rel_name(info->plan.relid));
+}
+
 void
 copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 						   Oid foreigntableid, CopernicaOptions *opts,
@@ -248,7 +260,7 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	MailingRelInfo *info = palloc0(sizeof(MailingRelInfo));
 	Relation	rel;
 	ListCell   *lc;
-	int			x = -1;
+	int			x;
 	double		rows;
 	bool		keyed[NUM_KEYS] = {false};
 
@@ -261,25 +273,8 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	info->plan.tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));
 	table_close(rel, NoLock);
 
-	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &info->attrs_used);
-	foreach(lc, baserel->baserestrictinfo)
-		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause, baserel->relid,
-					   &info->attrs_used);
-
-	/* a column that matches nothing is an error before any request */
-	while ((x = bms_next_member(info->attrs_used, x)) >= 0)
-	{
-		AttrNumber	attnum = x + FirstLowInvalidHeapAttributeNumber;
-		Form_pg_attribute attr;
-		MailingColumn col;
-
-		if (attnum <= 0)
-			continue;
-		attr = TupleDescAttr(info->plan.tupdesc, attnum - 1);
-		if (!copernica_mailing_column(info->mr, foreigntableid, attr, &col))
-			copernica_mailing_unknown_column(info->mr, NameStr(attr->attname),
-								  get_rel_name(foreigntableid));
-	}
+	info->attrs_used = copernica_used_columns(baserel, info->plan.tupdesc,
+											  check_mailing_column, info);
 
 	foreach(lc, baserel->baserestrictinfo)
 	{
