@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -67,6 +68,9 @@ typedef struct CopernicaScanState
 	int			nids;
 	bool		empty_result;	/* a condition's value is NULL: no rows */
 	bool		bare_done;		/* a bare resource's one request made */
+	bool		feeds_insert;	/* an INSERT into Copernica reads this scan */
+	int64		id_ceiling;		/* then the largest ID when it began, 0 for
+								 * none, -1 not asked yet */
 
 	/*
 	 * Offset paging shifts when rows are added or removed during a scan.
@@ -380,6 +384,73 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		st->limit = 0;
 }
 
+/*
+ * Does the statement insert into Copernica while it reads this scan?  Then
+ * the scan could read the rows it creates (INSERT INTO t SELECT ... FROM t),
+ * whose IDs are new and higher, and never end.  Any Copernica table as the
+ * target counts: two foreign tables may name one database.
+ */
+static bool
+scan_feeds_insert(CopernicaScanState *st, EState *estate)
+{
+	Oid			fdwid;
+	ListCell   *lc;
+
+	if (estate->es_plannedstmt == NULL ||
+		estate->es_plannedstmt->commandType != CMD_INSERT ||
+		(st->res->kind != COPERNICA_PROFILES &&
+		 st->res->kind != COPERNICA_SUBPROFILES))
+		return false;
+	fdwid = GetForeignServer(GetForeignTable(RelationGetRelid(st->rel))->serverid)->fdwid;
+	foreach(lc, estate->es_plannedstmt->resultRelations)
+	{
+		RangeTblEntry *rte = exec_rt_fetch(lfirst_int(lc), estate);
+
+		if (rte->relkind == RELKIND_FOREIGN_TABLE &&
+			GetForeignServer(GetForeignTable(rte->relid)->serverid)->fdwid == fdwid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Read only the rows there were when the scan began: one request asks for
+ * the largest ID (new ones are higher: Copernica hands them out in
+ * ascending order), and id<= that bounds every page.  Once per scan, so a
+ * rescan sees the same rows.
+ */
+static void
+add_id_ceiling(CopernicaScanState *st)
+{
+	if (st->id_ceiling < 0)
+	{
+		CopernicaRequest req = {0};
+		CopernicaResponse resp = {0};
+		CopernicaPage *page;
+		MemoryContext old = MemoryContextSwitchTo(st->loop.scan_cxt);
+
+		req.method = "GET";
+		req.path = st->res->list_path;
+		req.query = "start=0&limit=1&total=false&orderby=id&order=desc&dataonly=true";
+		copernica_perform(st->conn, &req, &resp, &st->stats);
+		page = copernica_parse_page(resp.body.data, resp.body.len, true,
+									st->paths, st->loop.npaths);
+		st->id_ceiling = page->nitems > 0 ?
+			copernica_page_item_id(page, 0, st->loop.id_path) : 0;
+		MemoryContextSwitchTo(old);
+		if (st->id_ceiling < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("The item with the largest ID has no valid ID.")));
+	}
+	if (st->id_ceiling == 0)
+		st->empty_result = true;
+	else
+		appendStringInfo(&st->filter, "&fields%%5B%%5D=id%%3C%%3D" INT64_FORMAT,
+						 st->id_ceiling);
+}
+
 /* What this run asks the pager for: the plan, and the conditions' values. */
 static void
 make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
@@ -434,6 +505,8 @@ start_paging(void *arg, ExprContext *econtext)
 	st->bare_done = false;
 	if (st->res->bare)
 		return;
+	if (st->feeds_insert && st->key_path == NULL && !st->empty_result)
+		add_id_ceiling(st);
 
 	make_pager_spec(st, &spec);
 	st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
@@ -530,6 +603,8 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
+	st->feeds_insert = scan_feeds_insert(st, estate);
+	st->id_ceiling = -1;
 
 }
 
