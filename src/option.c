@@ -120,22 +120,34 @@ find_option(const char *name)
 	return NULL;
 }
 
+/*
+ * The options valid on the objects of mask, in the option table's order,
+ * as "a, b, c"; those takes refuses left out (takes may be NULL).
+ */
+static void
+valid_option_names(StringInfo buf, int mask,
+				   bool (*takes) (const void *arg, const char *name),
+				   const void *arg)
+{
+	const CopernicaOptionDef *def;
+
+	initStringInfo(buf);
+	for (def = option_defs; def->name; def++)
+	{
+		if (!(def->where & mask) || (takes && !takes(arg, def->name)))
+			continue;
+		if (buf->len > 0)
+			appendStringInfoString(buf, ", ");
+		appendStringInfoString(buf, def->name);
+	}
+}
+
 static void
 report_invalid_option(const char *name, int mask)
 {
-	const CopernicaOptionDef *def;
 	StringInfoData buf;
 
-	initStringInfo(&buf);
-	for (def = option_defs; def->name; def++)
-	{
-		if (!(def->where & mask))
-			continue;
-		if (buf.len > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, def->name);
-	}
-
+	valid_option_names(&buf, mask, NULL, NULL);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("invalid option \"%s\"", name),
@@ -397,6 +409,13 @@ kind_takes(const TableKind *kind, const char *name)
 		name_in(name, kind->names, lengthof(kind->names));
 }
 
+/* kind_takes for valid_option_names */
+static bool
+kind_takes_option(const void *kind, const char *name)
+{
+	return kind_takes((const TableKind *) kind, name);
+}
+
 /*
  * An option this kind of table does not read: the error names the options
  * it takes, in the option table's order, like report_invalid_option.
@@ -405,20 +424,11 @@ static void
 report_option_not_for_kind(const char *name, const TableKind *kind,
 						   const char *resource)
 {
-	const CopernicaOptionDef *def;
 	StringInfoData buf;
 	char	   *what = kind == &mailing_kind ?
 		psprintf("resource '%s'", resource) : pstrdup(kind->what);
 
-	initStringInfo(&buf);
-	for (def = option_defs; def->name; def++)
-	{
-		if (!(def->where & OPT_TABLE) || !kind_takes(kind, def->name))
-			continue;
-		if (buf.len > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, def->name);
-	}
+	valid_option_names(&buf, OPT_TABLE, kind_takes_option, kind);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("option \"%s\" is not valid for %s", name, what),
