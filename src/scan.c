@@ -18,6 +18,7 @@
 #include <ctype.h>
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -384,30 +385,73 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		st->limit = 0;
 }
 
+/* Is relid a table of the wrapper fdwid, or partitioned with one under it? */
+static bool
+inserts_reach_wrapper(Oid relid, Oid fdwid)
+{
+	char		relkind = get_rel_relkind(relid);
+	ListCell   *lc;
+
+	if (relkind == RELKIND_FOREIGN_TABLE)
+		return GetForeignServer(GetForeignTable(relid)->serverid)->fdwid == fdwid;
+	if (relkind != RELKIND_PARTITIONED_TABLE)
+		return false;
+	/* rows are routed at run time: any foreign partition may get them */
+	foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+	{
+		Oid			part = lfirst_oid(lc);
+
+		if (part != relid && get_rel_relkind(part) == RELKIND_FOREIGN_TABLE &&
+			GetForeignServer(GetForeignTable(part)->serverid)->fdwid == fdwid)
+			return true;
+	}
+	return false;
+}
+
+/* Is plan an INSERT whose rows may reach the wrapper fdwid? */
+static bool
+plan_inserts_into(Plan *plan, EState *estate, Oid fdwid)
+{
+	ListCell   *lc;
+
+	if (plan == NULL || !IsA(plan, ModifyTable) ||
+		((ModifyTable *) plan)->operation != CMD_INSERT)
+		return false;
+	foreach(lc, ((ModifyTable *) plan)->resultRelations)
+	{
+		if (inserts_reach_wrapper(exec_rt_fetch(lfirst_int(lc), estate)->relid,
+								  fdwid))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Does the statement insert into Copernica while it reads this scan?  Then
  * the scan could read the rows it creates (INSERT INTO t SELECT ... FROM t),
  * whose IDs are new and higher, and never end.  Any Copernica table as the
- * target counts: two foreign tables may name one database.
+ * target counts: two foreign tables may name one database.  The INSERT may
+ * be the statement, a data-modifying WITH (a subplan: the statement is then
+ * a SELECT), or go through a partitioned table to a foreign partition.
+ * (UPDATE never routes rows into a Copernica partition: see modify.c.)
  */
 static bool
 scan_feeds_insert(CopernicaScanState *st, EState *estate)
 {
+	PlannedStmt *stmt = estate->es_plannedstmt;
 	Oid			fdwid;
 	ListCell   *lc;
 
-	if (estate->es_plannedstmt == NULL ||
-		estate->es_plannedstmt->commandType != CMD_INSERT ||
+	if (stmt == NULL || stmt->resultRelations == NIL ||
 		(st->res->kind != COPERNICA_PROFILES &&
 		 st->res->kind != COPERNICA_SUBPROFILES))
 		return false;
 	fdwid = GetForeignServer(GetForeignTable(RelationGetRelid(st->rel))->serverid)->fdwid;
-	foreach(lc, estate->es_plannedstmt->resultRelations)
+	if (plan_inserts_into(stmt->planTree, estate, fdwid))
+		return true;
+	foreach(lc, stmt->subplans)
 	{
-		RangeTblEntry *rte = exec_rt_fetch(lfirst_int(lc), estate);
-
-		if (rte->relkind == RELKIND_FOREIGN_TABLE &&
-			GetForeignServer(GetForeignTable(rte->relid)->serverid)->fdwid == fdwid)
+		if (plan_inserts_into(lfirst(lc), estate, fdwid))
 			return true;
 	}
 	return false;
