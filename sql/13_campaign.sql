@@ -159,23 +159,73 @@ EXPLAIN (COSTS OFF) SELECT * FROM camp.ms_destinations WHERE emailing = 169 AND 
 -- the same rows as the local copy
 SELECT (SELECT array_agg(id ORDER BY id) FROM ms_dest WHERE unsubscribed)
      = (SELECT array_agg(id ORDER BY id) FROM camp.ms_destinations WHERE unsubscribed) AS same;
--- without such a condition nothing is sent, no row hidden (the per-emailing
--- items do not carry the column: NULL)
+-- without such a condition the filter narrows nothing, no row is hidden;
+-- the per-emailing items do not carry the column, so where the query uses
+-- it, the emailing's listing is also read with the filter: true for the
+-- IDs that holds, false for the others.  ms/destinations, whose items
+-- carry it, is the reference (every destination, read by date range)
+CREATE TABLE ms_ref AS SELECT * FROM camp.ms_destinations
+ WHERE timestampsent >= '2000-01-01' AND timestampsent < '2100-01-01';
+SELECT count(*), count(unsubscribed), count(*) FILTER (WHERE unsubscribed) AS unsubscribed
+  FROM ms_ref;
+\! $EMUCTL clear-log
+SELECT count(*), count(profile) FROM camp.ms_destinations WHERE emailing = 169;
+\! $EMUCTL log
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE emailing = 169;
 SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed IS NOT TRUE;
 SELECT count(*) FROM camp.ms_destinations
  WHERE NOT unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
 \! $EMUCTL log
--- a profile's listing neither takes it nor carries the column: with the
--- condition, the emailings' listings are read instead (profile stays local)
+-- every way of asking for the others gives the reference's rows
+\! $EMUCTL clear-log
+SELECT (SELECT array_agg(id ORDER BY id) FROM ms_ref WHERE emailing = 169 AND NOT unsubscribed)
+     = (SELECT array_agg(id ORDER BY id) FROM camp.ms_destinations
+         WHERE emailing = 169 AND NOT unsubscribed) AS not_same,
+       (SELECT count(*) FROM camp.ms_destinations
+         WHERE emailing = 169 AND unsubscribed IS FALSE) AS is_false,
+       (SELECT count(*) FROM camp.ms_destinations
+         WHERE emailing = 169 AND unsubscribed = false) AS eq_false,
+       (SELECT count(*) FROM camp.ms_destinations
+         WHERE emailing = 169 AND NOT coalesce(unsubscribed, true)) AS coalesced;
+\! $EMUCTL log --count
+-- every emailing's in turn: the same as the reference, row by row
+\! $EMUCTL clear-log
+SELECT emailing, unsubscribed, count(*) FROM camp.ms_destinations GROUP BY 1, 2 ORDER BY 1, 2;
+\! $EMUCTL log
+SELECT (SELECT array_agg(ROW(id, emailing, profile, unsubscribed) ORDER BY id) FROM ms_ref)
+     = (SELECT array_agg(ROW(id, emailing, profile, unsubscribed) ORDER BY id)
+          FROM camp.ms_destinations) AS same_rows;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.ms_destinations
+ WHERE emailing = 169 AND NOT unsubscribed;
+-- a profile's listing neither takes the filter nor carries the column:
+-- with the condition, the emailings' listings are read instead (profile
+-- stays local)
 \! $EMUCTL clear-log
 SELECT id, emailing, profile FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
 \! $EMUCTL log
 EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
+-- without it, where the column is used, the listing is read whole and then
+-- the filtered listing of each emailing it names
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE profile = 14;
+SELECT count(*) FROM camp.ms_destinations WHERE profile = 14 AND NOT unsubscribed;
 \! $EMUCTL log
+SELECT p, (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM ms_ref WHERE profile = p)
+        = (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM camp.ms_destinations
+            WHERE profile = p) AS same
+  FROM unnest('{14,3,7}'::bigint[]) p ORDER BY p;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, unsubscribed FROM camp.ms_destinations
+ WHERE profile = 14;
+-- a server that ignores the filter answers every destination: two or more
+-- of an emailing all unsubscribed is taken for that, an error, as is an
+-- item that says itself it is not unsubscribed
+\! $EMUCTL ignore-param unsubscribed 1 --match /ms/emailing/169/destinations
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND NOT unsubscribed;
+\! $EMUCTL clear-faults
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1840001","unsubscribed":false}]}' --match /ms/emailing/169/destinations
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND NOT unsubscribed;
+\! $EMUCTL clear-faults
 -- nor does a join on profile with the condition run as a nested loop over
 -- the profiles: each outer row would read every emailing's destinations
 CREATE TABLE ms_prof AS SELECT DISTINCT profile AS id FROM ms_dest
@@ -188,6 +238,14 @@ SELECT count(*) FROM ms_prof p JOIN camp.ms_destinations d ON d.profile = p.id
  WHERE d.unsubscribed;
 SELECT count(*) FROM ms_prof p JOIN ms_unsub d ON d.profile = p.id;
 \! $EMUCTL log | grep -c '^GET /v2/ms/emailings?'
+-- without it, such a join reads each profile's listing and its emailings'
+-- filtered ones; the same rows as the reference
+\! $EMUCTL clear-log
+SELECT (SELECT array_agg(d.id ORDER BY d.id) FROM ms_prof p
+          JOIN camp.ms_destinations d ON d.profile = p.id WHERE NOT d.unsubscribed)
+     = (SELECT array_agg(d.id ORDER BY d.id) FROM ms_prof p
+          JOIN ms_ref d ON d.profile = p.id WHERE NOT d.unsubscribed) AS same;
+\! $EMUCTL log | grep -c 'Unsubscribed=true'
 -- a parameter: true sends it, false does not
 SET plan_cache_mode = force_generic_plan;
 PREPARE unsub(boolean) AS
@@ -198,3 +256,17 @@ EXECUTE unsub(false);
 EXECUTE unsub(NULL);
 \! $EMUCTL log
 RESET plan_cache_mode;
+
+-- a long key list (5,000 values, NULLs and repeats among them): each value
+-- is read once, in the order it first comes
+CREATE TABLE long_keys AS
+  SELECT g, CASE WHEN g % 97 = 0 THEN NULL ELSE (g * 7919) % 28 + 1 END AS p
+    FROM generate_series(1, 5000) g;
+SELECT array_agg(p ORDER BY g)::text AS long_keys FROM long_keys \gset
+\! $EMUCTL clear-log
+SELECT count(*) = (SELECT count(*) FROM ms_ref WHERE profile BETWEEN 1 AND 28) AS same_count
+  FROM camp.ms_destinations WHERE profile = ANY (:'long_keys'::bigint[]);
+\! $EMUCTL log --count
+\! $EMUCTL log | sed -n 's|^GET /v2/profile/\([0-9]*\)/ms/destinations?.*|\1|p' | paste -sd,
+SELECT string_agg(p::text, ',' ORDER BY first) AS first_come
+  FROM (SELECT p, min(g) AS first FROM long_keys WHERE p IS NOT NULL GROUP BY p) s;

@@ -67,6 +67,7 @@ typedef struct MailingResource
 	const char *flag_column;
 	const char *flag_params;	/* sent for flag_column = true */
 	uint32		flag_keys;		/* the listings that take it: MAILING_FLAG_ON */
+	uint32		flag_items;		/* the listings whose items carry the column */
 } MailingResource;
 
 /* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */

@@ -55,6 +55,10 @@ typedef struct MailingScanState
 	int64		limit;			/* rows in all, 0 for no limit */
 	char	   *filter_text;
 	char	   *path_text;
+	int			flag_column;	/* the flag column's index in columns, or -1 */
+	int			emailing_path;	/* paths: the item's emailing, or -1 */
+	MemoryContext flag_cxt;		/* the open part's flag IDs and pages read
+								 * ahead */
 
 	/* this (re)scan */
 	bool		empty;			/* a condition's value rules out every row */
@@ -66,6 +70,18 @@ typedef struct MailingScanState
 	char	   *part_value;		/* the one being read */
 	bool		part_open;
 	CopernicaPager *pager;
+
+	/*
+	 * The open part's flag column, where its listing's items lack it: true
+	 * for the IDs the emailings' listings hold with the flag's parameter.
+	 */
+	bool		flag_lookup;
+	int64	   *flag_ids;		/* sorted, distinct */
+	int			nflag_ids;
+	int64		part_items;		/* items of the open part so far */
+	bool		part_check;		/* at its end, compare them with nflag_ids */
+	List	   *ahead;			/* pages read ahead, still to return */
+	char	  **item;			/* the current item's values */
 } MailingScanState;
 
 static const CopernicaRowHooks mailing_hooks;
@@ -120,6 +136,35 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	/* the ID, for error messages */
 	st->paths[st->loop.id_path].source = COPERNICA_SRC_PROPERTY;
 	st->paths[st->loop.id_path].name = "ID";
+
+	/*
+	 * The flag column, where a listing's items lack it, comes from the
+	 * emailings' listings read with the flag's parameter (flag_lookup): a
+	 * (sub)profile's listing names each item's emailing, one path more.
+	 */
+	st->flag_column = -1;
+	st->emailing_path = -1;
+	for (i = 0; i < st->loop.ncolumns; i++)
+		if (st->columns[i].is_flag)
+			st->flag_column = i;
+	if (st->flag_column >= 0 && (st->mr->flag_keys & MAILING_FLAG_ON(KEY_EMAILING)))
+	{
+		const MailingColumnDef *def;
+
+		for (def = st->mr->columns; def->name; def++)
+			if (strcmp(def->name, mailing_key_columns[KEY_EMAILING]) == 0)
+				break;
+		if (def->name)
+		{
+			st->paths = repalloc(st->paths,
+								 sizeof(CopernicaValuePath) * (st->loop.npaths + 1));
+			st->emailing_path = st->loop.npaths++;
+			st->paths[st->emailing_path].source = COPERNICA_SRC_PROPERTY;
+			st->paths[st->emailing_path].name = def->key ? def->key : def->name;
+		}
+	}
+	st->flag_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw flag",
+										 ALLOCSET_DEFAULT_SIZES);
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -246,6 +291,59 @@ datum_text(Datum value, Oid type)
 	return OidOutputFunctionCall(outfunc, value);
 }
 
+/* A text and where it came in its list, for unique_texts. */
+typedef struct TextAt
+{
+	const char *text;
+	int			pos;
+} TextAt;
+
+static int
+text_at_cmp(const void *a, const void *b)
+{
+	const TextAt *x = a;
+	const TextAt *y = b;
+	int			c = strcmp(x->text, y->text);
+
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * The texts without duplicates, each where it first came (the requests
+ * follow that order).  Sorted with their positions, so that a long list
+ * costs n log n comparisons, not n squared.
+ */
+static List *
+unique_texts(char **texts, int n)
+{
+	TextAt	   *sorted;
+	bool	   *keep;
+	List	   *out = NIL;
+	int			i;
+
+	if (n == 0)
+		return NIL;
+	sorted = palloc(sizeof(TextAt) * n);
+	keep = palloc0(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
+	{
+		sorted[i].text = texts[i];
+		sorted[i].pos = i;
+	}
+	qsort(sorted, n, sizeof(TextAt), text_at_cmp);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(sorted[i].text, sorted[i - 1].text) != 0)
+			keep[sorted[i].pos] = true;
+	for (i = 0; i < n; i++)
+		if (keep[i])
+			out = lappend(out, texts[i]);
+	pfree(sorted);
+	pfree(keep);
+	return out;
+}
+
 /* The elements of an array value as text, duplicates and NULLs left out. */
 static List *
 array_texts(Datum array)
@@ -253,27 +351,17 @@ array_texts(Datum array)
 	Oid			elemtype;
 	Datum	   *elems;
 	bool	   *nulls;
+	char	  **texts;
 	int			n,
-				i;
-	List	   *out = NIL;
+				i,
+				m = 0;
 
 	n = copernica_array_elements(array, &elemtype, &elems, &nulls);
+	texts = palloc(sizeof(char *) * Max(n, 1));
 	for (i = 0; i < n; i++)
-	{
-		char	   *s;
-		ListCell   *lc;
-		bool		dup = false;
-
-		if (nulls[i])
-			continue;
-		s = datum_text(elems[i], elemtype);
-		foreach(lc, out)
-			if (strcmp(lfirst(lc), s) == 0)
-				dup = true;
-		if (!dup)
-			out = lappend(out, s);
-	}
-	return out;
+		if (!nulls[i])
+			texts[m++] = datum_text(elems[i], elemtype);
+	return unique_texts(texts, m);
 }
 
 /*
@@ -530,6 +618,9 @@ start_scan(void *arg, ExprContext *econtext)
 	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
 	st->parts = NIL;
 	st->part_open = false;
+	st->ahead = NIL;
+	st->flag_lookup = false;
+	MemoryContextReset(st->flag_cxt);
 	foreach(lc, st->value_states)
 	{
 		ExprState  *es = lfirst(lc);
@@ -585,6 +676,185 @@ part_spec(MailingScanState *st, const char *path, char *params, int64 limit,
 	spec->min_id_hint = spec->max_id_hint = -1;
 }
 
+/* The listing a part reads: a key's, or (NUM_KEYS) the account-wide one. */
+static int
+part_listing(MailingScanState *st)
+{
+	return st->key == KEY_NONE ? KEY_EMAILING : st->key;
+}
+
+/*
+ * Is the flag column (ms_destinations' unsubscribed) looked up for this
+ * scan's parts?  Where the query uses it, the listing's items lack it, and
+ * its parameter was not sent (then every item read is flagged): it is
+ * true for the IDs the emailings' listings hold with the parameter, false
+ * for the others.  A query that does not use the column asks nothing more.
+ */
+static bool
+needs_flag_lookup(MailingScanState *st, bool flag_sent)
+{
+	int			listing = part_listing(st);
+
+	return st->flag_column >= 0 && !flag_sent &&
+		!(st->mr->flag_items & MAILING_FLAG_ON(listing)) &&
+		(st->mr->flag_keys & MAILING_FLAG_ON(KEY_EMAILING)) &&
+		(listing == KEY_EMAILING || st->emailing_path >= 0);
+}
+
+/*
+ * An answer that shows the flag's parameter was not applied: the column
+ * cannot be told, and guessing it would filter rows wrongly.
+ */
+static void
+flag_not_applied(MailingScanState *st, const char *path, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("unexpected answer from Copernica"),
+			 errdetail("GET %s with %s %s: the filter was not applied, so column \"%s\" cannot be told.",
+					   path, st->mr->flag_params + 1, what, st->mr->flag_column),
+			 errhint("%s carries the column in its items; it is read with both a lower and an upper bound on %s and no condition on %s, profile or subprofile.",
+					 st->mr->all_path, st->mr->time_column,
+					 mailing_key_columns[KEY_EMAILING])));
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The open part's flag IDs: those the per-emailing listing of each of
+ * emailings holds with the flag's parameter (Unsubscribed=true), with
+ * params besides.  An item that carries the column itself, and says false,
+ * shows the parameter was ignored.  One page in memory at a time, and the
+ * IDs.
+ */
+static void
+read_flag_ids(MailingScanState *st, List *emailings, const char *params)
+{
+	CopernicaValuePath paths[3] = {
+		{COPERNICA_SRC_PROPERTY, "ID"}, {COPERNICA_SRC_PROPERTY, "id"},
+		{COPERNICA_SRC_PROPERTY, st->paths[st->flag_column].name}
+	};
+	MemoryContext old = MemoryContextSwitchTo(st->flag_cxt);
+	MemoryContext page_cxt = AllocSetContextCreate(st->flag_cxt, "copernica_fdw flag page",
+												   ALLOCSET_DEFAULT_SIZES);
+	int			cap = 64,
+				n = 0,
+				m = 0,
+				i;
+	int64	   *ids = palloc(sizeof(int64) * cap);
+	ListCell   *lc;
+
+	foreach(lc, emailings)
+	{
+		CopernicaPagerSpec spec;
+		CopernicaPager *pager;
+		CopernicaPage *page;
+		char	   *path = psprintf(st->mr->by_path[KEY_EMAILING],
+									copernica_escape_path_segment(lfirst(lc)));
+
+		part_spec(st, path, psprintf("%s%s", params, st->mr->flag_params), 0, &spec);
+		pager = copernica_pager_begin(st->conn, &st->stats, &spec);
+		while ((page = copernica_next_page(pager, NULL, paths, 3, -1, page_cxt)) != NULL)
+		{
+			for (i = 0; i < page->nitems; i++)
+			{
+				char	  **v = page->values + (size_t) i * 3;
+				const char *idtext = v[0] ? v[0] : v[1];
+				bool		flagged;
+				int64		id;
+
+				if (v[2] != NULL && (!parse_bool(v[2], &flagged) || !flagged))
+					flag_not_applied(st, path,
+									 psprintf("listed a destination whose \"%s\" is %s",
+											  paths[2].name,
+											  copernica_redact_excerpt(v[2], strlen(v[2]))));
+				if (idtext == NULL || !copernica_parse_id(idtext, &id))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+							 errmsg("unexpected answer from Copernica"),
+							 errdetail("An item of %s has the ID \"%s\".", path,
+									   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
+									   "(none)")));
+				if (n == cap)
+				{
+					cap *= 2;
+					ids = repalloc_huge(ids, sizeof(int64) * cap);
+				}
+				ids[n++] = id;
+			}
+			st->pages++;
+			MemoryContextReset(page_cxt);
+		}
+		copernica_pager_end(pager);
+	}
+	MemoryContextDelete(page_cxt);
+	qsort(ids, n, sizeof(int64), int64_cmp);
+	for (i = 0; i < n; i++)
+		if (i == 0 || ids[i] != ids[m - 1])
+			ids[m++] = ids[i];
+	st->flag_ids = ids;
+	st->nflag_ids = m;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A (sub)profile's listing, whose items lack the flag column and take no
+ * parameter for it: read whole (one person's destinations), then the
+ * flagged listings of the emailings its items name.  Its pages are
+ * returned from st->ahead.
+ */
+static void
+read_ahead(MailingScanState *st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->flag_cxt);
+	int			npaths = st->loop.npaths;
+	int			cap = 16,
+				n = 0;
+	char	  **emailings = palloc(sizeof(char *) * cap);
+	CopernicaPage *page;
+
+	while ((page = copernica_next_page(st->pager, NULL, st->paths, npaths, -1,
+									   st->flag_cxt)) != NULL)
+	{
+		int			i;
+
+		for (i = 0; i < page->nitems; i++)
+		{
+			const char *e = page->values[(size_t) i * npaths + st->emailing_path];
+			int64		id;
+
+			if (e == NULL || !copernica_parse_id(e, &id))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+						 errmsg("unexpected answer from Copernica"),
+						 errdetail("An item of %s names the emailing \"%s\".",
+								   part_path(st, st->part_value, false),
+								   e ? copernica_redact_excerpt(e, strlen(e)) : "(none)")));
+			if (n == cap)
+			{
+				cap *= 2;
+				emailings = repalloc_huge(emailings, sizeof(char *) * cap);
+			}
+			emailings[n++] = psprintf(INT64_FORMAT, id);
+		}
+		st->ahead = lappend(st->ahead, page);
+		st->pages++;
+		st->delivered += page->nitems;
+	}
+	copernica_pager_end(st->pager);
+	st->pager = NULL;
+	st->part_open = false;
+	read_flag_ids(st, unique_texts(emailings, n), st->mr->params);
+	MemoryContextSwitchTo(old);
+}
+
 /* The query of a request for one bare object (statistics), or NULL. */
 static char *
 bare_query(char *params)
@@ -631,6 +901,14 @@ next_page(void *arg)
 
 		if (st->empty)
 			return false;
+		/* the pages a (sub)profile's listing was read ahead into */
+		if (st->ahead != NIL)
+		{
+			st->loop.page = linitial(st->ahead);
+			st->ahead = list_delete_first(st->ahead);
+			st->loop.next_item = 0;
+			return true;
+		}
 		if (!st->part_open)
 		{
 			/* a pushed LIMIT ends the scan when it is reached */
@@ -639,6 +917,12 @@ next_page(void *arg)
 			st->part_value = linitial(st->parts);
 			st->parts = list_delete_first(st->parts);
 			st->part_open = true;
+			MemoryContextReset(st->flag_cxt);
+			st->flag_ids = NULL;
+			st->nflag_ids = 0;
+			st->part_items = 0;
+			st->part_check = false;
+			st->flag_lookup = needs_flag_lookup(st, st->flag_sent);
 			old = MemoryContextSwitchTo(st->loop.scan_cxt);
 			if (st->mr->envelope)
 			{
@@ -648,6 +932,16 @@ next_page(void *arg)
 						  st->limit > 0 ? st->limit - st->delivered : 0, &spec);
 
 				/*
+				 * An emailing's flagged listing first; read whole, it also
+				 * tells an ignored parameter (an equal count, at the end).
+				 */
+				if (st->flag_lookup && part_listing(st) == KEY_EMAILING)
+				{
+					read_flag_ids(st, list_make1(st->part_value), st->params);
+					st->part_check = spec.limit == 0;
+				}
+
+				/*
 				 * The size lets the pager keep pages in flight: with a
 				 * limit, that many rows at the most, known without asking.
 				 */
@@ -655,6 +949,8 @@ next_page(void *arg)
 					st->part_value == NULL ? listing_size(st, spec.path) : 0;
 				st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 				MemoryContextSwitchTo(old);
+				if (st->flag_lookup && part_listing(st) != KEY_EMAILING)
+					read_ahead(st);
 				continue;
 			}
 			MemoryContextSwitchTo(old);
@@ -689,10 +985,20 @@ next_page(void *arg)
 			copernica_pager_end(st->pager);
 			st->pager = NULL;
 			st->part_open = false;
+
+			/*
+			 * Every destination of the emailing (two or more) flagged: the
+			 * parameter was most likely ignored (one cannot be told).
+			 */
+			if (st->part_check && st->nflag_ids >= 2 && st->part_items == st->nflag_ids)
+				flag_not_applied(st, part_path(st, st->part_value, false),
+								 psprintf("listed every one of its " INT64_FORMAT " destinations",
+										  st->part_items));
 			continue;
 		}
 		st->pages++;
 		st->delivered += page->nitems;
+		st->part_items += page->nitems;
 		st->loop.page = page;
 		st->loop.next_item = 0;
 		return true;
@@ -740,7 +1046,24 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 		*is_json = false;
 	}
 	/* what the flag's parameter selected, where the items do not say */
-	if (value == NULL && col->is_flag && st->flag_sent)
+	if (value == NULL && col->is_flag && st->flag_lookup)
+	{
+		const char *idtext = st->item[st->loop.id_path];
+		int64		id;
+
+		if (idtext == NULL || !copernica_parse_id(idtext, &id))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("An item of %s has the ID \"%s\".",
+							   part_path(st, st->part_value, false),
+							   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
+							   "(none)")));
+		value = bsearch(&id, st->flag_ids, st->nflag_ids, sizeof(int64), int64_cmp) ?
+			"true" : "false";
+		*is_json = false;
+	}
+	else if (value == NULL && col->is_flag && st->flag_sent)
 	{
 		value = "true";
 		*is_json = false;
@@ -748,9 +1071,19 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	return value;
 }
 
+/* The item whose columns come next, for column_value. */
+static void
+remember_item(void *arg, char **values)
+{
+	MailingScanState *st = arg;
+
+	st->item = values;
+}
+
 static const CopernicaRowHooks mailing_hooks = {
 	.start = start_scan,
 	.next_page = next_page,
+	.check_item = remember_item,
 	.column_value = column_value,
 };
 
@@ -811,6 +1144,7 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 	List	   *keys;
 	bool		empty;
 	bool		flag_sent;
+	bool		flag_unknown = false;
 	char	   *params;
 	char	   *path;
 	const char *part;
@@ -827,6 +1161,12 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 			vals[i].isnull = ((Const *) value)->constisnull;
 			vals[i].value = ((Const *) value)->constvalue;
 			vals[i].type = ((Const *) value)->consttype;
+		}
+		else if (intVal(linitial((List *) lfirst(lc1))) == COND_FLAG)
+		{
+			/* whether it is sent is known only at run time */
+			vals[i].shown = "";
+			flag_unknown = true;
 		}
 		else
 			vals[i].shown = strVal(lfourth((List *) lfirst(lc1)));
@@ -853,6 +1193,20 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 							bare_query(params) ?
 							psprintf("GET %s?%s", path, bare_query(params)) :
 							psprintf("GET %s", path), es);
+
+	/* the flag column's lookups: an emailing's, or those of each it lists */
+	if (!flag_unknown && needs_flag_lookup(st, flag_sent))
+	{
+		const char *fc = st->mr->flag_column;
+		bool		by_emailing = part_listing(st) == KEY_EMAILING;
+
+		part_spec(st, psprintf(st->mr->by_path[KEY_EMAILING],
+							   by_emailing ? part : "(each emailing it lists)"),
+				  psprintf("%s%s", by_emailing ? params : st->mr->params,
+						   st->mr->flag_params), 0, &spec);
+		explain_first_request(psprintf("Copernica %c%s Request", pg_toupper(fc[0]), fc + 1),
+							  &spec, es);
+	}
 }
 
 void

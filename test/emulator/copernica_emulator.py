@@ -24,7 +24,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import re
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,13 +97,16 @@ class Faults:
         self.full_pages = 0
         self.slow = None            # {'ms','match','method'}, see configure
         self.slow_count = 0
+        self.ignore_param = None    # {'name','match'}, see configure
+        self.ignore_param_count = 0
 
     def configure(self, spec):
         """Apply a /_control/faults body; raises ValueError if bad."""
         if not isinstance(spec, dict):
             raise ValueError('faults body must be a JSON object')
         for key in spec:
-            if key not in ('latency_ms', 'fail', 'answer', 'full_pages', 'slow') + self.KINDS:
+            if key not in ('latency_ms', 'fail', 'answer', 'full_pages', 'slow',
+                           'ignore_param') + self.KINDS:
                 raise ValueError('unknown fault %r' % key)
         if 'latency_ms' in spec:
             self.latency_ms = max(0, int(spec['latency_ms']))
@@ -152,6 +155,12 @@ class Faults:
             self.slow = {'ms': max(0, int(w['ms'])), 'match': str(w.get('match', '')),
                          'method': m}
             self.slow_count = max(0, int(w.get('count', 1)))
+        if 'ignore_param' in spec:
+            g = spec['ignore_param']
+            if not isinstance(g, dict) or not isinstance(g.get('name'), str) or not g['name']:
+                raise ValueError('ignore_param needs {"name":N,"count":C}')
+            self.ignore_param = {'name': g['name'], 'match': str(g.get('match', ''))}
+            self.ignore_param_count = max(0, int(g.get('count', 1)))
 
     def take(self, kind):
         if self.counts[kind] > 0:
@@ -174,6 +183,19 @@ class Faults:
             self.slow_count -= 1
             return self.slow['ms'] / 1000.0
         return 0
+
+    def take_ignore_param(self, path, query):
+        """The query as the API sees it: a server that does not know a
+        parameter ignores it (every spelling of the name is left out)."""
+        if self.ignore_param_count <= 0 or self.ignore_param['match'] not in path:
+            return query
+        name = self.ignore_param['name'].lower()
+        kept = [part for part in query.split('&') if part and
+                unquote_plus(part.partition('=')[0], errors='replace').lower() != name]
+        if len(kept) == len([p for p in query.split('&') if p]):
+            return query
+        self.ignore_param_count -= 1
+        return '&'.join(kept)
 
     def take_full_page(self, path):
         if self.full_pages > 0 and STRUCTURE_LISTING.match(path):
@@ -201,6 +223,8 @@ class Faults:
         d['answer'] = dict(self.answer, count=self.answer_count) if self.answer else None
         d['full_pages'] = self.full_pages
         d['slow'] = dict(self.slow, count=self.slow_count) if self.slow else None
+        d['ignore_param'] = (dict(self.ignore_param, count=self.ignore_param_count)
+                             if self.ignore_param else None)
         return d
 
 
@@ -395,6 +419,8 @@ class Handler(BaseHTTPRequestHandler):
             resp = api_mod.json_response(full_listing_page(query))
         elif path == '/v2' or path.startswith('/v2/'):
             rel = '/'.join(unquote(seg, errors='replace') for seg in path[4:].split('/'))
+            with server.lock:
+                query = faults.take_ignore_param(path, query)
             req = api_mod.Request(self.command, rel, query, body,
                                   self.headers.get('Content-Type'), server.base_url)
             with server.lock:

@@ -16,6 +16,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT] [--method M]
   emuctl.py full-pages N | renumber ID NEW_ID
   emuctl.py slow MS COUNT [--match S] [--method M]
+  emuctl.py ignore-param NAME COUNT [--match S]
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
       [--sum FIELD]                               -> ... FIELD_sum=X
   emuctl.py profile ID                              -> JSON, or "absent"
@@ -121,6 +122,10 @@ def main(argv=None):
     p.add_argument('count', type=int)
     p.add_argument('--match', default='')
     p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
+    p = sub.add_parser('ignore-param')
+    p.add_argument('name')
+    p.add_argument('count', type=int)
+    p.add_argument('--match', default='')
     p = sub.add_parser('full-pages')
     p.add_argument('n', type=int)
     p = sub.add_parser('renumber')
@@ -197,6 +202,9 @@ def main(argv=None):
             if args.method is not None:
                 spec['method'] = args.method
             call(base, 'POST', 'faults', {'slow': spec})
+        elif c == 'ignore-param':
+            call(base, 'POST', 'faults', {'ignore_param': {'name': args.name, 'count': args.count,
+                                                           'match': args.match}})
         elif c == 'full-pages':
             call(base, 'POST', 'faults', {'full_pages': args.n})
         elif c == 'renumber':

@@ -1640,6 +1640,21 @@ class TestFaults(EmulatorTestCase):
         finally:
             control('DELETE', 'faults')
 
+    def test_ignore_param_leaves_a_parameter_out(self):
+        url = 'ms/emailing/169/destinations'
+        control('POST', 'faults', {'ignore_param': {'name': 'unsubscribed', 'count': 1,
+                                                    'match': '/destinations'}})
+        try:
+            self.assertEqual(len(get('ms/emailings').json()['data']), 4)    # no match
+            # both spellings are left out of one request; the log keeps them
+            got = get(url, {'Unsubscribed': 'true', 'unsubscribed': 'true'}).json()
+            self.assertEqual(got['total'], 25)
+            self.assertEqual(get(url, {'Unsubscribed': 'true'}).json()['total'], 1)  # used up
+            self.assertIn('Unsubscribed=true', control('GET', 'log')[1][-2]['query'])
+            self.assertEqual(control('POST', 'faults', {'ignore_param': {'count': 1}})[0], 400)
+        finally:
+            control('DELETE', 'faults')
+
     def test_full_pages_never_end(self):
         control('POST', 'faults', {'full_pages': 3})
         for start in (0, 1000, 5000):
