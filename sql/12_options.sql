@@ -51,6 +51,12 @@ CREATE FOREIGN TABLE opt_t (id bigint) SERVER regress_opt
     OPTIONS (resource 'publisher_emailings', database 'Customers');
 CREATE FOREIGN TABLE opt_t (id bigint) SERVER regress_opt
     OPTIONS (resource 'ms_emailings', collection '1');
+CREATE FOREIGN TABLE opt_t (destination bigint, body text) SERVER regress_opt
+    OPTIONS (resource 'publisher_destination_body', view '1');
+CREATE FOREIGN TABLE opt_t (template bigint, body text) SERVER regress_opt
+    OPTIONS (resource 'ms_template_body', database 'Customers');
+CREATE FOREIGN TABLE opt_t (id bigint) SERVER regress_opt
+    OPTIONS (resource 'publisher_finalgroups', miniview '1');
 -- an upsert key on a table that may not be written
 CREATE FOREIGN TABLE opt_t (id bigint, email text) SERVER regress_opt
     OPTIONS (database 'Customers', upsert_key 'email', updatable 'false');

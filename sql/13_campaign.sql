@@ -270,3 +270,119 @@ SELECT count(*) = (SELECT count(*) FROM ms_ref WHERE profile BETWEEN 1 AND 28) A
 \! $EMUCTL log | sed -n 's|^GET /v2/profile/\([0-9]*\)/ms/destinations?.*|\1|p' | paste -sd,
 SELECT string_agg(p::text, ',' ORDER BY first) AS first_come
   FROM (SELECT p, min(g) AS first FROM long_keys WHERE p IS NOT NULL GROUP BY p) s;
+
+-- a split run's final group: one bare object per emailing; an emailing
+-- that is no split run answers [] (PHP's nothing): no row, not an error
+\! $EMUCTL clear-log
+SELECT * FROM camp.publisher_finalgroups ORDER BY emailing;
+\! $EMUCTL log
+SELECT * FROM camp.publisher_finalgroups WHERE emailing = 1282;
+-- the final group has the destinations no test group had
+SELECT f.emailing, f.destinations + sum(g.destinations) = e.destinations AS destinations_agree,
+       f.subject = min(g.subject) AS subject_of_the_first_group
+  FROM camp.publisher_finalgroups f
+  JOIN camp.publisher_testgroups g ON g.emailing = f.emailing
+  JOIN camp.publisher_emailings e ON e.id = f.emailing
+ GROUP BY f.emailing, f.destinations, f.subject, e.destinations ORDER BY 1;
+-- an object without an ID, null, false or an empty answer: no final group;
+-- an error stays one (an unknown emailing answers the same way)
+\! $EMUCTL answer 200 1 '{}' --match /finalgroup
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 ' null ' --match /finalgroup
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 '' --match /finalgroup
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 '[1]' --match /finalgroup
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 9;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.publisher_finalgroups WHERE emailing = 1281;
+
+-- message bodies: not JSON, one request per key and type, the text as it
+-- came (UTF-8, here with non-ASCII); html, mime and text without a
+-- condition on type
+\! $EMUCTL clear-log
+SELECT destination, type, length(body) > 100 AS long, body LIKE '%5 € korting%' AS euro
+  FROM camp.publisher_destination_body WHERE destination = 7340001 ORDER BY type;
+\! $EMUCTL log
+\! $EMUCTL clear-log
+SELECT destination, type, body FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type = 'text';
+SELECT destination, type, length(body) FROM camp.publisher_destination_body
+ WHERE destination = ANY ('{7340001,7340002}') AND type IN ('html', 'mime') ORDER BY 1, 2;
+\! $EMUCTL log
+-- a type that no body has: no rows, no request (as a remote table with no
+-- such rows); a type condition that cannot be sent is rechecked locally
+\! $EMUCTL clear-log
+SELECT count(*) FROM camp.publisher_destination_body WHERE destination = 7340001 AND type = 'pdf';
+SELECT count(*) FROM camp.publisher_destination_body WHERE destination = 7340001 AND type = 'HTML';
+SELECT count(*) FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type = ANY ('{}');
+SELECT count(*) FROM camp.publisher_destination_body WHERE destination = 7340001 AND type = NULL;
+\! $EMUCTL log --count
+\! $EMUCTL clear-log
+SELECT type FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type LIKE '%t%' ORDER BY 1;
+\! $EMUCTL log --count
+-- the html body is the content endpoint's html (and a text mailing's html
+-- body is empty, where the content says NULL)
+SELECT d.emailing, b.type, b.body LIKE replace(coalesce(c.html, c.text), '</body></html>', '') || '%'
+       AS agrees, b.body = '' AS empty
+  FROM camp.publisher_destinations d
+  JOIN camp.publisher_destination_content c ON c.destination = d.internal
+  JOIN camp.publisher_destination_body b ON b.destination = d.internal AND b.type IN ('html', 'text')
+ WHERE d.emailing IN (1281, 1290) AND d.internal IN (7340001, 7340034)
+ ORDER BY 1, 2;
+-- a join on the key: a parameterized nested loop, one request per key and type
+SELECT explain_portable('VERBOSE, COSTS OFF',
+  'SELECT d.internal, b.body FROM camp.publisher_destinations d
+     JOIN camp.publisher_destination_body b ON b.destination = d.internal
+    WHERE d.emailing = 1290 AND b.type = ''text''');
+\! $EMUCTL clear-log
+SELECT d.internal, b.body LIKE '%Dear customer ' || d.profile || ',%' AS personal
+  FROM camp.publisher_destinations d
+  JOIN camp.publisher_destination_body b ON b.destination = d.internal
+ WHERE d.emailing = 1290 AND b.type = 'text' ORDER BY 1;
+\! $EMUCTL log
+-- Marketing Suite: destinations and templates
+\! $EMUCTL clear-log
+SELECT destination, type, body LIKE '%Dear customer%' AS personal
+  FROM camp.ms_destination_body WHERE destination = 1840001 ORDER BY type;
+SELECT template, type, body LIKE '%Grüße aus Köln%' AS umlauts,
+       body LIKE 'MIME-Version: 1.0%' AS mime
+  FROM camp.ms_template_body WHERE template = 579 ORDER BY type;
+\! $EMUCTL log
+PREPARE tbody(text) AS SELECT length(body) > 0 FROM camp.ms_template_body
+ WHERE template = 580 AND type = $1;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE tbody('html');
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (VERBOSE, COSTS OFF) EXECUTE tbody('html');
+\! $EMUCTL clear-log
+EXECUTE tbody('text');
+EXECUTE tbody('rtf');
+\! $EMUCTL log
+RESET plan_cache_mode;
+-- the key is required: an error before any request
+\! $EMUCTL clear-log
+SELECT count(*) FROM camp.ms_template_body;
+SELECT count(*) FROM camp.publisher_destination_body WHERE type = 'html';
+\! $EMUCTL log --count
+-- an unknown destination or template is Copernica's error, as elsewhere
+SELECT count(*) FROM camp.ms_destination_body WHERE destination = 1;
+SELECT count(*) FROM camp.ms_template_body WHERE template = 1 AND type = 'html';
+-- an error object with HTTP 200 is an error, not a body
+\! $EMUCTL answer 200 1 '{"error":{"message":"No destination with supplied ID"}}' --match /body
+SELECT count(*) FROM camp.publisher_destination_body WHERE destination = 7340001 AND type = 'html';
+-- a body that is not UTF-8 is refused
+\! $EMUCTL answer 200 1 'caf{xff} au lait' --match /body --content-type text/plain
+SELECT count(*) FROM camp.publisher_destination_body WHERE destination = 7340001 AND type = 'text';
+-- a body over max_response_size is an error; one within it is read whole
+ALTER SERVER copernica OPTIONS (ADD max_response_size '1024');
+\! $EMUCTL answer 200 2 "$(python3 -c 'print("€" * 341, end="")')" --match /body --content-type text/plain
+SELECT length(body), octet_length(body) FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type = 'text';
+SELECT length(body) FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type = 'text';
+\! $EMUCTL answer 200 1 "$(python3 -c 'print("€" * 342, end="")')" --match /body --content-type text/plain
+SELECT length(body) FROM camp.publisher_destination_body
+ WHERE destination = 7340001 AND type = 'text';
+ALTER SERVER copernica OPTIONS (DROP max_response_size);

@@ -244,6 +244,13 @@ extern CopernicaPage *copernica_parse_page(char *body, size_t len,
 										   const CopernicaValuePath *paths,
 										   int npaths);
 
+/*
+ * An answer checked to be UTF-8 (else ERRCODE_FDW_INVALID_STRING_FORMAT)
+ * and brought into the server encoding, a byte order mark dropped; *len is
+ * updated.  The body a page is parsed from, or a message body as text.
+ */
+extern char *copernica_body_to_server(char *body, size_t *len);
+
 /* A JSON array of scalars, e.g. ["soccer","news"], as a List of C strings. */
 extern List *copernica_json_string_array(const char *json);
 

@@ -767,8 +767,8 @@ page_scalar(void *state, char *token, JsonTokenType type)
  * speaks UTF-8 only; an answer that is not is damaged, and must not reach
  * the parser, which trusts its input's encoding.
  */
-static char *
-body_to_server(char *body, size_t *len)
+char *
+copernica_body_to_server(char *body, size_t *len)
 {
 	int			valid;
 
@@ -818,7 +818,7 @@ copernica_parse_page(char *body, size_t len, bool envelope,
 	JsonParseErrorType rc;
 	CopernicaPage *page;
 
-	body = body_to_server(body, &len);
+	body = copernica_body_to_server(body, &len);
 
 	page = palloc0(sizeof(CopernicaPage));
 	page->has_envelope = envelope;

@@ -210,6 +210,16 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 		cond->role = is_list ? COND_KEY_LIST : COND_KEY;
 		return true;
 	}
+	/* a body's type: which of its URLs to read */
+	if (col.is_variant && strcmp(op, "=") == 0 && attr->atttypid == TEXTOID)
+	{
+		Oid			vt = exprType((Node *) value);
+
+		if ((is_list ? get_element_type(vt) : vt) != TEXTOID)
+			return false;
+		cond->role = is_list ? COND_VARIANT_LIST : COND_VARIANT;
+		return true;
+	}
 	if (is_list)
 		return false;
 	if (strcmp(op, "=") != 0 && strcmp(op, "<") != 0 && strcmp(op, ">") != 0 &&
@@ -480,8 +490,11 @@ missing_key_error(const MailingResource *mr, const char *relname)
 		if (mr->by_path[k])
 		{
 			appendStringInfo(&keys, "%s%s", keys.len ? " or " : "", mailing_key_columns[k]);
-			appendStringInfo(&paths, "%s%s", paths.len ? ", " : "",
-							 psprintf(mr->by_path[k], psprintf("{%s}", mailing_key_columns[k])));
+			appendStringInfo(&paths, "%s%s%s%s%s", paths.len ? ", " : "",
+							 psprintf(mr->by_path[k], psprintf("{%s}", mailing_key_columns[k])),
+							 mr->variant_column ? "/{" : "",
+							 mr->variant_column ? mr->variant_column : "",
+							 mr->variant_column ? "}" : "");
 		}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
@@ -602,10 +615,13 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 		fdw_exprs = lappend(fdw_exprs, c->value);
 		appendStringInfo(&filter, "%s%s %s %s%s", filter.len ? ", " : "",
 						 c->role == COND_KEY || c->role == COND_KEY_LIST ? mailing_key_columns[c->key] :
-						 c->role == COND_TIME ? info->mr->time_column : "id",
-						 c->op, c->role == COND_KEY_LIST ? "ANY(" : "",
+						 c->role == COND_TIME ? info->mr->time_column :
+						 c->role == COND_VARIANT || c->role == COND_VARIANT_LIST ?
+						 info->mr->variant_column : "id",
+						 c->op,
+						 c->role == COND_KEY_LIST || c->role == COND_VARIANT_LIST ? "ANY(" : "",
 						 copernica_explain_value(c->value, true));
-		if (c->role == COND_KEY_LIST)
+		if (c->role == COND_KEY_LIST || c->role == COND_VARIANT_LIST)
 			appendStringInfoChar(&filter, ')');
 	}
 
@@ -621,6 +637,8 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	}
 	else
 		path = psprintf(info->mr->by_path[KEY_EMAILING], "{each emailing}");
+	if (info->mr->variant_column)
+		path = psprintf("%s/{%s}", path, info->mr->variant_column);
 
 	/*
 	 * The flag's parameter goes only to the listings the docs give it; a

@@ -68,6 +68,15 @@ typedef struct MailingResource
 	const char *flag_params;	/* sent for flag_column = true */
 	uint32		flag_keys;		/* the listings that take it: MAILING_FLAG_ON */
 	uint32		flag_items;		/* the listings whose items carry the column */
+	/* an answer without an object or an ID is no row (a final group) */
+	bool		maybe_absent;
+	/*
+	 * A message body, not JSON: the column that takes the answer as text,
+	 * and the column whose value (one of variants) ends the URL, /html.
+	 */
+	const char *raw_column;
+	const char *variant_column;
+	const char *const *variants;	/* NULL-terminated, at most 32 */
 } MailingResource;
 
 /* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */
@@ -82,6 +91,8 @@ typedef struct MailingColumn
 	bool		is_time;		/* the resource's time column */
 	bool		is_id;
 	bool		is_flag;		/* the resource's flag_column */
+	bool		is_raw;			/* the resource's raw_column */
+	bool		is_variant;		/* the resource's variant_column */
 } MailingColumn;
 
 /* What a condition does. */
@@ -91,13 +102,16 @@ typedef enum CondRole
 	COND_KEY_LIST,				/* a key column = ANY(array) */
 	COND_TIME,					/* the time column op value */
 	COND_ID,					/* id op value, sent as fields[]=id... */
-	COND_FLAG					/* the flag column (= true): its parameter */
+	COND_FLAG,					/* the flag column (= true): its parameter */
+	COND_VARIANT,				/* the variant column = value */
+	COND_VARIANT_LIST			/* the variant column = ANY(array) */
 } CondRole;
 
 /* the key columns' names, by MailingKey */
 extern const char *const mailing_key_columns[NUM_KEYS];
 
 extern const MailingResource *copernica_mailing_find(const char *name);
+extern int	copernica_mailing_variant(const MailingResource *mr, const char *value);
 extern bool copernica_mailing_column(const MailingResource *mr, Oid relid,
 									 Form_pg_attribute attr, MailingColumn *col);
 extern void copernica_mailing_unknown_column(const MailingResource *mr,

@@ -173,6 +173,22 @@ static const MailingColumnDef pub_snapshot_cols[] = {
 	{"emailing", "bigint", NULL}, {"name", "text", NULL}, {"subject", "text", NULL},
 	{"from_address", "text", NULL}, {"document", "bigint", NULL}, {NULL}
 };
+/* a split run's final group: the test group's shape plus the template */
+static const MailingColumnDef pub_finalgroup_cols[] = {
+	{"id", "bigint", NULL}, {"emailing", "bigint", NULL}, {"name", "text", NULL},
+	{"subject", "text", NULL}, {"from_address", "text", NULL},
+	{"timestamp", "timestamp", NULL}, {"destinations", "integer", NULL},
+	{"document", "bigint", NULL}, {"template", "bigint", NULL}, {NULL}
+};
+/* a message or template body: the URL's key and type, the answer as text */
+static const MailingColumnDef destination_body_cols[] = {
+	{"destination", "bigint", NULL}, {"type", "text", NULL}, {"body", "text", NULL}, {NULL}
+};
+static const MailingColumnDef template_body_cols[] = {
+	{"template", "bigint", NULL}, {"type", "text", NULL}, {"body", "text", NULL}, {NULL}
+};
+static const char *const body_types[] = {"html", "mime", "text", NULL};
+
 static const MailingColumnDef pub_content_cols[] = {
 	{"destination", "bigint", NULL}, {"subject", "text", NULL},
 	{"html", "text", NULL}, {"text", "text", NULL}, {NULL}
@@ -218,6 +234,11 @@ static const MailingColumnDef ms_scheduled_cols[] = {
 	{"subject", "text", NULL}, {"type", "text", NULL}, {"from_address", "jsonb", NULL},
 	{"target", "jsonb", NULL}, {"template", "bigint", NULL}, {NULL}
 };
+
+/* a body per key and type: body/html, body/mime, body/text */
+#define BODY(name, path, cols) \
+	{name, NULL, {[KEY_DESTINATION] = path}, "", TIME_NONE, TIME_NONE, NULL, false, false, \
+	 NULL, cols, .raw_column = "body", .variant_column = "type", .variants = body_types}
 
 #define PUB_EMAILINGS	"publisher_emailings"
 #define MS_EMAILINGS	"ms_emailings"
@@ -289,6 +310,14 @@ static const MailingResource mailing_resources[] = {
 	TESTGROUP_EVENT("unsubscribes", tg_unsubscribes_cols),
 	{"publisher_snapshots", NULL, {[KEY_EMAILING] = "publisher/emailing/%s/snapshot"},
 	 "", TIME_NONE, TIME_NONE, NULL, false, false, PUB_EMAILINGS, pub_snapshot_cols},
+	{"publisher_finalgroups", NULL, {[KEY_EMAILING] = "publisher/emailing/%s/finalgroup"},
+	 "", TIME_NONE, TIME_NONE, NULL, false, false, PUB_EMAILINGS, pub_finalgroup_cols,
+	 .maybe_absent = true},
+	BODY("publisher_destination_body", "publisher/destination/%s/body", destination_body_cols),
+	BODY("ms_destination_body", "ms/destination/%s/body", destination_body_cols),
+	{"ms_template_body", NULL, {[KEY_TEMPLATE] = "ms/template/%s/body"}, "",
+	 TIME_NONE, TIME_NONE, NULL, false, false, NULL, template_body_cols,
+	 .raw_column = "body", .variant_column = "type", .variants = body_types},
 	{"publisher_destination_content", NULL,
 	 {[KEY_DESTINATION] = "publisher/destination/%s/content"},
 	 "", TIME_NONE, TIME_NONE, NULL, false, false, NULL, pub_content_cols},
@@ -323,6 +352,18 @@ copernica_mailing_find(const char *name)
 		if (strcmp(mr->name, name) == 0)
 			return mr;
 	return NULL;
+}
+
+/* The index of a variant (a body type) among the resource's, or -1. */
+int
+copernica_mailing_variant(const MailingResource *mr, const char *value)
+{
+	int			i;
+
+	for (i = 0; mr->variants && mr->variants[i]; i++)
+		if (strcmp(mr->variants[i], value) == 0)
+			return i;
+	return -1;
 }
 
 bool
@@ -388,6 +429,8 @@ copernica_mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute
 	col->is_time = mr->time_column && strcmp(def->name, mr->time_column) == 0;
 	col->is_id = strcmp(def->name, "id") == 0;
 	col->is_flag = mr->flag_column && strcmp(def->name, mr->flag_column) == 0;
+	col->is_raw = mr->raw_column && strcmp(def->name, mr->raw_column) == 0;
+	col->is_variant = mr->variant_column && strcmp(def->name, mr->variant_column) == 0;
 	return true;
 }
 

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
@@ -34,6 +36,8 @@ typedef struct MailingScanColumn
 	const char *sub;			/* key inside the item's object, or NULL */
 	MailingKey	role;
 	bool		is_flag;
+	bool		is_raw;			/* a body: the answer itself */
+	bool		is_variant;		/* a body's type: the URL's */
 } MailingScanColumn;
 
 typedef struct MailingScanState
@@ -69,6 +73,10 @@ typedef struct MailingScanState
 								 * for the account-wide listing */
 	char	   *part_value;		/* the one being read */
 	bool		part_open;
+	uint32		variants;		/* a body's types still wanted, by bit */
+	const char *variant_shown;	/* EXPLAIN's type known only at run time */
+	int			variant;		/* the type being read, or -1 */
+	char	   *body;			/* its answer, in the server encoding */
 	CopernicaPager *pager;
 
 	/*
@@ -129,6 +137,8 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 		st->columns[i].sub = col.sub;
 		st->columns[i].role = col.role;
 		st->columns[i].is_flag = col.is_flag;
+		st->columns[i].is_raw = col.is_raw;
+		st->columns[i].is_variant = col.is_variant;
 		st->paths[i].source = COPERNICA_SRC_PROPERTY;
 		st->paths[i].name = col.key;
 		i++;
@@ -422,6 +432,38 @@ all_emailing_ids(MailingScanState *st)
 	return ids;
 }
 
+/* The bits of all the resource's variants (a body's types). */
+static uint32
+all_variants(const MailingResource *mr)
+{
+	uint32		mask = 0;
+	int			i;
+
+	for (i = 0; mr->variants && mr->variants[i]; i++)
+		mask |= ((uint32) 1) << i;
+	return mask;
+}
+
+/*
+ * The bits of the variants that values name.  A value that is no type has
+ * no bit: it stands for no row.
+ */
+static uint32
+variant_mask(const MailingResource *mr, List *values)
+{
+	uint32		mask = 0;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, values)
+	{
+		i = copernica_mailing_variant(mr, lfirst(lc));
+		if (i >= 0)
+			mask |= ((uint32) 1) << i;
+	}
+	return mask;
+}
+
 /*
  * A condition's value, for the request writer: evaluated by the scan, or,
  * for EXPLAIN, the plan's constant or the text that stands for a value
@@ -462,6 +504,8 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 	*keys = NIL;
 	*empty = false;
 	*flag_sent = false;
+	st->variants = ~(uint32) 0;
+	st->variant_shown = NULL;
 	initStringInfo(&params);
 	appendStringInfoString(&params, mr->params);
 	foreach(lc, st->conds)
@@ -489,6 +533,15 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 				if (!have_key)
 					*keys = text ? list_make1(pstrdup(text)) : array_texts(v->value);
 				have_key = true;
+				break;
+			case COND_VARIANT:
+			case COND_VARIANT_LIST:
+				if (text)
+					st->variant_shown = text;
+				else
+					st->variants &= variant_mask(st->mr, role == COND_VARIANT_LIST ?
+												 array_texts(v->value) :
+												 list_make1(datum_text(v->value, v->type)));
 				break;
 			case COND_FLAG:
 				if (text == NULL && DatumGetBool(v->value) && !*flag_sent)
@@ -561,6 +614,10 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 				break;
 		}
 	}
+
+	/* a type no body has: no rows, and nothing to ask */
+	if (mr->variants && (st->variants & all_variants(mr)) == 0)
+		*empty = true;
 
 	/*
 	 * The docs do not say whether these bounds are inclusive: a second (a
@@ -883,6 +940,116 @@ listing_size(MailingScanState *st, const char *path)
 	return page->has_total && page->total >= 0 ? page->total : -1;
 }
 
+/*
+ * The next of a body's types the conditions let through, in st->variant;
+ * false when none is left.  A resource without types has the one request.
+ */
+static bool
+next_variant(MailingScanState *st)
+{
+	int			i;
+
+	if (st->mr->variants == NULL)
+		return true;
+	for (i = st->variant + 1; st->mr->variants[i]; i++)
+		if (st->variants & (((uint32) 1) << i))
+		{
+			st->variant = i;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Whether a single object's answer holds none: what PHP writes for nothing
+ * ([], null, false) or an empty answer.  {} parses, and has no ID.
+ */
+static bool
+absent_answer(const char *body, int len)
+{
+	static const char *const none[] = {"", "[]", "null", "false", NULL};
+	int			i;
+
+	while (len > 0 && isspace((unsigned char) body[len - 1]))
+		len--;
+	while (len > 0 && isspace((unsigned char) *body))
+	{
+		body++;
+		len--;
+	}
+	for (i = 0; none[i]; i++)
+		if ((int) strlen(none[i]) == len && memcmp(body, none[i], len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A body's answer as the page of one row: the text itself (column_value
+ * gives it, the key and the type).  It is no JSON; but Copernica's error
+ * object, which an error may come as with HTTP 200, is taken for what it
+ * is.  Checked to be UTF-8 and brought into the server encoding as a
+ * page's JSON is; its size is bounded by max_response_size.
+ */
+static CopernicaPage *
+body_page(MailingScanState *st, CopernicaResponse *resp)
+{
+	size_t		len = resp->body.len;
+	char	   *message = copernica_json_error_message(resp->body.data, len);
+	CopernicaPage *page;
+
+	if (message)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("Copernica rejected the request: %s", copernica_redact(message))));
+	st->body = copernica_body_to_server(resp->body.data, &len);
+	page = palloc0(sizeof(CopernicaPage));
+	page->nitems = page->count = 1;
+	page->npaths = st->loop.npaths;
+	page->values = palloc0(sizeof(char *) * st->loop.npaths);
+	page->is_json = palloc0(sizeof(bool) * st->loop.npaths);
+	page->path_seen = palloc0(sizeof(bool) * st->loop.npaths);
+	return page;
+}
+
+/*
+ * The one request of a bare object (or a body's type), in the current
+ * memory context, as a page.  An object that may be absent (a final
+ * group) and is, or has no ID, is no row.
+ */
+static CopernicaPage *
+read_bare(MailingScanState *st)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	CopernicaResponse *resp = palloc0(sizeof(CopernicaResponse));
+	ErrorContextCallback errcb;
+	CopernicaPage *page;
+
+	req->method = "GET";
+	req->path = part_path(st, st->part_value, true);
+	if (st->variant >= 0)
+		req->path = psprintf("%s/%s", req->path, st->mr->variants[st->variant]);
+	req->query = bare_query(st->params);
+	copernica_perform(st->conn, req, resp, &st->stats);
+	errcb.callback = copernica_request_error_callback;
+	errcb.arg = req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	if (st->mr->raw_column)
+		page = body_page(st, resp);
+	else if (st->mr->maybe_absent && absent_answer(resp->body.data, resp->body.len))
+		page = palloc0(sizeof(CopernicaPage));
+	else
+	{
+		page = copernica_parse_page(resp->body.data, resp->body.len, false,
+									st->paths, st->loop.npaths);
+		if (st->mr->maybe_absent && page->nitems == 1 &&
+			page->values[st->loop.id_path] == NULL)
+			page->nitems = 0;
+	}
+	error_context_stack = errcb.previous;
+	return page;
+}
+
 /* The next page of items, from the open part or the next one. */
 static bool
 next_page(void *arg)
@@ -894,9 +1061,6 @@ next_page(void *arg)
 	st->loop.page = NULL;
 	for (;;)
 	{
-		CopernicaRequest *req;
-		CopernicaResponse *resp;
-		ErrorContextCallback errcb;
 		CopernicaPage *page;
 
 		if (st->empty)
@@ -954,26 +1118,25 @@ next_page(void *arg)
 				continue;
 			}
 			MemoryContextSwitchTo(old);
+			st->variant = -1;
+			continue;
+		}
 
-			/* one bare object per request: the statistics */
+		/* one bare object per request (statistics), or per body type */
+		if (st->pager == NULL)
+		{
+			if (!next_variant(st))
+			{
+				st->part_open = false;
+				continue;
+			}
 			old = MemoryContextSwitchTo(st->loop.page_cxt);
-			req = palloc0(sizeof(CopernicaRequest));
-			resp = palloc0(sizeof(CopernicaResponse));
-			req->method = "GET";
-			req->path = part_path(st, st->part_value, true);
-			req->query = bare_query(st->params);
-			copernica_perform(st->conn, req, resp, &st->stats);
-			errcb.callback = copernica_request_error_callback;
-			errcb.arg = req;
-			errcb.previous = error_context_stack;
-			error_context_stack = &errcb;
-			st->loop.page = copernica_parse_page(resp->body.data, resp->body.len, false,
-												 st->paths, st->loop.npaths);
-			error_context_stack = errcb.previous;
+			st->loop.page = read_bare(st);
 			MemoryContextSwitchTo(old);
 			st->pages++;
 			st->delivered += st->loop.page->nitems;
-			st->part_open = false;
+			if (st->mr->variants == NULL)
+				st->part_open = false;
 			st->loop.next_item = 0;
 			return true;
 		}
@@ -1038,6 +1201,12 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	MailingScanColumn *col = &st->columns[i];
 	int			key = st->key == KEY_NONE ? KEY_EMAILING : st->key;
 
+	/* a body's text and type: the answer's and the URL's */
+	if (col->is_raw || (col->is_variant && st->variant >= 0))
+	{
+		*is_json = false;
+		return col->is_raw ? st->body : st->mr->variants[st->variant];
+	}
 	if (col->sub)
 		value = nested_value(value, *is_json, col->sub, is_json);
 	if (value == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
@@ -1183,6 +1352,16 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 	part = st->key == NUM_KEYS ? NULL :
 		st->key == KEY_NONE ? "(each emailing)" : linitial(keys);
 	path = part_path(st, part, false);
+	if (st->mr->variants)
+	{
+		const char *type = st->variant_shown;
+		int			v;
+
+		for (v = 0; type == NULL && st->mr->variants[v]; v++)
+			if (st->variants & (((uint32) 1) << v))
+				type = st->mr->variants[v];
+		path = psprintf("%s/%s", path, type);
+	}
 	if (st->mr->envelope)
 	{
 		part_spec(st, path, params, st->limit, &spec);

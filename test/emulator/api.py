@@ -164,8 +164,10 @@ class Api:
         if head in ('publisher', 'ms'):
             if m == 'GET':
                 try:
-                    return json_response(mailings.route(self.store, head, parts[1:],
-                                                         req.params))
+                    out = mailings.route(self.store, head, parts[1:], req.params)
+                    if isinstance(out, mailings.Body):
+                        return Response(200, out.text.encode('utf-8'), out.content_type)
+                    return json_response(out)
                 except mailings.MailingError as e:
                     raise ApiError(e.message)
             raise ApiError('Invalid method')

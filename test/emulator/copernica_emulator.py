@@ -413,7 +413,9 @@ class Handler(BaseHTTPRequestHandler):
         elif answer is not None:
             token = phpish.parse_str(query).get('access_token', '')
             text = fill_answer(answer['body'], token if isinstance(token, str) else '')
-            resp = api_mod.Response(answer['status'], text.encode('utf-8'),
+            # {xff}: a byte that is never UTF-8, for damaged answers
+            resp = api_mod.Response(answer['status'],
+                                    text.encode('utf-8').replace(b'{xff}', b'\xff'),
                                     answer['content_type'] or None)
         elif full_page:
             resp = api_mod.json_response(full_listing_page(query))

@@ -29,9 +29,20 @@ Emulator choices where the doc is silent (copernica-api-v2.md 11.14):
   their filters: Publisher type (from "_type"), test (test|normal|both),
   fromdate (next >= it); Marketing Suite active, repeated, mass,
   nextrunbefore, nextrunafter (inclusive);
-- ms/template/$id/statistics adds up the template's emailings.
+- ms/template/$id/statistics adds up the template's emailings;
+- publisher/emailing/$id/finalgroup of a split run (testgroups > 0) is its
+  final group: ID emailing ID * 10, the destinations no test group had,
+  the first test group's subject; of any other emailing it is `[]` (what
+  PHP writes for nothing; the doc does not say);
+- message bodies (publisher/destination/$id/body[/html|/mime|/text],
+  ms/destination/$id/body[...], ms/template/$id/body/$type) are not JSON:
+  UTF-8 text with non-ASCII (text/html, text/plain, message/rfc822); no
+  type is HTML; an HTML body of a text mailing (or a text body of an HTML
+  one) is empty, as the content endpoint's null; the MIME message holds
+  the parts there are; another type is "Invalid method".
 """
 
+import base64
 import hashlib
 import random
 
@@ -107,6 +118,67 @@ MS_SCHEDULED = [
                                                   {'id': '1', 'type': 'database'}]},
      '_active': False},
 ]
+
+
+BODY_TYPES = {'html': 'text/html; charset=utf-8', 'text': 'text/plain; charset=utf-8',
+              'mime': 'message/rfc822'}
+
+
+class Body:
+    """A message body: not JSON, served as text of its own type."""
+
+    def __init__(self, text, content_type):
+        self.text = text
+        self.content_type = content_type
+
+
+def _mime(key, subject, sender, html, text):
+    """A plausible MIME message of the parts there are (8bit UTF-8)."""
+    boundary = '----=_Part_%s' % key
+    head = ['MIME-Version: 1.0', 'From: %s' % sender,
+            'Subject: =?UTF-8?B?%s?=' % base64.b64encode(subject.encode()).decode(),
+            'Message-ID: <%s@mail.example>' % key]
+    parts = [(t, v) for t, v in (('text/plain', text), ('text/html', html)) if v]
+    if len(parts) == 1:
+        return '\r\n'.join(head + ['Content-Type: %s; charset=utf-8' % parts[0][0],
+                                    'Content-Transfer-Encoding: 8bit', '', parts[0][1]])
+    lines = head + ['Content-Type: multipart/alternative; boundary="%s"' % boundary, '']
+    for t, v in parts:
+        lines += ['--' + boundary, 'Content-Type: %s; charset=utf-8' % t,
+                  'Content-Transfer-Encoding: 8bit', '', v]
+    return '\r\n'.join(lines + ['--%s--' % boundary, ''])
+
+
+def _body(kind, key, subject, sender, html, text):
+    if kind not in BODY_TYPES:
+        raise MailingError('Invalid method')
+    if kind == 'mime':
+        return Body(_mime(key, subject, sender, html, text), BODY_TYPES[kind])
+    return Body((html if kind == 'html' else text) or '', BODY_TYPES[kind])
+
+
+def _finalgroup(system, e):
+    groups = system.testgroups.get(e['id'], [])
+    if not groups:
+        return '[]'
+    dests = system.dests.get(e['id'], [])
+    tested = set().union(*(g['_dests'] for g in groups))
+    return dumps({'ID': str(int(e['id']) * 10), 'document': e.get('document'),
+                  'template': e.get('template'), 'name': 'Final group',
+                  'from_address': _sender(e), 'subject': groups[0]['subject'],
+                  'timestamp': from_seconds(to_seconds(e['timestamp']) + 86400),
+                  'destinations': str(sum(1 for d in dests if d['internal'] not in tested))})
+
+
+def _template_body(t, kind):
+    subject = t['subject']
+    html = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>%s</title></head>'
+            '<body><h1>%s – „%s“</h1><p>Prijzen vanaf 5 € · Grüße aus Köln</p>'
+            '<p>{$profile.firstname}</p></body></html>' % (subject, t['name'], subject))
+    text = '%s – „%s“\n\nPrijzen vanaf 5 € · Grüße aus Köln\n{$profile.firstname}\n' % (
+        t['name'], subject)
+    sender = '"%s" <%s>' % (t['from_address']['name'], t['from_address']['email'])
+    return _body(kind, 'template-%s' % t['id'], subject, sender, html, text)
 
 
 class MailingError(Exception):
@@ -328,14 +400,32 @@ def _gen_testgroups(system, e, dests):
     system.testgroups[e['id']] = groups
 
 
-def _content(system, d, params, wanted):
+def _message(system, d):
+    """A destination's message: subject, html and text (None: not sent)."""
     e = system.by_id[d['mailing']]
-    ctype = e.get('contenttype', 'html')
+    ctype = e.get('contenttype', 'both' if system.name == 'ms' else 'html')
     subject = e.get('subject', '')
     html = None if ctype == 'text' else (
         '<html><body><h1>%s</h1><p>Dear customer %s,</p>'
         '<a href="https://shop.example/sale">Sale</a></body></html>' % (subject, d['profile']))
     text = None if ctype == 'html' else '%s\n\nDear customer %s,\n' % (subject, d['profile'])
+    return subject, html, text
+
+
+def _dest_body(system, d, kind):
+    e = system.by_id[d['mailing']]
+    subject, html, text = _message(system, d)
+    greeting = ' Met vriendelijke groet, Démo Winkel – 5 € korting'
+    if html is not None:
+        html = html.replace('</body>', '<p>%s</p></body>' % greeting.strip())
+    if text is not None:
+        text += greeting.strip() + '\n'
+    key = d['internal'] if system.name == 'publisher' else d['ID']
+    return _body(kind or 'html', 'dest-%s' % key, subject, _sender(e), html, text)
+
+
+def _content(system, d, params, wanted):
+    subject, html, text = _message(system, d)
     full = {'html': html, 'text': text, 'subject': subject}
     if not wanted:
         return full
@@ -629,6 +719,8 @@ def route(st, head, parts, params):
                           'from_address': _sender(e), 'subject': e.get('subject', '')})
         if rest == ['testgroups'] and system.name == 'publisher':
             return _page(params, system.testgroups.get(e['id'], []))
+        if rest == ['finalgroup'] and system.name == 'publisher':
+            return _finalgroup(system, e)
         if len(rest) == 1 and rest[0] in kinds:
             key = 'emailing' if system.name == 'publisher' else 'mailing'
             items = [x for x in system.events[rest[0]] if x[key] == e['id']]
@@ -667,6 +759,8 @@ def route(st, head, parts, params):
                                                for x in system.events['deliveries']
                                                if x['destination'] == dest)}
             return dumps(out)
+        if rest and rest[0] == 'body' and len(rest) <= 2:
+            return _dest_body(system, d, rest[1] if len(rest) == 2 else None)
         if rest and rest[0] == 'content' and len(rest) <= 2 and system.name == 'publisher':
             return dumps(_content(system, d, params, rest[1] if len(rest) == 2 else None))
         raise MailingError('Invalid method')
@@ -728,6 +822,8 @@ def route(st, head, parts, params):
                 return dumps(public(t[0]))
             if parts[2:] == ['statistics']:
                 return dumps(_template_statistics(system, parts[1], params))
+            if len(parts) == 4 and parts[2] == 'body':
+                return _template_body(t[0], parts[3])
             raise MailingError('Invalid method')
         known = PUBLISHER_TEMPLATES if what == 'template' else PUBLISHER_DOCUMENTS
         if system.name != 'publisher' or parts[1] not in known:

@@ -592,6 +592,65 @@ class TestCampaignExtras(EmulatorTestCase):
         self.assertError(get('publisher/destination/7340001/content/pdf'),
                          'Invalid content type')
 
+    def test_finalgroup_of_split_runs_only(self):
+        f = self.listing('publisher/emailing/1281/finalgroup', {}).json()
+        self.assertEqual(list(f), ['ID', 'document', 'template', 'name', 'from_address',
+                                   'subject', 'timestamp', 'destinations'])
+        self.assertTrue(all(isinstance(v, str) for v in f.values()))
+        self.assertEqual(f['ID'], '12810')
+        groups = get('publisher/emailing/1281/testgroups').json()['data']
+        tested = sum(int(g['destinations']) for g in groups)
+        self.assertEqual(int(f['destinations']) + tested, 25)
+        self.assertEqual(f['subject'], groups[0]['subject'])
+        self.assertGreater(f['timestamp'], groups[0]['timestamp'])
+        # not a split run: PHP's empty answer
+        r = self.listing('publisher/emailing/1282/finalgroup', {})
+        self.assertEqual(r.body, b'[]')
+        self.assertError(get('publisher/emailing/9/finalgroup'), 'No emailing with supplied ID')
+        self.assertError(get('ms/emailing/169/finalgroup'), 'Invalid method')
+
+    def test_message_bodies_are_text(self):
+        c = get('publisher/destination/7340001/content').json()
+        for path in ('publisher/destination/7340001/body', 'publisher/destination/7340001/body/html'):
+            r = self.listing(path, {})
+            self.assertEqual(r.header('Content-Type'), 'text/html; charset=utf-8')
+            html = r.body.decode('utf-8')
+            self.assertTrue(html.startswith(c['html'].split('</body>')[0]), html)
+            self.assertIn('Démo Winkel – 5 €', html)
+        # 1281 is an html mailing: no text part, an empty text body
+        self.assertEqual(get('publisher/destination/7340001/body/text').body, b'')
+        mime = get('publisher/destination/7340001/body/mime')
+        self.assertEqual(mime.header('Content-Type'), 'message/rfc822')
+        self.assertIn(b'MIME-Version: 1.0\r\n', mime.body)
+        self.assertIn(b'Content-Type: text/html; charset=utf-8', mime.body)
+        self.assertNotIn(b'text/plain', mime.body)
+        # 1290 is a text mailing; the hex ID names the same destination
+        d = all_items('publisher/emailing/1290/destinations')[0]
+        text = get('publisher/destination/%s/body/text' % d['internal']).body.decode()
+        self.assertIn('Dear customer %s,' % d['profile'], text)
+        self.assertEqual(get('publisher/destination/%s/body/text' % d['ID']).body.decode(), text)
+        self.assertEqual(get('publisher/destination/%s/body' % d['internal']).body, b'')
+        # Marketing Suite: both parts, a multipart message
+        ms = get('ms/destination/1840001/body/mime').body.decode()
+        self.assertIn('multipart/alternative', ms)
+        self.assertIn('text/plain', ms)
+        self.assertIn('Dear customer', get('ms/destination/1840001/body/text').body.decode())
+        self.assertError(get('publisher/destination/7340001/body/pdf'), 'Invalid method')
+        self.assertError(get('ms/destination/1/body'), 'No destination with supplied ID')
+
+    def test_template_bodies(self):
+        html = self.listing('ms/template/579/body/html', {}).body.decode('utf-8')
+        self.assertIn('Grüße aus Köln', html)
+        self.assertIn('Welcome layout', html)
+        text = get('ms/template/579/body/text').body.decode('utf-8')
+        self.assertIn('5 €', text)
+        self.assertNotIn('<', text)
+        mime = get('ms/template/579/body/mime').body.decode('utf-8')
+        self.assertIn('Subject: =?UTF-8?B?', mime)
+        self.assertError(get('ms/template/579/body'), 'Invalid method')
+        self.assertError(get('ms/template/579/body/pdf'), 'Invalid method')
+        self.assertError(get('ms/template/1/body/html'), 'No template with supplied ID')
+
     def test_destination_statistics_count_the_events(self):
         s = self.listing('ms/destination/1840001/statistics', {}).json()
         self.assertEqual(s['ID'], '1840001')
