@@ -336,7 +336,7 @@ SELECT d.emailing, b.type, b.body LIKE replace(coalesce(c.html, c.text), '</body
 SELECT explain_portable('VERBOSE, COSTS OFF',
   'SELECT d.internal, b.body FROM camp.publisher_destinations d
      JOIN camp.publisher_destination_body b ON b.destination = d.internal
-    WHERE d.emailing = 1290 AND b.type = ''text''');
+    WHERE d.emailing = 1290');
 \! $EMUCTL clear-log
 SELECT d.internal, b.body LIKE '%Dear customer ' || d.profile || ',%' AS personal
   FROM camp.publisher_destinations d
