@@ -517,6 +517,7 @@ typedef struct CopernicaPagerSpec
 	int64		rows_hint;		/* rows expected to match, or -1 */
 	int64		min_id_hint;	/* its smallest and largest ID when planned, */
 	int64		max_id_hint;	/* or -1 */
+	int64		id_ceiling;		/* read no ID above it, or 0 for no bound */
 	bool		by_id;			/* a profile or subprofile listing whose rows
 								 * may come in any order: read by ID */
 	bool		missing_is_empty;	/* an unknown profile (HTTP 400) has no

@@ -42,6 +42,13 @@
  * (by the table's density) share a stripe, when that costs fewer requests
  * than one per ID.
  *
+ * An ID ceiling (a scan that feeds an INSERT into Copernica reads no row
+ * created after it began) is the last stripe's upper bound instead of its
+ * open end: the scan costs what it would without one, and its last stripe
+ * ends on reaching the ceiling.  ID lookups above it are not made, and
+ * offset paging sends it as a condition, and raises should an ID above it
+ * come back all the same (a profile's subprofiles document no conditions).
+ *
  * In every mode at most max_concurrency pages are in flight, so memory does
  * not grow with the table.
  *
@@ -292,7 +299,8 @@ send_count(CopernicaPager *pg)
 	pr.base_pos = pg->stripes[0].pos_last;
 	pr.base_last = pg->stripes[0].last;
 	pg->count_out = true;
-	send_request(pg, &pr, "", true, "");
+	send_request(pg, &pr, pg->spec.id_ceiling > 0 ?
+				 stripe_bounds(0, pg->spec.id_ceiling) : "", true, "");
 }
 
 /*
@@ -601,13 +609,24 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	if (spec->ids_mode)
 	{
 		pg->mode = PAGER_IDS;
+		/* sorted ascending: the IDs above the ceiling are the last */
+		while (spec->id_ceiling > 0 && pg->spec.nids > 0 &&
+			   spec->ids[pg->spec.nids - 1] > spec->id_ceiling)
+			pg->spec.nids--;
 		if (spec->by_id)
-			nranges = copernica_id_ranges(spec->ids, spec->nids,
+			nranges = copernica_id_ranges(spec->ids, pg->spec.nids,
 										  planned_density(spec),
 										  spec->page_size, &bounds);
 	}
 	else if (spec->by_id && spec->limit == 0)
 		pg->mode = PAGER_STRIPES;
+	else if (spec->id_ceiling > 0)
+	{
+		/* rows in another order, or a limit: the ceiling is a condition */
+		pg->spec.params = psprintf("%s%s", pg->spec.params,
+								   stripe_bounds(0, spec->id_ceiling));
+		pg->spec.params_filter = true;
+	}
 
 	pg->maxstripes = Max(nranges, 4);
 	pg->stripes = palloc0(sizeof(Stripe) * pg->maxstripes);
@@ -624,7 +643,8 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	}
 	else if (pg->mode == PAGER_STRIPES)
 	{
-		add_stripe(pg, 0, STRIPE_OPEN, 0, -1);
+		add_stripe(pg, 0, spec->id_ceiling > 0 ? spec->id_ceiling : STRIPE_OPEN,
+				   0, -1);
 
 		/*
 		 * The table's size as planned holds for a scan without conditions:
@@ -823,6 +843,31 @@ items_up_to(int nitems, int64 hi, CopernicaItemId item_id, void *arg)
 }
 
 /*
+ * A row created after the scan began came back, though the request bounded
+ * the IDs: Copernica ignored the condition, and the scan would read the
+ * rows its own INSERT creates.
+ */
+static void
+check_ceiling(CopernicaPager *pg, int nitems, CopernicaItemId item_id, void *arg)
+{
+	int			i;
+
+	if (pg->spec.id_ceiling <= 0 || item_id == NULL)
+		return;
+	for (i = 0; i < nitems; i++)
+	{
+		int64		id = item_id(arg, i);
+
+		if (id > pg->spec.id_ceiling)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("Asked for IDs up to " INT64_FORMAT " but got " INT64_FORMAT ".",
+							   pg->spec.id_ceiling, id)));
+	}
+}
+
+/*
  * The page last returned held nitems items, and its envelope said total
  * (or -1).  item_id gives an item's ID.  Decide what to ask for next, and
  * return how many of the items belong to the scan: the rest lie past a
@@ -842,9 +887,11 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
 	switch (pg->mode)
 	{
 		case PAGER_IDS:
+			check_ceiling(pg, nitems, item_id, arg);
 			break;
 
 		case PAGER_OFFSET:
+			check_ceiling(pg, nitems, item_id, arg);
 			if (!full)
 			{
 				pg->ended = true;

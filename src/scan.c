@@ -460,8 +460,10 @@ scan_feeds_insert(CopernicaScanState *st, EState *estate)
 /*
  * Read only the rows there were when the scan began: one request asks for
  * the largest ID (new ones are higher: Copernica hands them out in
- * ascending order), and id<= that bounds every page.  Once per scan, so a
- * rescan sees the same rows.
+ * ascending order), and the pager reads no ID above it.  The table's own
+ * listing is asked, also for one profile's subprofiles: the collection's
+ * largest ID bounds theirs.  Once per scan, so a rescan (a join's next
+ * outer row) sees the same rows and asks nothing more.
  */
 static void
 add_id_ceiling(CopernicaScanState *st)
@@ -490,9 +492,6 @@ add_id_ceiling(CopernicaScanState *st)
 	}
 	if (st->id_ceiling == 0)
 		st->empty_result = true;
-	else
-		appendStringInfo(&st->filter, "&fields%%5B%%5D=id%%3C%%3D" INT64_FORMAT,
-						 st->id_ceiling);
 }
 
 /* What this run asks the pager for: the plan, and the conditions' values. */
@@ -517,6 +516,7 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->size_hint = st->key_path ? 0 : st->size_hint;
 	spec->min_id_hint = st->min_id_hint;
 	spec->max_id_hint = st->max_id_hint;
+	spec->id_ceiling = st->feeds_insert && st->id_ceiling > 0 ? st->id_ceiling : 0;
 	/* rows in any order: read by ID, which neither misses nor repeats */
 	spec->by_id = st->check_id_order && st->order_field[0] == '\0';
 	spec->ids_mode = st->id_mode;
@@ -549,7 +549,7 @@ start_paging(void *arg, ExprContext *econtext)
 	st->bare_done = false;
 	if (st->res->bare)
 		return;
-	if (st->feeds_insert && st->key_path == NULL && !st->empty_result)
+	if (st->feeds_insert && !st->empty_result)
 		add_id_ceiling(st);
 
 	make_pager_spec(st, &spec);
