@@ -76,6 +76,32 @@ EXCEPT ALL SELECT id, total, status FROM pk_orders_copy WHERE profile = :busy;
 SELECT count(*) FROM pk_orders WHERE profile = :busy;
 \! $EMUCTL log | grep -c '^GET /v2/profile/[0-9]*/subprofiles/1?'
 \! $EMUCTL log | grep -v '^GET /v2/profile/[0-9]*/subprofiles/1?'
+-- count(*) of one profile's subprofiles, no other condition: that
+-- listing's total, one request instead of its pages
+SELECT min(profile) AS many FROM pk_orders_copy \gset
+INSERT INTO pk_orders (profile, total, status, placed)
+  SELECT :many, g, 'x', '2024-01-01' FROM generate_series(1, 45) g;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM pk_orders WHERE profile = :many;
+\! $EMUCTL clear-log
+SELECT count(*) FROM pk_orders WHERE profile = :many;
+\! $EMUCTL log
+-- the rows read and counted here: as many
+SELECT count(id) AS read FROM pk_orders WHERE profile = :many;
+-- another condition sent along: counted locally (that the profile's
+-- listing honours fields[] is inferred), as is one not sent
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pk_orders WHERE profile = :many AND id > 0;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM pk_orders WHERE profile = :many AND total + 0 > 10;
+-- a correlated outer value: one request per outer row
+SELECT explain_portable('VERBOSE, COSTS OFF',
+  'SELECT w.id, (SELECT count(*) FROM pk_orders o WHERE o.profile = w.id) FROM pk_few w');
+\! $EMUCTL clear-log
+SELECT sum((SELECT count(*) FROM pk_orders o WHERE o.profile = w.id)) AS counted,
+       count(*) AS outer_rows
+  FROM pk_few w;
+\! $EMUCTL log | grep -c '^GET /v2/profile/[0-9]*/subprofiles/1?start=0&limit=0&total=true$'
+\! $EMUCTL log | grep -v '^GET /v2/profile/[0-9]*/subprofiles/1?start=0&limit=0&total=true$'
+SELECT sum((SELECT count(o.id) FROM pk_orders o WHERE o.profile = w.id)) AS read
+  FROM pk_few w;
 -- a parameter likewise; an unknown profile, and one of another database,
 -- have no orders; no ID below 1 is asked for
 PREPARE orders_of(bigint) AS SELECT count(*) FROM pk_orders WHERE profile = $1;
@@ -95,10 +121,13 @@ CREATE FOREIGN TABLE pk_newsletter (id bigint) SERVER copernica OPTIONS (databas
 SELECT min(id) AS other_db FROM pk_newsletter \gset
 \! $EMUCTL clear-log
 SELECT count(*) FROM pk_orders WHERE profile = :other_db;
+SELECT id FROM pk_orders WHERE profile = :other_db;
 \! $EMUCTL log | grep -e '^GET /v2/profile/' -e '^GET /v2/collection/1/subprofiles?start'
--- any other error is an error
+-- any other error is an error, counted or read
 \! $EMUCTL answer 400 1 '{"error":{"message":"Invalid request"}}' --match /subprofiles/1
 SELECT count(*) FROM pk_orders WHERE profile = 1;
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid request"}}' --match /subprofiles/1
+SELECT id FROM pk_orders WHERE profile = 1;
 SELECT count(*) FROM pk_orders WHERE profile = 1;
 -- a removed collection gives the same message as a profile of another
 -- database: the collection's own listing tells them apart (both answers
@@ -109,6 +138,8 @@ SELECT count(*) FROM pk_orders WHERE profile = 1;
 SELECT count(*) FROM pk_orders WHERE profile = :other_db;
 \set VERBOSITY terse
 \! $EMUCTL log
+\! $EMUCTL answer 400 2 '{"error":{"message":"No collection with given ID"}}' --match /subprofiles
+SELECT id FROM pk_orders WHERE profile = :other_db;
 -- with another condition sent along, LIMIT stays local: that the profile's
 -- listing honours fields[] is inferred, not documented
 SELECT line FROM explain_portable('VERBOSE, COSTS OFF',

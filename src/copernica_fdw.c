@@ -633,7 +633,9 @@ is_count_star(Node *node)
  * instead of reading every row.  Only count(*), only one table, no GROUP
  * BY; conditions whose exactness is known now: constants, or values known
  * at run time (a parameter, the outer query's row in a correlated
- * subquery) of conditions exact whatever the value (integers).
+ * subquery) of conditions exact whatever the value (integers).  A
+ * subprofile table's profile = value counts that profile's listing, alone:
+ * that it honours fields[] is inferred, not documented (as for LIMIT).
  * Everything else aggregates locally.
  */
 static void
@@ -656,7 +658,8 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		bms_membership(root->all_baserels) != BMS_SINGLETON)
 		return;
 	if (!info->plan.res->has_fields || !info->all_exact ||
-		info->local_only != NIL || info->has_id_list || info->has_profile_key ||
+		info->local_only != NIL || info->has_id_list ||
+		(info->has_profile_key && list_length(info->pushed) > 1) ||
 		(info->plan.res->kind != COPERNICA_PROFILES &&
 		 info->plan.res->kind != COPERNICA_SUBPROFILES))
 		return;
@@ -677,6 +680,9 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		if (!copernica_classify_clause(input_rel, &info->plan, rinfo->clause, &cond) ||
 			!cond.exact || cond.id_list)
 			return;
+		/* the profile whose listing is counted: any integer, NULL none */
+		if (cond.profile_key)
+			continue;
 		/* a value known at run time only: exact whatever it is, or local */
 		if (!IsA(cond.value, Const))
 		{
@@ -704,8 +710,10 @@ copernicaGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 /*
  * The plan of a count: no relation scanned (scanrelid 0), one row of
  * count(*) values, built from fdw_scan_tlist.  fdw_private holds "count",
- * the conditions, EXPLAIN's texts and the listing's path; the table is
- * found at execution through fs_relids, which setrefs keeps right.
+ * the conditions (as a scan's, CopernicaCondPrivateIndex), EXPLAIN's texts
+ * and the listing's path with EXPLAIN's profile/$id/subprofiles/$c (or "");
+ * the table is found at execution through fs_relids, which setrefs keeps
+ * right.
  */
 static ForeignScan *
 count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_plan)
@@ -716,6 +724,7 @@ count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_pla
 	List	   *fdw_exprs = NIL;
 	StringInfoData filter;
 	StringInfoData request;
+	char	   *key_path = "";
 	ListCell   *lc;
 
 	initStringInfo(&filter);
@@ -727,23 +736,33 @@ count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_pla
 
 		if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond))
 			elog(ERROR, "a counted condition is no longer pushable");
-		conds = lappend(conds, list_make5(makeString(pstrdup(cond.field)),
-										  makeString(pstrdup(cond.op)),
-										  makeInteger(cond.format),
-										  makeInteger(1),
-										  makeInteger(0)));
+		conds = lappend(conds, lappend(list_make5(makeString(pstrdup(cond.field)),
+												  makeString(pstrdup(cond.op)),
+												  makeInteger(cond.format),
+												  makeInteger(1),
+												  makeInteger(0)),
+									   makeInteger(cond.profile_key ? 1 : 0)));
+		fdw_exprs = lappend(fdw_exprs, cond.value);
+		if (cond.profile_key)
+		{
+			/* the path says it, as a scan's EXPLAIN does */
+			key_path = copernica_profile_subprofiles_path(info->plan.res,
+														  copernica_explain_value(cond.value,
+																				  false));
+			continue;
+		}
 		appendStringInfo(&filter, "%s%s%s%s", filter.len ? ", " : "",
 						 cond.field, cond.op,
 						 copernica_explain_value(cond.value, false));
 		appendStringInfo(&request, "&fields[]=%s%s%s", cond.field, cond.op,
 						 copernica_explain_value(cond.value, false));
-		fdw_exprs = lappend(fdw_exprs, cond.value);
 	}
 	return make_foreignscan(tlist, NIL, 0, fdw_exprs,
 							list_make5(makeString("count"), conds,
 									   makeString(filter.data),
 									   makeString(request.data),
-									   list_make1(makeString(pstrdup(info->plan.res->list_path)))),
+									   list_make2(makeString(pstrdup(info->plan.res->list_path)),
+												  makeString(key_path))),
 							tlist, NIL, outer_plan);
 }
 

@@ -633,6 +633,15 @@ extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
 extern void copernica_request_error_callback(void *arg);
+extern int64 copernica_integer_value(Datum value, Oid type);
+
+/* Does GET path answer (not with a 400)?  arg is the caller's. */
+typedef bool (*CopernicaPathExists) (void *arg, const char *path);
+extern void copernica_report_unless_missing(const CopernicaResource *res,
+											CopernicaResponse *resp,
+											CopernicaRequest *req, bool first,
+											CopernicaPathExists path_exists,
+											void *arg);
 extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
 										 const CopernicaResource *res,
 										 const CopernicaValuePath *paths,

@@ -6,7 +6,10 @@
  *		  whose every column is Copernica's total.
  *
  * Planning (copernica_fdw.c) chooses this only when every condition is
- * sent exactly, so the total is the count PostgreSQL would compute.
+ * sent exactly, so the total is the count PostgreSQL would compute.  A
+ * subprofile table's profile = value asks that profile's listing,
+ * profile/$id/subprofiles/$collection, as a scan does: an unknown profile,
+ * or one of another database, has none.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +32,8 @@ typedef struct CopernicaCountState
 	List	   *value_states;
 	char	   *filter_text;
 	char	   *request_text;
-	char	   *path;
+	char	   *path;			/* the table's listing */
+	char	   *key_path_text;	/* EXPLAIN's profile/$id/subprofiles/$c, or "" */
 	char	   *relname;
 	CopernicaOptions *opts;
 	CopernicaConnection *conn;
@@ -69,6 +73,7 @@ copernica_count_begin(ForeignScanState *node, int eflags)
 	st->filter_text = strVal(lthird(fsplan->fdw_private));
 	st->request_text = strVal(lfourth(fsplan->fdw_private));
 	st->path = strVal(linitial(where));
+	st->key_path_text = strVal(lsecond(where));
 	st->relname = get_rel_name(rte->relid);
 	st->opts = copernica_get_options(rte->relid, userid);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -76,6 +81,22 @@ copernica_count_begin(ForeignScanState *node, int eflags)
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	st->conn = copernica_get_connection(GetForeignTable(rte->relid)->serverid,
 										userid, st->opts);
+}
+
+/* Does the listing answer?  For copernica_report_unless_missing. */
+static bool
+listing_answers(void *arg, const char *path)
+{
+	CopernicaCountState *st = arg;
+	CopernicaRequest req = {0};
+	CopernicaResponse resp = {0};
+
+	req.method = "GET";
+	req.path = (char *) path;
+	req.query = "start=0&limit=0&total=false";
+	req.accept_error = true;
+	copernica_perform(st->conn, &req, &resp, &st->stats);
+	return resp.status != 400;
 }
 
 /* Copernica's total of the matching rows; 0 when a value is NULL. */
@@ -86,11 +107,16 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 	StringInfoData query;
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
+	CopernicaResource res = {0};
 	CopernicaPage *page;
 	ListCell   *lc1,
 			   *lc2;
 	bool		exact = true;
 
+	res.kind = COPERNICA_SUBPROFILES;
+	res.list_path = st->path;
+	req.method = "GET";
+	req.path = st->path;
 	initStringInfo(&query);
 	appendStringInfoString(&query, "start=0&limit=0&total=true");
 	forboth(lc1, st->conds, lc2, st->value_states)
@@ -102,6 +128,19 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 
 		if (isnull)
 			return 0;			/* = NULL matches nothing */
+		if (intVal(list_nth(cond, CondPrivateProfileKey)))
+		{
+			int64		profile = copernica_integer_value(value,
+														  exprType((Node *) es->expr));
+
+			/* no profile has an ID below 1 */
+			if (profile < 1)
+				return 0;
+			req.path = copernica_profile_subprofiles_path(&res,
+														  psprintf(INT64_FORMAT, profile));
+			req.accept_error = true;
+			continue;
+		}
 		(void) copernica_append_condition(&query, strVal(linitial(cond)),
 										  strVal(lsecond(cond)),
 										  intVal(lthird(cond)), value,
@@ -111,10 +150,15 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 	if (!exact)
 		elog(ERROR, "a counted condition can no longer be sent exactly");
 
-	req.method = "GET";
-	req.path = st->path;
 	req.query = query.data;
 	copernica_perform(st->conn, &req, &resp, &st->stats);
+	if (resp.status == 400)
+	{
+		/* a profile's listing: the profile unknown, or raise */
+		copernica_report_unless_missing(&res, &resp, &req, true,
+										listing_answers, st);
+		return 0;
+	}
 	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
 	if (!page->has_total || page->total < 0)
 		ereport(ERROR,
@@ -158,16 +202,17 @@ void
 copernica_count_explain(ForeignScanState *node, ExplainState *es)
 {
 	CopernicaCountState *st = node->fdw_state;
+	const char *path = st->key_path_text[0] != '\0' ? st->key_path_text : st->path;
 
 	ExplainPropertyText("Relations", psprintf("Aggregate on (%s)", st->relname), es);
-	ExplainPropertyText("Copernica", psprintf("GET %s", st->path), es);
+	ExplainPropertyText("Copernica", psprintf("GET %s", path), es);
 	if (st->filter_text[0] != '\0')
 		ExplainPropertyText("Copernica Filter", st->filter_text, es);
 	ExplainPropertyText("Copernica Aggregate", "count(*) from the listing's total", es);
 	if (es->verbose)
 		ExplainPropertyText("Copernica Request",
 							psprintf("GET %s?start=0&limit=0&total=true%s",
-									 st->path, st->request_text), es);
+									 path, st->request_text), es);
 	if (es->analyze)
 		ExplainPropertyInteger("Copernica Requests", NULL, st->stats.requests, es);
 }

@@ -133,28 +133,30 @@ copernica_request_error_callback(void *arg)
 
 /*
  * A profile's subprofiles were asked for and Copernica answered 400.  On
- * the first page that means the profile is unknown ("No entity with
- * supplied ID"), or it is of another database, whose collections do not
- * hold this one ("No collection with given ID"): no rows here.  The second
- * message is also what a removed collection gives, which must not read as
- * an empty table: the collection's own listing is asked once to tell the
- * two apart.  Later pages, and any other error, raise.
+ * the first page (or a count) that means the profile is unknown ("No
+ * entity with supplied ID"), or it is of another database, whose
+ * collections do not hold this one ("No collection with given ID"): no
+ * rows here.  The second message is also what a removed collection gives,
+ * which must not read as an empty table: the collection's own listing is
+ * asked once (path_exists) to tell the two apart.  Later pages, and any
+ * other error, raise.
  */
-static void
-report_unless_missing(CopernicaPager *pager, const CopernicaResource *res,
-					  CopernicaResponse *resp, CopernicaRequest *req,
-					  int64 start)
+void
+copernica_report_unless_missing(const CopernicaResource *res,
+								CopernicaResponse *resp, CopernicaRequest *req,
+								bool first, CopernicaPathExists path_exists,
+								void *arg)
 {
 	ErrorContextCallback errcb;
 	const char *msg = resp->error_message;
 
-	if (msg != NULL && start == 0)
+	if (msg != NULL && first)
 	{
 		if (pg_strcasecmp(msg, "No entity with supplied ID") == 0)
 			return;
 		if (pg_strcasecmp(msg, "No collection with given ID") == 0 &&
 			res != NULL && res->kind == COPERNICA_SUBPROFILES &&
-			copernica_pager_path_exists(pager, res->list_path))
+			path_exists(arg, res->list_path))
 			return;
 	}
 	errcb.callback = copernica_request_error_callback;
@@ -166,6 +168,13 @@ report_unless_missing(CopernicaPager *pager, const CopernicaResource *res,
 					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
 			 errmsg("Copernica rejected the request: %s",
 					msg ? copernica_redact(msg) : "HTTP 400")));
+}
+
+/* Does the listing answer?  Asked through the pager's own connection. */
+static bool
+pager_path_exists(void *arg, const char *path)
+{
+	return copernica_pager_path_exists((CopernicaPager *) arg, path);
 }
 
 /* What the pager's item_id callback reads: a page and where its IDs are. */
@@ -212,7 +221,8 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	if (resp->status == 400)
 	{
 		/* a profile's subprofiles (missing_is_empty), the profile unknown */
-		report_unless_missing(pager, res, resp, req, start);
+		copernica_report_unless_missing(res, resp, req, start == 0,
+										pager_path_exists, pager);
 		(void) copernica_pager_done(pager, 0, -1, NULL, NULL);
 		return NULL;
 	}
@@ -293,8 +303,8 @@ fetch_next_page(void *arg)
 }
 
 /* An int2, int4 or int8 value as an int64. */
-static int64
-integer_value(Datum value, Oid type)
+int64
+copernica_integer_value(Datum value, Oid type)
 {
 	if (type == INT2OID)
 		return DatumGetInt16(value);
@@ -349,7 +359,8 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 		}
 		if (profile_key)
 		{
-			int64		profile = integer_value(value, exprType((Node *) es->expr));
+			int64		profile = copernica_integer_value(value,
+														  exprType((Node *) es->expr));
 
 			/* no profile has an ID below 1: no path to ask either */
 			if (profile < 1)
