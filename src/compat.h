@@ -177,4 +177,35 @@
 	makeJsonLexContextCstringLen((char *) (json), (len), (encoding), true)
 #endif
 
+/*
+ * A lexer that only validates strings (need_escapes false): the string
+ * callbacks get NULL, and json.c takes a string's bytes from the input.
+ * That rests on what 15, 17 and 18 do alike: with need_escapes false,
+ * json_lex_string checks every escape's form but neither combines
+ * surrogates nor refuses \u0000 (those checks and the conversion to the
+ * server encoding happen only while de-escaping); on success
+ * prev_token_terminator is where the token before ended; and json_lex
+ * lexes one token from token_terminator, so it can de-escape one string of
+ * the same input.
+ */
+#if PG_VERSION_NUM >= 170000
+#define copernica_json_validating_lexer(json, len, encoding) \
+	makeJsonLexContextCstringLen(NULL, (json), (len), (encoding), false)
+#else
+#define copernica_json_validating_lexer(json, len, encoding) \
+	makeJsonLexContextCstringLen((char *) (json), (len), (encoding), false)
+#endif
+
+/*
+ * Point a lexer at a token of its input: json_lex lexes from there.  Before
+ * 17 the lexer's pointers were not const.
+ */
+#if PG_VERSION_NUM >= 170000
+#define copernica_json_lexer_seek(lex, pos) \
+	((lex)->token_terminator = (pos))
+#else
+#define copernica_json_lexer_seek(lex, pos) \
+	((lex)->token_terminator = (char *) (pos))
+#endif
+
 #endif							/* COPERNICA_COMPAT_H */

@@ -243,6 +243,10 @@ extern CopernicaPage *copernica_parse_page(char *body, size_t len,
 										   bool envelope,
 										   const CopernicaValuePath *paths,
 										   int npaths);
+extern CopernicaPage *copernica_parse_page_escaped(char *body, size_t len,
+												   bool envelope,
+												   const CopernicaValuePath *paths,
+												   int npaths);
 
 /*
  * An answer checked to be UTF-8 (else ERRCODE_FDW_INVALID_STRING_FORMAT)

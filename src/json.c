@@ -10,6 +10,14 @@
  * only the values the scan asked for.  That avoids building a jsonb (three
  * times slower and far bigger) for values we would mostly throw away.
  *
+ * For the same reason the lexer does not de-escape strings: it would copy
+ * every string of the page, one character at a time on PostgreSQL 15.  It
+ * only validates them, and the callbacks take the few strings they keep
+ * from the input (string_token).  So \u0000, a lone surrogate or a \u
+ * escape with no equivalent in the server encoding is an error only in a
+ * string the scan reads, as it would be in a json value, not in any
+ * string of the page.
+ *
  * Everything is allocated in CurrentMemoryContext; the caller parses each
  * page in a context of its own and resets it afterwards.
  *
@@ -89,6 +97,8 @@ typedef struct ValueCapture
 typedef struct PageParseState
 {
 	JsonLexContext *lex;
+	bool		raw;			/* lex gives no strings: take them from input */
+	JsonLexContext *unescape;	/* de-escapes one string; made on first use */
 	CopernicaPage *page;
 	KeyTable	keys;
 	bool		envelope;
@@ -96,6 +106,7 @@ typedef struct PageParseState
 
 	/* the envelope */
 	EnvelopeKey env_key;		/* envelope key whose value is being read */
+	char	   *env_string;		/* its value if a string, when raw */
 	uint32		env_seen;		/* bit per EnvelopeKey: the key appeared */
 	bool		has_start;
 	bool		has_limit;
@@ -303,7 +314,7 @@ lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
 			}
 			cache->size = newsize;
 		}
-		/* fname is the parser's palloc'd copy and outlives the parse */
+		/* fname is palloc'd for this key and outlives the parse */
 		cache->names[pos] = fname;
 		cache->hits[pos] = hit;
 	}
@@ -405,6 +416,82 @@ report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
 }
 
 /*
+ * The text of the string token from start (its opening quote) to end (just
+ * past its closing quote), which the lexer has validated.  Without a
+ * backslash it is the bytes between the quotes, which body_to_server has
+ * verified and brought into the server encoding: what the lexer would have
+ * copied.  With one, PostgreSQL's lexer de-escapes it, lexing this token
+ * alone, so that \u escapes, surrogate pairs and their errors (with the
+ * same position in the body) stay its own.
+ */
+static char *
+string_token(PageParseState *st, const char *start, const char *end)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+	size_t		len = end - start - 2;
+
+	if (memchr(start + 1, '\\', len) == NULL)
+		return pnstrdup(start + 1, len);
+
+	if (st->unescape == NULL)
+		st->unescape = copernica_json_lexer(st->lex->input,
+											st->lex->input_length,
+											st->lex->input_encoding);
+	lex = st->unescape;
+	copernica_json_lexer_seek(lex, start);
+	rc = json_lex(lex);
+	if (rc != JSON_SUCCESS)
+		report_json_error(rc, lex);
+	if (lex->token_type != JSON_TOKEN_STRING || lex->token_terminator != end)
+		elog(ERROR, "copernica_fdw: string at byte %d lexed differently alone",
+			 (int) (start - lex->input));
+	return pnstrdup(lex->strval->data, lex->strval->len);
+}
+
+/*
+ * The key of the object_field_start callback running, when raw.  The lexer
+ * has consumed the key and the colon and peeked at the value, so the colon
+ * ends at prev_token_terminator, and the key's closing quote is the first
+ * non-blank before it.  Within a string a '"' is always escaped, so the
+ * opening quote is the first '"' before that one with an even number of
+ * backslashes before it (a server encoding never uses ASCII bytes within
+ * a multibyte character).
+ */
+static char *
+field_name(PageParseState *st)
+{
+	const char *input = st->lex->input;
+	const char *p = st->lex->prev_token_terminator - 1;
+	const char *end;
+	const char *b;
+
+	if (p <= input || *p != ':')
+		elog(ERROR, "copernica_fdw: no colon before a value at byte %d",
+			 (int) (p - input));
+	do
+		p--;
+	while (p > input && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'));
+	if (*p != '"')
+		elog(ERROR, "copernica_fdw: no key before byte %d", (int) (p - input));
+	end = p + 1;
+	for (;;)
+	{
+		do
+			p--;
+		while (p > input && *p != '"');
+		if (*p != '"')
+			elog(ERROR, "copernica_fdw: no key before byte %d",
+				 (int) (end - input));
+		for (b = p; b > input && b[-1] == '\\'; b--)
+			;
+		if ((p - b) % 2 == 0)
+			break;
+	}
+	return string_token(st, p, end);
+}
+
+/*
  * Start a new item: make room for its row of values.  The array doubles, so
  * a page of n items costs O(log n) reallocations.
  */
@@ -470,9 +557,15 @@ begin_item(PageParseState *st)
 static inline void
 capture_begin(PageParseState *st, ValueCapture *cap, const KeyTargets *kt)
 {
+	JsonLexContext *lex = st->lex;
+
 	cap->targets = kt;
-	cap->start = st->lex->token_start;
+	cap->start = lex->token_start;
 	cap->scalar = NULL;
+
+	/* the value's token is the one the lexer is at */
+	if (st->raw && lex->token_type == JSON_TOKEN_STRING)
+		cap->scalar = string_token(st, lex->token_start, lex->token_terminator);
 }
 
 /*
@@ -521,6 +614,12 @@ envelope_field_start(PageParseState *st, const char *fname)
 	if (key == ENV_OTHER)
 		return;
 
+	/* a string's errors come first, as the lexer would raise them */
+	st->env_string = NULL;
+	if (st->raw && type == JSON_TOKEN_STRING)
+		st->env_string = string_token(st, st->lex->token_start,
+									  st->lex->token_terminator);
+
 	if (st->env_seen & (1 << key))
 		unexpected_answer("The page has the key \"%s\" twice.", fname);
 
@@ -557,6 +656,8 @@ envelope_scalar(PageParseState *st, char *token, JsonTokenType type)
 
 	if (st->env_key == ENV_OTHER || type == JSON_TOKEN_NULL)
 		return;
+	if (token == NULL)
+		token = st->env_string;
 
 	if (!copernica_parse_integer(token, &value))
 		unexpected_answer("The page's \"%s\" is not an integer.",
@@ -664,6 +765,8 @@ page_field_start(void *state, char *fname, bool isnull)
 
 	if (st->envelope && level == 1)
 	{
+		if (st->raw)
+			fname = field_name(st);
 		envelope_field_start(st, fname);
 		JSON_ACTION_DONE;
 	}
@@ -672,6 +775,8 @@ page_field_start(void *state, char *fname, bool isnull)
 
 	if (level == st->item_level + 1)
 	{
+		if (st->raw)
+			fname = field_name(st);
 		kt = lookup_key(st, &st->item_keys, fname, false);
 		if (kt == NULL)
 			JSON_ACTION_DONE;
@@ -685,6 +790,8 @@ page_field_start(void *state, char *fname, bool isnull)
 	}
 	else if (level == st->item_level + 2 && st->in_fields)
 	{
+		if (st->raw)
+			fname = field_name(st);
 		/* only the first item's, for error messages listing the fields */
 		if (st->page->nitems == 1)
 			st->page->field_names = lappend(st->page->field_names, fname);
@@ -746,8 +853,11 @@ page_scalar(void *state, char *token, JsonTokenType type)
 	/*
 	 * At these levels a scalar is the direct value of the key just started:
 	 * elements of arrays and values in nested objects sit one level deeper,
-	 * and the field level counts only inside "fields".
+	 * and the field level counts only inside "fields".  A string, when raw,
+	 * comes as NULL: capture_begin has taken it already.
 	 */
+	if (token == NULL)
+		JSON_ACTION_DONE;
 	if (level == st->item_level + 1)
 	{
 		if (st->item_value.targets != NULL)
@@ -809,9 +919,9 @@ copernica_body_to_server(char *body, size_t *len)
 	return body;
 }
 
-CopernicaPage *
-copernica_parse_page(char *body, size_t len, bool envelope,
-					 const CopernicaValuePath *paths, int npaths)
+static CopernicaPage *
+parse_page(char *body, size_t len, bool envelope,
+		   const CopernicaValuePath *paths, int npaths, bool raw)
 {
 	PageParseState st;
 	JsonSemAction sem;
@@ -830,7 +940,12 @@ copernica_parse_page(char *body, size_t len, bool envelope,
 	st.envelope = envelope;
 	st.item_level = envelope ? 2 : 0;
 	key_table_build(&st.keys, paths, npaths);
-	st.lex = copernica_json_lexer(body, (int) len, GetDatabaseEncoding());
+	st.raw = raw;
+	if (raw)
+		st.lex = copernica_json_validating_lexer(body, (int) len,
+												 GetDatabaseEncoding());
+	else
+		st.lex = copernica_json_lexer(body, (int) len, GetDatabaseEncoding());
 
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &st;
@@ -869,4 +984,22 @@ copernica_parse_page(char *body, size_t len, bool envelope,
 		page->count = page->nitems;
 
 	return page;
+}
+
+CopernicaPage *
+copernica_parse_page(char *body, size_t len, bool envelope,
+					 const CopernicaValuePath *paths, int npaths)
+{
+	return parse_page(body, len, envelope, paths, npaths, true);
+}
+
+/*
+ * The same parse with the lexer de-escaping every string, as before
+ * string_token: for the fuzz target, which checks that both agree.
+ */
+CopernicaPage *
+copernica_parse_page_escaped(char *body, size_t len, bool envelope,
+							 const CopernicaValuePath *paths, int npaths)
+{
+	return parse_page(body, len, envelope, paths, npaths, false);
 }

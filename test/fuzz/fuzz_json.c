@@ -5,6 +5,13 @@
  *		  the list envelope, the string-array parser, and a round trip
  *		  through copernica_json_append_string.
  *
+ * Each page is parsed twice: as the scan does (strings taken from the input,
+ * de-escaped one at a time) and with the lexer de-escaping every string
+ * (copernica_parse_page_escaped).  Both must find the same values, field
+ * names and errors.  The one allowed difference: a de-escaping error
+ * (\u0000, a lone surrogate) in a string the page parser does not keep
+ * fails only the second.
+ *
  * An ERROR raised by json.c is a correct answer to a bad input; a crash, a
  * sanitizer report, an internal error (elog) or a broken invariant of the
  * parsed page is a bug and aborts.
@@ -17,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 
 #include "copernica_fdw.h"
@@ -132,24 +140,122 @@ check_page(const CopernicaPage *page, bool envelope)
 		check(strlen((char *) lfirst(lc)) < 1024 * 1024 * 1024);
 }
 
+/* The outcome of one parse: the page, or the error. */
+typedef struct Outcome
+{
+	CopernicaPage *page;
+	int			errcode;
+	char		errmsg[1024];
+	char		errdetail[1024];
+} Outcome;
+
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * An error that only de-escaping raises (shim.c's json_errdetail names the
+ * code): the lexer checks the form of a \u escape either way.
+ */
+static bool
+deescaping_error(const Outcome *o)
+{
+	int			code;
+
+	if (o->page != NULL || o->errcode != ERRCODE_FDW_INVALID_STRING_FORMAT ||
+		sscanf(o->errdetail, "JSON parse error %d", &code) != 1)
+		return false;
+	return code == JSON_UNICODE_CODE_POINT_ZERO ||
+		code == JSON_UNICODE_HIGH_ESCAPE ||
+		code == JSON_UNICODE_HIGH_SURROGATE ||
+		code == JSON_UNICODE_LOW_SURROGATE;
+}
+
 static void
-fuzz_page(char *body, size_t size, bool envelope)
+parse_one(Outcome *o, char *body, size_t size, bool envelope, bool escaped)
 {
 	sigjmp_buf	jb;
 	CopernicaPage *volatile page = NULL;
 
+	o->page = NULL;
 	if (sigsetjmp(jb, 0) == 0)
 	{
 		shim_error_jmp = &jb;
-		page = copernica_parse_page(body, size, envelope, paths, NPATHS);
+		if (escaped)
+			page = copernica_parse_page_escaped(body, size, envelope, paths,
+												NPATHS);
+		else
+			page = copernica_parse_page(body, size, envelope, paths, NPATHS);
 		shim_error_jmp = NULL;
 		check_page(page, envelope);
+		o->page = page;
 	}
 	else
 	{
 		shim_error_jmp = NULL;
 		check_error();
+		o->errcode = shim_errcode;
+		strcpy(o->errmsg, shim_errmsg);
+		strcpy(o->errdetail, shim_errdetail);
 	}
+}
+
+/* The two parses of one page agree. */
+static void
+check_same(const Outcome *fast, const Outcome *ref)
+{
+	const CopernicaPage *a = fast->page;
+	const CopernicaPage *b = ref->page;
+	int			i;
+
+	if (a == NULL || b == NULL)
+	{
+		if (deescaping_error(ref))
+			return;
+		if (a != NULL || b != NULL)
+			fprintf(stderr, "one parse failed: %s (%s)\n",
+					a ? ref->errmsg : fast->errmsg,
+					a ? ref->errdetail : fast->errdetail);
+		check(a == NULL && b == NULL);
+		check(fast->errcode == ref->errcode);
+		check(strcmp(fast->errmsg, ref->errmsg) == 0);
+		check(strcmp(fast->errdetail, ref->errdetail) == 0);
+		return;
+	}
+
+	check(a->nitems == b->nitems);
+	check(a->count == b->count);
+	check(a->start == b->start && a->limit == b->limit);
+	check(a->has_total == b->has_total && a->total == b->total);
+	for (i = 0; i < NPATHS; i++)
+		check(a->path_seen[i] == b->path_seen[i]);
+	for (i = 0; i < a->nitems * NPATHS; i++)
+	{
+		check(same_string(a->values[i], b->values[i]));
+		check(a->is_json[i] == b->is_json[i]);
+	}
+	check(list_length(a->field_names) == list_length(b->field_names));
+	for (i = 0; i < list_length(a->field_names); i++)
+		check(same_string(list_nth(a->field_names, i),
+						  list_nth(b->field_names, i)));
+}
+
+static void
+fuzz_page(char *body, size_t size, bool envelope)
+{
+	sigjmp_buf	jb;
+	Outcome		ref;
+	Outcome		fast;
+	CopernicaPage *volatile page;
+
+	parse_one(&ref, body, size, envelope, true);
+	parse_one(&fast, body, size, envelope, false);
+	check_same(&fast, &ref);
+	page = fast.page;
 
 	/* the scan feeds "interests" to the array parser */
 	if (page != NULL)
