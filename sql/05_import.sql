@@ -188,10 +188,71 @@ SELECT count(*) FROM odd_all.customers_orders;
 SELECT count(*) FROM odd_all.customers_orders_2;
 SELECT count(*) FROM odd_all.customers_orders_order_lines;
 
+-- nested selections: views of a view and miniviews of a miniview are
+-- imported too, named after their parent's table (one more request per
+-- selection, for its own nested ones); a nested "Amsterdam" is not the
+-- database's
+\! $EMUCTL reset demo
+\! python3 -c "import json,os,urllib.request as r; c=os.environ['COPERNICA_EMULATOR_CONTROL'].rstrip('/')+'/_control/'; s=json.load(r.urlopen(c+'state')); d=s['databases'][0]; d['views']+=[{'ID':'3','name':'Amsterdam','parent':'1','rules':['city==Amsterdam']},{'ID':'4','name':'Over 40','parent':'3','rules':['age>40']},{'ID':'5','name':'Young','parent':'1','rules':['age<30']}]; d['collections'][0]['miniviews'].append({'ID':'3','name':'Big paid','parent':'1','rules':['total>100']}); r.urlopen(r.Request(c+'reset', json.dumps({'load': s}).encode(), method='POST')); print('loaded')"
+CREATE SCHEMA nest;
+\! $EMUCTL clear-log
+IMPORT FOREIGN SCHEMA "Customers" FROM SERVER copernica INTO nest;
+\! $EMUCTL log
+SELECT table_name, options FROM imported_tables('nest') WHERE table_name LIKE '%view%';
+SELECT (SELECT array_agg(id ORDER BY id) FROM nest.customers_view_gold_customers_view_amsterdam)
+     = (SELECT array_agg(id ORDER BY id) FROM nest.customers
+         WHERE segment = 'gold' AND lower(city) = 'amsterdam') AS gold_amsterdam,
+       (SELECT array_agg(id ORDER BY id)
+          FROM nest.customers_view_gold_customers_view_amsterdam_view_over_40)
+     = (SELECT array_agg(id ORDER BY id) FROM nest.customers
+         WHERE segment = 'gold' AND lower(city) = 'amsterdam' AND age > 40) AS over_40,
+       (SELECT array_agg(id ORDER BY id) FROM nest.customers_view_gold_customers_view_young)
+     = (SELECT array_agg(id ORDER BY id) FROM nest.customers
+         WHERE segment = 'gold' AND age < 30) AS young,
+       (SELECT array_agg(id ORDER BY id)
+          FROM nest.customers_orders_miniview_paid_orders_miniview_big_paid)
+     = (SELECT array_agg(id ORDER BY id) FROM nest.customers_orders
+         WHERE status = 'paid' AND total > 100) AS big_paid,
+       (SELECT count(*) FROM nest.customers_view_gold_customers_view_amsterdam_view_over_40)
+       AS over_40_rows;
+-- LIMIT TO and EXCEPT take the nested names
+CREATE SCHEMA nest_limit;
+\! $EMUCTL clear-log
+IMPORT FOREIGN SCHEMA "Customers"
+    LIMIT TO (customers_view_gold_customers_view_amsterdam_view_over_40,
+              customers_orders_miniview_paid_orders_miniview_big_paid)
+    FROM SERVER copernica INTO nest_limit;
+\! $EMUCTL log --count
+SELECT * FROM imported_tables('nest_limit');
+CREATE SCHEMA nest_except;
+IMPORT FOREIGN SCHEMA "Customers"
+    EXCEPT (customers_view_gold_customers_view_young, customers_view_amsterdam)
+    FROM SERVER copernica INTO nest_except;
+SELECT table_name FROM imported_tables('nest_except') WHERE table_name LIKE '%view%';
+-- a hostile answer that loops (view 4 says its ancestors are nested in it):
+-- a selection met before keeps its first table, and the import ends
+CREATE SCHEMA nest_loop;
+\! $EMUCTL answer 200 5 '{"start":0,"limit":100,"count":3,"total":3,"data":[{"ID":"1","name":"Gold customers"},{"ID":"3","name":"Again"},{"ID":"4","name":"Itself"}]}' --match view/4/views
+\! $EMUCTL clear-log
+IMPORT FOREIGN SCHEMA "Customers" FROM SERVER copernica INTO nest_loop;
+\! $EMUCTL log --count
+SELECT (SELECT array_agg(table_name || ' ' || options::text ORDER BY table_name)
+          FROM imported_tables('nest_loop'))
+     = (SELECT array_agg(table_name || ' ' || options::text ORDER BY table_name)
+          FROM imported_tables('nest')) AS same_tables;
+\! $EMUCTL clear-faults
+-- selections nested deeper than ten levels are an error, not a long walk
+\! python3 -c "import json,os,urllib.request as r; c=os.environ['COPERNICA_EMULATOR_CONTROL'].rstrip('/')+'/_control/'; s=json.load(r.urlopen(c+'state')); d=s['databases'][0]; d['views']+=[{'ID':str(10+i),'name':'Level %d' % (i+2),'parent':str(9+i) if i else '1','rules':[]} for i in range(10)]; r.urlopen(r.Request(c+'reset', json.dumps({'load': s}).encode(), method='POST')); print('loaded')"
+CREATE SCHEMA nest_deep;
+\! $EMUCTL clear-log
+IMPORT FOREIGN SCHEMA "Customers" FROM SERVER copernica INTO nest_deep;
+\! $EMUCTL log --count
+SELECT count(*) FROM imported_tables('nest_deep');
+
 -- clean up
 \! $EMUCTL reset demo
 SET client_min_messages = warning;
 DROP SCHEMA imp, imp_case, imp_limit, imp_except, imp_none, allc, allc_limit,
-    odd, odd_all CASCADE;
+    odd, odd_all, nest, nest_limit, nest_except, nest_loop, nest_deep CASCADE;
 DROP FUNCTION imported(name), imported_tables(name);
 RESET client_min_messages;

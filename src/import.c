@@ -9,7 +9,9 @@
  * it.  It gives one table for its profiles, named after the database, and
  * one per collection, named <database>_<collection>, then one per view of
  * the database, <database>_view_<view>, and one per miniview of a
- * collection, <database>_<collection>_miniview_<miniview>.  The remote schema
+ * collection, <database>_<collection>_miniview_<miniview>; views of a view
+ * and miniviews of a miniview follow, named after their parent's table:
+ * <database>_view_<view>_view_<view>, and so on.  The remote schema
  * "_all" gives those tables for every database, plus the read-only listing
  * databases and the mailing tables; "_mailings" gives the mailing tables
  * alone (see mailing.c).
@@ -39,6 +41,14 @@
 /* The remote schema that imports the mailing tables (mailing_resources.c) alone. */
 #define IMPORT_MAILINGS		"_mailings"
 
+/*
+ * Views of views are followed this deep (a database's own views are level
+ * 1); a selection nested deeper is an error, as are more selections in all.
+ * They bound what a hostile answer can make an import do.
+ */
+#define IMPORT_MAX_DEPTH		10
+#define IMPORT_MAX_SELECTIONS	10000
+
 
 /* One database, collection or field: the parts of it import needs. */
 typedef struct ImportItem
@@ -57,6 +67,8 @@ typedef struct ImportTable
 	ImportItem *collection;		/* NULL for a profile table */
 	ImportItem *view;			/* a view's profiles (collection NULL) */
 	ImportItem *miniview;		/* a miniview's subprofiles */
+	int			depth;			/* of a selection: 1 for a database's or
+								 * collection's own, 2 for theirs, ... */
 } ImportTable;
 
 /* A column: its name, type, and the field it shows when the name differs. */
@@ -412,7 +424,10 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	List	   *used = NIL;
 	List	   *commands = NIL;
 	List	   *field_cache = NIL;
+	List	   *seen_views = NIL;
+	List	   *seen_miniviews = NIL;
 	ListCell   *lc;
+	int			i;
 
 	if (stmt->options != NIL)
 		ereport(ERROR,
@@ -497,38 +512,69 @@ copernicaImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	/*
 	 * Then the selections: a database's views (<database>_view_<view>) and
 	 * each collection's miniviews (<database>_<collection>_miniview_<name>),
-	 * named after every database and collection so that those names stay.
+	 * named after every database and collection so that those names stay;
+	 * then, level by level, the views of each view and the miniviews of each
+	 * miniview (view/$id/views, miniview/$id/views), named after their
+	 * parent's table.  A selection met before (a loop in a hostile answer,
+	 * or one listed under its database too) keeps its first table.
 	 */
-	foreach(lc, list_copy(tables))
+	for (i = 0; i < list_length(tables); i++)
 	{
-		ImportTable *owner = lfirst(lc);
-		ImportItem *sel = owner->collection ? owner->collection : owner->database;
+		ImportTable *owner = list_nth(tables, i);
+		bool		mini = owner->collection != NULL;
+		const char *path;
 		List	   *items;
 		ListCell   *lc2;
 
-		items = fetch_sorted(conn,
-							 psprintf(owner->collection ? "collection/%s/miniviews" :
-									  "database/%s/views",
-									  copernica_escape_path_segment(sel->id)),
-							 id_name_paths, lengthof(id_name_paths));
+		if (owner->view)
+			path = psprintf("view/%s/views", copernica_escape_path_segment(owner->view->id));
+		else if (owner->miniview)
+			path = psprintf("miniview/%s/views",
+							copernica_escape_path_segment(owner->miniview->id));
+		else
+			path = psprintf(mini ? "collection/%s/miniviews" : "database/%s/views",
+							copernica_escape_path_segment(mini ? owner->collection->id :
+														  owner->database->id));
+		items = fetch_sorted(conn, path, id_name_paths, lengthof(id_name_paths));
 		foreach(lc2, items)
 		{
 			ImportItem *item = lfirst(lc2);
-			char	   *base = psprintf("%s_%s_%s", owner->name,
-										owner->collection ? "miniview" : "view",
-										make_identifier(item->name));
+			List	  **seen = mini ? &seen_miniviews : &seen_views;
+			char	   *base;
 			ImportTable *t;
 
+			if (name_taken(item->id, *seen))
+				continue;
+			if (owner->depth >= IMPORT_MAX_DEPTH)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("Copernica's %s are nested more than %d levels deep",
+								mini ? "miniviews" : "views", IMPORT_MAX_DEPTH),
+						 errdetail("%s %s, listed by %s, would be level %d.",
+								   mini ? "Miniview" : "View", item->id, path,
+								   owner->depth + 1),
+						 errhint("Create the tables of the selections you need with CREATE FOREIGN TABLE and the option \"%s\".",
+								 mini ? "miniview" : "view")));
+			if (list_length(seen_views) + list_length(seen_miniviews) >= IMPORT_MAX_SELECTIONS)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("Copernica has more than %d views and miniviews to import",
+								IMPORT_MAX_SELECTIONS),
+						 errhint("Create the tables of the selections you need with CREATE FOREIGN TABLE and the option \"view\" or \"miniview\".")));
+			*seen = lappend(*seen, item->id);
+			base = psprintf("%s_%s_%s", owner->name, mini ? "miniview" : "view",
+							make_identifier(item->name));
 			if (strlen(base) > NAMEDATALEN - 1)
 				base[NAMEDATALEN - 1] = '\0';
 			t = palloc0(sizeof(ImportTable));
 			t->name = claim_name(base, &used);
 			t->database = owner->database;
 			t->collection = owner->collection;
-			if (owner->collection)
+			if (mini)
 				t->miniview = item;
 			else
 				t->view = item;
+			t->depth = owner->depth + 1;
 			tables = lappend(tables, t);
 		}
 	}

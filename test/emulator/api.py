@@ -332,7 +332,10 @@ class Api:
             db = self.store.databases[view.database]
             if sub is None:
                 return json_response(view.to_api())
-            rules = filters.parse_conditions(dict(enumerate(view.rules)), db.schema)
+            rules = filters.parse_conditions(
+                dict(enumerate(self.store.selection_rules(view, self.store.views))), db.schema)
+            if sub == 'views' and len(rest) == 1:
+                return self.list_plain(req, [v.to_api() for v in view.children])
             if sub == 'profiles':
                 return self.list_entities(req, db.live_ids, self.store.profiles, db.schema,
                                           rules)
@@ -351,7 +354,11 @@ class Api:
             coll = self.store.collections[mv.collection]
             if sub is None:
                 return json_response(mv.to_api())
-            rules = filters.parse_conditions(dict(enumerate(mv.rules)), coll.schema)
+            rules = filters.parse_conditions(
+                dict(enumerate(self.store.selection_rules(mv, self.store.miniviews))),
+                coll.schema)
+            if sub == 'views' and len(rest) == 1:
+                return self.list_plain(req, [m.to_api() for m in mv.children])
             if sub == 'subprofiles':
                 return self.list_entities(req, coll.live_ids, self.store.subprofiles,
                                           coll.schema, rules)

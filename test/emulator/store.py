@@ -152,49 +152,68 @@ class Interest:
 
 
 class View:
-    __slots__ = ('id', 'name', 'description', 'database', 'rules', 'last_built')
+    """A selection of profiles; `parent` is the view it is nested in (its
+    members are the parent's that match its rules too), or None."""
+    __slots__ = ('id', 'name', 'description', 'database', 'rules', 'last_built', 'parent',
+                 'children')
 
-    def __init__(self, vid, name, database, rules=(), description='', last_built=''):
+    def __init__(self, vid, name, database, rules=(), description='', last_built='',
+                 parent=None):
         self.id = int(vid)
         self.name = name
         self.database = int(database)
         self.rules = list(rules)
         self.description = description
         self.last_built = last_built
+        self.parent = None if parent is None else int(parent)
+        self.children = []          # nested View objects, in ID order
 
     def to_api(self):
         return {'ID': str(self.id), 'name': self.name, 'description': self.description,
-                'parent-type': 'database', 'parent-id': str(self.database),
-                'has-children': False, 'has-referred': False, 'has-rules': bool(self.rules),
+                'parent-type': 'database' if self.parent is None else 'view',
+                'parent-id': str(self.database if self.parent is None else self.parent),
+                'has-children': bool(self.children), 'has-referred': False,
+                'has-rules': bool(self.rules),
                 'database': str(self.database), 'last-built': self.last_built,
                 'intentions': dict(INTENTIONS)}
 
     def to_state(self):
-        return {'ID': str(self.id), 'name': self.name, 'description': self.description,
-                'database': str(self.database), 'rules': list(self.rules),
-                'last-built': self.last_built}
+        out = {'ID': str(self.id), 'name': self.name, 'description': self.description,
+               'database': str(self.database), 'rules': list(self.rules),
+               'last-built': self.last_built}
+        if self.parent is not None:
+            out['parent'] = str(self.parent)
+        return out
 
 
 class Miniview:
     """A selection of subprofiles in a collection (section 11.12)."""
-    __slots__ = ('id', 'name', 'description', 'collection', 'rules', 'last_built')
+    __slots__ = ('id', 'name', 'description', 'collection', 'rules', 'last_built', 'parent',
+                 'children')
 
-    def __init__(self, mid, name, collection, rules=(), description='', last_built=''):
+    def __init__(self, mid, name, collection, rules=(), description='', last_built='',
+                 parent=None):
         self.id = int(mid)
         self.name = name
         self.collection = int(collection)
         self.rules = list(rules)
         self.description = description
         self.last_built = last_built
+        self.parent = None if parent is None else int(parent)
+        self.children = []          # nested Miniview objects, in ID order
 
     def to_api(self):
         return {'ID': str(self.id), 'name': self.name, 'description': self.description,
-                'parent-type': 'collection', 'parent-id': str(self.collection),
+                'parent-type': 'collection' if self.parent is None else 'miniview',
+                'parent-id': str(self.collection if self.parent is None else self.parent),
                 'collection': str(self.collection), 'last-built': self.last_built}
 
     def to_state(self):
-        return {'ID': str(self.id), 'name': self.name, 'description': self.description,
-                'rules': list(self.rules), 'last-built': self.last_built}
+        out = {'ID': str(self.id), 'name': self.name, 'description': self.description,
+               'rules': list(self.rules), 'last-built': self.last_built}
+        if self.parent is not None:
+            out['parent'] = str(self.parent)
+        return out
 
 
 class Collection:
@@ -431,15 +450,33 @@ class Store:
         return coll
 
     def add_view(self, view):
+        """A database's own view, or (parent set, added before) a nested one."""
         self.views[view.id] = view
-        self.databases[view.database].views.append(view)
+        if view.parent is None:
+            self.databases[view.database].views.append(view)
+        else:
+            self.views[view.parent].children.append(view)
         self.next_view_id = max(self.next_view_id, view.id + 1)
         return view
 
     def add_miniview(self, mv):
         self.miniviews[mv.id] = mv
-        self.collections[mv.collection].miniviews.append(mv)
+        if mv.parent is None:
+            self.collections[mv.collection].miniviews.append(mv)
+        else:
+            self.miniviews[mv.parent].children.append(mv)
         return mv
+
+    def selection_rules(self, sel, table):
+        """A view's or miniview's rules and its ancestors' (table: self.views
+        or self.miniviews); the members match them all."""
+        rules = []
+        seen = set()
+        while sel is not None and sel.id not in seen:
+            seen.add(sel.id)
+            rules = list(sel.rules) + rules
+            sel = table.get(sel.parent) if sel.parent is not None else None
+        return rules
 
     def find_database(self, key):
         """By positive integer ID, or by name (case-insensitive)."""
@@ -585,6 +622,17 @@ class Store:
 
     # -- dump / load -----------------------------------------------------------
 
+    @staticmethod
+    def _nested(selections):
+        """Selections and their nested ones, each parent before its children."""
+        out = []
+        todo = list(selections)
+        while todo:
+            sel = todo.pop(0)
+            out.append(sel)
+            todo.extend(sel.children)
+        return out
+
     def dump(self):
         dbs = []
         for db in self.databases.values():
@@ -595,9 +643,9 @@ class Store:
                 'interests': [i.to_api() for i in db.interests],
                 'collections': [{'ID': str(c.id), 'name': c.name,
                                  'fields': [f.to_state() for f in c.schema.fields],
-                                 'miniviews': [m.to_state() for m in c.miniviews]}
+                                 'miniviews': [m.to_state() for m in self._nested(c.miniviews)]}
                                 for c in db.collections],
-                'views': [v.to_state() for v in db.views],
+                'views': [v.to_state() for v in self._nested(db.views)],
                 'unsubscribe': db.unsubscribe,
                 'collection_unsubscribe': {str(c.id): c.unsubscribe for c in db.collections},
             })
@@ -656,10 +704,11 @@ class Store:
                 for m in c.get('miniviews', []):
                     st.add_miniview(Miniview(m['ID'], m['name'], coll.id, m.get('rules', []),
                                              m.get('description', ''),
-                                             m.get('last-built', '')))
+                                             m.get('last-built', ''), m.get('parent')))
             for v in d.get('views', []):
                 st.add_view(View(v['ID'], v['name'], db.id, v.get('rules', []),
-                                 v.get('description', ''), v.get('last-built', '')))
+                                 v.get('description', ''), v.get('last-built', ''),
+                                 v.get('parent')))
         profs = sorted(state.get('profiles', []), key=lambda p: int(p['ID']))
         for p in profs:
             db = st.databases[int(p['database'])]

@@ -328,6 +328,44 @@ class TestStructure(EmulatorTestCase):
         self.assertError(get('miniview/9'), 'No miniview with supplied ID')
         self.assertEqual(get('collection/2/miniviews').json()['count'], 0)
 
+    def test_nested_views_and_miniviews(self):
+        _, state = control('GET', 'state')
+        db = state['databases'][0]
+        db['views'].append({'ID': '3', 'name': 'Gold in Amsterdam', 'parent': '1',
+                            'rules': ['city==Amsterdam']})
+        db['views'].append({'ID': '4', 'name': 'Old gold in Amsterdam', 'parent': '3',
+                            'rules': ['age>40']})
+        db['collections'][0]['miniviews'].append({'ID': '3', 'name': 'Big paid', 'parent': '1',
+                                                  'rules': ['total>100']})
+        control('POST', 'reset', {'load': state})
+        # a database lists its own views only; a view its nested ones
+        self.assertEqual([v['ID'] for v in get('database/1/views').json()['data']], ['1', '2'])
+        nested = self.listing('view/1/views', None).json()['data']
+        self.assertEqual([(v['ID'], v['parent-type'], v['parent-id']) for v in nested],
+                         [('3', 'view', '1')])
+        self.assertTrue(get('view/1').json()['has-children'])
+        self.assertEqual([v['ID'] for v in get('view/3/views').json()['data']], ['4'])
+        self.assertEqual(get('view/4/views').json()['count'], 0)
+        rows = demo_rows()
+        both = [i for i, r in rows.items()
+                if r['segment'] == 'gold' and r['city'].lower() == 'amsterdam']
+        self.assertTrue(both)
+        self.assertEqual(ids_of(get('view/3/profiles')), both)
+        self.assertEqual(ids_of(get('view/4/profiles')),
+                         [i for i in both if int(rows[i]['age']) > 40])
+        self.assertEqual([m['ID'] for m in get('collection/1/miniviews').json()['data']],
+                         ['1', '2'])
+        self.assertEqual([(m['ID'], m['parent-type']) for m in
+                          get('miniview/1/views').json()['data']], [('3', 'miniview')])
+        big_paid = [s for s, (_p, _n, t, _pl, st) in enumerate(datasets.DEMO_ORDERS, 1)
+                    if st == 'paid' and float(t) > 100]
+        self.assertEqual(ids_of(get('miniview/3/subprofiles')), big_paid)
+        # the state round-trips, nested selections after their parents
+        _, again = control('GET', 'state')
+        self.assertEqual([(v['ID'], v.get('parent'), v['rules'])
+                          for v in again['databases'][0]['views']],
+                         [(v['ID'], v.get('parent'), v['rules']) for v in db['views']])
+
     def test_publisher_emailings_shape(self):
         d = self.listing('publisher/emailings', None).json()
         self.assertGreaterEqual(d['count'], 3)
