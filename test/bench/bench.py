@@ -15,6 +15,7 @@ needs root (or kernel.perf_event_paranoid <= 1 and the same user).
     bench.py upsert [--runs N] [--rows N] [--latency MS]
     bench.py events [--profiles N] [--mailings M]
     bench.py update [--runs N] [--rows N] [--latency MS]
+    bench.py collection [--rows N] [--shapes S,...] [--latencies MS,...]
 """
 
 import argparse
@@ -765,6 +766,68 @@ def update(args):
           ' log and the rows changed)' % (args.runs, '' if args.runs == 1 else 's'))
 
 
+def collection(args):
+    """A full scan of the Orders collection on each ID shape: about args.rows
+    subprofiles (the generated dataset gives profile i i % 3 orders, so as
+    many profiles are generated), read once with every row checked against
+    the emulator, its data requests against the issue's bound
+    1.1 * ceil(rows / page_size) + 2 * max_concurrency, and how many
+    requests were in flight when the last max_concurrency of them began."""
+    page_size, mc = 1000, 4
+    latencies = [int(x) for x in args.latencies.split(',')]
+    setup_server()
+    sql("CREATE FOREIGN TABLE orders (id bigint, profile bigint, ordernumber text,"
+        " total float8, placed timestamp, status text) SERVER emulator"
+        " OPTIONS (database 'Customers', collection 'Orders')")
+    lines = []
+    failed = []
+    for shape in args.shapes.split(','):
+        log('emuctl reset generate %d --shape %s' % (args.rows, shape))
+        emuctl('reset', 'generate', args.rows, '--shape', shape)
+        emuctl('latency', 0)
+        want = dict(kv.split('=') for kv in emuctl('subprofiles', '1').split())
+        rows, idsum = int(want['count']), int(want['idsum'])
+        least = math.ceil(rows / float(page_size))
+        bound = 1.1 * least + 2 * mc
+        # warm-up: the emulator builds each subprofile's JSON the first time
+        sql('SELECT copernica_forget_metadata()', 'SELECT count(id) FROM orders')
+        for lat in latencies:
+            sql('SELECT copernica_forget_metadata()')
+            emuctl('latency', lat)
+            conn, cur, pid = backend()
+            with Measure(pid) as m:
+                # count(id), not count(*): count(*) is Copernica's total
+                cur.execute('SELECT count(id), count(DISTINCT id), sum(id) FROM orders')
+                got = cur.fetchone()
+            emuctl('latency', 0)
+            conn.close()
+            data = sum(1 for line in emuctl('log').splitlines()
+                       if line.startswith('GET /v2/collection/1/subprofiles?start='))
+            at_end = int(emuctl('log', '--in-flight-at-end', mc))
+            ok = got == (rows, rows, idsum) and data <= bound
+            if not ok:
+                failed.append('%s at %d ms' % (shape, lat))
+            lines.append('%-9s %5d ms %8d %8s %6d %6d %7.1f %6s %9d %7.2f %7.2f %5d'
+                         % (shape, lat, rows, 'yes' if got == (rows, rows, idsum) else 'NO',
+                            data, least, bound, 'yes' if data <= bound else 'NO', at_end,
+                            m.wall, m.backend_cpu, m.requests))
+    print()
+    print('== collection: SELECT count(id), count(DISTINCT id), sum(id) FROM orders'
+          ' (collection Orders, page_size %d, max_concurrency %d, a fresh connection each)'
+          % (page_size, mc))
+    print()
+    print('shape     latency     rows  rows ok   data  least   bound within  at end   wall s  be CPU  reqs')
+    print('-' * 98)
+    for line in lines:
+        print(line)
+    print('(data: GETs of the collection\'s pages and cuts, planning\'s left out; least:'
+          ' ceil(rows / page_size); bound: 1.1 * least + 2 * max_concurrency; at end: the most'
+          ' requests in flight when one of the last %d began; reqs: all requests, planning\'s'
+          ' included)' % mc)
+    if failed:
+        raise RuntimeError('rows or requests out of bounds: %s' % ', '.join(failed))
+
+
 def main():
     ap = argparse.ArgumentParser(description='copernica_fdw benchmarks (run by test/bench/*.sh)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -788,6 +851,11 @@ def main():
     p.add_argument('--runs', type=int, default=3)
     p.add_argument('--rows', type=int, default=1000)
     p.add_argument('--latency', type=int, default=20)
+    p = sub.add_parser('collection')
+    p.add_argument('--rows', type=int, default=150000)
+    p.add_argument('--shapes', default='dense,sparse,clustered,skewed,removed',
+                   help='ID shapes of the generated dataset (emuctl reset generate --shape)')
+    p.add_argument('--latencies', default='0,20')
     args = ap.parse_args()
     if getattr(args, 'runs', 1) < 1 or getattr(args, 'rows', 1) < 1:
         ap.error('--runs and --rows must be positive')
@@ -801,6 +869,8 @@ def main():
         events(args)
     elif args.cmd == 'update':
         update(args)
+    elif args.cmd == 'collection':
+        collection(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'
