@@ -386,3 +386,28 @@ SELECT length(body) FROM camp.publisher_destination_body
 SELECT length(body) FROM camp.publisher_destination_body
  WHERE destination = 7340001 AND type = 'text';
 ALTER SERVER copernica OPTIONS (DROP max_response_size);
+-- Marketing Suite tags: only the single emailing (ms/emailing/$id) has
+-- them.  A query that uses the column makes one request more per emailing
+-- read, several in flight (the log sorted: their order varies); none
+-- otherwise.  IMPORT types them text[], as interests
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+ WHERE attrelid = 'camp.ms_emailings'::regclass AND attname = 'tags';
+\! $EMUCTL clear-log
+SELECT id, subject FROM camp.ms_emailings ORDER BY id;
+\! $EMUCTL log
+\! $EMUCTL clear-log
+SELECT id, type, tags FROM camp.ms_emailings ORDER BY id;
+\! $EMUCTL log | sort
+-- a mail history's too; the tags a condition can use
+\! $EMUCTL clear-log
+SELECT id, tags FROM camp.ms_emailings WHERE profile = 14 AND 'promo' = ANY (tags) ORDER BY id;
+\! $EMUCTL log | sort
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, tags FROM camp.ms_emailings;
+-- named by the option field, as jsonb
+CREATE FOREIGN TABLE camp.ms_labels (id bigint, labels jsonb OPTIONS (field 'tags'))
+  SERVER copernica OPTIONS (resource 'ms_emailings');
+SELECT id, labels, jsonb_typeof(labels) FROM camp.ms_labels ORDER BY id;
+-- an emailing gone between the listing and its own read is Copernica's error
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /ms/emailing/175
+SELECT id, tags FROM camp.ms_emailings ORDER BY id;
+\! $EMUCTL clear-faults

@@ -85,6 +85,7 @@ typedef struct MailingRelInfo
 	const MailingResource *mr;
 	Bitmapset  *attrs_used;
 	bool		key_missing;	/* a key is required and no condition gives it */
+	bool		detail_used;	/* one request more per row (mailing_scan.c) */
 } MailingRelInfo;
 
 
@@ -260,6 +261,7 @@ check_mailing_column(Form_pg_attribute attr, void *arg)
 	if (!copernica_mailing_column(info->mr, info->plan.relid, attr, &col))
 		copernica_mailing_unknown_column(info->mr, NameStr(attr->attname),
 										 get_rel_name(info->plan.relid));
+	info->detail_used |= col.is_detail;
 }
 
 void
@@ -383,7 +385,8 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 											   MAILING_REQUEST_COST * seq_page_cost,
-											   mailing_cost(info, fetched, 1),
+											   mailing_cost(info, fetched,
+															1 + (info->detail_used ? fetched : 0)),
 											   NIL, outer, NULL, NIL));
 }
 
@@ -414,6 +417,8 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 		rows = Min(rows, limit);
 		fetched = Min(fetched, limit);
 	}
+	if (info->detail_used)
+		requests += fetched;
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, rows,
 									 MAILING_REQUEST_COST * seq_page_cost,

@@ -77,6 +77,9 @@ typedef struct MailingResource
 	const char *raw_column;
 	const char *variant_column;
 	const char *const *variants;	/* NULL-terminated, at most 32 */
+	/* a column only the single object has (or NULL), and its URL */
+	const char *detail_column;
+	const char *detail_path;	/* "ms/emailing/%s", by the item's id */
 } MailingResource;
 
 /* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */
@@ -93,6 +96,7 @@ typedef struct MailingColumn
 	bool		is_flag;		/* the resource's flag_column */
 	bool		is_raw;			/* the resource's raw_column */
 	bool		is_variant;		/* the resource's variant_column */
+	bool		is_detail;		/* the resource's detail_column */
 } MailingColumn;
 
 /* What a condition does. */

@@ -52,7 +52,8 @@ static const MailingColumnDef ms_emailing_cols[] = {
 	{"subject", "text", NULL}, {"type", "text", NULL},
 	{"from_address", "jsonb", NULL}, {"destinations", "integer", NULL},
 	{"target", "jsonb", NULL}, {"template", "bigint", NULL},
-	{"profile", "bigint", NULL}, {"subprofile", "bigint", NULL}, {NULL}
+	{"profile", "bigint", NULL}, {"subprofile", "bigint", NULL},
+	{"tags", "text[]", NULL}, {NULL}
 };
 static const MailingColumnDef pub_destination_cols[] = {
 	{"id", "text", NULL}, {"internal", "bigint", NULL},
@@ -265,7 +266,7 @@ static const MailingResource mailing_resources[] = {
 	{"ms_emailings", "ms/emailings",
 	 {NULL, "subprofile/%s/ms/emailings", "profile/%s/ms/emailings", NULL},
 	 "&followups=both", TIME_FROMDATE, TIME_FROMDATE, "timestamp", false, true,
-	 NULL, ms_emailing_cols},
+	 NULL, ms_emailing_cols, .detail_column = "tags", .detail_path = "ms/emailing/%s"},
 	{"publisher_destinations", NULL,
 	 {NULL, "subprofile/%s/publisher/destinations", "profile/%s/publisher/destinations",
 	  "publisher/emailing/%s/destinations"},
@@ -421,6 +422,9 @@ copernica_mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute
 		else
 			col->key = key;
 	}
+	/* by its key: a column renamed with 'field' too */
+	col->is_detail = mr->detail_column && col->sub == NULL &&
+		strcmp(col->key, mr->detail_column) == 0;
 	if (def->name == NULL)
 		return true;
 	for (k = 0; k < NUM_KEYS; k++)

@@ -38,6 +38,7 @@ typedef struct MailingScanColumn
 	bool		is_flag;
 	bool		is_raw;			/* a body: the answer itself */
 	bool		is_variant;		/* a body's type: the URL's */
+	bool		is_detail;
 } MailingScanColumn;
 
 typedef struct MailingScanState
@@ -63,6 +64,8 @@ typedef struct MailingScanState
 	int			emailing_path;	/* paths: the item's emailing, or -1 */
 	MemoryContext flag_cxt;		/* the open part's flag IDs and pages read
 								 * ahead */
+	int			detail_column;	/* the detail column's index, or -1 */
+	int			detail_id_path; /* paths: the item's id, for its detail */
 
 	/* this (re)scan */
 	bool		empty;			/* a condition's value rules out every row */
@@ -90,6 +93,10 @@ typedef struct MailingScanState
 	bool		part_check;		/* at its end, compare them with nflag_ids */
 	List	   *ahead;			/* pages read ahead, still to return */
 	char	  **item;			/* the current item's values */
+
+	/* the page's detail column, per item, from the single objects */
+	char	  **details;
+	bool	   *details_json;
 } MailingScanState;
 
 static const CopernicaRowHooks mailing_hooks;
@@ -139,6 +146,7 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 		st->columns[i].is_flag = col.is_flag;
 		st->columns[i].is_raw = col.is_raw;
 		st->columns[i].is_variant = col.is_variant;
+		st->columns[i].is_detail = col.is_detail;
 		st->paths[i].source = COPERNICA_SRC_PROPERTY;
 		st->paths[i].name = col.key;
 		i++;
@@ -175,6 +183,20 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	}
 	st->flag_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw flag",
 										 ALLOCSET_DEFAULT_SIZES);
+
+	/* a column only the single object has: read by the item's id */
+	st->detail_column = -1;
+	st->detail_id_path = -1;
+	for (i = 0; i < st->loop.ncolumns; i++)
+		if (st->columns[i].is_detail)
+			st->detail_column = i;
+	if (st->detail_column >= 0)
+	{
+		st->paths = repalloc(st->paths, sizeof(CopernicaValuePath) * (st->loop.npaths + 1));
+		st->detail_id_path = st->loop.npaths++;
+		st->paths[st->detail_id_path].source = COPERNICA_SRC_PROPERTY;
+		st->paths[st->detail_id_path].name = "id";
+	}
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -912,6 +934,71 @@ read_ahead(MailingScanState *st)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * The detail column of each item of a page (ms_emailings' tags), which
+ * only the single object has: one request per item, several in flight, as
+ * the page is read.  None when the items carry it themselves.
+ */
+static void
+read_details(MailingScanState *st, CopernicaPage *page)
+{
+	CopernicaValuePath path = {COPERNICA_SRC_PROPERTY, st->paths[st->detail_column].name};
+	MemoryContext old;
+	CopernicaBatch *batch;
+	CopernicaRequest *reqs;
+	int		   *handles;
+	int			npaths = st->loop.npaths;
+	int			i;
+
+	if (page->nitems == 0 || page->path_seen[st->detail_column])
+		return;
+	old = MemoryContextSwitchTo(st->loop.page_cxt);
+	st->details = palloc0(sizeof(char *) * page->nitems);
+	st->details_json = palloc0(sizeof(bool) * page->nitems);
+	reqs = palloc0(sizeof(CopernicaRequest) * page->nitems);
+	handles = palloc(sizeof(int) * page->nitems);
+	batch = copernica_batch_begin(st->conn, &st->stats);
+	for (i = 0; i < page->nitems; i++)
+	{
+		char	  **v = page->values + (size_t) i * npaths;
+		const char *idtext = v[st->detail_id_path] ? v[st->detail_id_path] : v[st->loop.id_path];
+		int64		id;
+
+		if (idtext == NULL || !copernica_parse_id(idtext, &id))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("An item of %s has the ID \"%s\".",
+							   part_path(st, st->part_value, false),
+							   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
+							   "(none)")));
+		reqs[i].method = "GET";
+		reqs[i].path = psprintf(st->mr->detail_path, psprintf(INT64_FORMAT, id));
+		handles[i] = copernica_batch_add(batch, &reqs[i]);
+	}
+	for (i = 0; i < page->nitems; i++)
+	{
+		CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
+		ErrorContextCallback errcb;
+		CopernicaPage *obj;
+
+		errcb.callback = copernica_request_error_callback;
+		errcb.arg = &reqs[i];
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		obj = copernica_parse_page(resp->body.data, resp->body.len, false, &path, 1);
+		error_context_stack = errcb.previous;
+		if (obj->nitems == 1 && obj->values[0])
+		{
+			st->details[i] = pstrdup(obj->values[0]);
+			st->details_json[i] = obj->is_json[0];
+		}
+		copernica_batch_forget(batch, handles[i]);
+	}
+	copernica_batch_end(batch);
+	MemoryContextSwitchTo(old);
+}
+
 /* The query of a request for one bare object (statistics), or NULL. */
 static char *
 bare_query(char *params)
@@ -1059,6 +1146,7 @@ next_page(void *arg)
 
 	MemoryContextReset(st->loop.page_cxt);
 	st->loop.page = NULL;
+	st->details = NULL;
 	for (;;)
 	{
 		CopernicaPage *page;
@@ -1162,6 +1250,8 @@ next_page(void *arg)
 		st->pages++;
 		st->delivered += page->nitems;
 		st->part_items += page->nitems;
+		if (st->detail_column >= 0)
+			read_details(st, page);
 		st->loop.page = page;
 		st->loop.next_item = 0;
 		return true;
@@ -1209,6 +1299,12 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	}
 	if (col->sub)
 		value = nested_value(value, *is_json, col->sub, is_json);
+	/* the single object's, where the listing's item lacks it */
+	if (value == NULL && col->is_detail && st->details)
+	{
+		value = st->details[st->loop.next_item - 1];
+		*is_json = st->details_json[st->loop.next_item - 1];
+	}
 	if (value == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
 	{
 		value = st->part_value;
@@ -1372,6 +1468,13 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 							bare_query(params) ?
 							psprintf("GET %s?%s", path, bare_query(params)) :
 							psprintf("GET %s", path), es);
+
+	if (st->detail_column >= 0)
+		ExplainPropertyText(psprintf("Copernica %c%s Request",
+									 pg_toupper(st->mr->detail_column[0]),
+									 st->mr->detail_column + 1),
+							psprintf("GET %s", psprintf(st->mr->detail_path, "(each item's id)")),
+							es);
 
 	/* the flag column's lookups: an emailing's, or those of each it lists */
 	if (!flag_unknown && needs_flag_lookup(st, flag_sent))

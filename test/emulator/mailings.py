@@ -684,7 +684,9 @@ def _single_emailing(system, e):
         for k in ('errors', 'unsubscribes', 'abuses'):
             obj.pop(k, None)
     else:
-        obj['tags'] = ['promo'] if e.get('type') == 'mass' else []
+        # only the single object has them [doc]: made up from the subject
+        obj['tags'] = e['tags'] if 'tags' in e else \
+            [e.get('subject', '').lower(), 'promo'] if e.get('type') == 'mass' else []
     return obj
 
 

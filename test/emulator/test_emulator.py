@@ -513,7 +513,12 @@ class TestMailings(EmulatorTestCase):
         e = get('publisher/emailing/1281').json()
         self.assertEqual(e['id'], '1281')
         self.assertNotIn('errors', e)
-        self.assertEqual(get('ms/emailing/169').json()['tags'], ['promo'])
+        self.assertEqual(get('ms/emailing/169').json()['tags'], ['welcome', 'promo'])
+        self.assertEqual(get('ms/emailing/170').json()['tags'], [])
+        for e in all_items('ms/emailings'):                 # the listing has none
+            self.assertNotIn('tags', e)
+            tags = get('ms/emailing/%s' % e['id']).json()['tags']
+            self.assertTrue(all(isinstance(t, str) for t in tags))
         self.assertError(get('publisher/emailing/999'), 'No emailing with supplied ID')
         self.assertError(get('publisher/emailing/999/clicks'), 'No emailing with supplied ID')
         self.assertError(get('ms/emailing/1/destinations'), 'No emailing with supplied ID')
