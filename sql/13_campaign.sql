@@ -351,6 +351,14 @@ SELECT template, type, body LIKE '%Grüße aus Köln%' AS umlauts,
        body LIKE 'MIME-Version: 1.0%' AS mime
   FROM camp.ms_template_body WHERE template = 579 ORDER BY type;
 \! $EMUCTL log
+-- a join: one request per destination of the emailing (and its listing)
+\! $EMUCTL clear-log
+SELECT count(*), count(*) FILTER (WHERE b.body LIKE 'MIME-Version: 1.0%') AS mime
+  FROM camp.ms_destinations d
+  JOIN camp.ms_destination_body b ON b.destination = d.id AND b.type = 'mime'
+ WHERE d.emailing = 169;
+\! $EMUCTL log --count
+\! $EMUCTL log | grep -c '^GET /v2/ms/destination/[0-9]*/body/mime$'
 PREPARE tbody(text) AS SELECT length(body) > 0 FROM camp.ms_template_body
  WHERE template = 580 AND type = $1;
 EXPLAIN (VERBOSE, COSTS OFF) EXECUTE tbody('html');
@@ -385,6 +393,8 @@ SELECT length(body) FROM camp.publisher_destination_body
 \! $EMUCTL answer 200 1 "$(python3 -c 'print("€" * 342, end="")')" --match /body --content-type text/plain
 SELECT length(body) FROM camp.publisher_destination_body
  WHERE destination = 7340001 AND type = 'text';
+-- (a page of a listing, unlike a body, can be made smaller)
+SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 1281;
 ALTER SERVER copernica OPTIONS (DROP max_response_size);
 -- Marketing Suite tags: only the single emailing (ms/emailing/$id) has
 -- them.  A query that uses the column makes one request more per emailing

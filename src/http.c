@@ -422,7 +422,9 @@ copernica_transfer_finish(Transfer *t)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Copernica's answer exceeds max_response_size (%lld bytes)",
 						(long long) t->body_limit),
-				 errhint("Raise the server option max_response_size, or lower page_size."),
+				 t->req.query && strstr(t->req.query, "limit=") ?
+				 errhint("Raise the server option max_response_size, or lower page_size.") :
+				 errhint("Raise the server option max_response_size."),
 				 copernica_transfer_errcontext(t)));
 
 	if (t->result != CURLE_OK)
