@@ -38,6 +38,19 @@ SELECT count(*) FROM f_customers;
 SELECT count(id) FROM f_customers;
 \! $EMUCTL invalid-utf8 1
 SELECT count(id) FROM f_customers;
+-- the request in an error's context is cut short: a value from the query
+-- can make it any length
+\! $EMUCTL malformed 1
+DO $$
+DECLARE
+    ctx text;
+BEGIN
+    PERFORM count(id) FROM f_customers WHERE email = repeat('x', 50000);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS ctx = PG_EXCEPTION_CONTEXT;
+    RAISE NOTICE 'context: % bytes, %', length(ctx),
+        substring(ctx FROM '\.\.\. \([0-9]+ bytes\)');
+END $$;
 SELECT count(*), sum(id) FROM f_customers;  -- and the backend goes on
 
 -- a 400 is never retried

@@ -85,6 +85,11 @@ TRUNCATE pp_people;
 SELECT count(*) FROM pp_local;
 TRUNCATE p_customers, pp_local;
 SELECT count(*) FROM pp_local;
+-- a read-only table's refusal does not point at DELETE, refused as well
+CREATE FOREIGN TABLE pp_readonly (id bigint) SERVER copernica
+    OPTIONS (database 'Customers', updatable 'false');
+TRUNCATE pp_readonly;
+DROP FOREIGN TABLE pp_readonly;
 MERGE INTO p_customers c USING (VALUES (3, 50)) v(id, age) ON c.id = v.id
     WHEN MATCHED THEN UPDATE SET age = v.age;
 MERGE INTO pp_people p USING (VALUES ('l1@example.com', 20)) v(email, age) ON p.email = v.email

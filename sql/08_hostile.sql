@@ -374,6 +374,19 @@ SET log_min_error_statement = 'panic';
 CREATE USER MAPPING FOR regress_h_no_such_role SERVER regress_h
     OPTIONS (access_token 'regress-logged-token-2');
 RESET log_min_error_statement;
+-- the logging collector writes behind: wait for a line logged after both
+DO $$
+DECLARE
+    p text := (SELECT path FROM h_log);
+    s bigint := (SELECT size FROM h_log_start);
+BEGIN
+    RAISE LOG 'regress-h-log-marker';
+    FOR i IN 1..300 LOOP
+        EXIT WHEN position('regress-h-log-marker' IN
+                           pg_read_file(p, s, (pg_stat_file(p)).size - s)) > 0;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
 SELECT position('regress-logged-token-1' IN t) > 0 AS failed_statement_logged,
        position('regress-logged-token-2' IN t) > 0 AS quiet_statement_logged
   FROM (SELECT pg_read_file(l.path, s.size, (pg_stat_file(l.path)).size - s.size) AS t

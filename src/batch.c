@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
@@ -55,6 +56,22 @@ copernica_request_describe(const CopernicaRequest *req)
 	if (req->query && req->query[0] != '\0')
 		appendStringInfo(&buf, "?%s", req->query);
 	return buf.data;
+}
+
+/*
+ * The request as an error's context shows it: without the token, and cut
+ * short, since a key value from a query can make a URL of any length.
+ */
+char *
+copernica_request_shown(const CopernicaRequest *req)
+{
+	char	   *s = copernica_redact(copernica_request_describe(req));
+	int			len = strlen(s);
+
+	if (len <= COPERNICA_REQUEST_SHOWN_MAX)
+		return s;
+	return psprintf("%.*s... (%d bytes)",
+					pg_mbcliplen(s, len, COPERNICA_REQUEST_SHOWN_MAX), s, len);
 }
 
 /*

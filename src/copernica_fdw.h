@@ -160,6 +160,10 @@ extern void copernica_batch_forget(CopernicaBatch *batch, int handle);
 /* "GET database/x/profiles?start=0" for error contexts: never the token. */
 extern char *copernica_request_describe(const CopernicaRequest *req);
 
+/* how many bytes of a request an error's context shows */
+#define COPERNICA_REQUEST_SHOWN_MAX 1000
+extern char *copernica_request_shown(const CopernicaRequest *req);
+
 /* ----------------------------------------------------------------
  * redact.c: access tokens out of remote text before it reaches a message
  * ----------------------------------------------------------------

@@ -165,7 +165,7 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for the total of a listing, but the answer has none."),
-				 errcontext("Copernica request: %s", copernica_request_describe(&req))));
+				 errcontext("Copernica request: %s", copernica_request_shown(&req))));
 	return page->total;
 }
 

@@ -553,7 +553,7 @@ int
 copernica_transfer_errcontext(Transfer *t)
 {
 	return errcontext("Copernica request: %s",
-					  copernica_redact(copernica_request_describe(&t->req)));
+					  copernica_request_shown(&t->req));
 }
 
 

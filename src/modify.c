@@ -154,6 +154,13 @@ copernicaExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seq
 {
 	Relation	rel = linitial(rels);
 
+	/* a read-only table: no hint towards a DELETE that is refused too */
+	if (copernicaIsForeignRelUpdatable(rel) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("TRUNCATE is not supported on foreign table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("The foreign table is read-only.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("TRUNCATE is not supported on foreign table \"%s\"",

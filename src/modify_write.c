@@ -71,7 +71,7 @@ check_write(CopernicaModifyState *st, CopernicaRequest *req,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Copernica rejected the request: %s", resp->error_message),
 				 errcontext("Copernica request: %s",
-							copernica_request_describe(req))));
+							copernica_request_shown(req))));
 	st->already_removed++;
 }
 

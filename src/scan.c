@@ -128,7 +128,7 @@ void
 copernica_request_error_callback(void *arg)
 {
 	errcontext("Copernica request: %s",
-			   copernica_request_describe((CopernicaRequest *) arg));
+			   copernica_request_shown((CopernicaRequest *) arg));
 }
 
 /*
