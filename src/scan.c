@@ -650,6 +650,9 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->paths[st->loop.id_path].name = "ID";
 
 	st->request_text = strVal(list_nth(private, ScanPrivateRequestText));
+	/* known from the plan alone: EXPLAIN says it too */
+	st->feeds_insert = scan_feeds_insert(st, estate);
+	st->id_ceiling = -1;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -658,9 +661,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
-	st->feeds_insert = scan_feeds_insert(st, estate);
-	st->id_ceiling = -1;
-
 }
 
 static void
@@ -942,6 +942,7 @@ explain_first_request(ForeignScanState *node, CopernicaScanState *st)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	CopernicaPagerSpec spec = {0};
 	CopernicaRequest *req;
+	char	   *query;
 	ListCell   *lc;
 
 	foreach(lc, fsplan->fdw_exprs)
@@ -956,10 +957,27 @@ explain_first_request(ForeignScanState *node, CopernicaScanState *st)
 	if (st->empty_result)
 		return NULL;
 	make_pager_spec(st, &spec);
+
+	/*
+	 * An INSERT's ceiling not asked for yet (EXPLAIN without ANALYZE): a
+	 * stand-in the pager bounds the request with, then named.
+	 */
+	if (st->feeds_insert && st->id_ceiling < 0)
+		spec.id_ceiling = PG_INT64_MAX - 1;
 	req = copernica_pager_first_request(&spec);
 	if (req == NULL)
 		return NULL;
-	return psprintf("%s %s?%s", req->method, req->path, unescaped_query(req->query));
+	query = unescaped_query(req->query);
+	if (spec.id_ceiling == PG_INT64_MAX - 1)
+	{
+		char	   *stand_in = psprintf("id<=" INT64_FORMAT, spec.id_ceiling);
+		char	   *at = strstr(query, stand_in);
+
+		if (at != NULL)
+			query = psprintf("%.*sid<=(largest ID)%s", (int) (at - query), query,
+							 at + strlen(stand_in));
+	}
+	return psprintf("%s %s?%s", req->method, req->path, query);
 }
 
 void
@@ -987,6 +1005,12 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 st->order_desc ? "desc" : "asc"), es);
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
+	/* the request line has it once the scan ran (EXPLAIN ANALYZE) */
+	if (st->feeds_insert)
+		ExplainPropertyText("Copernica ID Ceiling",
+							st->id_ceiling >= 0 ?
+							psprintf(INT64_FORMAT, st->id_ceiling) :
+							"the largest ID when the scan begins", es);
 	explain_id_list(node, st, es);
 	if (es->verbose && st->res->bare)
 		ExplainPropertyText("Copernica Request", psprintf("GET %s", path), es);
