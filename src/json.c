@@ -450,20 +450,20 @@ string_token(PageParseState *st, const char *start, const char *end)
 }
 
 /*
- * The key of the object_field_start callback running, when raw.  The lexer
- * has consumed the key and the colon and peeked at the value, so the colon
- * ends at prev_token_terminator, and the key's closing quote is the first
- * non-blank before it.  Within a string a '"' is always escaped, so the
- * opening quote is the first '"' before that one with an even number of
- * backslashes before it (a server encoding never uses ASCII bytes within
+ * Where the key of the object_field_start callback running is in the input,
+ * when raw: *start at its opening quote, *end just past its closing one.
+ * The lexer has consumed the key and the colon and peeked at the value, so
+ * the colon ends at prev_token_terminator, and the key's closing quote is
+ * the first non-blank before it.  Within a string a '"' is always escaped,
+ * so the opening quote is the first '"' before that one with an even number
+ * of backslashes before it (a server encoding never uses ASCII bytes within
  * a multibyte character).
  */
-static char *
-field_name(PageParseState *st)
+static void
+key_bounds(PageParseState *st, const char **start, const char **end)
 {
 	const char *input = st->lex->input;
 	const char *p = st->lex->prev_token_terminator - 1;
-	const char *end;
 	const char *b;
 
 	if (p <= input || *p != ':')
@@ -474,7 +474,7 @@ field_name(PageParseState *st)
 	while (p > input && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'));
 	if (*p != '"')
 		elog(ERROR, "copernica_fdw: no key before byte %d", (int) (p - input));
-	end = p + 1;
+	*end = p + 1;
 	for (;;)
 	{
 		do
@@ -482,13 +482,56 @@ field_name(PageParseState *st)
 		while (p > input && *p != '"');
 		if (*p != '"')
 			elog(ERROR, "copernica_fdw: no key before byte %d",
-				 (int) (end - input));
+				 (int) (*end - input));
 		for (b = p; b > input && b[-1] == '\\'; b--)
 			;
 		if ((p - b) % 2 == 0)
 			break;
 	}
-	return string_token(st, p, end);
+	*start = p;
+}
+
+/* The key of the object_field_start callback running, when raw. */
+static char *
+field_name(PageParseState *st)
+{
+	const char *start;
+	const char *end;
+
+	key_bounds(st, &start, &end);
+	return string_token(st, start, end);
+}
+
+/*
+ * lookup_key for the key of the object_field_start callback running, when
+ * raw.  When the key is the one remembered at its position and has no
+ * backslash, its bytes are its text: no copy is made.  The key's text is
+ * returned in *fname when fname is not NULL.
+ */
+static const KeyTargets *
+lookup_raw_key(PageParseState *st, KeyCache *cache, bool in_fields,
+			   char **fname)
+{
+	const char *start;
+	const char *end;
+	const char *cached;
+	size_t		len;
+	char	   *name;
+
+	key_bounds(st, &start, &end);
+	len = end - start - 2;
+	cached = cache->next < cache->size ? cache->names[cache->next] : NULL;
+
+	/* a JSON string holds no NUL byte, so strncmp sees all of the key */
+	if (fname == NULL && cached != NULL &&
+		strncmp(cached, start + 1, len) == 0 && cached[len] == '\0' &&
+		memchr(start + 1, '\\', len) == NULL)
+		return cache->hits[cache->next++];
+
+	name = string_token(st, start, end);
+	if (fname != NULL)
+		*fname = name;
+	return lookup_key(st, cache, name, in_fields);
 }
 
 /*
@@ -776,8 +819,9 @@ page_field_start(void *state, char *fname, bool isnull)
 	if (level == st->item_level + 1)
 	{
 		if (st->raw)
-			fname = field_name(st);
-		kt = lookup_key(st, &st->item_keys, fname, false);
+			kt = lookup_raw_key(st, &st->item_keys, false, NULL);
+		else
+			kt = lookup_key(st, &st->item_keys, fname, false);
 		if (kt == NULL)
 			JSON_ACTION_DONE;
 		if (kt->is_fields && lex->token_type == JSON_TOKEN_OBJECT_START)
@@ -790,13 +834,16 @@ page_field_start(void *state, char *fname, bool isnull)
 	}
 	else if (level == st->item_level + 2 && st->in_fields)
 	{
-		if (st->raw)
-			fname = field_name(st);
-		/* only the first item's, for error messages listing the fields */
-		if (st->page->nitems == 1)
-			st->page->field_names = lappend(st->page->field_names, fname);
+		/* only the first item's names, for errors listing the fields */
+		bool		first = (st->page->nitems == 1);
 
-		kt = lookup_key(st, &st->field_keys, fname, true);
+		if (st->raw)
+			kt = lookup_raw_key(st, &st->field_keys, true,
+								first ? &fname : NULL);
+		else
+			kt = lookup_key(st, &st->field_keys, fname, true);
+		if (first)
+			st->page->field_names = lappend(st->page->field_names, fname);
 		if (kt != NULL)
 			capture_begin(st, &st->field_value, kt);
 	}

@@ -5,8 +5,9 @@
 #                                exits non-zero when a crash is found
 #   test/fuzz/run.sh --merge     fold new finds from build/corpus into
 #                                corpus/, keeping only inputs that add coverage
-#   test/fuzz/run.sh --bench     time copernica_parse_page on a page of 1000
-#                                profiles (no sanitizers)
+#   test/fuzz/run.sh --bench     time copernica_parse_page on pages of 1000
+#                                profiles, against de-escaping every string
+#                                (no sanitizers)
 #
 # json.c is compiled unmodified against the PostgreSQL 15 server headers and
 # linked with PostgreSQL's frontend JSON parser (libpgcommon.a) and a shim
