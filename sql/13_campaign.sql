@@ -198,15 +198,19 @@ SELECT (SELECT array_agg(ROW(id, emailing, profile, unsubscribed) ORDER BY id) F
           FROM camp.ms_destinations) AS same_rows;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.ms_destinations
  WHERE emailing = 169 AND NOT unsubscribed;
--- a profile's listing neither takes the filter nor carries the column:
--- with the condition, the emailings' listings are read instead (profile
--- stays local)
+-- a profile's listing neither takes the filter nor carries the column: it
+-- is read whole, then the filtered listing of each emailing it names, and
+-- the condition is checked locally; with an emailing too, that one's
+-- listing takes the filter (the profile stays local)
 \! $EMUCTL clear-log
 SELECT id, emailing, profile FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
 \! $EMUCTL log
 EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
--- without it, where the column is used, the listing is read whole and then
--- the filtered listing of each emailing it names
+\! $EMUCTL clear-log
+SELECT id, emailing, profile FROM camp.ms_destinations
+ WHERE profile = 14 AND emailing = 169 AND unsubscribed;
+\! $EMUCTL log
+-- so without the condition, where the column is used
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE profile = 14;
 SELECT count(*) FROM camp.ms_destinations WHERE profile = 14 AND NOT unsubscribed;
@@ -226,8 +230,13 @@ SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND NOT unsubscri
 \! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"1840001","unsubscribed":false}]}' --match /ms/emailing/169/destinations
 SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND NOT unsubscribed;
 \! $EMUCTL clear-faults
--- nor does a join on profile with the condition run as a nested loop over
--- the profiles: each outer row would read every emailing's destinations
+-- an ms/destinations item without the key is an error, not a NULL
+\! $EMUCTL answer 200 2 '{"start":0,"limit":1000,"count":1,"data":[{"id":"1840001","mailing":"169"}]}' --match /ms/destinations
+SELECT count(*) FROM camp.ms_destinations
+ WHERE NOT unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
+\! $EMUCTL clear-faults
+-- a join on profile with the condition: each profile's listing, and the
+-- filtered listing of each emailing they name once a statement
 CREATE TABLE ms_prof AS SELECT DISTINCT profile AS id FROM ms_dest
  WHERE profile IS NOT NULL ORDER BY 1 LIMIT 20;
 ANALYZE ms_prof;
@@ -237,9 +246,9 @@ CREATE TABLE ms_unsub AS SELECT * FROM camp.ms_destinations WHERE unsubscribed;
 SELECT count(*) FROM ms_prof p JOIN camp.ms_destinations d ON d.profile = p.id
  WHERE d.unsubscribed;
 SELECT count(*) FROM ms_prof p JOIN ms_unsub d ON d.profile = p.id;
-\! $EMUCTL log | grep -c '^GET /v2/ms/emailings?'
--- without it, such a join reads each profile's listing and its emailings'
--- filtered ones; the same rows as the reference
+\! $EMUCTL log | grep -c 'Unsubscribed=true'
+\! $EMUCTL log | grep -c '^GET /v2/profile/'
+-- the other rows of such a join: the same as the reference's
 \! $EMUCTL clear-log
 SELECT (SELECT array_agg(d.id ORDER BY d.id) FROM ms_prof p
           JOIN camp.ms_destinations d ON d.profile = p.id WHERE NOT d.unsubscribed)

@@ -343,26 +343,6 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 }
 
 /*
- * Is the flag column (ms_destinations' unsubscribed) among the table's own
- * conditions?  A key's listing that does not take the flag cannot serve it.
- */
-static bool
-has_flag_condition(RelOptInfo *baserel, MailingRelInfo *info)
-{
-	ListCell   *lc;
-
-	foreach(lc, baserel->baserestrictinfo)
-	{
-		RestrictInfo *ri = lfirst(lc);
-		MailingCond c;
-
-		if (classify(baserel, info, ri->clause, &c) && c.role == COND_FLAG)
-			return true;
-	}
-	return false;
-}
-
-/*
  * A join on a key column: read the one item's listing per outer row.
  */
 static void
@@ -376,9 +356,6 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 
 	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
 		return;
-	if (!(info->mr->flag_keys & MAILING_FLAG_ON(cond.key)) &&
-		has_flag_condition(baserel, info))
-		return;					/* flag_key would read every emailing per row */
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
 	fetched = cond.key == KEY_EMAILING ?
 		(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
@@ -450,10 +427,10 @@ choose_key(List *conds)
 }
 
 /*
- * With a condition on the flag column, a listing that does not take the
- * flag's parameter does not carry the column either (ms_destinations by
- * profile): read by the best key whose listing does, else the account-wide
- * or per-emailing one, and leave the other key's condition local.
+ * With a condition on the flag column, prefer a key whose listing takes
+ * the flag's parameter (ms_destinations by emailing rather than by
+ * profile), leaving the other key's condition local.  Without one, the
+ * key stays: the column is then looked up per emailing (mailing_scan.c).
  */
 static MailingKey
 flag_key(const MailingResource *mr, List *conds, MailingKey key)
@@ -475,7 +452,7 @@ flag_key(const MailingResource *mr, List *conds, MailingKey key)
 			(best == KEY_NONE || c->key < best))
 			best = c->key;
 	}
-	return best;
+	return best == KEY_NONE ? key : best;
 }
 
 /*

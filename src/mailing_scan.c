@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -64,6 +65,9 @@ typedef struct MailingScanState
 	int			emailing_path;	/* paths: the item's emailing, or -1 */
 	MemoryContext flag_cxt;		/* the open part's flag IDs and pages read
 								 * ahead */
+	MemoryContext cache_cxt;	/* the statement's: flag_cache */
+	HTAB	   *flag_cache;		/* emailing -> FlagCacheEntry, for the
+								 * per-(sub)profile lookups */
 	int			detail_column;	/* the detail column's index, or -1 */
 	int			detail_id_path; /* paths: the item's id, for its detail */
 
@@ -183,6 +187,8 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	}
 	st->flag_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw flag",
 										 ALLOCSET_DEFAULT_SIZES);
+	st->cache_cxt = AllocSetContextCreate(estate->es_query_cxt, "copernica_fdw flag cache",
+										  ALLOCSET_DEFAULT_SIZES);
 
 	/* a column only the single object has: read by the item's id */
 	st->detail_column = -1;
@@ -806,81 +812,132 @@ int64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sort IDs and drop repeats; the count left. */
+static int
+sort_unique_ids(int64 *ids, int n)
+{
+	int			i,
+				m = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(ids, n, sizeof(int64), int64_cmp);
+	for (i = 0; i < n; i++)
+		if (i == 0 || ids[i] != ids[m - 1])
+			ids[m++] = ids[i];
+	return m;
+}
+
 /*
- * The open part's flag IDs: those the per-emailing listing of each of
- * emailings holds with the flag's parameter (Unsubscribed=true), with
- * params besides.  An item that carries the column itself, and says false,
- * shows the parameter was ignored.  One page in memory at a time, and the
- * IDs.
+ * The IDs an emailing's listing holds with the flag's parameter
+ * (Unsubscribed=true), with params besides: sorted, distinct, in the
+ * current memory context, one page in memory at a time.  An item that
+ * carries the column itself, and says false, shows the parameter was
+ * ignored.
  */
-static void
-read_flag_ids(MailingScanState *st, List *emailings, const char *params)
+static int64 *
+read_flagged(MailingScanState *st, const char *emailing, const char *params, int *count)
 {
 	CopernicaValuePath paths[3] = {
 		{COPERNICA_SRC_PROPERTY, "ID"}, {COPERNICA_SRC_PROPERTY, "id"},
 		{COPERNICA_SRC_PROPERTY, st->paths[st->flag_column].name}
 	};
-	MemoryContext old = MemoryContextSwitchTo(st->flag_cxt);
-	MemoryContext page_cxt = AllocSetContextCreate(st->flag_cxt, "copernica_fdw flag page",
+	MemoryContext page_cxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "copernica_fdw flag page",
 												   ALLOCSET_DEFAULT_SIZES);
 	int			cap = 64,
 				n = 0,
-				m = 0,
 				i;
 	int64	   *ids = palloc(sizeof(int64) * cap);
-	ListCell   *lc;
+	CopernicaPagerSpec spec;
+	CopernicaPager *pager;
+	CopernicaPage *page;
+	char	   *path = psprintf(st->mr->by_path[KEY_EMAILING],
+								copernica_escape_path_segment(emailing));
 
-	foreach(lc, emailings)
+	part_spec(st, path, psprintf("%s%s", params, st->mr->flag_params), 0, &spec);
+	pager = copernica_pager_begin(st->conn, &st->stats, &spec);
+	while ((page = copernica_next_page(pager, NULL, paths, 3, -1, page_cxt)) != NULL)
 	{
-		CopernicaPagerSpec spec;
-		CopernicaPager *pager;
-		CopernicaPage *page;
-		char	   *path = psprintf(st->mr->by_path[KEY_EMAILING],
-									copernica_escape_path_segment(lfirst(lc)));
-
-		part_spec(st, path, psprintf("%s%s", params, st->mr->flag_params), 0, &spec);
-		pager = copernica_pager_begin(st->conn, &st->stats, &spec);
-		while ((page = copernica_next_page(pager, NULL, paths, 3, -1, page_cxt)) != NULL)
+		for (i = 0; i < page->nitems; i++)
 		{
-			for (i = 0; i < page->nitems; i++)
-			{
-				char	  **v = page->values + (size_t) i * 3;
-				const char *idtext = v[0] ? v[0] : v[1];
-				bool		flagged;
-				int64		id;
+			char	  **v = page->values + (size_t) i * 3;
+			const char *idtext = v[0] ? v[0] : v[1];
+			bool		flagged;
+			int64		id;
 
-				if (v[2] != NULL && (!parse_bool(v[2], &flagged) || !flagged))
-					flag_not_applied(st, path,
-									 psprintf("listed a destination whose \"%s\" is %s",
-											  paths[2].name,
-											  copernica_redact_excerpt(v[2], strlen(v[2]))));
-				if (idtext == NULL || !copernica_parse_id(idtext, &id))
-					ereport(ERROR,
-							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-							 errmsg("unexpected answer from Copernica"),
-							 errdetail("An item of %s has the ID \"%s\".", path,
-									   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
-									   "(none)")));
-				if (n == cap)
-				{
-					cap *= 2;
-					ids = repalloc_huge(ids, sizeof(int64) * cap);
-				}
-				ids[n++] = id;
+			if (v[2] != NULL && (!parse_bool(v[2], &flagged) || !flagged))
+				flag_not_applied(st, path,
+								 psprintf("listed a destination whose \"%s\" is %s",
+										  paths[2].name,
+										  copernica_redact_excerpt(v[2], strlen(v[2]))));
+			if (idtext == NULL || !copernica_parse_id(idtext, &id))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+						 errmsg("unexpected answer from Copernica"),
+						 errdetail("An item of %s has the ID \"%s\".", path,
+								   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
+								   "(none)")));
+			if (n == cap)
+			{
+				cap *= 2;
+				ids = repalloc_huge(ids, sizeof(int64) * cap);
 			}
-			st->pages++;
-			MemoryContextReset(page_cxt);
+			ids[n++] = id;
 		}
-		copernica_pager_end(pager);
+		st->pages++;
+		MemoryContextReset(page_cxt);
 	}
+	copernica_pager_end(pager);
 	MemoryContextDelete(page_cxt);
-	qsort(ids, n, sizeof(int64), int64_cmp);
-	for (i = 0; i < n; i++)
-		if (i == 0 || ids[i] != ids[m - 1])
-			ids[m++] = ids[i];
-	st->flag_ids = ids;
-	st->nflag_ids = m;
+	*count = sort_unique_ids(ids, n);
+	return ids;
+}
+
+/* An emailing's flagged IDs, as the per-(sub)profile lookups keep them. */
+typedef struct FlagCacheEntry
+{
+	int64		emailing;		/* the key */
+	int64	   *ids;
+	int			nids;
+} FlagCacheEntry;
+
+/*
+ * An emailing's flagged IDs for a (sub)profile's rows, read once a
+ * statement: a join over many profiles names the same emailings again.
+ */
+static FlagCacheEntry *
+cached_flagged(MailingScanState *st, const char *emailing)
+{
+	FlagCacheEntry *e;
+	MemoryContext old;
+	int64		key;
+	int64	   *ids;
+	int			n;
+	bool		found;
+
+	if (!copernica_parse_id(emailing, &key))
+		elog(ERROR, "invalid emailing ID \"%s\"", emailing);
+	if (st->flag_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(FlagCacheEntry);
+		ctl.hcxt = st->cache_cxt;
+		st->flag_cache = hash_create("copernica_fdw flag cache", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(st->flag_cache, &key, HASH_FIND, NULL);
+	if (e)
+		return e;
+	old = MemoryContextSwitchTo(st->cache_cxt);
+	ids = read_flagged(st, emailing, st->mr->params, &n);
 	MemoryContextSwitchTo(old);
+	e = hash_search(st->flag_cache, &key, HASH_ENTER, &found);
+	e->ids = ids;
+	e->nids = n;
+	return e;
 }
 
 /*
@@ -898,6 +955,9 @@ read_ahead(MailingScanState *st)
 				n = 0;
 	char	  **emailings = palloc(sizeof(char *) * cap);
 	CopernicaPage *page;
+	List	   *sets;
+	ListCell   *lc;
+	int64		total = 0;
 
 	while ((page = copernica_next_page(st->pager, NULL, st->paths, npaths, -1,
 									   st->flag_cxt)) != NULL)
@@ -930,7 +990,25 @@ read_ahead(MailingScanState *st)
 	copernica_pager_end(st->pager);
 	st->pager = NULL;
 	st->part_open = false;
-	read_flag_ids(st, unique_texts(emailings, n), st->mr->params);
+
+	/* the union of its emailings' flagged IDs */
+	sets = NIL;
+	foreach(lc, unique_texts(emailings, n))
+	{
+		FlagCacheEntry *e = cached_flagged(st, lfirst(lc));
+
+		sets = lappend(sets, e);
+		total += e->nids;
+	}
+	st->flag_ids = palloc(sizeof(int64) * Max(total, 1));
+	foreach(lc, sets)
+	{
+		FlagCacheEntry *e = lfirst(lc);
+
+		memcpy(st->flag_ids + st->nflag_ids, e->ids, sizeof(int64) * e->nids);
+		st->nflag_ids += e->nids;
+	}
+	st->nflag_ids = sort_unique_ids(st->flag_ids, st->nflag_ids);
 	MemoryContextSwitchTo(old);
 }
 
@@ -1189,7 +1267,11 @@ next_page(void *arg)
 				 */
 				if (st->flag_lookup && part_listing(st) == KEY_EMAILING)
 				{
-					read_flag_ids(st, list_make1(st->part_value), st->params);
+					MemoryContext fold = MemoryContextSwitchTo(st->flag_cxt);
+
+					st->flag_ids = read_flagged(st, st->part_value, st->params,
+												&st->nflag_ids);
+					MemoryContextSwitchTo(fold);
 					st->part_check = spec.limit == 0;
 				}
 
@@ -1333,6 +1415,14 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 		value = "true";
 		*is_json = false;
 	}
+
+	/* never a NULL that a condition on it would silently drop */
+	if (value == NULL && col->is_flag)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("An item of %s has no \"%s\".",
+						   part_path(st, st->part_value, false), st->paths[i].name)));
 	return value;
 }
 
