@@ -303,6 +303,8 @@ SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
 SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
 \! $EMUCTL answer 200 1 '[1]' --match /finalgroup
 SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /finalgroup
+SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 1281;
 SELECT count(*) FROM camp.publisher_finalgroups WHERE emailing = 9;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.publisher_finalgroups WHERE emailing = 1281;
 

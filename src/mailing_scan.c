@@ -1155,17 +1155,25 @@ absent_answer(const char *body, int len)
  * is.  Checked to be UTF-8 and brought into the server encoding as a
  * page's JSON is; its size is bounded by max_response_size.
  */
-static CopernicaPage *
-body_page(MailingScanState *st, CopernicaResponse *resp)
+/* Copernica's error object, answered with HTTP 200: the error it is. */
+static void
+check_error_object(CopernicaResponse *resp)
 {
-	size_t		len = resp->body.len;
-	char	   *message = copernica_json_error_message(resp->body.data, len);
-	CopernicaPage *page;
+	char	   *message = copernica_json_error_message(resp->body.data, resp->body.len);
 
 	if (message)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("Copernica rejected the request: %s", copernica_redact(message))));
+}
+
+static CopernicaPage *
+body_page(MailingScanState *st, CopernicaResponse *resp)
+{
+	size_t		len = resp->body.len;
+	CopernicaPage *page;
+
+	check_error_object(resp);
 	st->body = copernica_body_to_server(resp->body.data, &len);
 	page = palloc0(sizeof(CopernicaPage));
 	page->nitems = page->count = 1;
@@ -1205,6 +1213,9 @@ read_bare(MailingScanState *st)
 		page = palloc0(sizeof(CopernicaPage));
 	else
 	{
+		/* an error object has no ID either, but is no absent object */
+		if (st->mr->maybe_absent)
+			check_error_object(resp);
 		page = copernica_parse_page(resp->body.data, resp->body.len, false,
 									st->paths, st->loop.npaths);
 		if (st->mr->maybe_absent && page->nitems == 1 &&
