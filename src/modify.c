@@ -289,8 +289,8 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	if (explain_only)
 		return st;
 
-	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(rel))->serverid,
-										userid, st->opts);
+	st->serverid = GetForeignTable(RelationGetRelid(rel))->serverid;
+	st->conn = copernica_get_connection(st->serverid, userid, st->opts);
 	copernica_resource_bind(st->res, st->conn, st->opts, &st->stats);
 	if (st->res->kind == COPERNICA_SUBPROFILES)
 	{
@@ -398,6 +398,44 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	return st;
 }
 
+/*
+ * The set of IDs an UPDATE or DELETE has written: the one of an earlier
+ * result relation of the same ModifyTable on the same server and kind of
+ * entity, or a new one.  Copernica's IDs are unique across its databases,
+ * so two foreign tables that name one database (even one by name, one by
+ * ID) find their rows in the same set; a row reached through both is
+ * written once, as postgres_fdw writes a remote row once.  Later result
+ * relations are not begun yet (their ri_FdwState is still NULL).
+ */
+static HTAB *
+written_ids_set(ModifyTableState *mtstate, CopernicaModifyState *st)
+{
+	HASHCTL		ctl;
+	int			i;
+
+	for (i = 0; i < mtstate->mt_nrels; i++)
+	{
+		ResultRelInfo *other = &mtstate->resultRelInfo[i];
+		CopernicaModifyState *ost;
+
+		if (other->ri_FdwRoutine == NULL ||
+			other->ri_FdwRoutine->ExecForeignUpdate != copernicaExecForeignUpdate ||
+			other->ri_FdwState == NULL || other->ri_FdwState == st)
+			continue;
+		ost = other->ri_FdwState;
+		if (ost->written_ids && ost->serverid == st->serverid &&
+			strcmp(ost->res->entity_prefix, st->res->entity_prefix) == 0)
+			return ost->written_ids;
+	}
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = mtstate->ps.state->es_query_cxt;
+	return hash_create("copernica_fdw written IDs", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 void
 copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							List *fdw_private, int subplan_index, int eflags)
@@ -429,6 +467,7 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->maxinflight = Max(st->opts->max_concurrency, 1);
 		st->overlap = !st->readback && rinfo->ri_TrigDesc == NULL &&
 			st->maxinflight > 1;
+		st->written_ids = written_ids_set(mtstate, st);
 	}
 }
 

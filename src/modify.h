@@ -13,6 +13,7 @@
 #define COPERNICA_MODIFY_H
 
 #include "executor/tuptable.h"
+#include "utils/hsearch.h"
 #include "utils/rel.h"
 
 /* At most this many created IDs are listed in an error. */
@@ -43,6 +44,7 @@ typedef struct CopernicaModifyState
 {
 	Relation	rel;
 	CmdType		operation;
+	Oid			serverid;
 	CopernicaOptions *opts;
 	CopernicaResource *res;
 	CopernicaConnection *conn;
@@ -65,6 +67,15 @@ typedef struct CopernicaModifyState
 	int64		ncreated;
 	int64	   *created;		/* the first MAX_LISTED_IDS IDs created */
 	int64		already_removed;	/* DELETEs of entities gone already */
+
+	/*
+	 * The IDs an UPDATE or DELETE has written (sent) so far.  A join can
+	 * yield a row more than once; like PostgreSQL, which sees the row
+	 * already changed by the same command, the repeats are skipped.  Shared
+	 * by the result relations of one ModifyTable on the same server and
+	 * kind of entity, since IDs are Copernica's, not the table's.
+	 */
+	HTAB	   *written_ids;
 
 	int64		current_row;	/* for the error context */
 	const char *current_id;

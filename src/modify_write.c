@@ -5,7 +5,9 @@
  *		  triggers, up to max_concurrency requests stay in flight and each
  *		  is checked when room is needed or at the end of the statement; a
  *		  failure waits for the others, so that the error can say which
- *		  rows were changed.
+ *		  rows were changed.  A row the statement has written already (a
+ *		  join that yields it twice) is skipped, as PostgreSQL skips a row
+ *		  already changed by the same command.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +32,7 @@ begin_row(CopernicaModifyState *st, TupleTableSlot *planSlot,
 
 	MemoryContextReset(st->row_cxt);
 	caller_cxt = MemoryContextSwitchTo(st->row_cxt);
-	st->current_row = ++st->rows_done;
+	st->current_row = st->rows_done + 1;
 	st->current_id = copernica_modify_junk_id(st, planSlot);
 	errcb->callback = copernica_modify_error_callback;
 	errcb->arg = st;
@@ -47,6 +49,20 @@ end_row(CopernicaModifyState *st, ErrorContextCallback *errcb,
 	error_context_stack = errcb->previous;
 	st->current_id = NULL;
 	MemoryContextSwitchTo(caller_cxt);
+}
+
+/*
+ * Whether this is the statement's first write to the entity: its ID is
+ * remembered before the request is sent, so that a repeat is skipped even
+ * while the first is still in flight.
+ */
+static bool
+first_write(CopernicaModifyState *st, int64 id)
+{
+	bool		found;
+
+	(void) hash_search(st->written_ids, &id, HASH_ENTER, &found);
+	return !found;
 }
 
 /*
@@ -170,22 +186,14 @@ finish_oldest_write(CopernicaModifyState *st)
 
 /*
  * Send the current row's request and return: it is checked when room is
- * needed, or at the end.  A second write to an entity waits for the first.
+ * needed, or at the end.  No two are to the same entity (first_write).
  */
 static void
 start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
 {
 	MemoryContext old;
 	InflightWrite *w;
-	int			i;
 
-	for (i = 0; i < st->ninflight; i++)
-		if (st->inflight[i].id == id)
-		{
-			while (st->ninflight > i)
-				finish_oldest_write(st);
-			break;
-		}
 	if (st->ninflight >= st->maxinflight)
 		finish_oldest_write(st);
 
@@ -233,7 +241,12 @@ finish_writes(CopernicaModifyState *st)
 	st->current_id = NULL;
 }
 
-/* The write of one row, now or overlapped with the next ones. */
+/*
+ * The write of one row, now or overlapped with the next ones.  NULL for a
+ * row written already: no request, not counted, no RETURNING row and no
+ * AFTER ROW trigger, as for a row PostgreSQL finds already changed by the
+ * same command.
+ */
 static TupleTableSlot *
 write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 		  TupleTableSlot *planSlot)
@@ -242,12 +255,19 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
 	CopernicaRequest *req;
 	CopernicaResponse resp = {0};
+	int64		id;
+
+	/* copernica_modify_junk_id has checked it */
+	(void) copernica_parse_id(st->current_id, &id);
+	if (!first_write(st, id))
+	{
+		end_row(st, &errcb, caller_cxt);
+		return NULL;
+	}
+	st->rows_done++;
 
 	if (st->overlap)
 	{
-		int64		id;
-
-		(void) copernica_parse_id(st->current_id, &id);
 		start_write(st, slot, id);
 		end_row(st, &errcb, caller_cxt);
 		return slot;
@@ -259,12 +279,9 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 	req = copernica_modify_write_request(st, slot);
 	PG_TRY();
 	{
-		int64		id;
-
 		copernica_perform(st->conn, req, &resp, &st->stats);
 		check_write(st, req, &resp);
-		if (copernica_parse_id(st->current_id, &id))
-			copernica_modify_remember_created(st, id);
+		copernica_modify_remember_created(st, id);
 	}
 	PG_CATCH();
 	{
