@@ -219,6 +219,13 @@ SELECT p, (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM ms_ref WHERE
         = (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM camp.ms_destinations
             WHERE profile = p) AS same
   FROM unnest('{14,3,7}'::bigint[]) p ORDER BY p;
+-- a subprofile's listing alike
+\! $EMUCTL clear-log
+SELECT s, (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM ms_ref WHERE subprofile = s)
+        = (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM camp.ms_destinations
+            WHERE subprofile = s) AS same
+  FROM (SELECT DISTINCT subprofile AS s FROM ms_ref WHERE subprofile IS NOT NULL) x;
+\! $EMUCTL log
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id, unsubscribed FROM camp.ms_destinations
  WHERE profile = 14;
 -- a server that ignores the filter answers every destination: two or more
