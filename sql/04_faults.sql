@@ -95,9 +95,9 @@ DELETE FROM f_customers WHERE id = 6;
 SELECT id, age FROM f_customers WHERE id IN (5, 6);
 ALTER SERVER copernica OPTIONS (DROP max_retries);
 
--- rows that move while a scan pages through them: a row read twice is an
--- error (here a profile is added while reading newest first, which shifts
--- every later page by one)
+-- rows that change while a scan pages through them: a profile added while
+-- reading newest first shifts nothing (each page asks for IDs below the
+-- last one read), so each row comes once (offset paging read one twice)
 \! $EMUCTL reset demo
 CREATE FUNCTION add_profile_at(id bigint, at bigint) RETURNS bigint
 LANGUAGE plpgsql AS $$

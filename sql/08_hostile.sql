@@ -289,7 +289,7 @@ SELECT count(*), sum(id) - 9223372036854775807 AS sum_but_the_largest
 \set n `$EMUCTL log | grep -c 'Customers/profiles?start='`
 SELECT :n BETWEEN 5 AND 30 AS few_requests;
 SELECT id FROM h_customers5 WHERE id > 9223372036854775800;
--- a negative ID: every row, or a clear error, in a few requests
+-- a negative ID: a clear error (Copernica's IDs are positive), in a few requests
 \! $EMUCTL reset demo
 \! $EMUCTL renumber 3 -5
 SELECT copernica_forget_metadata();

@@ -419,6 +419,20 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 		PathKey    *pk = linitial(root->query_pathkeys);
 		const char *field = pushable_order_field(root, baserel, info, pk);
 
+		/*
+		 * Rows in an order other than by ID are paged by offset, which
+		 * misses or repeats rows that change between requests (an UPDATE
+		 * moves its row to the end of the modified order): that order is
+		 * pushed only when the rows wanted fit in one request.  Otherwise
+		 * PostgreSQL sorts the scan by ID, which spills to disk as needed.
+		 */
+		if (field && strcmp(field, "id") != 0)
+		{
+			int			limit = pushable_limit(root, baserel, info, true);
+
+			if (limit <= 0 || limit > info->plan.opts->page_size)
+				field = NULL;
+		}
 		if (field)
 			add_scan_path(root, baserel, info, root->query_pathkeys, field,
 						  copernica_pathkey_is_desc(pk));

@@ -528,6 +528,11 @@ typedef struct CopernicaPagerSpec
 	int64		id_ceiling;		/* read no ID above it, or 0 for no bound */
 	bool		by_id;			/* a profile or subprofile listing whose rows
 								 * may come in any order: read by ID */
+	bool		keyset;			/* profiles or subprofiles: in ID order, one
+								 * page after another, never by offset */
+	bool		keyset_desc;	/* in descending ID order */
+	bool		one_request;	/* offset paging in a pushed order: a second
+								 * page would shift, and raises */
 	bool		missing_is_empty;	/* an unknown profile (HTTP 400) has no
 									 * rows: the scan reads one profile's */
 	bool		ids_mode;		/* id = ANY(ids) */
@@ -552,7 +557,6 @@ extern CopernicaResponse *copernica_pager_next(CopernicaPager *pg,
 											   int64 *start, int *asked);
 extern int	copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
 								 CopernicaItemId item_id, void *arg);
-extern bool copernica_pager_ordered(CopernicaPager *pg);
 extern int	copernica_pager_id_ranges(CopernicaPager *pg);
 extern int	copernica_id_ranges(const int64 *ids, int nids, double density,
 								int page_size, int64 **bounds);

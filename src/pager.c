@@ -4,12 +4,21 @@
  *		  Which page requests a scan makes, and in which order their pages
  *		  are returned.
  *
- * Three ways to page:
- *	- offset: start=0, 1000, 2000, ... in the order asked for.  Used where
- *	  the rows must come in an order (a pushed ORDER BY), with a pushed
- *	  LIMIT, and for listings.  The first page is asked for alone (most
- *	  tables fit in one); after a full page, up to max_concurrency pages are
- *	  in flight.
+ * Four ways to page:
+ *	- offset: start=0, 1000, 2000, ... in the order asked for.  Used for
+ *	  listings other than profiles and subprofiles, and for a pushed ORDER
+ *	  BY on another column than the ID, which is only pushed when the rows
+ *	  wanted fit in one request (one_request): offsets shift when rows
+ *	  change between requests, by other clients or the statement itself
+ *	  (an UPDATE moves the row to the end of the modified order), so a
+ *	  second page could miss or repeat rows; it is refused instead.  The
+ *	  first page is asked for alone (most tables fit in one); after a full
+ *	  page, up to max_concurrency pages are in flight.
+ *	- keyset: profiles or subprofiles in ID order (a pushed ORDER BY id, or
+ *	  a pushed LIMIT), and a profile's subprofiles: each page asks for IDs
+ *	  beyond the last one read (fields[]=id>last, or id<last descending) at
+ *	  start=0, one page at a time.  Rows changed or removed meanwhile shift
+ *	  nothing; an answer whose IDs do not go on rising (or falling) raises.
  *	- ID lookups: id = ANY(...) with few IDs, one request per ID.
  *	- stripes: every other profile or subprofile scan, UPDATE's and
  *	  DELETE's included.  The ID space is cut into stripes (lo, hi], each
@@ -72,6 +81,7 @@
 typedef enum PagerMode
 {
 	PAGER_OFFSET,
+	PAGER_KEYSET,
 	PAGER_IDS,
 	PAGER_STRIPES
 } PagerMode;
@@ -130,6 +140,11 @@ struct CopernicaPager
 
 	/* ID lookups */
 	int			next_id;
+
+	/* keyset */
+	bool		have_last;
+	int64		key_last;		/* the last ID read */
+	int64		returned;		/* rows read, against the limit */
 
 	/* stripes */
 	Stripe	   *stripes;
@@ -229,6 +244,63 @@ more_offset_pages(CopernicaPager *pg)
 {
 	return !pg->ended &&
 		!(pg->spec.limit > 0 && pg->next_start >= pg->spec.limit);
+}
+
+/* ----------------------------------------------------------------
+ * keyset
+ * ----------------------------------------------------------------
+ */
+static bool
+more_keyset_pages(CopernicaPager *pg)
+{
+	return !pg->ended &&
+		!(pg->spec.limit > 0 && pg->returned >= pg->spec.limit);
+}
+
+/* The next page: IDs beyond the last one read, at start=0. */
+static void
+send_keyset_page(CopernicaPager *pg)
+{
+	PagerRequest pr = {0};
+	char	   *bound = "";
+
+	pr.asked = pg->spec.page_size;
+	if (pg->spec.limit > 0 && pg->spec.limit - pg->returned < pr.asked)
+		pr.asked = (int) (pg->spec.limit - pg->returned);
+	pr.key = pg->next_key++;
+	if (pg->have_last)
+		bound = psprintf("&fields%%5B%%5D=id%s" INT64_FORMAT,
+						 pg->spec.keyset_desc ? "%3C" : "%3E", pg->key_last);
+	send_request(pg, &pr, bound, false, pg->spec.order);
+}
+
+/*
+ * Every item must lie beyond the last ID read, in the asked direction:
+ * otherwise Copernica ignored the bound or the order, and going on could
+ * repeat or skip rows.
+ */
+static void
+check_keyset_page(CopernicaPager *pg, int nitems, CopernicaItemId item_id, void *arg)
+{
+	int			i;
+
+	for (i = 0; i < nitems; i++)
+	{
+		int64		id = item_id(arg, i);
+
+		if (pg->have_last &&
+			(pg->spec.keyset_desc ? id >= pg->key_last : id <= pg->key_last))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("Asked for IDs %s " INT64_FORMAT " in %s order but got " INT64_FORMAT ".",
+							   pg->spec.keyset_desc ? "below" : "above",
+							   pg->key_last,
+							   pg->spec.keyset_desc ? "descending" : "ascending",
+							   id)));
+		pg->have_last = true;
+		pg->key_last = id;
+	}
 }
 
 /* ----------------------------------------------------------------
@@ -506,6 +578,11 @@ top_up(CopernicaPager *pg, bool early)
 		case PAGER_STRIPES:
 			top_up_stripes(pg);
 			break;
+		case PAGER_KEYSET:
+			/* the next page's bound is the last ID of this one */
+			if (!early && pg->npending == 0 && more_keyset_pages(pg))
+				send_keyset_page(pg);
+			break;
 		case PAGER_OFFSET:
 
 			/*
@@ -620,7 +697,9 @@ copernica_pager_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	}
 	else if (spec->by_id && spec->limit == 0)
 		pg->mode = PAGER_STRIPES;
-	else if (spec->id_ceiling > 0)
+	else if (spec->keyset)
+		pg->mode = PAGER_KEYSET;
+	if (!spec->ids_mode && pg->mode != PAGER_STRIPES && spec->id_ceiling > 0)
 	{
 		/* rows in another order, or a limit: the ceiling is a condition */
 		pg->spec.params = psprintf("%s%s", pg->spec.params,
@@ -666,13 +745,6 @@ copernica_pager_id_ranges(CopernicaPager *pg)
 	return pg->spec.ids_mode && pg->mode == PAGER_STRIPES ? pg->nstripes : 0;
 }
 
-/* Do rows come in ascending (or the asked) order of their IDs? */
-bool
-copernica_pager_ordered(CopernicaPager *pg)
-{
-	return pg->mode == PAGER_OFFSET;
-}
-
 /*
  * The next pending request to hand out: in offset and lookup modes the
  * smallest key, waited for; with stripes whichever is done first.
@@ -715,6 +787,11 @@ send_more(CopernicaPager *pg)
 			if (!more_offset_pages(pg))
 				return false;
 			send_offset_page(pg);
+			break;
+		case PAGER_KEYSET:
+			if (!more_keyset_pages(pg))
+				return false;
+			send_keyset_page(pg);
 			break;
 		case PAGER_IDS:
 		case PAGER_STRIPES:
@@ -898,6 +975,20 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
 				drop_pending(pg);
 				return keep;
 			}
+			if (pg->spec.one_request && more_offset_pages(pg))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("Copernica's rows in the pushed order take more than one request"),
+						 errdetail("Paging by offset would miss or repeat rows that change between requests."),
+						 errhint("Add a LIMIT of at most page_size rows, or sort by another expression so that the rows are sorted locally.")));
+			break;
+
+		case PAGER_KEYSET:
+			check_ceiling(pg, nitems, item_id, arg);
+			check_keyset_page(pg, nitems, item_id, arg);
+			pg->returned += nitems;
+			if (!full)
+				pg->ended = true;
 			break;
 
 		case PAGER_STRIPES:

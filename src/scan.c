@@ -74,13 +74,11 @@ typedef struct CopernicaScanState
 								 * none, -1 not asked yet */
 
 	/*
-	 * Offset paging shifts when rows are added or removed during a scan.
-	 * Rows come in ID order, so an ID that does not go on rising shows a row
-	 * read twice; that is detected (a skipped row cannot be).
+	 * Profiles and subprofiles are read by ID (stripes, or keyset in ID
+	 * order), never by offset, which shifts when rows change during a scan
+	 * (pager.c).
 	 */
 	bool		check_id_order;
-	bool		have_last_id;
-	int64		last_id;
 
 	/* paging */
 	CopernicaPager *pager;
@@ -194,6 +192,35 @@ item_id(void *arg, int item)
 }
 
 /*
+ * Copernica's profile and subprofile IDs are positive: an item without
+ * one, or with one below 1, is not an answer to trust (paging by ID would
+ * go wrong on it), wherever it shows up.
+ */
+static void
+check_item_ids(CopernicaPage *page, int id_path)
+{
+	int			i;
+
+	for (i = 0; i < page->nitems; i++)
+	{
+		const char *text = page->values[(size_t) i * page->npaths + id_path];
+		int64		id;
+
+		if (text == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("An item has no ID.")));
+		if (!copernica_parse_integer(text, &id) || id < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("An item has the ID \"%s\"; Copernica's IDs are positive.",
+							   copernica_redact_excerpt(text, strlen(text)))));
+	}
+}
+
+/*
  * The one page loop of scans and ANALYZE: wait for the pager's next page,
  * parse it into cxt, check it is the page asked for, and let the pager ask
  * for more.  Items past the end of the stripe they were asked for are not
@@ -250,6 +277,8 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("Asked for at most %d items but got %d.",
 						   asked, page->nitems)));
+	if (id_path >= 0 && res != NULL && res->kind != COPERNICA_LISTING)
+		check_item_ids(page, id_path);
 	error_context_stack = errcb.previous;
 
 	/* the response is parsed: the pager frees it and asks for more */
@@ -311,6 +340,28 @@ copernica_integer_value(Datum value, Oid type)
 	if (type == INT4OID)
 		return DatumGetInt32(value);
 	return DatumGetInt64(value);
+}
+
+/*
+ * Does a condition ask only for IDs below 1?  Copernica's IDs are positive
+ * (an answer with another raises, see check_item_ids): it matches nothing,
+ * and no request is made.
+ */
+static bool
+id_below_one(const char *field, const char *op, Datum value,
+			 Oid type)
+{
+	int64		v;
+
+	if (strcmp(field, "id") != 0 ||
+		(type != INT2OID && type != INT4OID && type != INT8OID))
+		return false;
+	v = copernica_integer_value(value, type);
+	if (strcmp(op, "==") == 0 || strcmp(op, "<=") == 0)
+		return v < 1;
+	if (strcmp(op, "<") == 0)
+		return v <= 1;
+	return false;
 }
 
 /*
@@ -382,6 +433,11 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 			MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 			if (st->nids == 0)
 				st->empty_result = true;
+			continue;
+		}
+		if (id_below_one(field, op, value, exprType((Node *) es->expr)))
+		{
+			st->empty_result = true;
 			continue;
 		}
 		if (!cond_exact)
@@ -530,6 +586,12 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->id_ceiling = st->feeds_insert && st->id_ceiling > 0 ? st->id_ceiling : 0;
 	/* rows in any order: read by ID, which neither misses nor repeats */
 	spec->by_id = st->check_id_order && st->order_field[0] == '\0';
+	/* in ID order, with a limit, or one profile's subprofiles: by keyset */
+	spec->keyset = st->check_id_order || st->key_path != NULL;
+	spec->keyset_desc = st->order_desc && strcmp(st->order_field, "id") == 0;
+	/* another order is pushed only when its rows fit in one request */
+	spec->one_request = st->order_field[0] != '\0' &&
+		strcmp(st->order_field, "id") != 0;
 	spec->ids_mode = st->id_mode;
 	spec->ids_desc = st->order_desc;
 	spec->ids = st->id_values;
@@ -552,8 +614,6 @@ start_paging(void *arg, ExprContext *econtext)
 	/* the previous run's pager, ID list and parameters are done with */
 	Assert(CurrentMemoryContext == st->loop.scan_cxt);
 	MemoryContextReset(st->loop.scan_cxt);
-	st->have_last_id = false;
-	st->last_id = 0;
 	st->loop.page = NULL;
 	st->loop.next_item = 0;
 	evaluate_conditions(st, econtext);
@@ -574,12 +634,9 @@ private_int64(List *private, int index)
 	return DatumGetInt64(castNode(Const, list_nth(private, index))->constvalue);
 }
 
-static void check_item(void *arg, char **values);
-
 static const CopernicaRowHooks scan_hooks = {
 	.start = start_paging,
 	.next_page = fetch_next_page,
-	.check_item = check_item,
 };
 
 void
@@ -615,9 +672,9 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->key_path_text = strVal(list_nth(private, ScanPrivateKeyPath));
 
 	/*
-	 * Read by ID in ascending order, which shows a row read twice; not a
-	 * profile's subprofiles, whose listing documents no orderby: a page or
-	 * so by offset.
+	 * Read by ID in ascending order; a profile's subprofiles, whose listing
+	 * documents no orderby, by keyset in the order they come, which must be
+	 * by ID (pager.c checks).
 	 */
 	st->check_id_order = (st->res->kind == COPERNICA_PROFILES ||
 						  st->res->kind == COPERNICA_SUBPROFILES) &&
@@ -661,44 +718,6 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 
 	st->conn = copernica_get_connection(GetForeignTable(RelationGetRelid(st->rel))->serverid,
 										userid, st->opts);
-}
-
-static void
-check_id_rises(CopernicaScanState *st, const char *idtext)
-{
-	int64		id;
-
-	if (idtext == NULL || !copernica_parse_id(idtext, &id))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("unexpected answer from Copernica"),
-				 idtext ?
-				 errdetail("An item has the ID \"%s\".",
-						   copernica_redact_excerpt(idtext, strlen(idtext))) :
-				 errdetail("An item has no ID.")));
-	if (st->have_last_id &&
-		(st->order_desc ? id >= st->last_id : id <= st->last_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("Copernica's rows changed while they were being read"),
-				 id == st->last_id ?
-				 errdetail("The %s with ID " INT64_FORMAT " was read twice: paging by offset shifts when rows are added or removed during a scan.",
-						   st->res->entity_prefix, id) :
-				 errdetail("The %s with ID " INT64_FORMAT " was read after the one with ID " INT64_FORMAT ", out of order: paging by offset shifts when rows are added or removed during a scan.",
-						   st->res->entity_prefix, id, st->last_id),
-				 errhint("Run the query again.")));
-	st->have_last_id = true;
-	st->last_id = id;
-}
-
-/* Offset paging may shift: see check_id_rises. */
-static void
-check_item(void *arg, char **values)
-{
-	CopernicaScanState *st = arg;
-
-	if (st->check_id_order && !st->id_mode && copernica_pager_ordered(st->pager))
-		check_id_rises(st, values[st->loop.id_path]);
 }
 
 /*

@@ -134,6 +134,9 @@ def main(argv=None):
     p = sub.add_parser('profiles')
     p.add_argument('database')
     p.add_argument('--sum', metavar='FIELD', help='also the sum of an integer field')
+    p.add_argument('--ids-with', metavar='FIELD=PREFIX',
+                   help='instead, the IDs (one a line, ascending) of the profiles '
+                   'whose FIELD starts with PREFIX')
     p = sub.add_parser('subprofiles')
     p.add_argument('collection')
     p.add_argument('--sum', metavar='FIELD', help='also the sum of a numeric field')
@@ -214,6 +217,13 @@ def main(argv=None):
             _s, text = call(base, 'GET', '%s?%s=%s' % (c, key, urllib.request.quote(
                 getattr(args, key))))
             ents = json.loads(text)
+            if getattr(args, 'ids_with', None):
+                field, _eq, prefix = args.ids_with.partition('=')
+                for i in sorted(int(e['ID']) for e in ents
+                                if str(e['fields'].get(field) or '').startswith(prefix)):
+                    out.write('%d\n' % i)
+                out.flush()
+                return 0
             line = 'count=%d idsum=%d' % (len(ents), sum(int(e['ID']) for e in ents))
             if args.sum:
                 line += ' %s_sum=%s' % (args.sum, _num(sum(
