@@ -38,7 +38,7 @@ include $(PGXS)
 # every source includes the private header (and it the compatibility one):
 # rebuild all when either changes
 $(OBJS): src/copernica_fdw.h src/compat.h
-src/mailing.o src/mailing_resources.o src/mailing_scan.o: src/mailing.h
+src/mailing.o src/mailing_resources.o src/mailing_scan.o src/mailing_fetch.o: src/mailing.h
 src/modify.o src/modify_row.o src/modify_insert.o src/modify_write.o src/modify_report.o: src/modify.h
 src/connection.o src/batch.o src/http.o: src/http_internal.h
 

@@ -17,7 +17,7 @@ SELECT * FROM camp.publisher_testgroups WHERE emailing = 1281 ORDER BY id;
 \! $EMUCTL log
 \! $EMUCTL clear-log
 SELECT emailing, count(*), sum(destinations) FROM camp.publisher_testgroups GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 
 -- a test group's events: read by test group only, the column filled from
 -- the condition; they are the emailing's events of the group's destinations
@@ -154,7 +154,7 @@ SELECT id, emailing, profile, unsubscribed FROM camp.ms_destinations
 SELECT id, emailing, unsubscribed FROM camp.ms_destinations WHERE unsubscribed IS TRUE ORDER BY id;
 SELECT id, unsubscribed FROM camp.ms_destinations
  WHERE unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
-\! $EMUCTL log
+\! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT * FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed;
 -- the same rows as the local copy
 SELECT (SELECT array_agg(id ORDER BY id) FROM ms_dest WHERE unsubscribed)
@@ -279,6 +279,8 @@ CREATE TABLE long_keys AS
   SELECT g, CASE WHEN g % 97 = 0 THEN NULL ELSE (g * 7919) % 28 + 1 END AS p
     FROM generate_series(1, 5000) g;
 SELECT array_agg(p ORDER BY g)::text AS long_keys FROM long_keys \gset
+-- (one part at a time: the requests' order is the one they are sent in)
+ALTER FOREIGN TABLE camp.ms_destinations OPTIONS (ADD max_concurrency '1');
 \! $EMUCTL clear-log
 SELECT count(*) = (SELECT count(*) FROM ms_ref WHERE profile BETWEEN 1 AND 28) AS same_count
   FROM camp.ms_destinations WHERE profile = ANY (:'long_keys'::bigint[]);
@@ -286,12 +288,13 @@ SELECT count(*) = (SELECT count(*) FROM ms_ref WHERE profile BETWEEN 1 AND 28) A
 \! $EMUCTL log | sed -n 's|^GET /v2/profile/\([0-9]*\)/ms/destinations?.*|\1|p' | paste -sd,
 SELECT string_agg(p::text, ',' ORDER BY first) AS first_come
   FROM (SELECT p, min(g) AS first FROM long_keys WHERE p IS NOT NULL GROUP BY p) s;
+ALTER FOREIGN TABLE camp.ms_destinations OPTIONS (DROP max_concurrency);
 
 -- a split run's final group: one bare object per emailing; an emailing
 -- that is no split run answers [] (PHP's nothing): no row, not an error
 \! $EMUCTL clear-log
 SELECT * FROM camp.publisher_finalgroups ORDER BY emailing;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT * FROM camp.publisher_finalgroups WHERE emailing = 1282;
 -- the final group has the destinations no test group had
 SELECT f.emailing, f.destinations + sum(g.destinations) = e.destinations AS destinations_agree,
@@ -327,7 +330,7 @@ SELECT destination, type, body FROM camp.publisher_destination_body
  WHERE destination = 7340001 AND type = 'text';
 SELECT destination, type, length(body) FROM camp.publisher_destination_body
  WHERE destination = ANY ('{7340001,7340002}') AND type IN ('html', 'mime') ORDER BY 1, 2;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- a type that no body has: no rows, no request (as a remote table with no
 -- such rows); a type condition that cannot be sent is rechecked locally
 \! $EMUCTL clear-log
@@ -439,3 +442,77 @@ SELECT id, labels, jsonb_typeof(labels) FROM camp.ms_labels ORDER BY id;
 \! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /ms/emailing/175
 SELECT id, tags FROM camp.ms_emailings ORDER BY id;
 \! $EMUCTL clear-faults
+
+-- The parts of a per-key scan (every emailing's listing or object, or the
+-- keys of = ANY) are read several at a time: the same requests as one by
+-- one (max_concurrency 1), the same rows, and more than one in flight
+CREATE FOREIGN TABLE camp.stats_one (emailing bigint, clicks_total integer)
+  SERVER copernica OPTIONS (resource 'publisher_statistics', max_concurrency '1');
+CREATE FOREIGN TABLE camp.dest_one (id text, emailing bigint)
+  SERVER copernica OPTIONS (resource 'publisher_destinations', max_concurrency '1',
+                            page_size '7');
+CREATE FOREIGN TABLE camp.dest_four (id text, emailing bigint)
+  SERVER copernica OPTIONS (resource 'publisher_destinations', max_concurrency '4',
+                            page_size '7');
+\! $EMUCTL latency 30
+\! $EMUCTL clear-log
+SELECT emailing, clicks_total FROM camp.publisher_statistics;
+\set overlap `$EMUCTL log --in-flight-at-end 3`
+\set four `$EMUCTL log | sort | md5sum`
+\! $EMUCTL log | sort
+\! $EMUCTL clear-log
+SELECT emailing, clicks_total FROM camp.stats_one;
+\set one `$EMUCTL log | sort | md5sum`
+SELECT :overlap >= 2 AS in_flight, :'one' = :'four' AS same_requests;
+-- a listing of several pages per part: each part's pages in order, the
+-- rows part by part, the requests as one by one
+\! $EMUCTL clear-log
+CREATE TABLE dest_four AS SELECT row_number() OVER () AS n, * FROM camp.dest_four
+  WHERE emailing = ANY ('{1290,1281,1282}');
+\set four `$EMUCTL log | sort | md5sum`
+\! $EMUCTL log --count
+\! $EMUCTL clear-log
+CREATE TABLE dest_one AS SELECT row_number() OVER () AS n, * FROM camp.dest_one
+  WHERE emailing = ANY ('{1290,1281,1282}');
+\set one `$EMUCTL log | sort | md5sum`
+\! $EMUCTL latency 0
+SELECT :'one' = :'four' AS same_requests,
+       (SELECT count(*) FROM dest_one) AS rows,
+       NOT EXISTS (SELECT * FROM dest_one FULL JOIN dest_four USING (n, id, emailing)
+                    WHERE dest_one.n IS NULL OR dest_four.n IS NULL) AS same_rows_same_order,
+       (SELECT array_agg(emailing ORDER BY first) FROM
+          (SELECT emailing, min(n) AS first FROM dest_four GROUP BY 1) s) AS part_order;
+-- an error names the part it came from, whichever are in flight
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/
+SELECT count(*) FROM camp.dest_four;
+\! $EMUCTL clear-faults
+-- a scan ended with parts in flight (LIMIT above a local filter), and
+-- rescanned (the inner side of a nested loop)
+SELECT emailing FROM camp.publisher_statistics WHERE clicks_total >= 0 LIMIT 1;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SELECT v.x, count(*) FROM (VALUES (1), (2)) v(x)
+  JOIN camp.dest_four d ON d.emailing > v.x GROUP BY 1 ORDER BY 1;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+DROP TABLE dest_one, dest_four;
+
+-- Two conditions on the key: the values both allow are read, whichever
+-- comes first; none left, no request and no row (a single unknown
+-- emailing stays Copernica's error)
+\! $EMUCTL clear-log
+SELECT count(*) = (SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 1281)
+       AS same_count
+  FROM camp.publisher_destinations WHERE emailing = 1281 AND emailing = ANY ('{1281,0}');
+SELECT count(*) FROM camp.publisher_destinations
+ WHERE emailing = ANY ('{0,1282,1281}') AND emailing = ANY ('{1290,1282,1281}')
+   AND emailing = ANY ('{1282,9,1281}');
+SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 0 AND emailing = ANY ('{1281}');
+SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 1281 AND emailing = 1282;
+\! $EMUCTL log | sort
+PREPARE two_keys(bigint, bigint[]) AS
+  SELECT count(*) FROM camp.publisher_destinations WHERE emailing = $1 AND emailing = ANY ($2);
+EXECUTE two_keys(1282, '{0,1282}');
+EXECUTE two_keys(0, '{1282}');
+SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 0;
+DEALLOCATE two_keys;

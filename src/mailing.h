@@ -2,8 +2,8 @@
  *
  * mailing.h
  *		  What mailing_resources.c (the resources and their columns),
- *		  mailing.c (their planning) and mailing_scan.c (their execution)
- *		  share; private to those three files.
+ *		  mailing.c (their planning), mailing_scan.c (their execution) and
+ *		  mailing_fetch.c (its parts in flight) share; private to those.
  *
  *-------------------------------------------------------------------------
  */
@@ -121,5 +121,19 @@ extern bool copernica_mailing_column(const MailingResource *mr, Oid relid,
 extern void copernica_mailing_unknown_column(const MailingResource *mr,
 											 const char *colname,
 											 const char *relname) pg_attribute_noreturn();
+
+/* mailing_fetch.c: the parts of a per-key scan, several in flight */
+typedef struct MailingFetch MailingFetch;
+
+extern MailingFetch *copernica_mailing_fetch_begin(CopernicaConnection *conn,
+												   CopernicaStats *stats,
+												   char **paths, int nunits,
+												   const char *query, bool paged,
+												   int page_size, int window);
+extern CopernicaResponse *copernica_mailing_fetch_next(MailingFetch *mf, int *unit,
+													   CopernicaRequest **req,
+													   int64 *start, int *asked);
+extern void copernica_mailing_fetch_done(MailingFetch *mf, int nitems);
+extern void copernica_mailing_fetch_end(MailingFetch *mf);
 
 #endif							/* COPERNICA_MAILING_H */

@@ -87,6 +87,14 @@ typedef struct MailingScanState
 	CopernicaPager *pager;
 
 	/*
+	 * Parts read with several in flight (mailing_fetch.c): a part's value
+	 * and body type per unit, or none when they are read one by one.
+	 */
+	MailingFetch *fetch;
+	char	  **unit_parts;
+	int		   *unit_variants;
+
+	/*
 	 * The open part's flag column, where its listing's items lack it: true
 	 * for the IDs the emailings' listings hold with the flag's parameter.
 	 */
@@ -104,6 +112,8 @@ typedef struct MailingScanState
 } MailingScanState;
 
 static const CopernicaRowHooks mailing_hooks;
+static bool parts_overlap(MailingScanState *st);
+static void start_fetch(MailingScanState *st);
 
 void
 copernica_mailing_begin(ForeignScanState *node, int eflags)
@@ -403,6 +413,39 @@ array_texts(Datum array)
 }
 
 /*
+ * The texts of a that b holds too, in a's order.  Sorted copies of b are
+ * searched, so that two long lists cost n log n, not n squared.
+ */
+static int
+text_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static List *
+intersect_texts(List *a, List *b)
+{
+	int			n = list_length(b);
+	char	  **sorted = palloc(sizeof(char *) * Max(n, 1));
+	List	   *out = NIL;
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, b)
+		sorted[i++] = lfirst(lc);
+	qsort(sorted, n, sizeof(char *), text_cmp);
+	foreach(lc, a)
+	{
+		char	   *t = lfirst(lc);
+
+		if (n > 0 && bsearch(&t, sorted, n, sizeof(char *), text_cmp))
+			out = lappend(out, t);
+	}
+	pfree(sorted);
+	return out;
+}
+
+/*
  * Every ID of the emailings listing, for tables that have no account-wide
  * listing and no key condition: their items are read emailing by emailing.
  */
@@ -521,7 +564,8 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 	StringInfoData params;
 	bool		have_lower = false,
 				have_upper = false,
-				have_key = false;
+				have_key = false,
+				keys_shown = false;
 	Timestamp	lower = 0,
 				upper = 0;
 	const char *lower_shown = NULL,
@@ -553,14 +597,23 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 		switch (role)
 		{
 			case COND_KEY:
-				if (!have_key)
-					*keys = list_make1(text ? pstrdup(text) : datum_text(v->value, v->type));
-				have_key = true;
-				break;
 			case COND_KEY_LIST:
-				if (!have_key)
-					*keys = text ? list_make1(pstrdup(text)) : array_texts(v->value);
-				have_key = true;
+				{
+					List	   *these = text ? list_make1(pstrdup(text)) :
+						role == COND_KEY_LIST ? array_texts(v->value) :
+						list_make1(datum_text(v->value, v->type));
+
+					/*
+					 * Two conditions on the key: the values both allow (a
+					 * value known only to EXPLAIN: the first condition's).
+					 */
+					if (!have_key)
+						*keys = these;
+					else if (text == NULL && !keys_shown)
+						*keys = intersect_texts(*keys, these);
+					keys_shown |= text != NULL;
+					have_key = true;
+				}
 				break;
 			case COND_VARIANT:
 			case COND_VARIANT_LIST:
@@ -698,6 +751,9 @@ start_scan(void *arg, ExprContext *econtext)
 
 	/* the previous run's parts, pagers and values are done with */
 	Assert(st->pager == NULL);
+	if (st->fetch)
+		copernica_mailing_fetch_end(st->fetch);
+	st->fetch = NULL;
 	MemoryContextReset(st->loop.scan_cxt);
 	st->delivered = 0;
 	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
@@ -728,6 +784,8 @@ start_scan(void *arg, ExprContext *econtext)
 	}
 	else
 		st->parts = all_emailing_ids(st);
+	if (parts_overlap(st))
+		start_fetch(st);
 }
 
 /*
@@ -1190,19 +1248,11 @@ body_page(MailingScanState *st, CopernicaResponse *resp)
  * group) and is, or has no ID, is no row.
  */
 static CopernicaPage *
-read_bare(MailingScanState *st)
+parse_bare(MailingScanState *st, CopernicaRequest *req, CopernicaResponse *resp)
 {
-	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
-	CopernicaResponse *resp = palloc0(sizeof(CopernicaResponse));
 	ErrorContextCallback errcb;
 	CopernicaPage *page;
 
-	req->method = "GET";
-	req->path = part_path(st, st->part_value, true);
-	if (st->variant >= 0)
-		req->path = psprintf("%s/%s", req->path, st->mr->variants[st->variant]);
-	req->query = bare_query(st->params);
-	copernica_perform(st->conn, req, resp, &st->stats);
 	errcb.callback = copernica_request_error_callback;
 	errcb.arg = req;
 	errcb.previous = error_context_stack;
@@ -1226,6 +1276,152 @@ read_bare(MailingScanState *st)
 	return page;
 }
 
+/* The URL of a part's object (and a body's type), escaped. */
+static char *
+bare_path(MailingScanState *st, const char *value, int variant)
+{
+	char	   *path = part_path(st, value, true);
+
+	if (variant >= 0)
+		path = psprintf("%s/%s", path, st->mr->variants[variant]);
+	return path;
+}
+
+static CopernicaPage *
+read_bare(MailingScanState *st)
+{
+	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
+	CopernicaResponse *resp = palloc0(sizeof(CopernicaResponse));
+
+	req->method = "GET";
+	req->path = bare_path(st, st->part_value, st->variant);
+	req->query = bare_query(st->params);
+	copernica_perform(st->conn, req, resp, &st->stats);
+	return parse_bare(st, req, resp);
+}
+
+/*
+ * Can the parts be read several at a time, with the same requests?  Not
+ * the account-wide listing (one part, paged by the pager), not with a
+ * pushed LIMIT (a part read ahead may not be needed), not where the flag
+ * column is looked up part by part.
+ */
+static bool
+parts_overlap(MailingScanState *st)
+{
+	return st->key != NUM_KEYS && st->limit == 0 && st->opts->max_concurrency > 1 &&
+		!needs_flag_lookup(st, st->flag_sent) && list_length(st->parts) > 1;
+}
+
+/* Start reading the parts (each body type of each) several at a time. */
+static void
+start_fetch(MailingScanState *st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->loop.scan_cxt);
+	int			nparts = list_length(st->parts);
+	int			nvariants = 1;
+	char	  **paths;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (st->mr->variants)
+		for (nvariants = 0; st->mr->variants[nvariants]; nvariants++)
+			;
+	paths = palloc(sizeof(char *) * nparts * nvariants);
+	st->unit_parts = palloc(sizeof(char *) * nparts * nvariants);
+	st->unit_variants = palloc(sizeof(int) * nparts * nvariants);
+	foreach(lc, st->parts)
+	{
+		const char *value = lfirst(lc);
+		int			v;
+
+		/* a resource without types: the one unit, v = -1 */
+		for (v = st->mr->variants ? 0 : -1; v < (st->mr->variants ? nvariants : 0); v++)
+		{
+			if (v >= 0 && !(st->variants & (((uint32) 1) << v)))
+				continue;
+			st->unit_parts[n] = (char *) value;
+			st->unit_variants[n] = v;
+			paths[n++] = st->mr->envelope ? part_path(st, value, true) :
+				bare_path(st, value, v);
+		}
+	}
+	st->parts = NIL;
+	st->fetch = copernica_mailing_fetch_begin(st->conn, &st->stats, paths, n,
+											  st->mr->envelope ? st->params :
+											  bare_query(st->params),
+											  st->mr->envelope, st->opts->page_size,
+											  st->opts->max_concurrency);
+	MemoryContextSwitchTo(old);
+}
+
+/* The next page of the parts read several at a time; false at their end. */
+static bool
+fetched_page(MailingScanState *st)
+{
+	CopernicaRequest *req;
+	CopernicaResponse *resp;
+	CopernicaPage *page;
+	MemoryContext old;
+	int64		start;
+	int			asked;
+	int			unit;
+
+	resp = copernica_mailing_fetch_next(st->fetch, &unit, &req, &start, &asked);
+	if (resp == NULL)
+	{
+		copernica_mailing_fetch_end(st->fetch);
+		st->fetch = NULL;
+		return false;
+	}
+	st->part_value = st->unit_parts[unit];
+	st->variant = st->unit_variants[unit];
+	old = MemoryContextSwitchTo(st->loop.page_cxt);
+	if (st->mr->envelope)
+	{
+		ErrorContextCallback errcb;
+
+		errcb.callback = copernica_request_error_callback;
+		errcb.arg = req;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
+		page = copernica_parse_page(resp->body.data, resp->body.len, true,
+									st->paths, st->loop.npaths);
+		if (page->start != start)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
+							   start, page->start)));
+		if (page->nitems > asked)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("Asked for at most %d items but got %d.",
+							   asked, page->nitems)));
+		error_context_stack = errcb.previous;
+	}
+	else
+	{
+		/* the answer goes with the batch's forgetting it: a copy */
+		CopernicaResponse *copy = palloc(sizeof(CopernicaResponse));
+
+		*copy = *resp;
+		initStringInfo(&copy->body);
+		appendBinaryStringInfo(&copy->body, resp->body.data, resp->body.len);
+		page = parse_bare(st, req, copy);
+	}
+	MemoryContextSwitchTo(old);
+	copernica_mailing_fetch_done(st->fetch, page->nitems);
+	st->pages++;
+	st->delivered += page->nitems;
+	if (st->detail_column >= 0)
+		read_details(st, page);
+	st->loop.page = page;
+	st->loop.next_item = 0;
+	return true;
+}
+
 /* The next page of items, from the open part or the next one. */
 static bool
 next_page(void *arg)
@@ -1242,6 +1438,8 @@ next_page(void *arg)
 
 		if (st->empty)
 			return false;
+		if (st->fetch)
+			return fetched_page(st);
 		/* the pages a (sub)profile's listing was read ahead into */
 		if (st->ahead != NIL)
 		{
@@ -1469,6 +1667,9 @@ copernica_mailing_rescan(ForeignScanState *node)
 	if (st->pager)
 		copernica_pager_end(st->pager);
 	st->pager = NULL;
+	if (st->fetch)
+		copernica_mailing_fetch_end(st->fetch);
+	st->fetch = NULL;
 	st->part_open = false;
 	copernica_row_loop_rescan(&st->loop);
 }
@@ -1480,8 +1681,13 @@ copernica_mailing_end(ForeignScanState *node)
 
 	if (st && st->pager)
 		copernica_pager_end(st->pager);
+	if (st && st->fetch)
+		copernica_mailing_fetch_end(st->fetch);
 	if (st)
+	{
 		st->pager = NULL;
+		st->fetch = NULL;
+	}
 }
 
 /* The first request a listing's pager makes, built by the pager. */

@@ -16,6 +16,7 @@ needs root (or kernel.perf_event_paranoid <= 1 and the same user).
     bench.py events [--profiles N] [--mailings M]
     bench.py update [--runs N] [--rows N] [--latency MS]
     bench.py collection [--rows N] [--shapes S,...] [--latencies MS,...]
+    bench.py parts [--profiles N] [--mailings M] [--latency MS]
 """
 
 import argparse
@@ -597,6 +598,79 @@ def events(args):
           'also asks for their metadata at planning)')
 
 
+# -- the parts benchmark -------------------------------------------------------
+
+PARTS_QUERIES = [
+    ('publisher_clicks (account-wide)', 'SELECT count(*) FROM clicks{mc}'),
+    ('publisher_statistics (each emailing)', 'SELECT count(*), sum(clicks_total) FROM statistics{mc}'),
+    ('publisher_destinations (each emailing)', 'SELECT count(*), count(DISTINCT id) FROM destinations{mc}'),
+    ('destinations, emailing = ANY(200 keys)',
+     'SELECT count(*), count(DISTINCT id) FROM destinations{mc} WHERE emailing = ANY({keys})'),
+]
+
+
+def request_lines():
+    """The emulator's log of requests, sorted: the set a statement sent."""
+    return sorted(emuctl('log').splitlines())
+
+
+def parts(args):
+    """The per-key parts of a mailing scan (one listing or object per
+    emailing) at a latency, read one at a time (max_concurrency 1) and with
+    the default 4 in flight: wall time, requests, and that both send the
+    same requests and read the same rows."""
+    setup_server()
+    stmts = []
+    for mc in (1, 4):
+        for name, resource, cols in (
+                ('clicks', 'publisher_clicks', 'id bigint, emailing bigint'),
+                ('statistics', 'publisher_statistics', 'emailing bigint, clicks_total integer'),
+                ('destinations', 'publisher_destinations', 'id bigint, emailing bigint')):
+            stmts.append("CREATE FOREIGN TABLE %s%d (%s) SERVER emulator OPTIONS "
+                         "(resource '%s', max_concurrency '%d')" % (name, mc, cols, resource, mc))
+    sql(*stmts)
+    log('emuctl reset generate %d --mailings %d' % (args.profiles, args.mailings))
+    emuctl('reset', 'generate', args.profiles, '--mailings', args.mailings)
+    with urllib.request.urlopen('%s/publisher/emailings?access_token=%s&limit=200'
+                                % (API, TOKEN)) as r:
+        keys = [int(e['ID']) for e in json.loads(r.read().decode())['data']]
+    keys_sql = "'{%s}'::bigint[]" % ','.join(str(k) for k in keys)
+    nemailings = api_total('publisher/emailings')
+    emuctl('latency', args.latency)
+    results = []
+    try:
+        for label, q in PARTS_QUERIES:
+            got = {}
+            for mc in (1, 4):
+                conn, cur, pid = backend()
+                with Measure(pid) as m:
+                    cur.execute(q.format(mc=mc, keys=keys_sql))
+                    rows = cur.fetchall()
+                conn.close()
+                got[mc] = (m.result(), rows, request_lines())
+            if got[1][1] != got[4][1] or got[1][2] != got[4][2]:
+                raise RuntimeError('%s: max_concurrency 4 read %r in %d requests, 1 read %r in %d'
+                                   % (label, got[4][1], len(got[4][2]), got[1][1], len(got[1][2])))
+            results.append((label, got[1][0], got[4][0], got[4][1][0][0]))
+    finally:
+        emuctl('latency', 0)
+    emuctl('reset', 'empty')
+
+    print()
+    print('== parts: per-emailing scans, %d Publisher emailings, %d ms latency'
+          % (nemailings, args.latency))
+    print()
+    header = '%-40s  %8s  %6s  %9s  %9s  %8s' % (
+        'query', 'rows', 'reqs', 'mc 1 s', 'mc 4 s', 'speed-up')
+    print(header)
+    print('-' * len(header))
+    for label, r1, r4, n in results:
+        print('%-40s  %8d  %6d  %9.2f  %9.2f  %7.2fx' % (
+            label, n, r4['requests'], r1['wall'], r4['wall'], r1['wall'] / r4['wall']))
+    print('(rows: the count read; reqs: the same set of requests with either setting, '
+          'checked against the emulator log)')
+
+
 # -- the insert benchmark ------------------------------------------------------
 
 INSERT_CONFIGS = [
@@ -858,6 +932,10 @@ def main():
     p.add_argument('--shapes', default='dense,sparse,clustered,skewed,removed',
                    help='ID shapes of the generated dataset (emuctl reset generate --shape)')
     p.add_argument('--latencies', default='0,20')
+    p = sub.add_parser('parts')
+    p.add_argument('--profiles', type=int, default=100)
+    p.add_argument('--mailings', type=int, default=1200)
+    p.add_argument('--latency', type=int, default=20)
     args = ap.parse_args()
     if getattr(args, 'runs', 1) < 1 or getattr(args, 'rows', 1) < 1:
         ap.error('--runs and --rows must be positive')
@@ -873,6 +951,8 @@ def main():
         update(args)
     elif args.cmd == 'collection':
         collection(args)
+    elif args.cmd == 'parts':
+        parts(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'
