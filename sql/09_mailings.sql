@@ -21,19 +21,19 @@ SELECT id, "timestamp", subject, type, destinations, clicks, impressions, errors
        from_address->>'email' AS sender, target->>'type' AS target
   FROM mail.publisher_emailings ORDER BY id;
 SELECT id, "timestamp", subject, destinations, template FROM mail.ms_emailings ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- a time range becomes fromdate/todate, a second wider (bounds may be
 -- exclusive), and is rechecked
 \! $EMUCTL clear-log
 SELECT id, "timestamp" FROM mail.publisher_emailings
  WHERE "timestamp" > '2024-03-14 15:02:14' AND "timestamp" <= '2024-06-20 18:45:10' ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT id FROM mail.publisher_emailings WHERE "timestamp" > '2024-03-14 15:02:14';
 -- a profile's mail history: the profile column is filled from the condition
 \! $EMUCTL clear-log
 SELECT id, subject, profile FROM mail.publisher_emailings WHERE profile = 1 ORDER BY id;
 SELECT id, subject, profile FROM mail.ms_emailings WHERE profile = 2 ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 
 -- destinations of one emailing, of several, and of every emailing
 \! $EMUCTL clear-log
@@ -42,16 +42,16 @@ SELECT count(*), count(DISTINCT profile), min(timestampsent), max(timestampsent)
   FROM mail.publisher_destinations WHERE emailing = 1281;
 SELECT emailing, count(*) FROM mail.publisher_destinations
  WHERE emailing = ANY ('{1282,1290,1282}') GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT emailing, count(*) FROM mail.publisher_destinations GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT * FROM mail.publisher_destinations;
 -- timestampsent goes as fields[]
 \! $EMUCTL clear-log
 SELECT count(*) FROM mail.publisher_destinations
  WHERE emailing = 1281 AND timestampsent > '2024-03-14 15:02:30.5';
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- the profile's destinations, and the subprofile's
 SELECT emailing, profile, subprofile FROM mail.publisher_destinations WHERE profile = 1 ORDER BY emailing;
 SELECT emailing, profile, subprofile, message_id IS NOT NULL AS has_message
@@ -83,7 +83,7 @@ SELECT count(*), count(DISTINCT emailing), min("timestamp") > '2024-03-14 15:02:
   FROM mail.publisher_clicks;
 SELECT id, "timestamp", link_id, link, emailing, destination, profile
   FROM mail.publisher_clicks WHERE emailing = 1282 ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- every kind reads, with its own shape
 SELECT count(*) FROM mail.publisher_deliveries WHERE attempt = 0 AND smtp_response LIKE '250%';
 SELECT errortype, count(*) FROM mail.publisher_errors GROUP BY 1 ORDER BY 1;
@@ -108,19 +108,19 @@ SELECT explain_portable('COSTS OFF',
 \! $EMUCTL clear-log
 SELECT w.emailing, count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing
  GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- one destination's events
 \! $EMUCTL clear-log
 SELECT id, emailing, destination, profile FROM mail.publisher_clicks
  WHERE destination = 7340026 AND emailing = 1282 ORDER BY id;
 SELECT count(*) FROM mail.ms_deliveries WHERE destination = 1840001;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- Marketing Suite events take begintime/endtime, a second wider, rechecked
 CREATE TABLE ms_del AS SELECT * FROM mail.ms_deliveries;
 \! $EMUCTL clear-log
 SELECT count(*) FROM mail.ms_deliveries
  WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20';
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT count(*) FROM ms_del
  WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20';
 -- a condition the API cannot take stays local, and is right
@@ -185,7 +185,7 @@ SELECT explained($$SELECT id FROM mail.publisher_clicks
 \! $EMUCTL clear-log
 SELECT count(*) FROM mail.publisher_clicks
  WHERE emailing = 1282 AND "timestamp" >= '2024-03-14 15:30:00.5';
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 SELECT explained($$SELECT id FROM mail.ms_deliveries
                     WHERE "timestamp" >= '2024-01-13 15:09:55' AND "timestamp" < '2024-01-13 15:10:20'$$) AS req \gset
@@ -207,7 +207,7 @@ SELECT explained('SELECT * FROM mail.ms_statistics WHERE emailing = 169') AS req
 \echo :req
 \! $EMUCTL clear-log
 SELECT count(*) FROM (SELECT * FROM mail.ms_statistics WHERE emailing = 169) s;
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 -- per outer row of a join (a parameterized path), and a generic plan's $1
 SELECT explained($$SELECT c.id FROM wanted w JOIN mail.publisher_clicks c
@@ -215,7 +215,7 @@ SELECT explained($$SELECT c.id FROM wanted w JOIN mail.publisher_clicks c
 \echo :req
 \! $EMUCTL clear-log
 SELECT count(c.id) FROM wanted w JOIN mail.publisher_clicks c ON c.emailing = w.emailing;
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 PREPARE clicks_of(bigint) AS SELECT id FROM mail.publisher_clicks WHERE emailing = $1;
 SET plan_cache_mode = force_generic_plan;
@@ -223,7 +223,7 @@ SELECT explained('EXECUTE clicks_of(1290)') AS req \gset
 \echo :req
 \! $EMUCTL clear-log
 EXECUTE clicks_of(1290);
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 RESET plan_cache_mode;
 DEALLOCATE clicks_of;
@@ -236,19 +236,19 @@ SELECT explained('SELECT id FROM mail.publisher_clicks LIMIT 3') AS req \gset
 \echo :req
 \! $EMUCTL clear-log
 SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks LIMIT 3) s;
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 \! $EMUCTL clear-log
 SELECT count(*) FROM (SELECT id, emailing FROM mail.publisher_clicks
                        WHERE emailing = ANY ('{1282,1290}') LIMIT 10) s;
 SELECT count(*) FROM (SELECT emailing FROM mail.publisher_destinations LIMIT 2) s;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks WHERE link LIKE '%sale%' LIMIT 2) s;
 SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks
                        WHERE emailing = 1282 AND "timestamp" > '2024-01-01' LIMIT 2) s;
 SELECT count(*) FROM (SELECT id FROM mail.publisher_clicks ORDER BY id LIMIT 2) s;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT id FROM mail.ms_deliveries LIMIT 5;
 
 -- timestamptz bounds go too, as Copernica's local time in the server's
@@ -266,7 +266,7 @@ CREATE TABLE ms_deliveries_tz_copy AS SELECT * FROM ms_deliveries_tz;
 SELECT count(*), min("timestamp") FROM clicks_tz WHERE "timestamp" > '2024-03-14 10:30:00-04';
 SELECT count(*) FROM ms_deliveries_tz
  WHERE "timestamp" >= '2024-01-13 09:09:55-05' AND "timestamp" < '2024-01-13 09:10:20-05';
-\! $EMUCTL log | grep -v '[?&]limit=0&'
+\! $EMUCTL log | grep -v '[?&]limit=0&' | sort
 SELECT count(*), min("timestamp") FROM clicks_tz_copy WHERE "timestamp" > '2024-03-14 10:30:00-04';
 SELECT count(*) FROM ms_deliveries_tz_copy
  WHERE "timestamp" >= '2024-01-13 09:09:55-05' AND "timestamp" < '2024-01-13 09:10:20-05';
@@ -280,7 +280,7 @@ SELECT explained($$SELECT id FROM clicks_tz WHERE emailing = 1282
 \! $EMUCTL clear-log
 SELECT count(*) FROM clicks_tz WHERE emailing = 1282
    AND "timestamp" > '2024-03-30 12:00:00+00' AND "timestamp" < '2024-03-31 00:30:00+00';
-\set log `$EMUCTL log`
+\set log `$EMUCTL log | sort`
 SELECT * FROM sent_as_explained(:'req', :'log');
 SELECT explained($$SELECT id FROM clicks_tz WHERE emailing = 1282
                       AND "timestamp" >= '2024-04-03 12:00:00+00'$$);

@@ -14,7 +14,7 @@ IMPORT FOREIGN SCHEMA "_mailings" FROM SERVER copernica INTO camp;
 -- test groups: per emailing, or every emailing's in turn
 \! $EMUCTL clear-log
 SELECT * FROM camp.publisher_testgroups WHERE emailing = 1281 ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT emailing, count(*), sum(destinations) FROM camp.publisher_testgroups GROUP BY 1 ORDER BY 1;
 \! $EMUCTL log | sort
@@ -26,7 +26,7 @@ SELECT testgroup, id, emailing, destination, link FROM camp.publisher_testgroup_
  WHERE testgroup = 12811 ORDER BY id;
 SELECT testgroup, count(*) FROM camp.publisher_testgroup_deliveries
  WHERE testgroup = ANY ('{12811,12812,12901}') GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT g.id, g.destinations = count(DISTINCT d.destination) AS destinations_agree
   FROM camp.publisher_testgroups g
   JOIN camp.publisher_testgroup_deliveries d ON d.testgroup = g.id
@@ -54,7 +54,7 @@ SELECT explain_portable('COSTS OFF',
 SELECT g.id, count(c.id) FROM camp.publisher_testgroups g
   JOIN camp.publisher_testgroup_clicks c ON c.testgroup = g.id
  WHERE g.emailing = 1281 GROUP BY 1 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- without a test group there is nothing to read: an error, no request
 \! $EMUCTL clear-log
 SELECT count(*) FROM camp.publisher_testgroup_clicks;
@@ -66,7 +66,7 @@ SELECT count(*) FROM camp.publisher_testgroup_clicks WHERE testgroup = 99;
 -- snapshots: one bare object per emailing
 \! $EMUCTL clear-log
 SELECT * FROM camp.publisher_snapshots ORDER BY emailing;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 
 -- message contents and statistics of single destinations
 \! $EMUCTL clear-log
@@ -75,14 +75,14 @@ SELECT c.destination, c.subject, c.html IS NOT NULL AS has_html, c.text IS NOT N
   FROM camp.publisher_destinations d
   JOIN camp.publisher_destination_content c ON c.destination = d.internal
  WHERE d.emailing = 1290 ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT c.subject = e.subject AS subject_agrees
   FROM camp.publisher_destination_content c, camp.publisher_emailings e
  WHERE c.destination = 7340001 AND e.id = 1281;
 \! $EMUCTL clear-log
 SELECT * FROM camp.publisher_destination_statistics WHERE destination = ANY ('{7340001,7340002}')
  ORDER BY destination;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- they agree with the destination's events
 SELECT s.destination,
        s.clicks_total = (SELECT count(*) FROM camp.publisher_clicks c
@@ -106,7 +106,7 @@ SELECT * FROM camp.ms_destination_statistics WHERE abuses_total > 0;
 -- a template's statistics add up its emailings'
 \! $EMUCTL clear-log
 SELECT * FROM camp.ms_template_statistics WHERE template = 579;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT t.destinations = sum(s.destinations) AS destinations_agree,
        t.clicks_total = sum(s.clicks_total) AS clicks_agree,
        t.impressions_unique = sum(s.impressions_unique) AS impressions_agree
@@ -123,7 +123,7 @@ SELECT id, next, previous, "interval", iterations, processed_iterations, schedul
   FROM camp.publisher_scheduledemailings ORDER BY id;
 SELECT id, start, rrule, next, previous, subject, type, template, from_address->>'email' AS sender
   FROM camp.ms_scheduledemailings ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- a range on next becomes nextrunafter/nextrunbefore (MS) or fromdate
 -- (Publisher, which documents no upper bound), a second wider, rechecked
 CREATE TABLE sched AS
@@ -135,7 +135,7 @@ SELECT id, next FROM camp.ms_scheduledemailings
  WHERE next >= '2024-06-28 17:30:00' AND next < '2024-08-01 09:00:00' ORDER BY id;
 SELECT id, next FROM camp.publisher_scheduledemailings
  WHERE next > '2024-06-30 12:00:00' AND next <= '2024-08-01' ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT sys, array_agg(id ORDER BY id) FROM sched
  WHERE (sys = 'ms' AND next >= '2024-06-28 17:30:00' AND next < '2024-08-01 09:00:00')
     OR (sys = 'pub' AND next > '2024-06-30 12:00:00' AND next <= '2024-08-01')
@@ -170,13 +170,13 @@ SELECT count(*), count(unsubscribed), count(*) FILTER (WHERE unsubscribed) AS un
   FROM ms_ref;
 \! $EMUCTL clear-log
 SELECT count(*), count(profile) FROM camp.ms_destinations WHERE emailing = 169;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE emailing = 169;
 SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed IS NOT TRUE;
 SELECT count(*) FROM camp.ms_destinations
  WHERE NOT unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- every way of asking for the others gives the reference's rows
 \! $EMUCTL clear-log
 SELECT (SELECT array_agg(id ORDER BY id) FROM ms_ref WHERE emailing = 169 AND NOT unsubscribed)
@@ -192,7 +192,7 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM ms_ref WHERE emailing = 169 AND NO
 -- every emailing's in turn: the same as the reference, row by row
 \! $EMUCTL clear-log
 SELECT emailing, unsubscribed, count(*) FROM camp.ms_destinations GROUP BY 1, 2 ORDER BY 1, 2;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT (SELECT array_agg(ROW(id, emailing, profile, unsubscribed) ORDER BY id) FROM ms_ref)
      = (SELECT array_agg(ROW(id, emailing, profile, unsubscribed) ORDER BY id)
           FROM camp.ms_destinations) AS same_rows;
@@ -204,17 +204,17 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.ms_destinations
 -- listing takes the filter (the profile stays local)
 \! $EMUCTL clear-log
 SELECT id, emailing, profile FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT id FROM camp.ms_destinations WHERE profile = 14 AND unsubscribed;
 \! $EMUCTL clear-log
 SELECT id, emailing, profile FROM camp.ms_destinations
  WHERE profile = 14 AND emailing = 169 AND unsubscribed;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- so without the condition, where the column is used
 \! $EMUCTL clear-log
 SELECT count(*), count(unsubscribed) FROM camp.ms_destinations WHERE profile = 14;
 SELECT count(*) FROM camp.ms_destinations WHERE profile = 14 AND NOT unsubscribed;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 SELECT p, (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM ms_ref WHERE profile = p)
         = (SELECT array_agg(ROW(id, unsubscribed) ORDER BY id) FROM camp.ms_destinations
             WHERE profile = p) AS same
@@ -270,7 +270,7 @@ PREPARE unsub(boolean) AS
 EXECUTE unsub(true);
 EXECUTE unsub(false);
 EXECUTE unsub(NULL);
-\! $EMUCTL log
+\! $EMUCTL log | sort
 RESET plan_cache_mode;
 
 -- a long key list (5,000 values, NULLs and repeats among them): each value
@@ -324,7 +324,7 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM camp.publisher_finalgroups WHERE ema
 \! $EMUCTL clear-log
 SELECT destination, type, length(body) > 100 AS long, body LIKE '%5 € korting%' AS euro
   FROM camp.publisher_destination_body WHERE destination = 7340001 ORDER BY type;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT destination, type, body FROM camp.publisher_destination_body
  WHERE destination = 7340001 AND type = 'text';
@@ -363,7 +363,7 @@ SELECT d.internal, b.body LIKE '%Dear customer ' || d.profile || ',%' AS persona
   FROM camp.publisher_destinations d
   JOIN camp.publisher_destination_body b ON b.destination = d.internal
  WHERE d.emailing = 1290 AND b.type = 'text' ORDER BY 1;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- Marketing Suite: destinations and templates
 \! $EMUCTL clear-log
 SELECT destination, type, body LIKE '%Dear customer%' AS personal
@@ -371,7 +371,7 @@ SELECT destination, type, body LIKE '%Dear customer%' AS personal
 SELECT template, type, body LIKE '%Grüße aus Köln%' AS umlauts,
        body LIKE 'MIME-Version: 1.0%' AS mime
   FROM camp.ms_template_body WHERE template = 579 ORDER BY type;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 -- a join: one request per destination of the emailing (and its listing)
 \! $EMUCTL clear-log
 SELECT count(*), count(*) FILTER (WHERE b.body LIKE 'MIME-Version: 1.0%') AS mime
@@ -388,7 +388,7 @@ EXPLAIN (VERBOSE, COSTS OFF) EXECUTE tbody('html');
 \! $EMUCTL clear-log
 EXECUTE tbody('text');
 EXECUTE tbody('rtf');
-\! $EMUCTL log
+\! $EMUCTL log | sort
 RESET plan_cache_mode;
 -- the key is required: an error before any request
 \! $EMUCTL clear-log
@@ -425,7 +425,7 @@ SELECT format_type(atttypid, atttypmod) FROM pg_attribute
  WHERE attrelid = 'camp.ms_emailings'::regclass AND attname = 'tags';
 \! $EMUCTL clear-log
 SELECT id, subject FROM camp.ms_emailings ORDER BY id;
-\! $EMUCTL log
+\! $EMUCTL log | sort
 \! $EMUCTL clear-log
 SELECT id, type, tags FROM camp.ms_emailings ORDER BY id;
 \! $EMUCTL log | sort
