@@ -84,6 +84,7 @@ typedef struct KeyCache
 	int			size;
 	const char **names;			/* NULL where nothing is remembered */
 	const KeyTargets **hits;	/* NULL for "nobody wants this key" */
+	int		   *lens;			/* a name's length, -1 if it has '"' or '\\' */
 } KeyCache;
 
 /* The value of one key being read, for the paths that want it. */
@@ -303,12 +304,14 @@ lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
 			{
 				cache->names = palloc0(sizeof(char *) * newsize);
 				cache->hits = palloc0(sizeof(KeyTargets *) * newsize);
+				cache->lens = palloc0(sizeof(int) * newsize);
 			}
 			else
 			{
 				cache->names = repalloc(cache->names, sizeof(char *) * newsize);
 				cache->hits = repalloc(cache->hits,
 									   sizeof(KeyTargets *) * newsize);
+				cache->lens = repalloc(cache->lens, sizeof(int) * newsize);
 				memset(cache->names + cache->size, 0,
 					   sizeof(char *) * (newsize - cache->size));
 			}
@@ -317,6 +320,7 @@ lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
 		/* fname is palloc'd for this key and outlives the parse */
 		cache->names[pos] = fname;
 		cache->hits[pos] = hit;
+		cache->lens[pos] = strpbrk(fname, "\"\\") ? -1 : (int) strlen(fname);
 	}
 	return hit;
 }
@@ -504,30 +508,49 @@ field_name(PageParseState *st)
 
 /*
  * lookup_key for the key of the object_field_start callback running, when
- * raw.  When the key is the one remembered at its position and has no
- * backslash, its bytes are its text: no copy is made.  The key's text is
- * returned in *fname when fname is not NULL.
+ * raw.  When the key is the one remembered at its position, its text is
+ * the bytes before its closing quote, so they are compared in place and
+ * nothing is copied: if the remembered name holds no '"' and no backslash
+ * and those bytes equal it, the '"' before them is the key's opening quote
+ * when an even number of backslashes precedes it (see key_bounds).  The
+ * key's text is returned in *fname when fname is not NULL.
  */
 static const KeyTargets *
 lookup_raw_key(PageParseState *st, KeyCache *cache, bool in_fields,
 			   char **fname)
 {
+	const char *input = st->lex->input;
 	const char *start;
 	const char *end;
-	const char *cached;
-	size_t		len;
 	char	   *name;
 
+	if (fname == NULL && cache->next < cache->size &&
+		cache->names[cache->next] != NULL && cache->lens[cache->next] >= 0)
+	{
+		const char *p = st->lex->prev_token_terminator - 1;
+		int			len = cache->lens[cache->next];
+
+		/* the colon, then back over blanks to the closing quote */
+		if (p > input && *p == ':')
+		{
+			do
+				p--;
+			while (p > input && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'));
+			if (*p == '"' && p - input > len &&
+				p[-len - 1] == '"' &&
+				memcmp(p - len, cache->names[cache->next], len) == 0)
+			{
+				const char *b;
+
+				for (b = p - len - 1; b > input && b[-1] == '\\'; b--)
+					;
+				if ((p - len - 1 - b) % 2 == 0)
+					return cache->hits[cache->next++];
+			}
+		}
+	}
+
 	key_bounds(st, &start, &end);
-	len = end - start - 2;
-	cached = cache->next < cache->size ? cache->names[cache->next] : NULL;
-
-	/* a JSON string holds no NUL byte, so strncmp sees all of the key */
-	if (fname == NULL && cached != NULL &&
-		strncmp(cached, start + 1, len) == 0 && cached[len] == '\0' &&
-		memchr(start + 1, '\\', len) == NULL)
-		return cache->hits[cache->next++];
-
 	name = string_token(st, start, end);
 	if (fname != NULL)
 		*fname = name;
