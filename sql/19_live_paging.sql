@@ -146,3 +146,36 @@ SELECT sum(id) FROM lp_big;
 SELECT id FROM lp_big ORDER BY id LIMIT 3;
 \! $EMUCTL reset demo
 SELECT copernica_forget_metadata();
+
+--
+-- (8) EXPLAIN ANALYZE's Copernica Requests counts the requests that went
+-- out, as the emulator's log does: requests queued but cut off before they
+-- were sent (a LIMIT reached while pages are in flight, a rescan) are not
+-- counted.
+--
+\! $EMUCTL reset generate 3000
+SELECT copernica_forget_metadata();
+CREATE FOREIGN TABLE lp_cc (id bigint, notes text)
+    SERVER copernica OPTIONS (database 'Customers', page_size '50', max_concurrency '4');
+SELECT count(*) FROM lp_cc WHERE id = 1;
+CREATE FUNCTION lp_requests(query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE line text; n bigint := 0;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query LOOP
+    IF line ~ 'Copernica Requests: ' THEN
+      n := n + substring(line from 'Copernica Requests: ([0-9]+)')::bigint;
+    END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+\! $EMUCTL latency 30
+\! $EMUCTL clear-log
+SELECT lp_requests('SELECT id FROM lp_cc WHERE notes ILIKE ''%'' LIMIT 1') AS reported \gset
+\set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?'`
+SELECT :reported = :n AS limit_counts_what_was_sent;
+CREATE TABLE lp_outer AS SELECT g AS k FROM generate_series(1, 3) g;
+\! $EMUCTL clear-log
+SELECT lp_requests('SELECT (SELECT max(id) FROM (SELECT id FROM lp_cc WHERE notes ILIKE ''%'' LIMIT k) s) FROM lp_outer') AS reported \gset
+\set n `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?'`
+SELECT :reported = :n AS rescans_count_what_was_sent;
+\! $EMUCTL latency 0

@@ -435,6 +435,7 @@ void
 copernica_batch_end(CopernicaBatch *batch)
 {
 	/* the reset callback does the libcurl part */
+	batch->ending = true;
 	MemoryContextDelete(batch->cxt);
 }
 
@@ -455,6 +456,7 @@ copernica_batch_forget(CopernicaBatch *batch, int handle)
 
 	if (t->state == TRANSFER_RUNNING)
 	{
+		copernica_transfer_count_cut_off(t);
 		curl_multi_remove_handle(conn->multi, t->easy);
 		conn->nattached--;
 		copernica_conn_put_easy(conn, t->easy);
@@ -529,6 +531,9 @@ batch_abort_running(CopernicaBatch *batch)
 			continue;
 		if (t->state == TRANSFER_RUNNING)
 		{
+			/* in error cleanup the stats may be gone with their stack */
+			if (batch->ending)
+				copernica_transfer_count_cut_off(t);
 			curl_multi_remove_handle(conn->multi, t->easy);
 			conn->nattached--;
 			t->cut_off = true;

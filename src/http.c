@@ -195,6 +195,33 @@ copernica_transfer_start(Transfer *t)
 }
 
 /*
+ * A running transfer is taken off the multi handle before it ended (a
+ * rescan, a LIMIT reached): it was counted when started, and stays counted
+ * only if it had gone out, so that EXPLAIN ANALYZE's count is what
+ * Copernica saw.  Call before the handle is put back.  Never throws.
+ */
+void
+copernica_transfer_count_cut_off(Transfer *t)
+{
+	if (t->batch->stats && !copernica_transfer_went_out(t))
+		t->batch->stats->requests--;
+}
+
+/*
+ * Has a running transfer's request been written?  libcurl writes it once
+ * the connection is up, at pretransfer.  Never throws.
+ */
+bool
+copernica_transfer_went_out(Transfer *t)
+{
+	curl_off_t	pretransfer = 0;
+
+	return t->easy &&
+		curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) == CURLE_OK &&
+		pretransfer > 0;
+}
+
+/*
  * libcurl finished an attempt: take the handle back, record the outcome and
  * decide whether to retry.  Never throws, and never sleeps: a retry only
  * gets a time, and the wait loop restarts it.

@@ -159,6 +159,8 @@ struct CopernicaBatch
 	CopernicaConnection *conn;
 	CopernicaStats *stats;		/* may be NULL */
 	bool		released;		/* handles given back */
+	bool		ending;			/* copernica_batch_end, not error cleanup:
+								 * stats may still be written */
 	MemoryContextCallback release_cb;
 
 	/*
@@ -196,6 +198,8 @@ extern void copernica_conn_put_easy(CopernicaConnection *conn, CURL *easy);
 /* http.c */
 extern void copernica_transfer_start(Transfer *t);
 extern void copernica_transfer_attempt_done(Transfer *t, CURLcode result);
+extern void copernica_transfer_count_cut_off(Transfer *t);
+extern bool copernica_transfer_went_out(Transfer *t);
 extern bool copernica_transfer_may_have_arrived(Transfer *t);
 extern bool copernica_curl_error_is_permanent(CURLcode rc);
 extern bool copernica_see_other_is_success(Transfer *t);
