@@ -52,7 +52,8 @@ EXPLAIN (COSTS OFF) SELECT * FROM mail.publisher_destinations;
 SELECT count(*) FROM mail.publisher_destinations
  WHERE emailing = 1281 AND timestampsent > '2024-03-14 15:02:30.5';
 \! $EMUCTL log | sort
--- the profile's destinations, and the subprofile's
+-- the profile's destinations, and the subprofile's (its listing lacks messageID:
+-- each row's own object has it)
 SELECT emailing, profile, subprofile FROM mail.publisher_destinations WHERE profile = 1 ORDER BY emailing;
 SELECT emailing, profile, subprofile, message_id IS NOT NULL AS has_message
   FROM mail.ms_destinations WHERE subprofile = 1;

@@ -248,7 +248,7 @@ CREATE TABLE ms_prof AS SELECT DISTINCT profile AS id FROM ms_dest
  WHERE profile IS NOT NULL ORDER BY 1 LIMIT 20;
 ANALYZE ms_prof;
 \! $EMUCTL clear-log
-CREATE TABLE ms_unsub AS SELECT * FROM camp.ms_destinations WHERE unsubscribed;
+CREATE TABLE ms_unsub AS SELECT id, profile FROM camp.ms_destinations WHERE unsubscribed;
 \! $EMUCTL clear-log
 SELECT count(*) FROM ms_prof p JOIN camp.ms_destinations d ON d.profile = p.id
  WHERE d.unsubscribed;
@@ -516,3 +516,28 @@ EXECUTE two_keys(1282, '{0,1282}');
 EXECUTE two_keys(0, '{1282}');
 SELECT count(*) FROM camp.publisher_destinations WHERE emailing = 0;
 DEALLOCATE two_keys;
+
+-- ms_destinations.message_id: only ms/destinations and the single
+-- destination (ms/destination/$id) carry messageID.  Read through an
+-- emailing's or a profile's listing, each row's own object is read too
+-- (several in flight), never a NULL that a filter would drop; the same
+-- values as ms/destinations.  Every emailing's listing is refused
+\! $EMUCTL clear-log
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 175 AND message_id IS NOT NULL;
+\! $EMUCTL log | sort
+SELECT (SELECT array_agg(message_id ORDER BY id) FROM camp.ms_destinations WHERE emailing = 175)
+     = (SELECT array_agg(message_id ORDER BY id) FROM ms_ref WHERE emailing = 175) AS same_by_emailing,
+       (SELECT array_agg(message_id ORDER BY id) FROM camp.ms_destinations WHERE profile = 14)
+     = (SELECT array_agg(message_id ORDER BY id) FROM ms_ref WHERE profile = 14) AS same_by_profile,
+       (SELECT count(*) FROM ms_ref WHERE message_id IS NULL) AS ref_nulls;
+-- without the column, or through ms/destinations, no request more
+\! $EMUCTL clear-log
+SELECT count(id) FROM camp.ms_destinations WHERE emailing = 175;
+SELECT count(message_id) FROM camp.ms_destinations
+ WHERE timestampsent >= '2000-01-01' AND timestampsent < '2100-01-01';
+\! $EMUCTL log --count
+EXPLAIN (VERBOSE, COSTS OFF) SELECT message_id FROM camp.ms_destinations WHERE emailing = 175;
+\! $EMUCTL clear-log
+SELECT count(message_id) FROM camp.ms_destinations;
+SELECT count(*) FROM camp.ms_destinations WHERE message_id IS NULL;
+\! $EMUCTL log --count

@@ -277,7 +277,9 @@ static const MailingResource mailing_resources[] = {
 	  "ms/emailing/%s/destinations"},
 	 "", TIME_FIELDS, TIME_FROMTO, "timestampsent", false, true, MS_EMAILINGS,
 	 ms_destination_cols, "unsubscribed", "&Unsubscribed=true&unsubscribed=true",
-	 MAILING_FLAG_ON(KEY_EMAILING) | MAILING_FLAG_ON(NUM_KEYS), MAILING_FLAG_ON(NUM_KEYS)},
+	 MAILING_FLAG_ON(KEY_EMAILING) | MAILING_FLAG_ON(NUM_KEYS), MAILING_FLAG_ON(NUM_KEYS),
+	 /* only ms/destinations and the single destination have messageID */
+	 .detail_column = "messageID", .detail_path = "ms/destination/%s"},
 	{"publisher_statistics", NULL,
 	 {NULL, NULL, NULL, "publisher/emailing/%s/statistics"},
 	 "", TIME_NONE, TIME_NONE, NULL, false, false, PUB_EMAILINGS, pub_statistics_cols},

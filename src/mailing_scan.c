@@ -212,6 +212,27 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 		st->detail_id_path = st->loop.npaths++;
 		st->paths[st->detail_id_path].source = COPERNICA_SRC_PROPERTY;
 		st->paths[st->detail_id_path].name = "id";
+
+		/*
+		 * Every emailing's listing, one request more per item: a whole
+		 * account's destinations, one by one.  Refused; the account-wide
+		 * listing carries the column.
+		 */
+		if (st->key == KEY_NONE)
+		{
+			Form_pg_attribute attr =
+				TupleDescAttr(tupdesc, list_nth_int(retrieved, st->detail_column) - 1);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of foreign table \"%s\" cannot be read from every emailing's listing",
+							NameStr(attr->attname), RelationGetRelationName(st->rel)),
+					 errdetail("The emailings' listings lack %s; only %s and each item's own object (%s) have it, which would be one request per row.",
+							   st->mr->detail_column, st->mr->all_path,
+							   psprintf(st->mr->detail_path, "$id")),
+					 errhint("Add a lower and an upper bound on %s (the scan then reads %s), or a condition on emailing, profile or subprofile, or leave the column out.",
+							 st->mr->time_column, st->mr->all_path)));
+		}
 	}
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
