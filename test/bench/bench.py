@@ -610,8 +610,12 @@ PARTS_QUERIES = [
 
 
 def request_lines():
-    """The emulator's log of requests, sorted: the set a statement sent."""
-    return sorted(emuctl('log').splitlines())
+    """The emulator's log of the parts' requests, sorted.  The emailings'
+    own listing is left out: its pager asks for pages ahead by
+    max_concurrency (its size is not asked first), as before the parts
+    overlapped."""
+    return sorted(l for l in emuctl('log').splitlines()
+                  if not l.startswith('GET /v2/publisher/emailings?'))
 
 
 def parts(args):
@@ -633,7 +637,7 @@ def parts(args):
     emuctl('reset', 'generate', args.profiles, '--mailings', args.mailings)
     with urllib.request.urlopen('%s/publisher/emailings?access_token=%s&limit=200'
                                 % (API, TOKEN)) as r:
-        keys = [int(e['ID']) for e in json.loads(r.read().decode())['data']]
+        keys = [int(e.get('ID', e.get('id'))) for e in json.loads(r.read().decode())['data']]
     keys_sql = "'{%s}'::bigint[]" % ','.join(str(k) for k in keys)
     nemailings = api_total('publisher/emailings')
     emuctl('latency', args.latency)
@@ -648,10 +652,13 @@ def parts(args):
                     rows = cur.fetchall()
                 conn.close()
                 got[mc] = (m.result(), rows, request_lines())
-            if got[1][1] != got[4][1] or got[1][2] != got[4][2]:
+            # the same requests; a retry (the emulator dropping a connection
+            # under load) repeats one, so the distinct ones are compared
+            if got[1][1] != got[4][1] or set(got[1][2]) != set(got[4][2]):
                 raise RuntimeError('%s: max_concurrency 4 read %r in %d requests, 1 read %r in %d'
                                    % (label, got[4][1], len(got[4][2]), got[1][1], len(got[1][2])))
-            results.append((label, got[1][0], got[4][0], got[4][1][0][0]))
+            results.append((label, got[1][0], got[4][0], got[4][1][0][0],
+                            len(set(got[4][2]))))
     finally:
         emuctl('latency', 0)
     emuctl('reset', 'empty')
@@ -660,15 +667,16 @@ def parts(args):
     print('== parts: per-emailing scans, %d Publisher emailings, %d ms latency'
           % (nemailings, args.latency))
     print()
-    header = '%-40s  %8s  %6s  %9s  %9s  %8s' % (
-        'query', 'rows', 'reqs', 'mc 1 s', 'mc 4 s', 'speed-up')
+    header = '%-40s  %8s  %8s  %6s  %6s  %9s  %9s  %8s' % (
+        'query', 'rows', 'distinct', 'mc1 n', 'mc4 n', 'mc 1 s', 'mc 4 s', 'speed-up')
     print(header)
     print('-' * len(header))
-    for label, r1, r4, n in results:
-        print('%-40s  %8d  %6d  %9.2f  %9.2f  %7.2fx' % (
-            label, n, r4['requests'], r1['wall'], r4['wall'], r1['wall'] / r4['wall']))
-    print('(rows: the count read; reqs: the same set of requests with either setting, '
-          'checked against the emulator log)')
+    for label, r1, r4, n, distinct in results:
+        print('%-40s  %8d  %8d  %6d  %6d  %9.2f  %9.2f  %7.2fx' % (
+            label, n, distinct, r1['requests'], r4['requests'], r1['wall'], r4['wall'],
+            r1['wall'] / r4['wall']))
+    print('(rows: the count read; distinct: the requests, the same set with either setting, '
+          'checked against the emulator log; mc1 n, mc4 n: all requests, retries included)')
 
 
 # -- the insert benchmark ------------------------------------------------------
