@@ -9,8 +9,10 @@
 SET timezone = 'UTC';
 \! $EMUCTL reset generate 3000
 SELECT copernica_forget_metadata();
+-- (one request in flight: a sorted read of several pages is then as quick
+-- as the unordered one, so the planner takes it; see the end for four)
 CREATE FOREIGN TABLE lp_c (id bigint, age integer, notes text, modified timestamp)
-    SERVER copernica OPTIONS (database 'Customers', page_size '4');
+    SERVER copernica OPTIONS (database 'Customers', page_size '4', max_concurrency '1');
 CREATE FOREIGN TABLE lp_big (id bigint, age integer, notes text, modified timestamp)
     SERVER copernica OPTIONS (database 'Customers');
 CREATE FOREIGN TABLE lp_orders (id bigint, profile bigint, ordernumber text, total numeric)
@@ -98,6 +100,14 @@ SELECT array_agg(modified ORDER BY modified DESC) =
   FROM (SELECT id, modified FROM lp_big ORDER BY modified DESC LIMIT 10) s;
 \! $EMUCTL log | grep -c '^GET /v2/database/Customers/profiles?start=0&limit=10&total=false&dataonly=true&orderby=modified&order=desc$'
 \! $EMUCTL log | wc -l
+
+-- (5b) a sorted read goes one page after another: with four requests in
+-- flight, a read of many pages is sorted locally (the unordered scan keeps
+-- four in flight), one of a page or a few is sorted by Copernica
+ALTER FOREIGN TABLE lp_c OPTIONS (SET max_concurrency '4');
+EXPLAIN (COSTS OFF) SELECT id FROM lp_c ORDER BY id;
+EXPLAIN (COSTS OFF) SELECT id FROM lp_c ORDER BY id LIMIT 4;
+ALTER FOREIGN TABLE lp_c OPTIONS (SET max_concurrency '1');
 
 -- (6) one profile's subprofiles (profile = X), several pages, deleted by
 -- a loop over them: each once, all gone

@@ -314,8 +314,17 @@ add_scan_path(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 	}
 	total = startup + request_cost(info, fetched) +
 		fetched * (ITEM_TRANSFER_COST + cpu_tuple_cost);
-	/* a pushed order is free; make it win over a local sort */
-	if (pathkeys != NIL)
+
+	/*
+	 * A pushed order is free when one request holds the rows: make it win
+	 * over a local sort.  Over more pages it is read one page after another
+	 * (by keyset), where the unordered scan has max_concurrency requests in
+	 * flight: then each page costs that many times more, so a scan sorted
+	 * locally wins unless few pages are wanted.
+	 */
+	if (pathkeys != NIL && request_cost(info, fetched) > REQUEST_COST * seq_page_cost)
+		total += request_cost(info, fetched) * (info->plan.opts->max_concurrency - 1);
+	else if (pathkeys != NIL)
 		total *= 0.99;
 
 	priv = list_make3(makeString(pstrdup(order_field ? order_field : "")),
