@@ -629,7 +629,7 @@ def parts(args):
         for name, resource, cols in (
                 ('clicks', 'publisher_clicks', 'id bigint, emailing bigint'),
                 ('statistics', 'publisher_statistics', 'emailing bigint, clicks_total integer'),
-                ('destinations', 'publisher_destinations', 'id bigint, emailing bigint')):
+                ('destinations', 'publisher_destinations', 'id text, emailing bigint')):
             stmts.append("CREATE FOREIGN TABLE %s%d (%s) SERVER emulator OPTIONS "
                          "(resource '%s', max_concurrency '%d')" % (name, mc, cols, resource, mc))
     sql(*stmts)
