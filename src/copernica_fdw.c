@@ -516,6 +516,18 @@ int8_const(int64 value)
 					 Int64GetDatum(value), false, FLOAT8PASSBYVAL);
 }
 
+/* A pushed condition as the plan keeps it, by CopernicaCondPrivateIndex. */
+static List *
+cond_private(const CopernicaPushedCond *cond, bool exact, bool id_list)
+{
+	return lappend(list_make5(makeString(pstrdup(cond->field)),
+							  makeString(pstrdup(cond->op)),
+							  makeInteger(cond->format),
+							  makeInteger(exact ? 1 : 0),
+							  makeInteger(id_list ? 1 : 0)),
+				   makeInteger(cond->profile_key ? 1 : 0));
+}
+
 /*
  * The plan carries, in fdw_private (CopernicaScanPrivateIndex): the
  * attribute numbers to fill; the pushed conditions, whose values are in
@@ -586,13 +598,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 			!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond) ||
 			!cond_fits(&cond, &has_id_list, &has_profile_key))
 			continue;
-		/* by CopernicaCondPrivateIndex */
-		conds = lappend(conds, lappend(list_make5(makeString(pstrdup(cond.field)),
-												  makeString(pstrdup(cond.op)),
-												  makeInteger(cond.format),
-												  makeInteger(cond.exact ? 1 : 0),
-												  makeInteger(cond.id_list ? 1 : 0)),
-									   makeInteger(cond.profile_key ? 1 : 0)));
+		conds = lappend(conds, cond_private(&cond, cond.exact, cond.id_list));
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 		if (cond.profile_key)
 		{
@@ -759,12 +765,7 @@ count_plan(PlannerInfo *root, RelOptInfo *upperrel, List *tlist, Plan *outer_pla
 
 		if (!copernica_classify_clause(baserel, &info->plan, rinfo->clause, &cond))
 			elog(ERROR, "a counted condition is no longer pushable");
-		conds = lappend(conds, lappend(list_make5(makeString(pstrdup(cond.field)),
-												  makeString(pstrdup(cond.op)),
-												  makeInteger(cond.format),
-												  makeInteger(1),
-												  makeInteger(0)),
-									   makeInteger(cond.profile_key ? 1 : 0)));
+		conds = lappend(conds, cond_private(&cond, true, false));
 		fdw_exprs = lappend(fdw_exprs, cond.value);
 		if (cond.profile_key)
 		{

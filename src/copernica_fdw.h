@@ -654,6 +654,8 @@ extern void copernica_report_unless_missing(const CopernicaResource *res,
 											CopernicaRequest *req, bool first,
 											CopernicaPathExists path_exists,
 											void *arg);
+extern void copernica_check_page_window(const CopernicaPage *page,
+										int64 start, int asked);
 extern CopernicaPage *copernica_next_page(CopernicaPager *pager,
 										 const CopernicaResource *res,
 										 const CopernicaValuePath *paths,

@@ -882,6 +882,22 @@ flag_not_applied(MailingScanState *st, const char *path, const char *what)
 					 mailing_key_columns[KEY_EMAILING])));
 }
 
+/* An item's ID from path's listing, which must have one. */
+static int64
+item_id(const char *idtext, const char *path)
+{
+	int64		id;
+
+	if (idtext == NULL || !copernica_parse_id(idtext, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("An item of %s has the ID \"%s\".", path,
+						   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
+						   "(none)")));
+	return id;
+}
+
 static int
 int64_cmp(const void *a, const void *b)
 {
@@ -941,7 +957,6 @@ read_flagged(MailingScanState *st, const char *emailing, const char *params, int
 		for (i = 0; i < page->nitems; i++)
 		{
 			char	  **v = page->values + (size_t) i * 3;
-			const char *idtext = v[0] ? v[0] : v[1];
 			bool		flagged;
 			int64		id;
 
@@ -950,13 +965,7 @@ read_flagged(MailingScanState *st, const char *emailing, const char *params, int
 								 psprintf("listed a destination whose \"%s\" is %s",
 										  paths[2].name,
 										  copernica_redact_excerpt(v[2], strlen(v[2]))));
-			if (idtext == NULL || !copernica_parse_id(idtext, &id))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-						 errmsg("unexpected answer from Copernica"),
-						 errdetail("An item of %s has the ID \"%s\".", path,
-								   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
-								   "(none)")));
+			id = item_id(v[0] ? v[0] : v[1], path);
 			if (n == cap)
 			{
 				cap *= 2;
@@ -1118,17 +1127,10 @@ read_details(MailingScanState *st, CopernicaPage *page)
 	for (i = 0; i < page->nitems; i++)
 	{
 		char	  **v = page->values + (size_t) i * npaths;
-		const char *idtext = v[st->detail_id_path] ? v[st->detail_id_path] : v[st->loop.id_path];
-		int64		id;
+		int64		id = item_id(v[st->detail_id_path] ? v[st->detail_id_path] :
+								 v[st->loop.id_path],
+								 part_path(st, st->part_value, false));
 
-		if (idtext == NULL || !copernica_parse_id(idtext, &id))
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("An item of %s has the ID \"%s\".",
-							   part_path(st, st->part_value, false),
-							   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
-							   "(none)")));
 		reqs[i].method = "GET";
 		reqs[i].path = psprintf(st->mr->detail_path, psprintf(INT64_FORMAT, id));
 		handles[i] = copernica_batch_add(batch, &reqs[i]);
@@ -1408,18 +1410,7 @@ fetched_page(MailingScanState *st)
 		error_context_stack = &errcb;
 		page = copernica_parse_page(resp->body.data, resp->body.len, true,
 									st->paths, st->loop.npaths);
-		if (page->start != start)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
-							   start, page->start)));
-		if (page->nitems > asked)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("Asked for at most %d items but got %d.",
-							   asked, page->nitems)));
+		copernica_check_page_window(page, start, asked);
 		error_context_stack = errcb.previous;
 	}
 	else
@@ -1625,17 +1616,9 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	/* what the flag's parameter selected, where the items do not say */
 	if (value == NULL && col->is_flag && st->flag_lookup)
 	{
-		const char *idtext = st->item[st->loop.id_path];
-		int64		id;
+		int64		id = item_id(st->item[st->loop.id_path],
+								 part_path(st, st->part_value, false));
 
-		if (idtext == NULL || !copernica_parse_id(idtext, &id))
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("unexpected answer from Copernica"),
-					 errdetail("An item of %s has the ID \"%s\".",
-							   part_path(st, st->part_value, false),
-							   idtext ? copernica_redact_excerpt(idtext, strlen(idtext)) :
-							   "(none)")));
 		value = bsearch(&id, st->flag_ids, st->nflag_ids, sizeof(int64), int64_cmp) ?
 			"true" : "false";
 		*is_json = false;

@@ -221,6 +221,27 @@ check_item_ids(CopernicaPage *page, int id_path)
 }
 
 /*
+ * A page is the one asked for: at the offset asked, with no more items than
+ * asked.  Anything else could repeat or skip rows.
+ */
+void
+copernica_check_page_window(const CopernicaPage *page, int64 start, int asked)
+{
+	if (page->start != start)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
+						   start, page->start)));
+	if (page->nitems > asked)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("Asked for at most %d items but got %d.",
+						   asked, page->nitems)));
+}
+
+/*
  * The one page loop of scans and ANALYZE: wait for the pager's next page,
  * parse it into cxt, check it is the page asked for, and let the pager ask
  * for more.  Items past the end of the stripe they were asked for are not
@@ -265,18 +286,7 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	if (res != NULL && res->kind == COPERNICA_LISTING &&
 		start >= (int64) COPERNICA_MAX_LISTING_PAGES * COPERNICA_MAX_PAGE_SIZE)
 		copernica_report_endless_listing(res->list_path, start);
-	if (page->start != start)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("unexpected answer from Copernica"),
-				 errdetail("Asked for the page at offset " INT64_FORMAT " but got the one at " INT64_FORMAT ".",
-						   start, page->start)));
-	if (page->nitems > asked)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("unexpected answer from Copernica"),
-				 errdetail("Asked for at most %d items but got %d.",
-						   asked, page->nitems)));
+	copernica_check_page_window(page, start, asked);
 	if (id_path >= 0 && res != NULL && res->kind != COPERNICA_LISTING)
 		check_item_ids(page, id_path);
 	error_context_stack = errcb.previous;
