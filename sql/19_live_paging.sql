@@ -81,7 +81,9 @@ SELECT count(*) AS deleted_other, (SELECT count(*) FROM lp_t38) AS meant
   FROM (SELECT id FROM lp_copy WHERE age = 38 EXCEPT SELECT id FROM lp_big WHERE age = 38) d
  WHERE id NOT IN (SELECT id FROM lp_t38);
 SELECT count(*) AS meant_left FROM lp_big WHERE id IN (SELECT id FROM lp_t38);
-\! $EMUCTL log | grep 'age%3D%3D38' | sed -E 's/id%3E[0-9]+/id%3EN/'
+-- (the DELETE's requests: lp_big's check reads one page, sorted or not as
+-- the version's planner likes for EXCEPT)
+\! $EMUCTL log | grep 'age%3D%3D38' | grep -v 'limit=1000&' | sed -E 's/id%3E[0-9]+/id%3EN/'
 \! $EMUCTL log | grep '^GET /v2/database/Customers/profiles?' | grep -vc 'start=0&'
 -- descending: fields[]=id<last
 \! $EMUCTL clear-log
