@@ -1378,6 +1378,18 @@ start_fetch(MailingScanState *st)
 	MemoryContextSwitchTo(old);
 }
 
+/* A page arrived: count it, read its details, and hand it to the row loop. */
+static void
+take_page(MailingScanState *st, CopernicaPage *page)
+{
+	st->pages++;
+	st->delivered += page->nitems;
+	if (st->detail_column >= 0)
+		read_details(st, page);
+	st->loop.page = page;
+	st->loop.next_item = 0;
+}
+
 /* The next page of the parts read several at a time; false at their end. */
 static bool
 fetched_page(MailingScanState *st)
@@ -1425,12 +1437,7 @@ fetched_page(MailingScanState *st)
 	}
 	MemoryContextSwitchTo(old);
 	copernica_mailing_fetch_done(st->fetch, page->nitems);
-	st->pages++;
-	st->delivered += page->nitems;
-	if (st->detail_column >= 0)
-		read_details(st, page);
-	st->loop.page = page;
-	st->loop.next_item = 0;
+	take_page(st, page);
 	return true;
 }
 
@@ -1550,13 +1557,8 @@ next_page(void *arg)
 										  st->part_items));
 			continue;
 		}
-		st->pages++;
-		st->delivered += page->nitems;
 		st->part_items += page->nitems;
-		if (st->detail_column >= 0)
-			read_details(st, page);
-		st->loop.page = page;
-		st->loop.next_item = 0;
+		take_page(st, page);
 		return true;
 	}
 }
