@@ -156,6 +156,24 @@ SELECT id, unsubscribed FROM camp.ms_destinations
  WHERE unsubscribed AND timestampsent >= '2024-01-01' AND timestampsent < '2025-01-01';
 \! $EMUCTL log | sort
 EXPLAIN (COSTS OFF) SELECT * FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed;
+-- a value known only at run time (a generic plan, a stable expression):
+-- EXPLAIN VERBOSE shows the parameter or "(expression)", and the rows are
+-- those of the constant (this EXPLAIN once crashed the backend)
+SET plan_cache_mode = force_generic_plan;
+PREPARE unsub_p(boolean) AS SELECT count(*) FROM camp.ms_destinations
+ WHERE emailing = 169 AND unsubscribed = $1;
+SELECT explain_portable('VERBOSE, COSTS OFF', 'EXECUTE unsub_p(true)');
+\! $EMUCTL clear-log
+EXECUTE unsub_p(true);
+\! $EMUCTL log | sort
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed;
+EXECUTE unsub_p(false);
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND NOT unsubscribed;
+DEALLOCATE unsub_p;
+RESET plan_cache_mode;
+SELECT explain_portable('VERBOSE, COSTS OFF',
+  'SELECT id FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed = (now() IS NOT NULL)');
+SELECT count(*) FROM camp.ms_destinations WHERE emailing = 169 AND unsubscribed = (now() IS NOT NULL);
 -- the same rows as the local copy
 SELECT (SELECT array_agg(id ORDER BY id) FROM ms_dest WHERE unsubscribed)
      = (SELECT array_agg(id ORDER BY id) FROM camp.ms_destinations WHERE unsubscribed) AS same;
