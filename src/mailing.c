@@ -14,6 +14,9 @@
  *	  = ANY(array), or a join on it: a parameterized path) read that one's
  *	  listing, e.g. publisher/emailing/X/clicks, in that order of preference;
  *	  the column is filled from the condition where the items lack it;
+ *	- id = X (or = ANY(array) of a few) on an emailings table reads the
+ *	  emailing's own object, ms/emailing/X, one request per key; an unknown
+ *	  ID is no row;
  *	- else the account-wide listing (publisher/clicks), where there is one;
  *	- else every emailing's listing in turn, the emailings read first;
  *	- a resource with neither (a test group's events, a message's content or
@@ -86,6 +89,7 @@ typedef struct MailingRelInfo
 	Bitmapset  *attrs_used;
 	bool		key_missing;	/* a key is required and no condition gives it */
 	bool		detail_used;	/* one request more per row (mailing_scan.c) */
+	bool		single_lacking; /* a column the single object lacks is used */
 } MailingRelInfo;
 
 
@@ -105,6 +109,30 @@ scan_start_value(Expr *expr, RelOptInfo *baserel)
 		return false;
 	return !contain_volatile_functions((Node *) expr) &&
 		!contain_subplans((Node *) expr);
+}
+
+/*
+ * Can id = X (or = ANY(array)) of an emailings table read each emailing's
+ * own object?  Not where the query uses a key the object lacks, nor for a
+ * constant list longer than the profiles' ID lookups go: one listing is
+ * cheaper.  (A list known only at run time is measured then.)
+ */
+static bool
+single_objects_serve(MailingRelInfo *info, Expr *value, bool is_list)
+{
+	if (info->single_lacking)
+		return false;
+	if (is_list && IsA(value, Const) && !((Const *) value)->constisnull)
+	{
+		Oid			elemtype;
+		Datum	   *elems;
+		bool	   *nulls;
+
+		if (copernica_array_elements(((Const *) value)->constvalue, &elemtype,
+									 &elems, &nulls) > COPERNICA_ID_LOOKUP_MAX)
+			return false;
+	}
+	return true;
 }
 
 static bool
@@ -188,6 +216,10 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	attr = TupleDescAttr(info->plan.tupdesc, var->varattno - 1);
 	if (!copernica_mailing_column(info->mr, info->plan.relid, attr, &col))
 		return false;
+	/* an emailing's own object, where it serves: else the id stays local */
+	if (col.role == KEY_EMAILING && info->mr->id_is_key &&
+		!single_objects_serve(info, value, is_list))
+		col.role = KEY_NONE;
 
 	cond->op = op;
 	cond->value = value;
@@ -262,6 +294,18 @@ check_mailing_column(Form_pg_attribute attr, void *arg)
 		copernica_mailing_unknown_column(info->mr, NameStr(attr->attname),
 										 get_rel_name(info->plan.relid));
 	info->detail_used |= col.is_detail;
+	info->single_lacking |= copernica_mailing_single_lacks(info->mr, col.key);
+}
+
+/* Rows a key's listing is guessed to hold: one for an object. */
+static double
+rows_per_key(const MailingResource *mr, MailingKey key)
+{
+	if (!mr->envelope || (mr->id_is_key && key == KEY_EMAILING))
+		return 1;
+	if (key == KEY_DESTINATION || key == KEY_SUBPROFILE || key == KEY_PROFILE)
+		return ROWS_PER_PROFILE;
+	return ROWS_PER_KEY;
 }
 
 void
@@ -287,6 +331,11 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 
 	info->attrs_used = copernica_used_columns(baserel, info->plan.tupdesc,
 											  check_mailing_column, info);
+	/* the whole row uses every column */
+	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, info->attrs_used))
+		for (x = 0; x < info->plan.tupdesc->natts; x++)
+			if (!TupleDescAttr(info->plan.tupdesc, x)->attisdropped)
+				check_mailing_column(TupleDescAttr(info->plan.tupdesc, x), info);
 
 	foreach(lc, baserel->baserestrictinfo)
 	{
@@ -299,7 +348,7 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	if (keyed[KEY_DESTINATION] || keyed[KEY_SUBPROFILE] || keyed[KEY_PROFILE])
 		rows = ROWS_PER_PROFILE;
 	else if (keyed[KEY_EMAILING] || keyed[KEY_TESTGROUP] || keyed[KEY_TEMPLATE])
-		rows = info->mr->envelope ? ROWS_PER_KEY : 1;
+		rows = rows_per_key(info->mr, keyed[KEY_EMAILING] ? KEY_EMAILING : KEY_TESTGROUP);
 	else if (info->mr->all_path)
 		rows = ROWS_ACCOUNT_WIDE;
 	else
@@ -357,8 +406,8 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
 		return;
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
-	fetched = cond.key == KEY_EMAILING ?
-		(info->mr->envelope ? ROWS_PER_KEY : 1) : ROWS_PER_PROFILE;
+	fetched = cond.key == KEY_EMAILING ? rows_per_key(info->mr, KEY_EMAILING) :
+		ROWS_PER_PROFILE;
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 											   MAILING_REQUEST_COST * seq_page_cost,
@@ -596,7 +645,8 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 															   copernica_explain_value(c->value, true))));
 		fdw_exprs = lappend(fdw_exprs, c->value);
 		appendStringInfo(&filter, "%s%s %s %s%s", filter.len ? ", " : "",
-						 c->role == COND_KEY || c->role == COND_KEY_LIST ? mailing_key_columns[c->key] :
+						 c->role == COND_KEY || c->role == COND_KEY_LIST ?
+						 copernica_mailing_key_name(info->mr, c->key) :
 						 c->role == COND_TIME ? info->mr->time_column :
 						 c->role == COND_VARIANT || c->role == COND_VARIANT_LIST ?
 						 info->mr->variant_column : "id",
@@ -610,7 +660,8 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	if (key == KEY_NONE && info->mr->all_path == NULL && info->mr->emailings == NULL)
 		missing_key_error(info->mr, get_rel_name(foreigntableid));
 	if (key != KEY_NONE)
-		path = psprintf(info->mr->by_path[key], psprintf("{%s}", mailing_key_columns[key]));
+		path = psprintf(info->mr->by_path[key],
+						psprintf("{%s}", copernica_mailing_key_name(info->mr, key)));
 	else if (info->mr->all_path &&
 			 (info->mr->all_time_style != TIME_FROMTO || (has_lower && has_upper)))
 	{

@@ -80,6 +80,14 @@ typedef struct MailingResource
 	/* a column only the single object has (or NULL), and its URL */
 	const char *detail_column;
 	const char *detail_path;	/* "ms/emailing/%s", by the item's id */
+	/*
+	 * The id column is the emailing key: by_path[KEY_EMAILING] is the one
+	 * emailing's own object (bare), and an unknown ID is no row.  The
+	 * single object lacks the keys of single_lacks (NULL-terminated, or
+	 * NULL): a query that uses one reads the listing instead.
+	 */
+	bool		id_is_key;
+	const char *const *single_lacks;
 } MailingResource;
 
 /* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */
@@ -115,6 +123,8 @@ typedef enum CondRole
 extern const char *const mailing_key_columns[NUM_KEYS];
 
 extern const MailingResource *copernica_mailing_find(const char *name);
+extern const char *copernica_mailing_key_name(const MailingResource *mr, int key);
+extern bool copernica_mailing_single_lacks(const MailingResource *mr, const char *key);
 extern int	copernica_mailing_variant(const MailingResource *mr, const char *value);
 extern bool copernica_mailing_column(const MailingResource *mr, Oid relid,
 									 Form_pg_attribute attr, MailingColumn *col);
@@ -129,7 +139,8 @@ extern MailingFetch *copernica_mailing_fetch_begin(CopernicaConnection *conn,
 												   CopernicaStats *stats,
 												   char **paths, int nunits,
 												   const char *query, bool paged,
-												   int page_size, int window);
+												   int page_size, int window,
+												   bool accept_missing);
 extern CopernicaResponse *copernica_mailing_fetch_next(MailingFetch *mf, int *unit,
 													   CopernicaRequest **req,
 													   int64 *start, int *asked);

@@ -42,6 +42,7 @@ struct MailingFetch
 	bool		paged;
 	int			page_size;
 	int			window;
+	bool		accept_missing; /* HTTP 400 answers are the caller's */
 	FetchSlot  *slots;			/* in flight, in the order to return */
 	int			nslots;
 	FetchSlot	current;		/* returned, not yet done */
@@ -60,6 +61,7 @@ send_unit(MailingFetch *mf, int unit, int64 start, int pos)
 	s.asked = mf->page_size;
 	s.req.method = "GET";
 	s.req.path = mf->paths[unit];
+	s.req.accept_error = mf->accept_missing;
 	if (mf->paged)
 		s.req.query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false%s",
 							   start, mf->page_size, mf->query);
@@ -88,7 +90,8 @@ top_up(MailingFetch *mf)
 MailingFetch *
 copernica_mailing_fetch_begin(CopernicaConnection *conn, CopernicaStats *stats,
 							  char **paths, int nunits, const char *query,
-							  bool paged, int page_size, int window)
+							  bool paged, int page_size, int window,
+							  bool accept_missing)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "copernica_fdw mailing fetch",
@@ -104,6 +107,7 @@ copernica_mailing_fetch_begin(CopernicaConnection *conn, CopernicaStats *stats,
 	mf->paged = paged;
 	mf->page_size = page_size;
 	mf->window = Max(window, 1);
+	mf->accept_missing = accept_missing;
 	/* one more: a part's next page goes in front of a full window */
 	mf->slots = palloc0(sizeof(FetchSlot) * (mf->window + 1));
 	MemoryContextSwitchTo(old);

@@ -242,6 +242,8 @@ static const MailingColumnDef ms_scheduled_cols[] = {
 	 NULL, cols, .raw_column = "body", .variant_column = "type", .variants = body_types}
 
 #define PUB_EMAILINGS	"publisher_emailings"
+/* publisher/emailing/$id lists the listing's keys but these [doc 11.2] */
+static const char *const pub_single_lacks[] = {"errors", "unsubscribes", "abuses", NULL};
 #define MS_EMAILINGS	"ms_emailings"
 
 #define PUB_EVENT(kind, cols) \
@@ -260,13 +262,15 @@ static const MailingColumnDef ms_scheduled_cols[] = {
 
 static const MailingResource mailing_resources[] = {
 	{"publisher_emailings", "publisher/emailings",
-	 {NULL, "subprofile/%s/publisher/emailings", "profile/%s/publisher/emailings", NULL},
+	 {NULL, "subprofile/%s/publisher/emailings", "profile/%s/publisher/emailings",
+	  "publisher/emailing/%s"},
 	 "&test=both&followups=both", TIME_FROMDATE, TIME_FROMDATE, "timestamp", false, true,
-	 NULL, pub_emailing_cols},
+	 NULL, pub_emailing_cols, .id_is_key = true, .single_lacks = pub_single_lacks},
 	{"ms_emailings", "ms/emailings",
-	 {NULL, "subprofile/%s/ms/emailings", "profile/%s/ms/emailings", NULL},
+	 {NULL, "subprofile/%s/ms/emailings", "profile/%s/ms/emailings", "ms/emailing/%s"},
 	 "&followups=both", TIME_FROMDATE, TIME_FROMDATE, "timestamp", false, true,
-	 NULL, ms_emailing_cols, .detail_column = "tags", .detail_path = "ms/emailing/%s"},
+	 NULL, ms_emailing_cols, .detail_column = "tags", .detail_path = "ms/emailing/%s",
+	 .id_is_key = true},
 	{"publisher_destinations", NULL,
 	 {NULL, "subprofile/%s/publisher/destinations", "profile/%s/publisher/destinations",
 	  "publisher/emailing/%s/destinations"},
@@ -357,6 +361,27 @@ copernica_mailing_find(const char *name)
 	return NULL;
 }
 
+/* A key's column: the emailings' own is their id. */
+const char *
+copernica_mailing_key_name(const MailingResource *mr, int key)
+{
+	if (mr->id_is_key && key == KEY_EMAILING)
+		return "id";
+	return mailing_key_columns[key];
+}
+
+/* Does the single object lack this key of the listing's items? */
+bool
+copernica_mailing_single_lacks(const MailingResource *mr, const char *key)
+{
+	int			i;
+
+	for (i = 0; mr->single_lacks && mr->single_lacks[i]; i++)
+		if (strcmp(mr->single_lacks[i], key) == 0)
+			return true;
+	return false;
+}
+
 /* The index of a variant (a body type) among the resource's, or -1. */
 int
 copernica_mailing_variant(const MailingResource *mr, const char *value)
@@ -434,6 +459,8 @@ copernica_mailing_column(const MailingResource *mr, Oid relid, Form_pg_attribute
 			col->role = (MailingKey) k;
 	col->is_time = mr->time_column && strcmp(def->name, mr->time_column) == 0;
 	col->is_id = strcmp(def->name, "id") == 0;
+	if (col->is_id && mr->id_is_key)
+		col->role = KEY_EMAILING;
 	col->is_flag = mr->flag_column && strcmp(def->name, mr->flag_column) == 0;
 	col->is_raw = mr->raw_column && strcmp(def->name, mr->raw_column) == 0;
 	col->is_variant = mr->variant_column && strcmp(def->name, mr->variant_column) == 0;

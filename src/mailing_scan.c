@@ -113,6 +113,7 @@ typedef struct MailingScanState
 
 static const CopernicaRowHooks mailing_hooks;
 static bool parts_overlap(MailingScanState *st);
+static bool accept_missing(MailingScanState *st);
 static void start_fetch(MailingScanState *st);
 
 void
@@ -802,6 +803,13 @@ start_scan(void *arg, ExprContext *econtext)
 		st->parts = values;
 		if (values == NIL)
 			st->empty = true;
+
+		/*
+		 * More emailings by id than the profiles' lookups go (a list known
+		 * only now): one listing costs less than their objects.
+		 */
+		else if (accept_missing(st) && list_length(values) > COPERNICA_ID_LOOKUP_MAX)
+			st->parts = list_make1(NULL);
 	}
 	else
 		st->parts = all_emailing_ids(st);
@@ -1166,6 +1174,38 @@ bare_query(char *params)
 }
 
 /*
+ * Is a part (its key value; NULL: the account-wide listing) one bare
+ * object rather than a listing?  An emailings table's id reads the
+ * emailing's own object.
+ */
+static bool
+part_bare(MailingScanState *st, const char *value)
+{
+	return !st->mr->envelope ||
+		(value != NULL && st->mr->id_is_key && st->key == KEY_EMAILING);
+}
+
+/*
+ * The query of a bare part's request: an emailing's own object takes no
+ * parameters (the conditions are rechecked locally).
+ */
+static char *
+part_query(MailingScanState *st, char *params)
+{
+	return st->mr->envelope ? NULL : bare_query(params);
+}
+
+/*
+ * May a part's answer be HTTP 400 "No emailing with supplied ID", no row?
+ * An emailing asked for by its id (id = X is no error when there is none).
+ */
+static bool
+accept_missing(MailingScanState *st)
+{
+	return st->mr->id_is_key && st->key == KEY_EMAILING;
+}
+
+/*
  * How many items an account-wide listing holds under this scan's
  * parameters (limit=0: no items, only the total), or -1.  It lets the pager
  * keep several pages in flight without asking past the end; per-item
@@ -1276,6 +1316,12 @@ parse_bare(MailingScanState *st, CopernicaRequest *req, CopernicaResponse *resp)
 	ErrorContextCallback errcb;
 	CopernicaPage *page;
 
+	/* the emailing is not there (accept_missing); any other error raises */
+	if (resp->status == 400)
+	{
+		copernica_report_unless_missing(NULL, resp, req, true, NULL, NULL);
+		return palloc0(sizeof(CopernicaPage));
+	}
 	errcb.callback = copernica_request_error_callback;
 	errcb.arg = req;
 	errcb.previous = error_context_stack;
@@ -1318,7 +1364,8 @@ read_bare(MailingScanState *st)
 
 	req->method = "GET";
 	req->path = bare_path(st, st->part_value, st->variant);
-	req->query = bare_query(st->params);
+	req->query = part_query(st, st->params);
+	req->accept_error = accept_missing(st);
 	copernica_perform(st->conn, req, resp, &st->stats);
 	return parse_bare(st, req, resp);
 }
@@ -1343,6 +1390,8 @@ start_fetch(MailingScanState *st)
 	MemoryContext old = MemoryContextSwitchTo(st->loop.scan_cxt);
 	int			nparts = list_length(st->parts);
 	int			nvariants = 1;
+	/* the parts are all of one key (several: no account-wide one) */
+	bool		bare = part_bare(st, linitial(st->parts));
 	char	  **paths;
 	int			n = 0;
 	ListCell   *lc;
@@ -1365,16 +1414,16 @@ start_fetch(MailingScanState *st)
 				continue;
 			st->unit_parts[n] = (char *) value;
 			st->unit_variants[n] = v;
-			paths[n++] = st->mr->envelope ? part_path(st, value, true) :
-				bare_path(st, value, v);
+			paths[n++] = bare ? bare_path(st, value, v) : part_path(st, value, true);
 		}
 	}
 	st->parts = NIL;
 	st->fetch = copernica_mailing_fetch_begin(st->conn, &st->stats, paths, n,
-											  st->mr->envelope ? st->params :
-											  bare_query(st->params),
-											  st->mr->envelope, st->opts->page_size,
-											  st->opts->max_concurrency);
+											  bare ? part_query(st, st->params) :
+											  st->params,
+											  !bare, st->opts->page_size,
+											  st->opts->max_concurrency,
+											  accept_missing(st));
 	MemoryContextSwitchTo(old);
 }
 
@@ -1412,7 +1461,7 @@ fetched_page(MailingScanState *st)
 	st->part_value = st->unit_parts[unit];
 	st->variant = st->unit_variants[unit];
 	old = MemoryContextSwitchTo(st->loop.page_cxt);
-	if (st->mr->envelope)
+	if (!part_bare(st, st->part_value))
 	{
 		ErrorContextCallback errcb;
 
@@ -1482,7 +1531,7 @@ next_page(void *arg)
 			st->part_check = false;
 			st->flag_lookup = needs_flag_lookup(st, st->flag_sent);
 			old = MemoryContextSwitchTo(st->loop.scan_cxt);
-			if (st->mr->envelope)
+			if (!part_bare(st, st->part_value))
 			{
 				CopernicaPagerSpec spec;
 
@@ -1771,15 +1820,15 @@ explain_requests(ForeignScanState *node, MailingScanState *st, ExplainState *es)
 				type = st->mr->variants[v];
 		path = psprintf("%s/%s", path, type);
 	}
-	if (st->mr->envelope)
+	if (!part_bare(st, part))
 	{
 		part_spec(st, path, params, st->limit, &spec);
 		explain_first_request("Copernica Request", &spec, es);
 	}
 	else
 		ExplainPropertyText("Copernica Request",
-							bare_query(params) ?
-							psprintf("GET %s?%s", path, bare_query(params)) :
+							part_query(st, params) ?
+							psprintf("GET %s?%s", path, part_query(st, params)) :
 							psprintf("GET %s", path), es);
 
 	if (st->detail_column >= 0)

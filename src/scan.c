@@ -152,6 +152,9 @@ copernica_report_unless_missing(const CopernicaResource *res,
 	{
 		if (pg_strcasecmp(msg, "No entity with supplied ID") == 0)
 			return;
+		/* a mailing table's emailing (res NULL) that is not there */
+		if (res == NULL && pg_strcasecmp(msg, "No emailing with supplied ID") == 0)
+			return;
 		if (pg_strcasecmp(msg, "No collection with given ID") == 0 &&
 			res != NULL && res->kind == COPERNICA_SUBPROFILES &&
 			path_exists(arg, res->list_path))
