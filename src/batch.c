@@ -30,7 +30,8 @@
 static const char *const method_names[] = {"GET", "POST", "PUT", "DELETE"};
 
 static int	batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
-							   CopernicaResponse *resp, MemoryContext body_cxt);
+							   CopernicaResponse *resp, MemoryContext body_cxt,
+							   bool body_cxt_owned);
 static void batch_make_room(CopernicaBatch *batch);
 static void batch_release(void *arg);
 static void batch_abort_running(CopernicaBatch *batch);
@@ -87,7 +88,7 @@ copernica_perform(CopernicaConnection *conn, CopernicaRequest *req,
 	int			h;
 
 	batch = copernica_batch_begin(conn, stats);
-	h = batch_add_internal(batch, req, resp, callercxt);
+	h = batch_add_internal(batch, req, resp, callercxt, false);
 	(void) copernica_batch_wait(batch, h);
 	copernica_batch_end(batch);
 }
@@ -161,15 +162,24 @@ copernica_batch_begin(CopernicaConnection *conn, CopernicaStats *stats)
 int
 copernica_batch_add(CopernicaBatch *batch, CopernicaRequest *req)
 {
+	MemoryContext cxt;
 	CopernicaResponse *resp;
 
-	resp = MemoryContextAllocZero(batch->cxt, sizeof(CopernicaResponse));
-	return batch_add_internal(batch, req, resp, batch->cxt);
+	/*
+	 * Each response in a context of its own, so that forgetting the request
+	 * frees all of it at once, or copernica_batch_keep_response hands it
+	 * over whole.
+	 */
+	cxt = AllocSetContextCreate(batch->cxt, "copernica_fdw response",
+								ALLOCSET_SMALL_SIZES);
+	resp = MemoryContextAllocZero(cxt, sizeof(CopernicaResponse));
+	return batch_add_internal(batch, req, resp, cxt, true);
 }
 
 static int
 batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
-				   CopernicaResponse *resp, MemoryContext body_cxt)
+				   CopernicaResponse *resp, MemoryContext body_cxt,
+				   bool body_cxt_owned)
 {
 	MemoryContext oldcxt;
 	Transfer   *t;
@@ -199,6 +209,7 @@ batch_add_internal(CopernicaBatch *batch, CopernicaRequest *req,
 	t->req.accept_error = req->accept_error;
 	t->resp = resp;
 	t->body_cxt = body_cxt;
+	t->body_cxt_owned = body_cxt_owned;
 	t->body_limit = batch->body_limit;
 	t->state = TRANSFER_QUEUED;
 	t->retry_deadline = -1;
@@ -466,21 +477,12 @@ copernica_batch_forget(CopernicaBatch *batch, int handle)
 		batch->nactive--;
 	batch->transfers[handle - batch->base] = NULL;
 
-	/* the body belongs to the batch unless copernica_perform lent it */
-	if (t->body_cxt == batch->cxt)
-	{
-		if (t->body)
-			pfree(t->body);
-		if (t->resp->content_type)
-			pfree(t->resp->content_type);
-		if (t->resp->x_created)
-			pfree(t->resp->x_created);
-		if (t->resp->x_deleted)
-			pfree(t->resp->x_deleted);
-		if (t->resp->error_message)
-			pfree(t->resp->error_message);
-		pfree(t->resp);
-	}
+	/*
+	 * The response belongs to the batch unless copernica_perform lent it or
+	 * copernica_batch_keep_response handed it over.
+	 */
+	if (t->body_cxt_owned)
+		MemoryContextDelete(t->body_cxt);
 	pfree(t->req.path);
 	if (t->req.query)
 		pfree(t->req.query);
@@ -488,6 +490,25 @@ copernica_batch_forget(CopernicaBatch *batch, int handle)
 		pfree(t->req.body);
 	pfree(t->url);
 	pfree(t);
+}
+
+/*
+ * Hand the response of a finished request over to cxt: its body, and all
+ * else of the response, then lives as long as cxt does, and
+ * copernica_batch_forget leaves it alone.  A page parsed in place keeps its
+ * values in the body (json.c).
+ */
+void
+copernica_batch_keep_response(CopernicaBatch *batch, int handle,
+							  MemoryContext cxt)
+{
+	Transfer   *t;
+
+	t = batch->released ? NULL : batch_lookup(batch, handle);
+	if (t == NULL || !t->body_cxt_owned || t->state != TRANSFER_DONE)
+		elog(ERROR, "copernica_fdw: no finished response %d to keep", handle);
+	MemoryContextSetParent(t->body_cxt, cxt);
+	t->body_cxt_owned = false;
 }
 
 /*

@@ -156,6 +156,8 @@ extern CopernicaOutcome copernica_batch_outcome(CopernicaBatch *batch, int handl
 
 /* Free a waited-for response's body: a long scan must not keep old pages. */
 extern void copernica_batch_forget(CopernicaBatch *batch, int handle);
+extern void copernica_batch_keep_response(CopernicaBatch *batch, int handle,
+										  MemoryContext cxt);
 
 /* "GET database/x/profiles?start=0" for error contexts: never the token. */
 extern char *copernica_request_describe(const CopernicaRequest *req);
@@ -247,6 +249,10 @@ extern CopernicaPage *copernica_parse_page(char *body, size_t len,
 										   bool envelope,
 										   const CopernicaValuePath *paths,
 										   int npaths);
+extern CopernicaPage *copernica_parse_page_in_place(char *body, size_t len,
+													bool envelope,
+													const CopernicaValuePath *paths,
+													int npaths);
 extern CopernicaPage *copernica_parse_page_escaped(char *body, size_t len,
 												   bool envelope,
 												   const CopernicaValuePath *paths,
@@ -561,6 +567,7 @@ extern int	copernica_pager_id_ranges(CopernicaPager *pg);
 extern int	copernica_id_ranges(const int64 *ids, int nids, double density,
 								int page_size, int64 **bounds);
 extern void copernica_pager_end(CopernicaPager *pg);
+extern void copernica_pager_keep_response(CopernicaPager *pg, MemoryContext cxt);
 extern bool copernica_pager_path_exists(CopernicaPager *pg, const char *path);
 extern CopernicaRequest *copernica_pager_first_request(const CopernicaPagerSpec *spec);
 

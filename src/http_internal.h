@@ -118,6 +118,8 @@ typedef struct Transfer
 	char	   *url;			/* contains the token: never shown */
 	CopernicaResponse *resp;	/* filled in when the caller waits for it */
 	MemoryContext body_cxt;		/* where the response body is allocated */
+	bool		body_cxt_owned; /* body_cxt is the response's own, freed
+								 * with the transfer */
 
 	TransferState state;
 	CURL	   *easy;			/* while RUNNING */

@@ -19,7 +19,9 @@
  * string of the page.
  *
  * Everything is allocated in CurrentMemoryContext; the caller parses each
- * page in a context of its own and resets it afterwards.
+ * page in a context of its own and resets it afterwards.  Parsed in place
+ * (copernica_parse_page_in_place), the strings kept are not copied at all:
+ * they end in the body itself, which then lives as long as the page.
  *
  *-------------------------------------------------------------------------
  */
@@ -99,6 +101,7 @@ typedef struct PageParseState
 {
 	JsonLexContext *lex;
 	bool		raw;			/* lex gives no strings: take them from input */
+	bool		in_place;		/* and end kept ones in place, not copied */
 	JsonLexContext *unescape;	/* de-escapes one string; made on first use */
 	CopernicaPage *page;
 	KeyTable	keys;
@@ -429,14 +432,25 @@ report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
  * same position in the body) stay its own.
  */
 static char *
-string_token(PageParseState *st, const char *start, const char *end)
+string_token(PageParseState *st, const char *start, const char *end,
+			 bool in_place)
 {
 	JsonLexContext *lex;
 	JsonParseErrorType rc;
 	size_t		len = end - start - 2;
 
 	if (memchr(start + 1, '\\', len) == NULL)
-		return pnstrdup(start + 1, len);
+	{
+		if (!in_place)
+			return pnstrdup(start + 1, len);
+
+		/*
+		 * The lexer is past the closing quote and never looks back, so the
+		 * string can end there: no copy.
+		 */
+		((char *) end)[-1] = '\0';
+		return (char *) start + 1;
+	}
 
 	if (st->unescape == NULL)
 		st->unescape = copernica_json_lexer(st->lex->input,
@@ -503,7 +517,7 @@ field_name(PageParseState *st)
 	const char *end;
 
 	key_bounds(st, &start, &end);
-	return string_token(st, start, end);
+	return string_token(st, start, end, false);
 }
 
 /*
@@ -551,7 +565,7 @@ lookup_raw_key(PageParseState *st, KeyCache *cache, bool in_fields,
 	}
 
 	key_bounds(st, &start, &end);
-	name = string_token(st, start, end);
+	name = string_token(st, start, end, false);
 	if (fname != NULL)
 		*fname = name;
 	return lookup_key(st, cache, name, in_fields);
@@ -629,9 +643,16 @@ capture_begin(PageParseState *st, ValueCapture *cap, const KeyTargets *kt)
 	cap->start = lex->token_start;
 	cap->scalar = NULL;
 
-	/* the value's token is the one the lexer is at */
+	/*
+	 * The value's token is the one the lexer is at.  Not in place within
+	 * "fields" kept whole as JSON text, which is copied from the input when
+	 * it ends.
+	 */
 	if (st->raw && lex->token_type == JSON_TOKEN_STRING)
-		cap->scalar = string_token(st, lex->token_start, lex->token_terminator);
+		cap->scalar = string_token(st, lex->token_start, lex->token_terminator,
+								   st->in_place &&
+								   (cap == &st->item_value ||
+									st->item_value.targets == NULL));
 }
 
 /*
@@ -684,7 +705,7 @@ envelope_field_start(PageParseState *st, const char *fname)
 	st->env_string = NULL;
 	if (st->raw && type == JSON_TOKEN_STRING)
 		st->env_string = string_token(st, st->lex->token_start,
-									  st->lex->token_terminator);
+									  st->lex->token_terminator, false);
 
 	if (st->env_seen & (1 << key))
 		unexpected_answer("The page has the key \"%s\" twice.", fname);
@@ -991,7 +1012,8 @@ copernica_body_to_server(char *body, size_t *len)
 
 static CopernicaPage *
 parse_page(char *body, size_t len, bool envelope,
-		   const CopernicaValuePath *paths, int npaths, bool raw)
+		   const CopernicaValuePath *paths, int npaths, bool raw,
+		   bool in_place)
 {
 	PageParseState st;
 	JsonSemAction sem;
@@ -1011,6 +1033,7 @@ parse_page(char *body, size_t len, bool envelope,
 	st.item_level = envelope ? 2 : 0;
 	key_table_build(&st.keys, paths, npaths);
 	st.raw = raw;
+	st.in_place = in_place;
 	if (raw)
 		st.lex = copernica_json_validating_lexer(body, (int) len,
 												 GetDatabaseEncoding());
@@ -1060,7 +1083,19 @@ CopernicaPage *
 copernica_parse_page(char *body, size_t len, bool envelope,
 					 const CopernicaValuePath *paths, int npaths)
 {
-	return parse_page(body, len, envelope, paths, npaths, true);
+	return parse_page(body, len, envelope, paths, npaths, true, false);
+}
+
+/*
+ * The same, but the strings kept are ended in place in body, which must
+ * outlive the page: values then point into body rather than being copied.
+ * body is changed (a kept string's closing quote becomes its NUL).
+ */
+CopernicaPage *
+copernica_parse_page_in_place(char *body, size_t len, bool envelope,
+							  const CopernicaValuePath *paths, int npaths)
+{
+	return parse_page(body, len, envelope, paths, npaths, true, true);
 }
 
 /*
@@ -1071,5 +1106,5 @@ CopernicaPage *
 copernica_parse_page_escaped(char *body, size_t len, bool envelope,
 							 const CopernicaValuePath *paths, int npaths)
 {
-	return parse_page(body, len, envelope, paths, npaths, false);
+	return parse_page(body, len, envelope, paths, npaths, false, false);
 }

@@ -1038,6 +1038,16 @@ copernica_pager_done(CopernicaPager *pg, int nitems, int64 total,
 	return keep;
 }
 
+/*
+ * The response of the page last returned is handed over to cxt, before
+ * copernica_pager_done: a page parsed in place keeps its values in it.
+ */
+void
+copernica_pager_keep_response(CopernicaPager *pg, MemoryContext cxt)
+{
+	copernica_batch_keep_response(pg->batch, pg->current.handle, cxt);
+}
+
 void
 copernica_pager_end(CopernicaPager *pg)
 {

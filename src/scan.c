@@ -283,9 +283,12 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	old = MemoryContextSwitchTo(cxt);
-	page = copernica_parse_page(resp->body.data, resp->body.len, true,
-								paths, npaths);
+	page = copernica_parse_page_in_place(resp->body.data, resp->body.len, true,
+										 paths, npaths);
 	MemoryContextSwitchTo(old);
+
+	/* the page's values are in the body: it lives as long as the page */
+	copernica_pager_keep_response(pager, cxt);
 	if (res != NULL && res->kind == COPERNICA_LISTING &&
 		start >= (int64) COPERNICA_MAX_LISTING_PAGES * COPERNICA_MAX_PAGE_SIZE)
 		copernica_report_endless_listing(res->list_path, start);

@@ -5,10 +5,12 @@
  *		  the list envelope, the string-array parser, and a round trip
  *		  through copernica_json_append_string.
  *
- * Each page is parsed twice: as the scan does (strings taken from the input,
- * de-escaped one at a time) and with the lexer de-escaping every string
- * (copernica_parse_page_escaped).  Both must find the same values, field
- * names and errors.  The one allowed difference: a de-escaping error
+ * Each page is parsed three times: with strings taken from the input,
+ * de-escaped one at a time; the same in place, as the scan does
+ * (copernica_parse_page_in_place, on a copy of the input, which may change
+ * only where a closing quote became a NUL); and with the lexer de-escaping
+ * every string (copernica_parse_page_escaped).  All must find the same
+ * values, field names and errors.  The one allowed difference: a de-escaping error
  * (\u0000, a lone surrogate) in a string the page parser does not keep
  * fails only the second.
  *
@@ -175,8 +177,15 @@ deescaping_error(const Outcome *o)
 		code == JSON_UNICODE_LOW_SURROGATE;
 }
 
+typedef enum ParseMode
+{
+	PARSE_RAW,
+	PARSE_IN_PLACE,
+	PARSE_ESCAPED
+} ParseMode;
+
 static void
-parse_one(Outcome *o, char *body, size_t size, bool envelope, bool escaped)
+parse_one(Outcome *o, char *body, size_t size, bool envelope, ParseMode mode)
 {
 	sigjmp_buf	jb;
 	CopernicaPage *volatile page = NULL;
@@ -185,9 +194,12 @@ parse_one(Outcome *o, char *body, size_t size, bool envelope, bool escaped)
 	if (sigsetjmp(jb, 0) == 0)
 	{
 		shim_error_jmp = &jb;
-		if (escaped)
+		if (mode == PARSE_ESCAPED)
 			page = copernica_parse_page_escaped(body, size, envelope, paths,
 												NPATHS);
+		else if (mode == PARSE_IN_PLACE)
+			page = copernica_parse_page_in_place(body, size, envelope, paths,
+												 NPATHS);
 		else
 			page = copernica_parse_page(body, size, envelope, paths, NPATHS);
 		shim_error_jmp = NULL;
@@ -250,12 +262,23 @@ fuzz_page(char *body, size_t size, bool envelope)
 	sigjmp_buf	jb;
 	Outcome		ref;
 	Outcome		fast;
+	Outcome		in_place;
 	CopernicaPage *volatile page;
+	char	   *copy;
+	size_t		k;
 
-	parse_one(&ref, body, size, envelope, true);
-	parse_one(&fast, body, size, envelope, false);
+	parse_one(&ref, body, size, envelope, PARSE_ESCAPED);
+	parse_one(&fast, body, size, envelope, PARSE_RAW);
 	check_same(&fast, &ref);
 	page = fast.page;
+
+	/* exactly the input's bytes again, kept until the page is compared */
+	copy = malloc(size > 0 ? size : 1);
+	memcpy(copy, body, size);
+	parse_one(&in_place, copy, size, envelope, PARSE_IN_PLACE);
+	check_same(&in_place, &ref);
+	for (k = 0; k < size; k++)
+		check(copy[k] == body[k] || (body[k] == '"' && copy[k] == '\0'));
 
 	/* the scan feeds "interests" to the array parser */
 	if (page != NULL)
@@ -279,6 +302,7 @@ fuzz_page(char *body, size_t size, bool envelope)
 		}
 	}
 	shim_arena_reset();
+	free(copy);
 }
 
 static void
