@@ -738,6 +738,21 @@ extern void copernica_count_explain(struct ForeignScanState *node,
 									struct ExplainState *es);
 
 /* ----------------------------------------------------------------
+ * own_rows.c: the rows this transaction created, hidden from scans that
+ * began before them
+ * ----------------------------------------------------------------
+ */
+#define COPERNICA_OWN_PROFILE		0
+#define COPERNICA_OWN_SUBPROFILE	1
+
+extern int	copernica_own_row_kind(const CopernicaResource *res);
+extern void copernica_own_row_created(int kind, int64 id, CommandId cid);
+extern bool copernica_own_rows_since(int kind, CommandId cid);
+extern int	copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind,
+									CommandId cid);
+extern int64 copernica_own_rows_first_id(int kind, CommandId cid);
+
+/* ----------------------------------------------------------------
  * analyze.c: ANALYZE
  * ----------------------------------------------------------------
  */

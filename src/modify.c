@@ -19,6 +19,7 @@
 
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -395,6 +396,8 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 										ALLOCSET_SMALL_SIZES);
 	st->created = MemoryContextAlloc(estate->es_query_cxt,
 									 sizeof(int64) * MAX_LISTED_IDS);
+	/* scans of this command and earlier ones do not see its rows */
+	st->output_cid = estate->es_output_cid;
 	return st;
 }
 
@@ -506,6 +509,9 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 
 	st = modify_state_create(estate, rinfo, CMD_INSERT, target_attrs,
 							 returning_attrs, copernica_modify_userid(rinfo, estate), false);
+	/* COPY's executor state has no output command: COPY's is the current */
+	if (plan == NULL)
+		st->output_cid = GetCurrentCommandId(true);
 
 	/*
 	 * COPY (no plan) hands over one row at a time.  Unless a row trigger

@@ -66,6 +66,7 @@ typedef struct CopernicaModifyState
 	int64		rows_done;		/* rows written so far */
 	int64		ncreated;
 	int64	   *created;		/* the first MAX_LISTED_IDS IDs created */
+	CommandId	output_cid;		/* the command an INSERT's rows belong to */
 	int64		already_removed;	/* DELETEs of entities gone already */
 
 	/*

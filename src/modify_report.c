@@ -35,6 +35,10 @@ copernica_modify_remember_created(CopernicaModifyState *st, int64 id)
 	if (st->ncreated < MAX_LISTED_IDS)
 		st->created[st->ncreated] = id;
 	st->ncreated++;
+	/* scans that began before it do not read it (own_rows.c) */
+	if (st->operation == CMD_INSERT)
+		copernica_own_row_created(copernica_own_row_kind(st->res), id,
+								  st->output_cid);
 }
 
 static int

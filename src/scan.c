@@ -72,6 +72,9 @@ typedef struct CopernicaScanState
 	bool		feeds_insert;	/* an INSERT into Copernica reads this scan */
 	int64		id_ceiling;		/* then the largest ID when it began, 0 for
 								 * none, -1 not asked yet */
+	int			own_kind;		/* profiles or subprofiles (own_rows.c), or -1 */
+	CommandId	snapshot_cid;	/* rows this transaction created from this
+								 * command on are not read */
 
 	/*
 	 * Profiles and subprofiles are read by ID (stripes, or keyset in ID
@@ -338,6 +341,10 @@ fetch_next_page(void *arg)
 	if (page == NULL)
 		return false;
 	st->pages++;
+	/* rows its transaction created since the scan's snapshot are not read */
+	if (copernica_own_rows_since(st->own_kind, st->snapshot_cid))
+		(void) copernica_drop_own_rows(page, loop->id_path, st->own_kind,
+									   st->snapshot_cid);
 
 	if (!st->columns_checked && page->nitems > 0)
 		check_unmatched_columns(st, page);
@@ -726,6 +733,13 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	/* known from the plan alone: EXPLAIN says it too */
 	st->feeds_insert = scan_feeds_insert(st, estate);
 	st->id_ceiling = -1;
+
+	/*
+	 * What the statement's snapshot sees, also on a rescan: as PostgreSQL's
+	 * own tables, not the rows a later command (or this one) creates.
+	 */
+	st->own_kind = estate->es_snapshot ? copernica_own_row_kind(st->res) : -1;
+	st->snapshot_cid = estate->es_snapshot ? estate->es_snapshot->curcid : 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
