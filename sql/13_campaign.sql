@@ -501,7 +501,7 @@ SELECT :'one' = :'four' AS same_requests,
        (SELECT array_agg(emailing ORDER BY first) FROM
           (SELECT emailing, min(n) AS first FROM dest_four GROUP BY 1) s) AS part_order;
 -- an error names the part it came from, whichever are in flight
-\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid method"}}' --match /publisher/emailing/1282/
 SELECT count(*) FROM camp.dest_four;
 \! $EMUCTL clear-faults
 -- a scan ended with parts in flight (LIMIT above a local filter), and

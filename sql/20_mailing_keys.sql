@@ -74,3 +74,46 @@ SELECT w.emailing, e.subject FROM mk.wanted w JOIN mk.publisher_emailings e ON e
  ORDER BY 1;
 \! $EMUCTL log | sort
 DROP TABLE mk.wanted;
+
+-- Every emailing's listing (a table keyed by emailing, read without a key
+-- condition): an emailing removed between reading the emailings and
+-- reading its listing (HTTP 400 "No emailing with supplied ID" on its
+-- first page) has no rows left; the others are read as before.  One part
+-- at a time (max_concurrency 1) and several in flight alike
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE mk.dest_one (id text, emailing bigint)
+  SERVER copernica OPTIONS (resource 'publisher_destinations', max_concurrency '1',
+                            page_size '7');
+CREATE FOREIGN TABLE mk.dest_four (id text, emailing bigint)
+  SERVER copernica OPTIONS (resource 'publisher_destinations', max_concurrency '4',
+                            page_size '7');
+CREATE TABLE mk.dest_counts AS
+  SELECT emailing, count(*) AS n FROM mk.dest_one GROUP BY 1;
+SELECT * FROM mk.dest_counts ORDER BY 1;
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations
+\! $EMUCTL clear-log
+SELECT emailing, count(*) FROM mk.dest_one GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log --count
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations
+\! $EMUCTL clear-log
+SELECT emailing, count(*) FROM mk.dest_four GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log --count
+-- a bare object per emailing (statistics) likewise
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1281/statistics
+SELECT emailing FROM mk.publisher_statistics ORDER BY 1;
+-- any other error still raises: another message, a removal halfway
+-- through a listing (its second page), an unknown emailing named by a
+-- condition, an error answered with HTTP 200
+\! $EMUCTL answer 400 1 '{"error":{"message":"Invalid method"}}' --match /publisher/emailing/1282/destinations
+SELECT count(*) FROM mk.dest_one;
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations --after 1
+SELECT count(*) FROM mk.dest_one;
+\! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations --after 1
+SELECT count(*) FROM mk.dest_four;
+\! $EMUCTL answer 400 1 'No emailing with supplied ID' --match /publisher/emailing/1282/destinations --content-type text/plain
+SELECT count(*) FROM mk.dest_four;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations
+SELECT count(*) FROM mk.dest_four;
+\! $EMUCTL clear-faults
+SELECT count(*) FROM mk.dest_four WHERE emailing = 999;
+DROP TABLE mk.dest_counts;

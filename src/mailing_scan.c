@@ -808,7 +808,7 @@ start_scan(void *arg, ExprContext *econtext)
 		 * More emailings by id than the profiles' lookups go (a list known
 		 * only now): one listing costs less than their objects.
 		 */
-		else if (accept_missing(st) && list_length(values) > COPERNICA_ID_LOOKUP_MAX)
+		else if (st->mr->id_is_key && list_length(values) > COPERNICA_ID_LOOKUP_MAX)
 			st->parts = list_make1(NULL);
 	}
 	else
@@ -846,6 +846,7 @@ part_spec(MailingScanState *st, const char *path, char *params, int64 limit,
 	spec->limit = limit;
 	spec->size_hint = -1;
 	spec->min_id_hint = spec->max_id_hint = -1;
+	spec->missing_is_empty = accept_missing(st);
 }
 
 /* The listing a part reads: a key's, or (NUM_KEYS) the account-wide one. */
@@ -1196,13 +1197,17 @@ part_query(MailingScanState *st, char *params)
 }
 
 /*
- * May a part's answer be HTTP 400 "No emailing with supplied ID", no row?
- * An emailing asked for by its id (id = X is no error when there is none).
+ * May a part's answer be HTTP 400 "No emailing with supplied ID", no row
+ * (copernica_report_unless_missing tells it from other errors)?  An
+ * emailing asked for by its id (id = X is no error when there is none),
+ * and every emailing's listing: an emailing removed after the emailings
+ * were read has no rows left.  Only on a listing's first page: a part gone
+ * halfway through is an error.
  */
 static bool
 accept_missing(MailingScanState *st)
 {
-	return st->mr->id_is_key && st->key == KEY_EMAILING;
+	return (st->mr->id_is_key && st->key == KEY_EMAILING) || st->key == KEY_NONE;
 }
 
 /*
@@ -1465,14 +1470,23 @@ fetched_page(MailingScanState *st)
 	{
 		ErrorContextCallback errcb;
 
-		errcb.callback = copernica_request_error_callback;
-		errcb.arg = req;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
-		page = copernica_parse_page(resp->body.data, resp->body.len, true,
-									st->paths, st->loop.npaths);
-		copernica_check_page_window(page, start, asked);
-		error_context_stack = errcb.previous;
+		/* an emailing removed (accept_missing); any other error raises */
+		if (resp->status == 400)
+		{
+			copernica_report_unless_missing(NULL, resp, req, start == 0, NULL, NULL);
+			page = palloc0(sizeof(CopernicaPage));
+		}
+		else
+		{
+			errcb.callback = copernica_request_error_callback;
+			errcb.arg = req;
+			errcb.previous = error_context_stack;
+			error_context_stack = &errcb;
+			page = copernica_parse_page(resp->body.data, resp->body.len, true,
+										st->paths, st->loop.npaths);
+			copernica_check_page_window(page, start, asked);
+			error_context_stack = errcb.previous;
+		}
 	}
 	else
 	{

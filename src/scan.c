@@ -156,7 +156,8 @@ copernica_report_unless_missing(const CopernicaResource *res,
 		if (pg_strcasecmp(msg, "No entity with supplied ID") == 0)
 			return;
 		/* a mailing table's emailing (res NULL) that is not there */
-		if (res == NULL && pg_strcasecmp(msg, "No emailing with supplied ID") == 0)
+		if (res == NULL && pg_strcasecmp(msg, "No emailing with supplied ID") == 0 &&
+			copernica_json_error_message(resp->body.data, resp->body.len) != NULL)
 			return;
 		if (pg_strcasecmp(msg, "No collection with given ID") == 0 &&
 			res != NULL && res->kind == COPERNICA_SUBPROFILES &&

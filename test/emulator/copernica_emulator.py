@@ -141,7 +141,8 @@ class Faults:
                 raise ValueError('answer method must be GET, POST, PUT or DELETE')
             self.answer = {'status': status, 'body': a['body'],
                            'content_type': str(a.get('content_type', api_mod.JSON_TYPE)),
-                           'match': str(a.get('match', '')), 'method': m}
+                           'match': str(a.get('match', '')), 'method': m,
+                           'after': max(0, int(a.get('after', 0)))}
             self.answer_count = max(0, int(a.get('count', 1)))
         if 'full_pages' in spec:
             self.full_pages = max(0, int(spec['full_pages']))
@@ -172,6 +173,9 @@ class Faults:
         """The canned answer for a request to path, if one is due."""
         if (self.answer_count > 0 and self.answer['match'] in path
                 and self.answer['method'] in (None, method)):
+            if self.answer['after'] > 0:
+                self.answer['after'] -= 1
+                return None
             self.answer_count -= 1
             return self.answer
         return None

@@ -117,6 +117,8 @@ def main(argv=None):
     p.add_argument('--match', default='')
     p.add_argument('--content-type', default='application/json')
     p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
+    p.add_argument('--after', type=int, default=0,
+                   help='answer the first N matching requests normally')
     p = sub.add_parser('slow')
     p.add_argument('ms', type=int)
     p.add_argument('count', type=int)
@@ -199,6 +201,8 @@ def main(argv=None):
                     'match': args.match, 'content_type': args.content_type}
             if args.method is not None:
                 spec['method'] = args.method
+            if args.after:
+                spec['after'] = args.after
             call(base, 'POST', 'faults', {'answer': spec})
         elif c == 'slow':
             spec = {'ms': args.ms, 'count': args.count, 'match': args.match}

@@ -1675,6 +1675,15 @@ class TestFaults(EmulatorTestCase):
         self.assertEqual(control('DELETE', 'faults')[0], 200)
         self.assertEqual(get('identity').status, 200)
 
+    def test_answer_after_lets_the_first_matching_requests_through(self):
+        control('POST', 'faults', {'answer': {
+            'status': 400, 'count': 1, 'after': 2, 'match': 'identity',
+            'body': '{"error":{"message":"late"}}'}})
+        self.assertEqual(get('identity').status, 200)
+        self.assertEqual(get('identity').status, 200)
+        self.assertEqual(get('identity').json()['error']['message'], 'late')
+        self.assertEqual(get('identity').status, 200)
+
     def test_answer_echoes_the_token_in_every_form(self):
         control('POST', 'faults', {'answer': {
             'status': 500, 'count': 2, 'content_type': 'text/plain',
