@@ -126,6 +126,21 @@ CREATE FOREIGN TABLE wrong_type (id bigint, firstname integer) SERVER copernica 
 SELECT * FROM wrong_type;
 CREATE FOREIGN TABLE too_short (id bigint, firstname varchar(3)) SERVER copernica OPTIONS (database 'Customers');
 SELECT * FROM too_short;
+-- values read without their input function (text, integers in plain digits,
+-- Copernica's dates and times) read as the input function reads them, and
+-- every other form still goes to it
+CREATE FOREIGN TABLE value_forms (id bigint, email text, age integer, referrer bigint,
+  birthday date, lastvisit timestamp) SERVER copernica OPTIONS (database 'Customers');
+SELECT count(*) FROM value_forms;   -- caches the metadata: only the page below
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":5,"total":5,"data":[{"ID":"1","fields":{"email":"","age":"+42","referrer":" 7 ","birthday":"2024-02-29","lastvisit":"2024-02-29 23:59:59"}},{"ID":"2","fields":{"email":"a\"b","age":"007","referrer":"-9223372036854775808","birthday":"0000-00-00","lastvisit":"2024-02-29T10:00:00"}},{"ID":"3","fields":{"email":"x","age":"","referrer":"","birthday":"","lastvisit":""}},{"ID":"4","fields":{"email":"y","age":"2147483647","referrer":"9223372036854775807","birthday":"24-02-29","lastvisit":"2024-02-29 10:00:00.5"}},{"ID":"5","fields":{"email":"z","age":-2147483648,"referrer":"-0","birthday":"2023-1-2","lastvisit":"0000-00-00 00:00:00"}}]}' --match /profiles
+SELECT id, email, email IS NULL AS email_null, age, referrer, birthday, lastvisit FROM value_forms ORDER BY id;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"age":"2147483648"}}]}' --match /profiles
+SELECT id, age FROM value_forms;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"referrer":"9223372036854775808"}}]}' --match /profiles
+SELECT id, referrer FROM value_forms;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"birthday":"2023-02-29"}}]}' --match /profiles
+SELECT id, birthday FROM value_forms;
+\! $EMUCTL clear-faults
 
 -- unknown database, unknown collection, unknown view, a wrong token
 CREATE FOREIGN TABLE nowhere (id bigint) SERVER copernica OPTIONS (database 'Nowhere');

@@ -276,9 +276,56 @@ value_to_datum(CopernicaColumnType *ct, const char *value, bool is_json,
 }
 
 /*
+ * The commonest values read directly, as their input functions would read
+ * them: text, integers in plain digits, Copernica's dates and datetimes.
+ * Nothing here can fail; false sends the value to value_to_datum, which
+ * also gives every error.
+ */
+static bool
+fast_value(CopernicaColumnType *ct, const char *value, Datum *result)
+{
+	int64		i;
+	struct pg_tm tm;
+	Timestamp	ts;
+
+	switch (ct->typid)
+	{
+		case TEXTOID:
+			*result = PointerGetDatum(cstring_to_text(value));
+			return true;
+		case INT8OID:
+			if (!copernica_parse_integer(value, &i))
+				return false;
+			*result = Int64GetDatum(i);
+			return true;
+		case INT4OID:
+			if (!copernica_parse_integer(value, &i) ||
+				i < PG_INT32_MIN || i > PG_INT32_MAX)
+				return false;
+			*result = Int32GetDatum((int32) i);
+			return true;
+		case DATEOID:
+			if (!fast_date(value, &tm, false))
+				return false;
+			*result = DateADTGetDatum(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) -
+									  POSTGRES_EPOCH_JDATE);
+			return true;
+		case TIMESTAMPOID:
+			if (!fast_date(value, &tm, true) ||
+				tm2timestamp(&tm, 0, NULL, &ts) != 0)
+				return false;
+			*result = TimestampGetDatum(ts);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * The same, but an input function that rejects a value quotes it in its
  * error, and the value came from Copernica: such errors are raised again
- * with any token taken out.  Text cannot fail, so it needs no guard.
+ * with any token taken out.  Text cannot fail, so it needs no guard, nor
+ * do the values fast_value reads.
  */
 Datum
 copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
@@ -287,6 +334,11 @@ copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		result;
 
+	if (value != NULL && fast_value(ct, value, &result))
+	{
+		*isnull = false;
+		return result;
+	}
 	if (ct->kind == COPERNICA_TYPE_TEXT || value == NULL)
 		return value_to_datum(ct, value, is_json, timezone, isnull);
 
