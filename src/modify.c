@@ -216,6 +216,85 @@ written_and_returned(TupleDesc tupdesc, Bitmapset *cols, Bitmapset *ret,
 	}
 }
 
+/*
+ * The columns an INSERT or COPY writes: those it names, and those PostgreSQL
+ * computes from a DEFAULT or a generation expression of the foreign table.
+ * The value is the table's, not Copernica's, so it is sent (a column left
+ * to Copernica would get the field's default instead).
+ */
+static Bitmapset *
+inserted_cols(TupleDesc tupdesc, Bitmapset *named)
+{
+	Bitmapset  *cols = bms_copy(named);
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+
+		if (!attr->attisdropped && (attr->atthasdef || attr->attgenerated))
+			cols = bms_add_member(cols,
+								  attr->attnum - FirstLowInvalidHeapAttributeNumber);
+	}
+	return cols;
+}
+
+/*
+ * A BEFORE ROW trigger may change any column of the row, not only those
+ * the statement names, and postgres_fdw then writes every column.  Here:
+ *
+ * - UPDATE writes every column Copernica lets it change.  The row holds the
+ *   old values of the columns the trigger leaves alone (PostgreSQL fetches
+ *   the whole row for the trigger), so they are written back as they are.
+ *   When the table has both the "fields" object and single field columns,
+ *   only the kind the statement names is added, as the two cannot be
+ *   written together.
+ * - INSERT adds every column too, but one still null after the triggers is
+ *   left out: it is what the row had without them, and sending it as an
+ *   empty value would overwrite the field's default in Copernica.
+ *
+ * A column added so that matches no Copernica field is an error only when
+ * it holds a value (an UPDATE reads such a column as null).
+ */
+static void
+add_trigger_columns(CopernicaModifyState *st)
+{
+	bool		fields_object_named = false;
+	bool		has_field_column = false;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, st->target_attrs)
+		if (st->columns[lfirst_int(lc) - 1].role == ROLE_FIELDS_OBJECT)
+			fields_object_named = true;
+	for (i = 0; i < st->ncolumns; i++)
+		if (st->columns[i].attnum != 0 && st->columns[i].role == ROLE_FIELD)
+			has_field_column = true;
+
+	/* the plan's list is shared with later executions: extend a copy */
+	st->target_attrs = list_copy(st->target_attrs);
+	for (i = 0; i < st->ncolumns; i++)
+	{
+		WriteColumn *col = &st->columns[i];
+
+		if (col->attnum == 0 || list_member_int(st->target_attrs, col->attnum))
+			continue;
+		if (st->operation == CMD_UPDATE)
+		{
+			if (col->role == ROLE_ID || col->role == ROLE_PARENT ||
+				col->role == ROLE_READ_ONLY)
+				continue;
+			if (col->role == ROLE_FIELDS_OBJECT && has_field_column &&
+				!fields_object_named)
+				continue;
+			if (col->role == ROLE_FIELD && fields_object_named)
+				continue;
+		}
+		col->by_trigger = true;
+		st->target_attrs = lappend_int(st->target_attrs, col->attnum);
+	}
+}
+
 /* Copernica has nothing an ON CONFLICT clause could act on. */
 static void
 reject_on_conflict(ModifyTable *plan, Relation rel)
@@ -230,8 +309,11 @@ reject_on_conflict(ModifyTable *plan, Relation rel)
 
 /*
  * The plan remembers which columns are written and which RETURNING reads.
- * INSERT writes only the columns the statement names, so fields left out
- * keep Copernica's defaults.
+ * INSERT writes the columns the statement names and those with a DEFAULT
+ * or a generation expression, so fields left out keep Copernica's
+ * defaults; UPDATE the columns it sets and the generated columns that
+ * depend on them.  BEFORE ROW triggers add more when the write begins
+ * (add_trigger_columns).
  */
 List *
 copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
@@ -249,7 +331,7 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	reject_on_conflict(plan, rel);
 
 	if (operation == CMD_INSERT)
-		cols = copernica_inserted_cols(root, rte);
+		cols = inserted_cols(tupdesc, copernica_inserted_cols(root, rte));
 	else if (operation == CMD_UPDATE)
 		cols = get_rel_all_updated_cols(root, find_base_rel(root, resultRelation));
 
@@ -319,6 +401,11 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 			st->id_attnum = attr->attnum;
 	}
 
+	if (rinfo->ri_TrigDesc &&
+		((operation == CMD_INSERT && rinfo->ri_TrigDesc->trig_insert_before_row) ||
+		 (operation == CMD_UPDATE && rinfo->ri_TrigDesc->trig_update_before_row)))
+		add_trigger_columns(st);
+
 	/* writes the statement cannot do are errors before any request */
 	foreach(lc, st->target_attrs)
 	{
@@ -354,15 +441,23 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 															 GetForeignTable(RelationGetRelid(rel))->serverid,
 															 userid);
 
+		st->field_names = md->field_names;
 		foreach(lc, st->target_attrs)
 		{
 			WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
 
 			if (col->role == ROLE_FIELD &&
 				!copernica_name_in_list(col->name, md->field_names))
+			{
+				if (col->by_trigger)
+				{
+					col->unknown_field = true;
+					continue;
+				}
 				copernica_report_unmatched_column(col->colname,
 												  RelationGetRelationName(rel),
 												  md->field_names);
+			}
 		}
 	}
 
@@ -370,6 +465,7 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	foreach(lc, st->target_attrs)
 	{
 		if (st->columns[lfirst_int(lc) - 1].role == ROLE_INTERESTS &&
+			!st->columns[lfirst_int(lc) - 1].by_trigger &&
 			!st->interests_known)
 		{
 			st->interests = copernica_database_interests(st->conn, st->opts->database);
@@ -477,7 +573,8 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 /*
  * COPY FROM, and INSERT or COPY into a partitioned table that routes rows
  * to this foreign table, come here instead of the planner's callbacks.
- * Like INSERT, only the columns the statement names are written.
+ * Like INSERT, the columns the statement names and those PostgreSQL
+ * computes are written.
  */
 void
 copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
@@ -501,7 +598,7 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 				 errdetail("An UPDATE of a partitioned table cannot route rows into a Copernica partition.")));
 	reject_on_conflict(plan, rel);
 
-	cols = ExecGetInsertedCols(rinfo, estate);
+	cols = inserted_cols(tupdesc, ExecGetInsertedCols(rinfo, estate));
 	if (rinfo->ri_returningList && mtstate->resultRelInfo)
 		pull_varattnos((Node *) rinfo->ri_returningList,
 					   mtstate->resultRelInfo[0].ri_RangeTableIndex, &ret);

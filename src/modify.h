@@ -38,6 +38,14 @@ typedef struct WriteColumn
 	char	   *name;			/* field or property name */
 	WriteRole	role;
 	CopernicaColumnType type;
+
+	/*
+	 * Written only because a BEFORE ROW trigger may have set it: an INSERT
+	 * leaves it out while it is null (Copernica's default stays), and one
+	 * over no Copernica field is an error only once it holds a value.
+	 */
+	bool		by_trigger;
+	bool		unknown_field;	/* by_trigger, and no such field */
 } WriteColumn;
 
 typedef struct CopernicaModifyState
@@ -53,6 +61,7 @@ typedef struct CopernicaModifyState
 	CopernicaUpsert *upsert;	/* INSERT on the table's upsert_key */
 	bool		interests_known;	/* interests are written: their names */
 	List	   *interests;		/* the database's interests */
+	List	   *field_names;	/* the table's Copernica fields */
 
 	int			ncolumns;
 	WriteColumn *columns;		/* every column of the table */

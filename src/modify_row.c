@@ -73,6 +73,12 @@ interests_json(CopernicaModifyState *st, WriteColumn *col, Datum value, bool isn
 
 	if (isnull)
 		return "[]";
+	/* a column a trigger may have set: its names are read when first needed */
+	if (!st->interests_known)
+	{
+		st->interests = copernica_database_interests(st->conn, st->opts->database);
+		st->interests_known = true;
+	}
 	if (col->type.kind == COPERNICA_TYPE_JSON || col->type.kind == COPERNICA_TYPE_JSONB)
 	{
 		char	   *json = OutputFunctionCall(&col->type.output, value);
@@ -137,6 +143,18 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
 		bool		isnull;
 		Datum		value = slot_getattr(slot, col->attnum, &isnull);
+
+		/* see add_trigger_columns */
+		if (col->by_trigger)
+		{
+			if (isnull && col->role != ROLE_PARENT &&
+				(st->operation == CMD_INSERT || col->unknown_field))
+				continue;
+			if (col->unknown_field)
+				copernica_report_unmatched_column(col->colname,
+												  RelationGetRelationName(st->rel),
+												  st->field_names);
+		}
 
 		switch (col->role)
 		{

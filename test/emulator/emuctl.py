@@ -9,7 +9,7 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py reset generate N [--seed S] [--shape dense|sparse|clustered|skewed|removed]
                               [--mailings M]
                                         -> reset: N profiles (IDs sparse by default)
-  emuctl.py log [--count|--connections|--status|--in-flight-at-end N]
+  emuctl.py log [--count|--connections|--status|--bodies|--in-flight-at-end N]
   emuctl.py clear-log
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
@@ -95,6 +95,8 @@ def main(argv=None):
     g.add_argument('--count', action='store_true')
     g.add_argument('--connections', action='store_true')
     g.add_argument('--status', action='store_true')
+    g.add_argument('--bodies', action='store_true',
+                   help='the writes (not GET), each with its body')
     g.add_argument('--in-flight-at-end', type=int, metavar='N',
                    help='the most requests in flight when one of the last N began')
     sub.add_parser('clear-log')
@@ -174,7 +176,10 @@ def main(argv=None):
                 out.write('%d\n' % in_flight_at_end(log, args.in_flight_at_end))
             else:
                 for e in log:
-                    if args.status:
+                    if args.bodies:
+                        if e['method'] != 'GET':
+                            out.write('%s %s\n' % (request_line(e), e.get('body') or ''))
+                    elif args.status:
                         st = 'dropped' if e['status'] is None else str(e['status'])
                         out.write('%s -> %s\n' % (request_line(e), st))
                     else:
