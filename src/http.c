@@ -589,6 +589,9 @@ copernica_transfer_errcontext(Transfer *t)
  * ----------------------------------------------------------------
  */
 
+/* The most room a body gets before its bytes arrive (write_callback). */
+#define BODY_PRESIZE_MAX	(16 * 1024 * 1024)
+
 /*
  * Append received body bytes.  Returning less than given makes libcurl abort
  * the transfer with CURLE_WRITE_ERROR; the flags say why.
@@ -610,6 +613,20 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	{
 		size_t		newcap = Max(t->body_cap, 8192);
 		char	   *newbody;
+		curl_off_t	announced;
+
+		/*
+		 * The first time, room for the Content-Length announced, so that a
+		 * page's body is not copied as it grows.  The server may lie: the
+		 * room asked for stays within max_response_size and
+		 * BODY_PRESIZE_MAX, and a longer body grows as any other.
+		 */
+		if (t->body_cap == 0 && t->easy != NULL &&
+			curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+							  &announced) == CURLE_OK &&
+			announced > 0 && (uint64) announced < BODY_PRESIZE_MAX &&
+			(size_t) announced <= t->body_limit)
+			newcap = Max(newcap, (size_t) announced + 1);
 
 		while (newcap < t->body_len + n + 1)
 			newcap *= 2;
