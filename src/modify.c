@@ -490,8 +490,7 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	st->row_cxt = AllocSetContextCreate(estate->es_query_cxt,
 										"copernica_fdw modify row",
 										ALLOCSET_SMALL_SIZES);
-	st->created = MemoryContextAlloc(estate->es_query_cxt,
-									 sizeof(int64) * MAX_LISTED_IDS);
+	st->trace = copernica_trace_begin(st, operation, st->res->entity_prefix);
 	/* scans of this command and earlier ones do not see its rows */
 	st->output_cid = estate->es_output_cid;
 	return st;

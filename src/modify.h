@@ -5,14 +5,17 @@
  *		  modify.c (planning, the state of a write, EXPLAIN), modify_row.c
  *		  (a row as a request, and back for RETURNING), modify_insert.c
  *		  (INSERT and COPY), modify_write.c (UPDATE and DELETE) and
- *		  modify_report.c (what a failed statement says it did).
+ *		  modify_report.c (what a failed statement says it did) and
+ *		  modify_trace.c (what it changed, kept beyond an error).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef COPERNICA_MODIFY_H
 #define COPERNICA_MODIFY_H
 
+#include "datatype/timestamp.h"
 #include "executor/tuptable.h"
+#include "lib/stringinfo.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
 
@@ -48,6 +51,32 @@ typedef struct WriteColumn
 	bool		unknown_field;	/* by_trigger, and no such field */
 } WriteColumn;
 
+/* IDs, the first MAX_LISTED_IDS of count kept (modify_trace.c). */
+typedef struct CopernicaIdList
+{
+	int64		count;
+	int			n;
+	int			max;
+	int64	   *ids;			/* in TopMemoryContext */
+} CopernicaIdList;
+
+/*
+ * What a write has changed in Copernica, in TopMemoryContext so that the
+ * abort of its transaction can still read it (modify_trace.c).
+ */
+typedef struct CopernicaTrace
+{
+	struct CopernicaTrace *next;
+	const void *owner;			/* the write still running, or NULL */
+	TimestampTz stmt;			/* its statement's statement_timestamp() */
+	int			level;			/* its transaction nesting level */
+	CmdType		operation;
+	char		entity[NAMEDATALEN];	/* "profile" or "subprofile" */
+	CopernicaIdList done;		/* entities changed */
+	CopernicaIdList in_flight;	/* requests sent, answers not checked */
+	bool		reported;		/* the wrapper's own error listed them */
+} CopernicaTrace;
+
 typedef struct CopernicaModifyState
 {
 	Relation	rel;
@@ -73,8 +102,7 @@ typedef struct CopernicaModifyState
 
 	MemoryContext row_cxt;
 	int64		rows_done;		/* rows written so far */
-	int64		ncreated;
-	int64	   *created;		/* the first MAX_LISTED_IDS IDs created */
+	CopernicaTrace *trace;		/* the entities written so far */
 	CommandId	output_cid;		/* the command an INSERT's rows belong to */
 	int64		already_removed;	/* DELETEs of entities gone already */
 
@@ -154,5 +182,17 @@ extern void copernica_modify_rethrow(CopernicaModifyState *st,
 									 MemoryContext cxt) pg_attribute_noreturn();
 extern void copernica_modify_raise(CopernicaModifyState *st,
 								   ErrorData *edata) pg_attribute_noreturn();
+
+/* modify_trace.c */
+extern CopernicaTrace *copernica_trace_begin(const void *owner, CmdType operation,
+											 const char *entity);
+extern void copernica_trace_done(CopernicaTrace *t, int64 id);
+extern void copernica_trace_sent(CopernicaTrace *t, int64 id);
+extern void copernica_trace_answered(CopernicaTrace *t, int64 id);
+extern void copernica_trace_reported(CopernicaTrace *t, StringInfo detail);
+extern void copernica_trace_end(CopernicaTrace *t);
+extern void copernica_trace_append_done(StringInfo buf, CmdType operation,
+										const char *entity, CopernicaIdList *done);
+extern void copernica_trace_append_unknown(StringInfo buf, int64 n);
 
 #endif							/* COPERNICA_MODIFY_H */

@@ -32,42 +32,11 @@ copernica_modify_error_callback(void *arg)
 void
 copernica_modify_remember_created(CopernicaModifyState *st, int64 id)
 {
-	if (st->ncreated < MAX_LISTED_IDS)
-		st->created[st->ncreated] = id;
-	st->ncreated++;
+	copernica_trace_done(st->trace, id);
 	/* scans that began before it do not read it (own_rows.c) */
 	if (st->operation == CMD_INSERT)
 		copernica_own_row_created(copernica_own_row_kind(st->res), id,
 								  st->output_cid);
-}
-
-static int
-compare_ids(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * "31, 32, 33": concurrent requests finish in any order, so the list is
- * sorted to read well.
- */
-static char *
-created_list(CopernicaModifyState *st)
-{
-	StringInfoData buf;
-	int64		n = Min(st->ncreated, MAX_LISTED_IDS);
-	int64		i;
-
-	qsort(st->created, n, sizeof(int64), compare_ids);
-	initStringInfo(&buf);
-	for (i = 0; i < n; i++)
-		appendStringInfo(&buf, "%s" INT64_FORMAT, i ? ", " : "", st->created[i]);
-	if (st->ncreated > n)
-		appendStringInfoString(&buf, ", ...");
-	return buf.data;
 }
 
 /*
@@ -97,20 +66,11 @@ copernica_modify_raise(CopernicaModifyState *st, ErrorData *edata)
 	initStringInfo(&detail);
 	if (edata->detail)
 		appendStringInfoString(&detail, edata->detail);
-	if (st->ncreated > 0)
-		appendStringInfo(&detail, "%sBefore the failure this statement %s " INT64_FORMAT " %s%s: %s.",
-						 detail.len ? "\n" : "",
-						 st->operation == CMD_UPDATE ? "updated" :
-						 st->operation == CMD_DELETE ? "removed" : "created",
-						 st->ncreated, st->res->entity_prefix,
-						 st->ncreated == 1 ? "" : "s",
-						 created_list(st));
+	/* and no warning repeats it when the transaction aborts */
+	if (st->trace)
+		copernica_trace_reported(st->trace, &detail);
 	if (st->unknown_outcome > 0)
-		appendStringInfo(&detail, "%sThe outcome of " INT64_FORMAT " request%s is unknown: %s cut off after %s may have reached Copernica.",
-						 detail.len ? "\n" : "",
-						 st->unknown_outcome, st->unknown_outcome == 1 ? "" : "s",
-						 st->unknown_outcome == 1 ? "it was" : "they were",
-						 st->unknown_outcome == 1 ? "it" : "they");
+		copernica_trace_append_unknown(&detail, st->unknown_outcome);
 	if (st->upsert && copernica_upsert_applied_detail(st->upsert))
 		appendStringInfo(&detail, "%s%s", detail.len ? "\n" : "",
 						 copernica_upsert_applied_detail(st->upsert));

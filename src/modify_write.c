@@ -174,6 +174,7 @@ finish_oldest_write(CopernicaModifyState *st)
 		fail_writes(st, cxt);
 	}
 	PG_END_TRY();
+	copernica_trace_answered(st->trace, w.id);
 	copernica_modify_remember_created(st, w.id);
 	copernica_batch_forget(st->wbatch, w.handle);
 	pfree(w.req->path);
@@ -221,6 +222,8 @@ start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
 	}
 	w->handle = copernica_batch_add(st->wbatch, w->req);
 	st->ninflight++;
+	/* an error elsewhere before its answer is checked: outcome unknown */
+	copernica_trace_sent(st->trace, id);
 }
 
 /* Every write in flight is answered and checked. */
@@ -273,23 +276,27 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 		return slot;
 	}
 
-	/* RETURNING shows a removed row as it was: read it before it goes */
-	if (st->readback && st->operation == CMD_DELETE)
-		copernica_modify_read_back(st, st->current_id, slot);
-	req = copernica_modify_write_request(st, slot);
+	/*
+	 * Any error of the row, its RETURNING's read-back too, lists the rows
+	 * written before it (and this one, once its request has succeeded).
+	 */
 	PG_TRY();
 	{
+		/* RETURNING shows a removed row as it was: read it before it goes */
+		if (st->readback && st->operation == CMD_DELETE)
+			copernica_modify_read_back(st, st->current_id, slot);
+		req = copernica_modify_write_request(st, slot);
 		copernica_perform(st->conn, req, &resp, &st->stats);
 		check_write(st, req, &resp);
 		copernica_modify_remember_created(st, id);
+		if (st->readback && st->operation == CMD_UPDATE)
+			copernica_modify_read_back(st, st->current_id, slot);
 	}
 	PG_CATCH();
 	{
 		copernica_modify_rethrow(st, st->row_cxt);
 	}
 	PG_END_TRY();
-	if (st->readback && st->operation == CMD_UPDATE)
-		copernica_modify_read_back(st, st->current_id, slot);
 
 	end_row(st, &errcb, caller_cxt);
 	return slot;
@@ -316,6 +323,12 @@ copernicaEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 
 	if (st && st->overlap)
 		finish_writes(st);
+	/* the statement's trace keeps what this write changed */
+	if (st && st->trace)
+	{
+		copernica_trace_end(st->trace);
+		st->trace = NULL;
+	}
 	if (st && st->already_removed > 0)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " %s%s had already been removed in Copernica",
