@@ -171,3 +171,13 @@ SELECT reltuples FROM pg_class WHERE relname = 'people';
 SELECT attname, null_frac, n_distinct FROM pg_stats
  WHERE tablename = 'people' AND attname IN ('email', 'birthday', 'town', 'segment')
  ORDER BY attname;
+
+-- a text value longer than 1000 bytes is not sent (a request line that long
+-- could be refused, HTTP 414): PostgreSQL checks the condition, the other
+-- conditions still go, and a count(*) with it is not pushed
+\! $EMUCTL clear-log
+SELECT count(*) FROM people WHERE firstname = repeat('a', 70000);
+SELECT id FROM people WHERE town = 'Utrecht' AND firstname LIKE repeat('x', 1001) || '%';
+SELECT id FROM people WHERE town = 'Utrecht' AND firstname = repeat('c', 1000);
+SELECT id FROM people WHERE town = 'Utrecht' AND firstname <= repeat('z', 5000) ORDER BY id LIMIT 2;
+\! $EMUCTL log | sed -E 's/c{1000}/c{1000}/' | grep -v -e '?limit=' -e '/fields'

@@ -430,6 +430,9 @@ extern bool copernica_is_integer_type(Oid t);
 extern const char *copernica_commuted_operator(const char *op);
 struct RelOptInfo;
 
+/* A longer text value is not sent: its request line could be refused. */
+#define COPERNICA_MAX_CONDITION_TEXT	1000
+
 /* What planning knows of the table a scan reads. */
 typedef struct CopernicaPlanInfo
 {

@@ -386,6 +386,12 @@ format_value(int format, Datum value, Oid valtype, const char **op)
 				char	   *s = TextDatumGetCString(value);
 				size_t		len = strlen(s);
 
+				/*
+				 * A long value would make a request line that servers refuse
+				 * (HTTP 414): the condition only narrows, PostgreSQL checks it
+				 */
+				if (len > COPERNICA_MAX_CONDITION_TEXT)
+					return NULL;
 				/* Copernica trims the expression: trailing blanks vanish */
 				if (len > 0 && isspace((unsigned char) s[len - 1]))
 					return NULL;
