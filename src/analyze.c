@@ -156,8 +156,10 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	*totalrows = seen;
 	*totaldeadrows = 0;
 	ereport(elevel,
-			(errmsg("\"%s\": Copernica sent %.0f rows in " INT64_FORMAT " requests; %d rows in sample",
-					RelationGetRelationName(rel), seen, stats.requests, nsampled)));
+			(errmsg_plural("\"%s\": Copernica sent %.0f rows in " INT64_FORMAT " request; %d rows in sample",
+						   "\"%s\": Copernica sent %.0f rows in " INT64_FORMAT " requests; %d rows in sample",
+						   stats.requests,
+						   RelationGetRelationName(rel), seen, stats.requests, nsampled)));
 	return nsampled;
 }
 
