@@ -38,14 +38,15 @@ SELECT count(*) FROM f_customers;
 SELECT count(id) FROM f_customers;
 \! $EMUCTL invalid-utf8 1
 SELECT count(id) FROM f_customers;
--- the request in an error's context is cut short: a value from the query
--- can make it any length
+-- the request in an error's context is cut short: values from the query
+-- make it long (each up to 1000 bytes is sent)
 \! $EMUCTL malformed 1
 DO $$
 DECLARE
     ctx text;
 BEGIN
-    PERFORM count(id) FROM f_customers WHERE email = repeat('x', 50000);
+    PERFORM count(id) FROM f_customers
+      WHERE email = repeat('x', 1000) AND email LIKE repeat('x', 999) || '%';
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS ctx = PG_EXCEPTION_CONTEXT;
     RAISE NOTICE 'context: % bytes, %', length(ctx),
