@@ -129,6 +129,15 @@ cluster_options()
 	fi
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on just now.
+free_port()
+{
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 # in_cluster cmd...: run cmd with a throwaway PostgreSQL cluster (PGHOST,
 # PGPORT, PGUSER=postgres, PGPASSWORD, PGDATABASE=postgres set); the cluster is
 # dropped when cmd ends, also on failure or interrupt (pg_virtualenv's trap).
@@ -136,7 +145,9 @@ in_cluster()
 {
 	local CLUSTER_OPTS
 	cluster_options
-	pg_virtualenv "${CLUSTER_OPTS[@]}" \
+	# pg_virtualenv's clusters all take port 5432 unless PGPORT names one:
+	# runs at the same time (several checkouts) would collide
+	PGPORT=$(free_port) pg_virtualenv "${CLUSTER_OPTS[@]}" \
 		bash -c '. "$0" && as_postgres "$@"' "$REPO_ROOT/test/lib.sh" "$@"
 }
 
