@@ -8,7 +8,8 @@
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 CREATE SCHEMA mk;
-IMPORT FOREIGN SCHEMA "_mailings" LIMIT TO (ms_emailings, publisher_emailings, publisher_statistics)
+IMPORT FOREIGN SCHEMA "_mailings"
+  LIMIT TO (ms_emailings, publisher_emailings, publisher_statistics, publisher_clicks)
   FROM SERVER copernica INTO mk;
 -- pages of 10: the listing of 43 Publisher emailings takes five
 ALTER FOREIGN TABLE mk.publisher_emailings OPTIONS (ADD page_size '10');
@@ -117,3 +118,30 @@ SELECT count(*) FROM mk.dest_four;
 \! $EMUCTL clear-faults
 SELECT count(*) FROM mk.dest_four WHERE emailing = 999;
 DROP TABLE mk.dest_counts;
+
+-- Planning uses what the scans saw (planning asks Copernica nothing):
+-- an account-wide listing's total (its limit=0 request), the emailings
+-- there are and the rows an emailing's listing holds; before any scan (or
+-- after copernica_forget_metadata()) a large account is assumed
+SELECT copernica_forget_metadata();
+CREATE TABLE mk.many AS SELECT g AS id, g::text AS hex FROM generate_series(1, 5000) g;
+ANALYZE mk.many;
+SELECT explain_portable('COSTS OFF',
+  $$SELECT count(*) FROM mk.many m JOIN mk.publisher_clicks c ON c.id = m.id$$);
+SELECT explain_portable('COSTS OFF',
+  $$SELECT count(*) FROM mk.many m JOIN mk.dest_four d ON d.id = m.hex$$);
+\! $EMUCTL clear-log
+SELECT count(*) FROM mk.publisher_clicks;
+SELECT count(*) FROM mk.dest_four;
+\! $EMUCTL log --count
+-- the small listings now go to the hash side
+SELECT explain_portable('COSTS OFF',
+  $$SELECT count(*) FROM mk.many m JOIN mk.publisher_clicks c ON c.id = m.id$$);
+SELECT explain_portable('COSTS OFF',
+  $$SELECT count(*) FROM mk.many m JOIN mk.dest_four d ON d.id = m.hex$$);
+-- a time range sent with the listing says nothing of its whole size
+SELECT copernica_forget_metadata();
+SELECT count(*) FROM mk.publisher_clicks WHERE "timestamp" > '2024-01-01';
+SELECT explain_portable('COSTS OFF',
+  $$SELECT count(*) FROM mk.many m JOIN mk.publisher_clicks c ON c.id = m.id$$);
+DROP TABLE mk.many;

@@ -589,6 +589,7 @@ struct ImportForeignSchemaStmt;
 extern int	copernica_query_limit(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								  bool order_pushed);
 extern bool copernica_is_mailing_resource(const char *name);
+extern void copernica_mailing_sizes_forget(void);
 extern char *copernica_mailing_resource_names(void);
 extern bool copernica_is_mailing_rel(struct RelOptInfo *baserel);
 extern void copernica_mailing_rel_size(struct PlannerInfo *root, struct RelOptInfo *baserel,

@@ -90,6 +90,9 @@ typedef struct MailingRelInfo
 	bool		key_missing;	/* a key is required and no condition gives it */
 	bool		detail_used;	/* one request more per row (mailing_scan.c) */
 	bool		single_lacking; /* a column the single object lacks is used */
+	bool		every_emailing; /* no key, no account-wide listing */
+	double		per_key;		/* rows an emailing's listing holds */
+	double		emailings;		/* emailings there are */
 } MailingRelInfo;
 
 
@@ -297,14 +300,21 @@ check_mailing_column(Form_pg_attribute attr, void *arg)
 	info->single_lacking |= copernica_mailing_single_lacks(info->mr, col.key);
 }
 
-/* Rows a key's listing is guessed to hold: one for an object. */
+/*
+ * Rows a key's listing is guessed to hold: one for an object; for an
+ * emailing's, what the scans saw (info->per_key) where they saw it.
+ */
 static double
-rows_per_key(const MailingResource *mr, MailingKey key)
+rows_per_key(MailingRelInfo *info, MailingKey key)
 {
+	const MailingResource *mr = info->mr;
+
 	if (!mr->envelope || (mr->id_is_key && key == KEY_EMAILING))
 		return 1;
 	if (key == KEY_DESTINATION || key == KEY_SUBPROFILE || key == KEY_PROFILE)
 		return ROWS_PER_PROFILE;
+	if (key == KEY_EMAILING && info->per_key >= 0)
+		return info->per_key;
 	return ROWS_PER_KEY;
 }
 
@@ -318,7 +328,10 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 	ListCell   *lc;
 	int			x;
 	double		rows;
+	double		known_total;
 	bool		keyed[NUM_KEYS] = {false};
+	Oid			serverid;
+	Oid			userid;
 
 	baserel->fdw_private = info;
 	info->plan.relid = foreigntableid;
@@ -345,21 +358,44 @@ copernica_mailing_rel_size(PlannerInfo *root, RelOptInfo *baserel,
 			(cond.role == COND_KEY || cond.role == COND_KEY_LIST))
 			keyed[cond.key] = true;
 	}
+	/*
+	 * Planning asks Copernica nothing: what earlier scans saw of the sizes
+	 * (mailing_size.c), else guesses.
+	 */
+	serverid = GetForeignTable(foreigntableid)->serverid;
+	userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+	known_total = info->mr->all_path ?
+		copernica_mailing_size_get(serverid, userid,
+								   copernica_mailing_size_key(info->mr, NUM_KEYS)) : -1;
+	info->per_key = info->mr->envelope && info->mr->by_path[KEY_EMAILING] ?
+		copernica_mailing_size_get(serverid, userid,
+								   copernica_mailing_size_key(info->mr, KEY_EMAILING)) : -1;
+	info->emailings = info->mr->emailings ?
+		copernica_mailing_size_get(serverid, userid,
+								   copernica_mailing_size_key(copernica_mailing_find(info->mr->emailings),
+															  NUM_KEYS)) : -1;
+	if (info->emailings < 0)
+		info->emailings = EMAILINGS_GUESS;
+
 	if (keyed[KEY_DESTINATION] || keyed[KEY_SUBPROFILE] || keyed[KEY_PROFILE])
 		rows = ROWS_PER_PROFILE;
 	else if (keyed[KEY_EMAILING] || keyed[KEY_TESTGROUP] || keyed[KEY_TEMPLATE])
-		rows = rows_per_key(info->mr, keyed[KEY_EMAILING] ? KEY_EMAILING : KEY_TESTGROUP);
+		rows = rows_per_key(info, keyed[KEY_EMAILING] ? KEY_EMAILING : KEY_TESTGROUP);
 	else if (info->mr->all_path)
-		rows = ROWS_ACCOUNT_WIDE;
+		rows = known_total >= 0 ? known_total : ROWS_ACCOUNT_WIDE;
 	else
-		rows = EMAILINGS_GUESS * (info->mr->envelope ? ROWS_PER_KEY : 1);
+	{
+		info->every_emailing = true;
+		rows = info->emailings * rows_per_key(info, KEY_EMAILING);
+	}
 	info->key_missing = info->mr->all_path == NULL && info->mr->emailings == NULL;
 	for (x = 0; x < NUM_KEYS; x++)
 		if (keyed[x])
 			info->key_missing = false;
-	if (strcmp(info->mr->name + strlen(info->mr->name) - 9, "emailings") == 0 ||
-		strcmp(info->mr->name + strlen(info->mr->name) - 9, "templates") == 0 ||
-		strcmp(info->mr->name + strlen(info->mr->name) - 9, "documents") == 0)
+	if (known_total < 0 &&
+		(strcmp(info->mr->name + strlen(info->mr->name) - 9, "emailings") == 0 ||
+		 strcmp(info->mr->name + strlen(info->mr->name) - 9, "templates") == 0 ||
+		 strcmp(info->mr->name + strlen(info->mr->name) - 9, "documents") == 0))
 		rows = Min(rows, EMAILINGS_GUESS);
 	baserel->tuples = rows;
 	baserel->rows = clamp_row_est(rows * clauselist_selectivity(root,
@@ -402,16 +438,20 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 	MailingCond cond;
 	ParamPathInfo *ppi;
 	double		fetched;
+	bool		bare;
 
 	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
 		return;
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
-	fetched = cond.key == KEY_EMAILING ? rows_per_key(info->mr, KEY_EMAILING) :
+	/* an emailing's own object: its one request, no listing's pages */
+	bare = cond.key == KEY_EMAILING && info->mr->id_is_key;
+	fetched = cond.key == KEY_EMAILING ? rows_per_key(info, KEY_EMAILING) :
 		ROWS_PER_PROFILE;
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 											   MAILING_REQUEST_COST * seq_page_cost,
 											   mailing_cost(info, fetched,
+															bare ? 0 :
 															1 + (info->detail_used ? fetched : 0)),
 											   NIL, outer, NULL, NIL));
 }
@@ -427,10 +467,9 @@ copernica_mailing_paths(PlannerInfo *root, RelOptInfo *baserel)
 	double		fetched = baserel->tuples;
 	int			limit = mailing_limit(root, baserel, info);
 
-	/* without a key condition, every emailing may cost a request */
-	if (info->mr->all_path == NULL && info->mr->emailings != NULL &&
-		baserel->tuples > ROWS_PER_KEY)
-		requests = EMAILINGS_GUESS;
+	/* without a key condition, every emailing costs a request */
+	if (info->every_emailing)
+		requests = 1 + info->emailings;
 
 	/*
 	 * Without the key it requires the scan cannot run (an error at plan

@@ -132,6 +132,12 @@ extern void copernica_mailing_unknown_column(const MailingResource *mr,
 											 const char *colname,
 											 const char *relname) pg_attribute_noreturn();
 
+/* mailing_size.c: sizes the scans saw, for planning */
+extern void copernica_mailing_size_note(Oid serverid, Oid userid, const char *what,
+										double items, double parts, bool add);
+extern double copernica_mailing_size_get(Oid serverid, Oid userid, const char *what);
+extern char *copernica_mailing_size_key(const MailingResource *mr, int key);
+
 /* mailing_fetch.c: the parts of a per-key scan, several in flight */
 typedef struct MailingFetch MailingFetch;
 

@@ -51,6 +51,8 @@ typedef struct MailingScanState
 	CopernicaConnection *conn;
 	CopernicaStats stats;
 	int64		pages;
+	Oid			serverid;		/* with userid: where sizes are noted */
+	Oid			userid;
 
 	MailingScanColumn *columns; /* like loop.columns */
 	CopernicaValuePath *paths;	/* loop.npaths: one per column, then the ID */
@@ -78,6 +80,7 @@ typedef struct MailingScanState
 	char	   *params;			/* query parameters after start/limit */
 	List	   *parts;			/* key values still to read; a NULL value
 								 * for the account-wide listing */
+	int			emailing_parts; /* per-emailing listings in all, for sizes */
 	char	   *part_value;		/* the one being read */
 	bool		part_open;
 	uint32		variants;		/* a body's types still wanted, by bit */
@@ -114,6 +117,8 @@ typedef struct MailingScanState
 static const CopernicaRowHooks mailing_hooks;
 static bool parts_overlap(MailingScanState *st);
 static bool accept_missing(MailingScanState *st);
+static bool part_bare(MailingScanState *st, const char *value);
+static int	part_listing(MailingScanState *st);
 static void start_fetch(MailingScanState *st);
 
 void
@@ -132,6 +137,8 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 
 	node->fdw_state = st;
 	st->rel = node->ss.ss_currentRelation;
+	st->userid = userid;
+	st->serverid = GetForeignTable(RelationGetRelid(st->rel))->serverid;
 	st->opts = copernica_get_options(RelationGetRelid(st->rel), userid);
 	st->mr = copernica_mailing_find(st->opts->resource);
 	st->conds = lthird(priv);
@@ -522,6 +529,10 @@ all_emailing_ids(MailingScanState *st)
 		}
 	}
 	copernica_pager_end(pager);
+	copernica_mailing_size_note(st->serverid, st->userid,
+								copernica_mailing_size_key(copernica_mailing_find(st->mr->emailings),
+														   NUM_KEYS),
+								list_length(ids), 1, false);
 	return ids;
 }
 
@@ -813,6 +824,10 @@ start_scan(void *arg, ExprContext *econtext)
 	}
 	else
 		st->parts = all_emailing_ids(st);
+	st->emailing_parts = 0;
+	if (part_listing(st) == KEY_EMAILING && st->mr->envelope &&
+		!part_bare(st, "") && st->parts != NIL && linitial(st->parts) != NULL)
+		st->emailing_parts = list_length(st->parts);
 	if (parts_overlap(st))
 		start_fetch(st);
 }
@@ -1228,7 +1243,14 @@ listing_size(MailingScanState *st, const char *path)
 	req.query = psprintf("limit=0&start=0%s", st->params);
 	copernica_perform(st->conn, &req, &resp, &st->stats);
 	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
-	return page->has_total && page->total >= 0 ? page->total : -1;
+	if (!page->has_total || page->total < 0)
+		return -1;
+	/* the whole listing's (no condition sent): for planning the next */
+	if (strcmp(st->params, st->mr->params) == 0)
+		copernica_mailing_size_note(st->serverid, st->userid,
+									copernica_mailing_size_key(st->mr, NUM_KEYS),
+									page->total, 1, false);
+	return page->total;
 }
 
 /*
@@ -1504,6 +1526,21 @@ fetched_page(MailingScanState *st)
 	return true;
 }
 
+/*
+ * Every part read: the items per emailing listing, for planning (not with
+ * more parameters than always sent, nor with a LIMIT that cut it short).
+ */
+static void
+note_part_sizes(MailingScanState *st)
+{
+	if (st->emailing_parts > 0 && st->limit == 0 && !st->flag_sent &&
+		strcmp(st->params, st->mr->params) == 0)
+		copernica_mailing_size_note(st->serverid, st->userid,
+									copernica_mailing_size_key(st->mr, KEY_EMAILING),
+									st->delivered, st->emailing_parts, true);
+	st->emailing_parts = 0;
+}
+
 /* The next page of items, from the open part or the next one. */
 static bool
 next_page(void *arg)
@@ -1521,7 +1558,12 @@ next_page(void *arg)
 		if (st->empty)
 			return false;
 		if (st->fetch)
-			return fetched_page(st);
+		{
+			if (fetched_page(st))
+				return true;
+			note_part_sizes(st);
+			return false;
+		}
 		/* the pages a (sub)profile's listing was read ahead into */
 		if (st->ahead != NIL)
 		{
@@ -1534,7 +1576,11 @@ next_page(void *arg)
 		{
 			/* a pushed LIMIT ends the scan when it is reached */
 			if (st->parts == NIL || (st->limit > 0 && st->delivered >= st->limit))
+			{
+				if (st->parts == NIL)
+					note_part_sizes(st);
 				return false;
+			}
 			st->part_value = linitial(st->parts);
 			st->parts = list_delete_first(st->parts);
 			st->part_open = true;

@@ -541,5 +541,6 @@ copernica_forget_metadata(PG_FUNCTION_ARGS)
 		forget_entry(lfirst(lc));
 	list_free(metadata_cache);
 	metadata_cache = NIL;
+	copernica_mailing_sizes_forget();
 	PG_RETURN_VOID();
 }
