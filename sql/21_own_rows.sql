@@ -88,19 +88,50 @@ INSERT INTO ow_customers (email) VALUES ('mine-1@example.com'), ('mine-2@example
 FETCH ALL FROM c;
 COMMIT;
 
+-- the rest of a cursor of emails: how many, and how many like own
+CREATE FUNCTION ow_rest(c refcursor, own text, OUT rest int, OUT own_rows int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  e text;
+BEGIN
+  rest := 0;
+  own_rows := 0;
+  LOOP
+    FETCH c INTO e;
+    EXIT WHEN NOT FOUND;
+    rest := rest + 1;
+    IF e LIKE own THEN
+      own_rows := own_rows + 1;
+    END IF;
+  END LOOP;
+END $$;
 -- a savepoint rolled back: its profiles stay in Copernica, and the cursor
 -- that began before them still does not read them; a later statement does
 \! $EMUCTL reset generate 20 --shape sparse
 BEGIN;
 DECLARE c CURSOR FOR SELECT email FROM ow_customers;
-FETCH 18 FROM c;
+MOVE 5 FROM c;
 SAVEPOINT s;
 \! $EMUCTL clear-log
 INSERT INTO ow_customers (email) VALUES ('undone-1@example.com'), ('undone-2@example.com');
 ROLLBACK TO SAVEPOINT s;
 \! $EMUCTL log | grep -c '^POST /v2/database/Customers/profiles'
-FETCH ALL FROM c;
+SELECT * FROM ow_rest('c', 'undone-%');
 SELECT count(*) AS undone FROM ow_customers WHERE email LIKE 'undone-%';
+COMMIT;
+-- rows COPY creates likewise
+\! $EMUCTL reset generate 20 --shape sparse
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_customers;
+MOVE 5 FROM c;
+\! $EMUCTL clear-log
+COPY ow_customers (email) FROM STDIN;
+copied-1@example.com
+copied-2@example.com
+\.
+\! $EMUCTL log | grep -c '^POST /v2/database/Customers/profiles'
+SELECT * FROM ow_rest('c', 'copied-%');
+SELECT count(*) AS copied FROM ow_customers WHERE email LIKE 'copied-%';
 COMMIT;
 -- likewise a loop whose INSERTs are in subtransactions that fail
 \! $EMUCTL reset generate 20 --shape sparse
@@ -159,5 +190,6 @@ INSERT INTO ow_customers (email) SELECT 'again-' || email FROM ow_customers WHER
 \! $EMUCTL log | grep -c '^POST /v2/database/Customers/profiles'
 RESET statement_timeout;
 DROP FUNCTION ow_copy() CASCADE;
+DROP FUNCTION ow_rest(refcursor, text);
 DROP TABLE ow_local;
 DROP FOREIGN TABLE ow_customers, ow_orders;
