@@ -83,11 +83,20 @@ SELECT count(*) AS profiles, count(*) FILTER (WHERE email LIKE 'loop-%') AS made
 BEGIN;
 DECLARE c CURSOR FOR SELECT email FROM ow_customers;
 FETCH 5 FROM c;
-INSERT INTO ow_customers (email) VALUES ('mine-1@example.com'), ('mine-2@example.com');
+INSERT INTO ow_customers (email) VALUES ('mine-1@example.com');
+INSERT INTO ow_customers (email) VALUES ('mine-2@example.com');
 \! python3 -c "import os,urllib.request as r; u=os.environ['COPERNICA_EMULATOR_URL'].rstrip('/')+'/database/Customers/profiles?access_token='+os.environ['COPERNICA_TOKEN']; x=r.urlopen(r.Request(u, b'{\"fields\":{\"email\":\"other@example.com\"}}', {'Content-Type':'application/json'}, method='POST')); print('created by another client')"
 FETCH ALL FROM c;
 COMMIT;
-
+-- a pushed LIMIT reads as many more rows as it drops: the three largest
+-- IDs the cursor's snapshot sees, not the one left after the two new ones
+BEGIN;
+DECLARE d CURSOR FOR SELECT email FROM ow_customers ORDER BY id DESC LIMIT 3;
+INSERT INTO ow_customers (email) VALUES ('mine-4@example.com'), ('mine-5@example.com');
+\! $EMUCTL clear-log
+FETCH ALL FROM d;
+\! $EMUCTL log
+COMMIT;
 -- the rest of a cursor of emails: how many, and how many like own
 CREATE FUNCTION ow_rest(c refcursor, own text, OUT rest int, OUT own_rows int)
 LANGUAGE plpgsql AS $$

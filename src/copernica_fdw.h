@@ -755,6 +755,7 @@ extern bool copernica_own_rows_since(int kind, CommandId cid);
 extern int	copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind,
 									CommandId cid);
 extern int64 copernica_own_rows_first_id(int kind, CommandId cid);
+extern int64 copernica_own_rows_count(int kind, CommandId cid);
 
 /* ----------------------------------------------------------------
  * analyze.c: ANALYZE

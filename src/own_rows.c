@@ -200,3 +200,25 @@ copernica_own_rows_first_id(int kind, CommandId cid)
 	}
 	return first;
 }
+
+/*
+ * How many rows of this kind were created at command cid or later: a
+ * pushed LIMIT reads that many more, since the scan drops them.
+ */
+int64
+copernica_own_rows_count(int kind, CommandId cid)
+{
+	HASH_SEQ_STATUS seq;
+	OwnRow	   *row;
+	int64		n = 0;
+
+	if (!copernica_own_rows_since(kind, cid))
+		return 0;
+	hash_seq_init(&seq, own_rows);
+	while ((row = hash_seq_search(&seq)) != NULL)
+	{
+		if (row->key.kind == kind && row->cid >= cid)
+			n++;
+	}
+	return n;
+}

@@ -603,6 +603,10 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->page_size = st->opts->page_size;
 	spec->max_concurrency = st->opts->max_concurrency;
 	spec->limit = st->limit;
+	/* rows the scan drops as its transaction's own (own_rows.c) come extra */
+	if (spec->limit > 0 &&
+		copernica_own_rows_since(st->own_kind, st->snapshot_cid))
+		spec->limit += copernica_own_rows_count(st->own_kind, st->snapshot_cid);
 	/* a profile has a page of subprofiles or so: no speculation past it */
 	spec->size_hint = st->key_path ? 0 : st->size_hint;
 	spec->min_id_hint = st->min_id_hint;
