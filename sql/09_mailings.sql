@@ -333,8 +333,9 @@ SELECT count(*), count(DISTINCT id), min(id), max(id) FROM mail.publisher_delive
 \! $EMUCTL log | sort
 
 --
--- Views and miniviews: field checks, field conditions sent, no orderby
--- (their listings document none), named by name as well as by ID
+-- Views and miniviews: field checks, field conditions sent, ORDER BY not
+-- pushed (their listings document no orderby; orderby=id goes along as
+-- their reads by ID send it), named by name as well as by ID
 --
 \! $EMUCTL reset demo
 CREATE FOREIGN TABLE gold_named (id bigint, email text, segment text, age integer, town text OPTIONS (field 'city'))
@@ -342,7 +343,7 @@ CREATE FOREIGN TABLE gold_named (id bigint, email text, segment text, age intege
 \! $EMUCTL clear-log
 SELECT id, segment, age FROM gold_named WHERE age > 40 ORDER BY id;
 \! $EMUCTL log | sort
--- ORDER BY is sorted locally, and the view's order is not asked for
+-- ORDER BY is sorted locally: no order=desc is asked of the view
 EXPLAIN (COSTS OFF) SELECT id FROM gold_named ORDER BY id DESC;
 \! $EMUCTL clear-log
 SELECT id FROM gold_named ORDER BY id DESC;

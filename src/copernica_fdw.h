@@ -369,6 +369,7 @@ typedef struct CopernicaResource
 } CopernicaResource;
 
 extern CopernicaResource *copernica_resolve_resource(const CopernicaOptions *opts);
+extern bool copernica_lists_by_id(const CopernicaResource *res);
 extern const char *copernica_resource_property(const CopernicaResource *res,
 											   const char *colname);
 extern bool copernica_property_needs_full(const char *property);

@@ -269,6 +269,20 @@ copernica_resolve_resource(const CopernicaOptions *opts)
 }
 
 /*
+ * Are the table's items (sub)profiles listed by ID, with fields[] on id:
+ * a database's or collection's, or a view's or miniview's members?  Such a
+ * scan is read by ID (pager.c), never by offset.
+ */
+bool
+copernica_lists_by_id(const CopernicaResource *res)
+{
+	return res->kind == COPERNICA_PROFILES ||
+		res->kind == COPERNICA_SUBPROFILES ||
+		res->kind == COPERNICA_VIEW_PROFILES ||
+		res->kind == COPERNICA_MINIVIEW_SUBPROFILES;
+}
+
+/*
  * The property a column name stands for, in Copernica's spelling, or NULL
  * when the column is a field.  Listings have no fields: every column is a
  * property.

@@ -534,8 +534,7 @@ scan_feeds_insert(CopernicaScanState *st, EState *estate)
 	ListCell   *lc;
 
 	if (stmt == NULL || stmt->resultRelations == NIL ||
-		(st->res->kind != COPERNICA_PROFILES &&
-		 st->res->kind != COPERNICA_SUBPROFILES))
+		!copernica_lists_by_id(st->res))
 		return false;
 	fdwid = GetForeignServer(GetForeignTable(RelationGetRelid(st->rel))->serverid)->fdwid;
 	if (plan_inserts_into(stmt->planTree, estate, fdwid))
@@ -566,9 +565,19 @@ add_id_ceiling(CopernicaScanState *st)
 		CopernicaPage *page;
 		MemoryContext old = MemoryContextSwitchTo(st->loop.scan_cxt);
 
+		/*
+		 * A view's or miniview's listing documents no orderby: two items
+		 * show that order=desc was honoured, where one would pass for the
+		 * largest while the smallest, and the scan miss every row above.
+		 */
+		bool		two = st->res->kind == COPERNICA_VIEW_PROFILES ||
+			st->res->kind == COPERNICA_MINIVIEW_SUBPROFILES;
+
 		req.method = "GET";
 		req.path = st->res->list_path;
-		req.query = "start=0&limit=1&total=false&orderby=id&order=desc&dataonly=true";
+		req.query = two ?
+			"start=0&limit=2&total=false&orderby=id&order=desc&dataonly=true" :
+			"start=0&limit=1&total=false&orderby=id&order=desc&dataonly=true";
 		copernica_perform(st->conn, &req, &resp, &st->stats);
 		page = copernica_parse_page(resp.body.data, resp.body.len, true,
 									st->paths, st->loop.npaths);
@@ -580,6 +589,14 @@ add_id_ceiling(CopernicaScanState *st)
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("unexpected answer from Copernica"),
 					 errdetail("The item with the largest ID has no valid ID.")));
+		if (two && page->nitems > 1 &&
+			copernica_page_item_id(page, 1, st->loop.id_path) >= st->id_ceiling)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("Asked for the largest IDs first but got " INT64_FORMAT " before " INT64_FORMAT ".",
+							   st->id_ceiling,
+							   copernica_page_item_id(page, 1, st->loop.id_path))));
 	}
 	if (st->id_ceiling == 0)
 		st->empty_result = true;
@@ -702,10 +719,11 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	/*
 	 * Read by ID in ascending order; a profile's subprofiles, whose listing
 	 * documents no orderby, by keyset in the order they come, which must be
-	 * by ID (pager.c checks).
+	 * by ID (pager.c checks).  A view's or miniview's members likewise: their
+	 * listings take fields[] on id and list by ID by default; orderby=id is
+	 * sent as for a database's, and an answer out of order raises.
 	 */
-	st->check_id_order = (st->res->kind == COPERNICA_PROFILES ||
-						  st->res->kind == COPERNICA_SUBPROFILES) &&
+	st->check_id_order = copernica_lists_by_id(st->res) &&
 		(st->order_field[0] == '\0' || strcmp(st->order_field, "id") == 0) &&
 		st->key_path_text[0] == '\0';
 	st->size_hint = intVal(list_nth(private, ScanPrivateSizeHint));

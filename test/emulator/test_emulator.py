@@ -311,6 +311,24 @@ class TestStructure(EmulatorTestCase):
                          [i for i in ams if int(demo_rows()[i]['age']) > 40])
         self.assertError(get('view/9'), 'No view with supplied ID')
 
+    def test_selection_listings_page_by_id(self):
+        # the FDW reads views and miniviews by ID: fields[] on id bound the
+        # members and orderby=id (order=desc) sorts them, as in a database
+        ams = sorted(i for i, r in demo_rows().items() if r['city'].lower() == 'amsterdam')
+        r = get('view/2/profiles', [('fields[]', 'id>%d' % ams[1]),
+                                    ('fields[]', 'id<=%d' % ams[4]),
+                                    ('orderby', 'id'), ('limit', '2')])
+        self.assertEqual(ids_of(r), ams[2:4])
+        r = get('view/2/profiles', {'orderby': 'id', 'order': 'desc', 'limit': '2'})
+        self.assertEqual(ids_of(r), ams[::-1][:2])
+        paid = [s for s, (_p, _n, _t, _pl, st) in enumerate(datasets.DEMO_ORDERS, 1)
+                if st == 'paid']
+        r = get('miniview/1/subprofiles', [('fields[]', 'id>%d' % paid[0]),
+                                          ('orderby', 'id'), ('start', '1'), ('limit', '1')])
+        self.assertEqual(ids_of(r), paid[2:3])
+        r = get('miniview/1/subprofiles', {'orderby': 'id', 'order': 'desc', 'limit': '1'})
+        self.assertEqual(ids_of(r), paid[-1:])
+
     def test_miniviews(self):
         d = self.listing('collection/1/miniviews', None).json()
         self.assertEqual([m['name'] for m in d['data']], ['Paid orders', 'Big orders'])
