@@ -11,7 +11,8 @@ SET datestyle = 'ISO, YMD';
 CREATE SCHEMA camp;
 IMPORT FOREIGN SCHEMA "_mailings" FROM SERVER copernica INTO camp;
 
--- test groups: per emailing, or every emailing's in turn
+-- test groups: per emailing, or every emailing's in turn (not those whose
+-- testgroups count is 0: 1282 is not asked)
 \! $EMUCTL clear-log
 SELECT * FROM camp.publisher_testgroups WHERE emailing = 1281 ORDER BY id;
 \! $EMUCTL log | sort

@@ -88,6 +88,11 @@ typedef struct MailingResource
 	 */
 	bool		id_is_key;
 	const char *const *single_lacks;
+	/*
+	 * Reading every emailing's listing: the emailings' key that counts the
+	 * items (testgroups); an emailing whose count is 0 is not asked.
+	 */
+	const char *emailings_count;
 } MailingResource;
 
 /* flag_keys: the per-key listing of key k, or (NUM_KEYS) the account-wide one */

@@ -496,7 +496,12 @@ emailings_spec(MailingScanState *st, CopernicaPagerSpec *spec)
 static List *
 all_emailing_ids(MailingScanState *st)
 {
-	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
+	const CopernicaValuePath id_path[] = {
+		{COPERNICA_SRC_PROPERTY, "ID"},
+		{COPERNICA_SRC_PROPERTY, st->mr->emailings_count}
+	};
+	int			npaths = st->mr->emailings_count ? 2 : 1;
+	int			nall = 0;
 	CopernicaPagerSpec spec;
 	CopernicaPager *pager;
 	List	   *ids = NIL;
@@ -508,23 +513,32 @@ all_emailing_ids(MailingScanState *st)
 		CopernicaPage *page;
 		int			i;
 
-		page = copernica_next_page(pager, NULL, id_path, 1, -1,
+		page = copernica_next_page(pager, NULL, id_path, npaths, -1,
 								   CurrentMemoryContext);
 		if (page == NULL)
 			break;
 		for (i = 0; i < page->nitems; i++)
 		{
+			char	  **v = page->values + (size_t) i * npaths;
 			int64		id;
+			int64		count;
 
-			if (page->values[i] == NULL || !copernica_parse_id(page->values[i], &id))
+			if (v[0] == NULL || !copernica_parse_id(v[0], &id))
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 						 errmsg("unexpected answer from Copernica"),
 						 errdetail("An emailing of %s has the ID \"%s\".", spec.path,
-								   page->values[i] ?
-								   copernica_redact_excerpt(page->values[i],
-															strlen(page->values[i])) :
+								   v[0] ? copernica_redact_excerpt(v[0], strlen(v[0])) :
 								   "(none)")));
+			nall++;
+
+			/*
+			 * It says it has none (0 test groups): its listing is not
+			 * asked.  Anything else, a count missing too, is asked.
+			 */
+			if (npaths == 2 && v[1] != NULL && copernica_parse_integer(v[1], &count) &&
+				count == 0)
+				continue;
 			ids = lappend(ids, psprintf(INT64_FORMAT, id));
 		}
 	}
@@ -532,7 +546,7 @@ all_emailing_ids(MailingScanState *st)
 	copernica_mailing_size_note(st->serverid, st->userid,
 								copernica_mailing_size_key(copernica_mailing_find(st->mr->emailings),
 														   NUM_KEYS),
-								list_length(ids), 1, false);
+								nall, 1, false);
 	return ids;
 }
 
