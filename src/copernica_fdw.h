@@ -755,8 +755,7 @@ extern void copernica_own_row_created(int kind, int64 id, CommandId cid);
 extern bool copernica_own_rows_since(int kind, CommandId cid);
 extern int	copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind,
 									CommandId cid);
-extern int64 copernica_own_rows_first_id(int kind, CommandId cid);
-extern int64 copernica_own_rows_count(int kind, CommandId cid);
+extern int64 copernica_own_rows_after(int kind, CommandId cid, int64 *first);
 
 /* ----------------------------------------------------------------
  * analyze.c: ANALYZE

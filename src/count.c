@@ -118,6 +118,7 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 	ListCell   *lc1,
 			   *lc2;
 	bool		exact = true;
+	int64		first_own;
 
 	res.kind = COPERNICA_SUBPROFILES;
 	res.list_path = st->path;
@@ -164,10 +165,9 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 	 * row from the first of them on existed when the snapshot was taken.
 	 * Still one request; rows other clients created since are left out too.
 	 */
-	if (copernica_own_rows_since(st->own_kind, st->snapshot_cid))
+	if (copernica_own_rows_after(st->own_kind, st->snapshot_cid, &first_own) > 0)
 		appendStringInfo(&query, "&fields%%5B%%5D=id%%3C" INT64_FORMAT,
-						 copernica_own_rows_first_id(st->own_kind,
-													 st->snapshot_cid));
+						 first_own);
 
 	req.query = query.data;
 	copernica_perform(st->conn, &req, &resp, &st->stats);

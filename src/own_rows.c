@@ -178,47 +178,30 @@ copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind, CommandId ci
 }
 
 /*
- * The smallest ID of this kind created at command cid or later, or 0 for
- * none.  IDs are handed out in ascending order, so every row with this ID
- * or a higher one was created after such a snapshot.
+ * How many rows of this kind were created at command cid or later, and
+ * the smallest of their IDs (0 for none) into *first: a pushed LIMIT reads
+ * that many more, since the scan drops them, and a count stops below the
+ * first (IDs are handed out in ascending order, so every row with this ID
+ * or a higher one was created after such a snapshot).
  */
 int64
-copernica_own_rows_first_id(int kind, CommandId cid)
-{
-	HASH_SEQ_STATUS seq;
-	OwnRow	   *row;
-	int64		first = 0;
-
-	if (!copernica_own_rows_since(kind, cid))
-		return 0;
-	hash_seq_init(&seq, own_rows);
-	while ((row = hash_seq_search(&seq)) != NULL)
-	{
-		if (row->key.kind == kind && row->cid >= cid &&
-			(first == 0 || row->key.id < first))
-			first = row->key.id;
-	}
-	return first;
-}
-
-/*
- * How many rows of this kind were created at command cid or later: a
- * pushed LIMIT reads that many more, since the scan drops them.
- */
-int64
-copernica_own_rows_count(int kind, CommandId cid)
+copernica_own_rows_after(int kind, CommandId cid, int64 *first)
 {
 	HASH_SEQ_STATUS seq;
 	OwnRow	   *row;
 	int64		n = 0;
 
+	*first = 0;
 	if (!copernica_own_rows_since(kind, cid))
 		return 0;
 	hash_seq_init(&seq, own_rows);
 	while ((row = hash_seq_search(&seq)) != NULL)
 	{
-		if (row->key.kind == kind && row->cid >= cid)
-			n++;
+		if (row->key.kind != kind || row->cid < cid)
+			continue;
+		if (*first == 0 || row->key.id < *first)
+			*first = row->key.id;
+		n++;
 	}
 	return n;
 }

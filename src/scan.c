@@ -606,6 +606,8 @@ add_id_ceiling(CopernicaScanState *st)
 static void
 make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 {
+	int64		first_own;
+
 	spec->path = st->key_path ? st->key_path : st->res->list_path;
 	spec->missing_is_empty = st->key_path != NULL;
 	spec->params = psprintf("%s%s", st->dataonly ? "&dataonly=true" : "",
@@ -621,9 +623,9 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->max_concurrency = st->opts->max_concurrency;
 	spec->limit = st->limit;
 	/* rows the scan drops as its transaction's own (own_rows.c) come extra */
-	if (spec->limit > 0 &&
-		copernica_own_rows_since(st->own_kind, st->snapshot_cid))
-		spec->limit += copernica_own_rows_count(st->own_kind, st->snapshot_cid);
+	if (spec->limit > 0)
+		spec->limit += copernica_own_rows_after(st->own_kind, st->snapshot_cid,
+												&first_own);
 	/* a profile has a page of subprofiles or so: no speculation past it */
 	spec->size_hint = st->key_path ? 0 : st->size_hint;
 	spec->min_id_hint = st->min_id_hint;
