@@ -39,7 +39,7 @@ include $(PGXS)
 # rebuild all when either changes
 $(OBJS): src/copernica_fdw.h src/compat.h
 src/mailing.o src/mailing_resources.o src/mailing_scan.o src/mailing_fetch.o: src/mailing.h
-src/modify.o src/modify_row.o src/modify_insert.o src/modify_write.o src/modify_report.o src/modify_trace.o: src/modify.h
+src/modify.o src/modify_row.o src/modify_insert.o src/modify_write.o src/modify_report.o src/modify_trace.o src/modify_values.o: src/modify.h
 src/connection.o src/batch.o src/http.o: src/http_internal.h
 
 # The emulator lives as long as this make ($$PPID in a recipe); the tests

@@ -411,6 +411,7 @@ typedef struct CopernicaMetadata
 {
 	List	   *field_names;	/* of profile/subprofile tables */
 	List	   *field_types;	/* Copernica types, parallel to names */
+	List	   *field_values;	/* their "value": a select's choices */
 	bool		has_total;
 	double		total;			/* items in the listing, or -1 */
 	int64		min_id;			/* smallest and largest ID of a profile or */
@@ -422,6 +423,8 @@ extern const CopernicaMetadata *copernica_get_metadata(CopernicaConnection *conn
 													   const CopernicaOptions *opts,
 													   Oid serverid, Oid userid);
 extern const char *copernica_field_type(const CopernicaMetadata *md, const char *name);
+extern const char *copernica_field_definition(const CopernicaMetadata *md,
+											  const char *name);
 
 /* ----------------------------------------------------------------
  * deparse.c: what goes to the API, and how it is written

@@ -280,7 +280,8 @@ static List *metadata_cache = NIL;
 
 static const CopernicaValuePath field_def_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "name"},
-	{COPERNICA_SRC_PROPERTY, "type"}
+	{COPERNICA_SRC_PROPERTY, "type"},
+	{COPERNICA_SRC_PROPERTY, "value"}
 };
 
 /* The ID of the one item of a page asked for with limit=1; -1 for none. */
@@ -353,6 +354,7 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 
 	md->field_names = NIL;
 	md->field_types = NIL;
+	md->field_values = NIL;
 	md->min_id = -1;
 	md->max_id = -1;
 	if (res->kind == COPERNICA_VIEW_PROFILES || res->kind == COPERNICA_MINIVIEW_SUBPROFILES)
@@ -412,7 +414,7 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 		page = copernica_parse_page(resp->body.data, resp->body.len, true,
 									field_def_paths, lengthof(field_def_paths));
 		for (i = 0; i < page->nitems; i++)
-			items = lappend(items, &page->values[(size_t) i * 2]);
+			items = lappend(items, &page->values[(size_t) i * lengthof(field_def_paths)]);
 		if (page->nitems >= COPERNICA_MAX_PAGE_SIZE)
 			items = fetch_listing_from(conn, fields_req.path, field_def_paths,
 									   lengthof(field_def_paths), NULL, items,
@@ -433,6 +435,7 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 			continue;
 		md->field_names = lappend(md->field_names, pstrdup(v[0]));
 		md->field_types = lappend(md->field_types, pstrdup(v[1] ? v[1] : ""));
+		md->field_values = lappend(md->field_values, pstrdup(v[2] ? v[2] : ""));
 	}
 }
 
@@ -442,15 +445,18 @@ copy_metadata(const CopernicaMetadata *md)
 {
 	CopernicaMetadata *copy = palloc(sizeof(CopernicaMetadata));
 	ListCell   *a,
-			   *b;
+			   *b,
+			   *c;
 
 	*copy = *md;
 	copy->field_names = NIL;
 	copy->field_types = NIL;
-	forboth(a, md->field_names, b, md->field_types)
+	copy->field_values = NIL;
+	forthree(a, md->field_names, b, md->field_types, c, md->field_values)
 	{
 		copy->field_names = lappend(copy->field_names, pstrdup(lfirst(a)));
 		copy->field_types = lappend(copy->field_types, pstrdup(lfirst(b)));
+		copy->field_values = lappend(copy->field_values, pstrdup(lfirst(c)));
 	}
 	return copy;
 }
@@ -523,6 +529,19 @@ copernica_field_type(const CopernicaMetadata *md, const char *name)
 			   *b;
 
 	forboth(a, md->field_names, b, md->field_types)
+		if (pg_strcasecmp(lfirst(a), name) == 0)
+			return lfirst(b);
+	return NULL;
+}
+
+/* The "value" of a field's definition (a select's choices), or NULL. */
+const char *
+copernica_field_definition(const CopernicaMetadata *md, const char *name)
+{
+	ListCell   *a,
+			   *b;
+
+	forboth(a, md->field_names, b, md->field_values)
 		if (pg_strcasecmp(lfirst(a), name) == 0)
 			return lfirst(b);
 	return NULL;

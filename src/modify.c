@@ -240,6 +240,25 @@ inserted_cols(TupleDesc tupdesc, Bitmapset *named)
 }
 
 /*
+ * Whether a column already written names the field: two columns over one
+ * field would both be sent, and Copernica keeps the last.
+ */
+static bool
+field_written(CopernicaModifyState *st, const char *field)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->target_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+
+		if (col->role == ROLE_FIELD && pg_strcasecmp(col->name, field) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * A BEFORE ROW trigger may change any column of the row, not only those
  * the statement names, and postgres_fdw then writes every column.  Here:
  *
@@ -254,7 +273,9 @@ inserted_cols(TupleDesc tupdesc, Bitmapset *named)
  *   empty value would overwrite the field's default in Copernica.
  *
  * A column added so that matches no Copernica field is an error only when
- * it holds a value (an UPDATE reads such a column as null).
+ * it holds a value (an UPDATE reads such a column as null).  Of columns
+ * over one field, the first written is sent: one the statement names, or
+ * else the first in the table.
  */
 static void
 add_trigger_columns(CopernicaModifyState *st)
@@ -290,6 +311,8 @@ add_trigger_columns(CopernicaModifyState *st)
 			if (col->role == ROLE_FIELD && fields_object_named)
 				continue;
 		}
+		if (col->role == ROLE_FIELD && field_written(st, col->name))
+			continue;
 		col->by_trigger = true;
 		st->target_attrs = lappend_int(st->target_attrs, col->attnum);
 	}
@@ -458,6 +481,8 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 												  RelationGetRelationName(rel),
 												  md->field_names);
 			}
+			if (col->role == ROLE_FIELD)
+				copernica_field_limits_init(col, md);
 		}
 	}
 

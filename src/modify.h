@@ -22,6 +22,15 @@
 /* At most this many created IDs are listed in an error. */
 #define MAX_LISTED_IDS	1000
 
+/* What the field a column writes can hold (modify_values.c). */
+typedef enum FieldKind
+{
+	FIELD_ANY,					/* any text */
+	FIELD_SELECT,				/* one of its choices */
+	FIELD_INTEGER,				/* a 64-bit integer */
+	FIELD_FLOAT					/* a finite number */
+} FieldKind;
+
 /* What a column of the table stands for when written. */
 typedef enum WriteRole
 {
@@ -49,6 +58,8 @@ typedef struct WriteColumn
 	 */
 	bool		by_trigger;
 	bool		unknown_field;	/* by_trigger, and no such field */
+	FieldKind	field_kind;
+	List	   *choices;		/* of a select field */
 } WriteColumn;
 
 /* IDs, the first MAX_LISTED_IDS of count kept (modify_trace.c). */
@@ -169,6 +180,13 @@ extern void copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 extern void copernica_modify_set_returned_id(CopernicaModifyState *st,
 											 TupleTableSlot *slot,
 											 const char *id);
+
+/* modify_values.c */
+extern void copernica_field_limits_init(WriteColumn *col,
+										const CopernicaMetadata *md);
+extern char *copernica_field_column_value(CopernicaModifyState *st,
+										  WriteColumn *col, Datum value,
+										  bool isnull);
 
 /* modify_report.c */
 extern void copernica_modify_error_callback(void *arg);

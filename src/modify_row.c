@@ -174,8 +174,7 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 				break;
 			case ROLE_FIELD:
 				append_member(&fields, &first, col->name,
-							  copernica_datum_to_value(&col->type, value, isnull,
-													   st->opts->timezone));
+							  copernica_field_column_value(st, col, value, isnull));
 				break;
 			case ROLE_FIELDS_OBJECT:
 				if (!isnull)

@@ -1,0 +1,248 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify_values.c
+ *		  What a Copernica field can hold, checked before a write sends a
+ *		  value.  Copernica refuses no value: it stores something else
+ *		  instead (copernica-api-v2.md 5.3).  A select field keeps only one
+ *		  of its choices, else it becomes empty; an integer field casts
+ *		  (12.7 becomes 12, 1e30 the largest integer, "abc" 0); a float
+ *		  field stores 0 for NaN and the infinities.  Each of those would be
+ *		  a write that silently stores another value, so it is an error
+ *		  before the row's request instead.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#include "utils/builtins.h"
+
+#include "copernica_fdw.h"
+#include "modify.h"
+
+/* Cut off the white space at the end of s, as Copernica trims choices. */
+static void
+trim_right(char *s)
+{
+	size_t		len = strlen(s);
+
+	while (len > 0 && isspace((unsigned char) s[len - 1]))
+		s[--len] = '\0';
+}
+
+/*
+ * The choices of a select field: its "value", one choice a line ("\r\n"),
+ * each right-trimmed, the default marked by a trailing "*".
+ */
+static List *
+select_choices(const char *def)
+{
+	List	   *choices = NIL;
+	const char *p = def ? def : "";
+
+	for (;;)
+	{
+		const char *end = strstr(p, "\r\n");
+		char	   *choice = end ? pnstrdup(p, end - p) : pstrdup(p);
+		size_t		len;
+
+		trim_right(choice);
+		len = strlen(choice);
+		if (len > 0 && choice[len - 1] == '*')
+		{
+			choice[len - 1] = '\0';
+			trim_right(choice);
+		}
+		choices = lappend(choices, choice);
+		if (end == NULL)
+			break;
+		p = end + 2;
+	}
+	return choices;
+}
+
+/*
+ * What col's field can hold, from the field definitions: called for each
+ * field column a write sends, once per statement.
+ */
+void
+copernica_field_limits_init(WriteColumn *col, const CopernicaMetadata *md)
+{
+	const char *type = copernica_field_type(md, col->name);
+
+	col->field_kind = FIELD_ANY;
+	if (type == NULL)
+		return;
+	if (pg_strcasecmp(type, "select") == 0)
+	{
+		col->field_kind = FIELD_SELECT;
+		col->choices = select_choices(copernica_field_definition(md, col->name));
+	}
+	else if (pg_strcasecmp(type, "integer") == 0 ||
+			 pg_strcasecmp(type, "foreign_key") == 0)
+		col->field_kind = FIELD_INTEGER;
+	else if (pg_strcasecmp(type, "float") == 0)
+		col->field_kind = FIELD_FLOAT;
+}
+
+static bool
+is_choice(WriteColumn *col, const char *text)
+{
+	ListCell   *lc;
+
+	foreach(lc, col->choices)
+		if (strcmp(lfirst(lc), text) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A select field's value: one of its choices, exactly (Copernica compares
+ * case-sensitively).  A boolean column is written as the choice that reads
+ * as its value ("yes" for true over yes/no), as it was read.
+ */
+static char *
+select_value(CopernicaModifyState *st, WriteColumn *col, Datum value, char *text)
+{
+	CopernicaNameList names;
+	ListCell   *lc;
+	const char *shown = text;
+
+	if (is_choice(col, text))
+		return text;
+	if (col->type.kind == COPERNICA_TYPE_BOOL)
+	{
+		foreach(lc, col->choices)
+		{
+			bool		b;
+
+			if (parse_bool(lfirst(lc), &b) && b == DatumGetBool(value))
+				return lfirst(lc);
+		}
+		shown = DatumGetBool(value) ? "true" : "false";
+	}
+
+	copernica_name_list_init(&names);
+	foreach(lc, col->choices)
+		if (((char *) lfirst(lc))[0] != '\0')
+			copernica_name_list_add(&names, lfirst(lc));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("value \"%s\" of column \"%s\" is not a choice of Copernica select field \"%s\"",
+					copernica_redact_excerpt(shown, strlen(shown)), col->colname,
+					copernica_redact_name(col->name)),
+			 names.count ? errdetail("The choices are: %s.", copernica_name_list_text(&names))
+			 : errdetail("The field has no choices."),
+			 errhint("Copernica would store an empty value instead; choices are compared case-sensitively.")));
+	return NULL;
+}
+
+static void
+report_not_storable(CopernicaModifyState *st, WriteColumn *col, const char *text,
+					const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("value \"%s\" of column \"%s\" is not %s Copernica field \"%s\" can store",
+					copernica_redact_excerpt(text, strlen(text)), col->colname, what,
+					copernica_redact_name(col->name)),
+			 errdetail("Copernica would store another value instead.")));
+}
+
+/*
+ * An integer field's value: a plain decimal integer within 64 bits.  A
+ * fraction of zeros ("12.0", a numeric's scale) is dropped; any other one
+ * Copernica would cut off.
+ */
+static char *
+integer_value(CopernicaModifyState *st, WriteColumn *col, char *text)
+{
+	const char *p = text;
+	const char *digits;
+	char	   *whole;
+	char	   *end;
+
+	if (*p == '-')
+		p++;
+	digits = p;
+	while (isdigit((unsigned char) *p))
+		p++;
+	whole = pnstrdup(text, p - text);
+	if (p == digits)
+		report_not_storable(st, col, text, "an integer");
+	if (*p == '.')
+	{
+		const char *frac = ++p;
+
+		while (*p == '0')
+			p++;
+		if (*p == '\0' && p > frac)
+			p = frac + strlen(frac);
+		else
+			report_not_storable(st, col, text, "an integer");
+	}
+	if (*p != '\0')
+		report_not_storable(st, col, text, "an integer");
+	errno = 0;
+	(void) strtoi64(whole, &end, 10);
+	if (errno == ERANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value \"%s\" of column \"%s\" is out of range for Copernica integer field \"%s\"",
+						copernica_redact_excerpt(text, strlen(text)), col->colname,
+						copernica_redact_name(col->name)),
+				 errdetail("Copernica's integers have 64 bits; it would store the nearest one instead.")));
+	return whole;
+}
+
+/*
+ * A float field's value: a finite decimal number (Copernica stores 0 for
+ * NaN, the infinities and anything it cannot read as a number).
+ */
+static void
+check_float(CopernicaModifyState *st, WriteColumn *col, const char *text)
+{
+	const char *p;
+	char	   *end;
+	double		d;
+
+	for (p = text; *p; p++)
+		if (!isdigit((unsigned char) *p) && strchr("+-.eE", *p) == NULL)
+			report_not_storable(st, col, text, "a finite number");
+	errno = 0;
+	d = strtod(text, &end);
+	if (end == text || *end != '\0' || errno == ERANGE || isinf(d) || isnan(d))
+		report_not_storable(st, col, text, "a finite number");
+}
+
+/*
+ * The text a field column sends for value: as copernica_datum_to_value
+ * writes it, checked against what the field can hold.  NULL is an empty
+ * value, as ever.
+ */
+char *
+copernica_field_column_value(CopernicaModifyState *st, WriteColumn *col,
+							 Datum value, bool isnull)
+{
+	char	   *text = copernica_datum_to_value(&col->type, value, isnull,
+												st->opts->timezone);
+
+	/* an empty value is how NULL is written: every field takes it */
+	if (isnull || text[0] == '\0')
+		return text;
+	switch (col->field_kind)
+	{
+		case FIELD_ANY:
+			break;
+		case FIELD_SELECT:
+			return select_value(st, col, value, text);
+		case FIELD_INTEGER:
+			return integer_value(st, col, text);
+		case FIELD_FLOAT:
+			check_float(st, col, text);
+			break;
+	}
+	return text;
+}
