@@ -80,7 +80,7 @@ SELECT count(*) FROM pk_orders WHERE profile = :busy;
 -- listing's total, one request instead of its pages
 SELECT min(profile) AS many FROM pk_orders_copy \gset
 INSERT INTO pk_orders (profile, total, status, placed)
-  SELECT :many, g, 'x', '2024-01-01' FROM generate_series(1, 45) g;
+  SELECT :many, g, 'open', '2024-01-01' FROM generate_series(1, 45) g;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM pk_orders WHERE profile = :many;
 \! $EMUCTL clear-log
 SELECT count(*) FROM pk_orders WHERE profile = :many;
@@ -165,7 +165,7 @@ SELECT count(*) FROM pk_orders WHERE profile = :busy;
 -- nor when the target is this table under another name: an inheritance
 -- child of the statement's target, or the same table in USING
 INSERT INTO pk_orders (profile, total, status, placed)
-  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+  SELECT :busy, g, 'open', '2024-01-01' FROM generate_series(1, 12) g;
 CREATE TABLE pk_parent (id bigint, profile bigint, total float8, status text,
                         placed timestamp);
 ALTER FOREIGN TABLE pk_orders INHERIT pk_parent;
@@ -176,7 +176,7 @@ DELETE FROM pk_parent WHERE profile = :busy;
 SELECT count(*) FROM pk_orders WHERE profile = :busy;
 ALTER FOREIGN TABLE pk_orders NO INHERIT pk_parent;
 INSERT INTO pk_orders (profile, total, status, placed)
-  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+  SELECT :busy, g, 'open', '2024-01-01' FROM generate_series(1, 12) g;
 \! $EMUCTL clear-log
 DELETE FROM pk_orders o USING pk_orders k WHERE k.profile = :busy AND o.id = k.id;
 \! $EMUCTL log | grep -c '^DELETE /v2/subprofile/'
@@ -184,7 +184,7 @@ DELETE FROM pk_orders o USING pk_orders k WHERE k.profile = :busy AND o.id = k.i
 SELECT count(*) FROM pk_orders WHERE profile = :busy;
 -- a modifying WITH likewise
 INSERT INTO pk_orders (profile, total, status, placed)
-  SELECT :busy, g, 'x', '2024-01-01' FROM generate_series(1, 12) g;
+  SELECT :busy, g, 'open', '2024-01-01' FROM generate_series(1, 12) g;
 WITH gone AS (DELETE FROM pk_orders o WHERE o.id IN
                 (SELECT k.id FROM pk_orders k WHERE k.profile = :busy) RETURNING o.id)
 SELECT count(*) FROM gone;
