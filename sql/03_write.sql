@@ -28,7 +28,7 @@ SELECT id, email, firstname, age, birthday, segment, newsletter, interests
   FROM w_customers WHERE id = 29;
 -- RETURNING other columns reads the profile back: Copernica's normalised
 -- values show (the timestamp's fraction is dropped; a select value it
--- does not know is refused before the request, see 23_write_values)
+-- does not know is refused before the request, see 25_write_values)
 INSERT INTO w_customers (email, segment, newsletter, age, lastvisit)
     VALUES ('x@example.com', 'gold', 'yes', 7, '2024-05-06 07:08:09.75')
     RETURNING id, email, segment, newsletter, age, lastvisit;

@@ -35,31 +35,77 @@ append_member(StringInfo buf, bool *first, const char *name, const char *value)
 	copernica_json_append_string(buf, value);
 }
 
-/*
- * Each interest a JSON interests value names (the elements of a list, the
- * keys of a map) must be one of the database's.
- */
+/* A json or jsonb interests value Copernica would ignore or misread. */
 static void
-check_json_interests(CopernicaModifyState *st, char *json)
+report_bad_interests(WriteColumn *col, const char *json, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid interests in column \"%s\"", col->colname),
+			 errdetail("%s; the value is %s.", why,
+					   copernica_redact_excerpt(json, strlen(json))),
+			 errhint("Write a JSON array of interest names, or an object of interest names to 0 or 1.")));
+}
+
+/*
+ * A json or jsonb interests value as the JSON Copernica takes: a list of
+ * names (the profile's interests), or an object of names to 0 or 1 (set or
+ * clear just those).  Each name is checked and spelled as Copernica spells
+ * it, as for text[]; anything else is an error.
+ */
+static char *
+json_interests(CopernicaModifyState *st, WriteColumn *col, char *json)
 {
 	Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
-	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	int			level = 0;
+	StringInfoData buf;
+	bool		first = true;
+	bool		is_object = JB_ROOT_IS_OBJECT(jb);
 
-	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	if (JB_ROOT_IS_SCALAR(jb))
+		report_bad_interests(col, json, "It is neither an array nor an object");
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, is_object ? '{' : '[');
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		if (tok == WJB_BEGIN_ARRAY || tok == WJB_BEGIN_OBJECT)
-			level++;
-		else if (tok == WJB_END_ARRAY || tok == WJB_END_OBJECT)
-			level--;
-		else if (level == 1 && (tok == WJB_KEY || tok == WJB_ELEM) &&
-				 v.type == jbvString)
-			(void) copernica_match_interest(st->interests,
-											pnstrdup(v.val.string.val, v.val.string.len),
-											st->opts->database);
+		if (tok == WJB_ELEM || tok == WJB_KEY)
+		{
+			if (v.type != jbvString)
+				report_bad_interests(col, json, "An interest name is not a string");
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			copernica_json_append_string(&buf,
+										 copernica_match_interest(st->interests,
+																  pnstrdup(v.val.string.val,
+																		   v.val.string.len),
+																  st->opts->database));
+			if (tok == WJB_KEY)
+				appendStringInfoChar(&buf, ':');
+		}
+		else if (tok == WJB_VALUE)
+		{
+			char	   *flag = NULL;
+
+			if (v.type == jbvBool)
+				flag = v.val.boolean ? "1" : "0";
+			else if (v.type == jbvNumeric)
+			{
+				flag = DatumGetCString(DirectFunctionCall1(numeric_out,
+														   NumericGetDatum(v.val.numeric)));
+				if (strcmp(flag, "0") != 0 && strcmp(flag, "1") != 0)
+					flag = NULL;
+			}
+			if (flag == NULL)
+				report_bad_interests(col, json, "An interest's value is not 0 or 1");
+			appendStringInfoString(&buf, flag);
+		}
 	}
+	appendStringInfoChar(&buf, is_object ? '}' : ']');
+	return buf.data;
 }
 
 /*
@@ -81,10 +127,7 @@ interests_json(CopernicaModifyState *st, WriteColumn *col, Datum value, bool isn
 	}
 	if (col->type.kind == COPERNICA_TYPE_JSON || col->type.kind == COPERNICA_TYPE_JSONB)
 	{
-		char	   *json = OutputFunctionCall(&col->type.output, value);
-
-		check_json_interests(st, json);
-		return json;
+		return json_interests(st, col, OutputFunctionCall(&col->type.output, value));
 	}
 	if (col->type.kind == COPERNICA_TYPE_TEXT_ARRAY)
 	{
