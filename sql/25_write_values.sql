@@ -89,3 +89,14 @@ UPDATE wv_c SET email = email WHERE id = 1 RETURNING id, segment, newsletter, no
 \! $EMUCTL log --bodies
 \! $EMUCTL profile 1 | grep -oE '"(segment|newsletter|notes)": *"[^"]*"'
 DROP TRIGGER wv_bn ON wv_c;
+
+-- choices one a line ending in "\n", as Copernica's documentation writes
+-- them ("A\nB\nC*"), serve as well as the "\r\n" Copernica was seen to use:
+-- the fields listing is answered with segment's choices so written
+SELECT copernica_forget_metadata();
+\! $EMUCTL answer 200 1 "$(python3 -c 'import json, os, urllib.request as u; d = json.load(u.urlopen(os.environ["COPERNICA_EMULATOR_URL"] + "/database/Customers/fields?limit=1000&access_token=" + os.environ["COPERNICA_TOKEN"])); [f.update(value=f["value"].replace("\r\n", "\n")) for f in d["data"]]; print(json.dumps(d))')" --match /database/Customers/fields
+\! $EMUCTL clear-log
+UPDATE wv_c SET segment = 'silver' WHERE id = 3;
+UPDATE wv_c SET segment = 'tin' WHERE id = 3;
+\! $EMUCTL log --bodies
+\! $EMUCTL profile 3 | grep -o '"segment": *"[^"]*"'

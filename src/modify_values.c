@@ -33,8 +33,11 @@ trim_right(char *s)
 }
 
 /*
- * The choices of a select field: its "value", one choice a line ("\r\n"),
- * each right-trimmed, the default marked by a trailing "*".
+ * The choices of a select field: its "value", one choice a line, each
+ * right-trimmed, the default marked by a trailing "*".  Copernica was seen
+ * to split on "\r\n", its documentation shows "\n": a line ends at "\n",
+ * and the "\r" before it goes with the trimming, so that no choice either
+ * way is ever refused.
  */
 static List *
 select_choices(const char *def)
@@ -44,7 +47,7 @@ select_choices(const char *def)
 
 	for (;;)
 	{
-		const char *end = strstr(p, "\r\n");
+		const char *end = strchr(p, '\n');
 		char	   *choice = end ? pnstrdup(p, end - p) : pstrdup(p);
 		size_t		len;
 
@@ -58,7 +61,7 @@ select_choices(const char *def)
 		choices = lappend(choices, choice);
 		if (end == NULL)
 			break;
-		p = end + 2;
+		p = end + 1;
 	}
 	return choices;
 }
