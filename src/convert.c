@@ -183,22 +183,11 @@ value_to_datum(CopernicaColumnType *ct, const char *value, bool is_json,
 	{
 		case COPERNICA_TYPE_DATE:
 		case COPERNICA_TYPE_TIMESTAMP:
+			/* Copernica's own form was tried by fast_value */
 			if (is_zero_date(value))
 			{
 				*isnull = true;
 				return (Datum) 0;
-			}
-			else
-			{
-				struct pg_tm tm;
-				Timestamp	ts;
-
-				if (ct->kind == COPERNICA_TYPE_DATE && fast_date(value, &tm, false))
-					return DateADTGetDatum(date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) -
-										   POSTGRES_EPOCH_JDATE);
-				if (ct->kind == COPERNICA_TYPE_TIMESTAMP && fast_date(value, &tm, true) &&
-					tm2timestamp(&tm, 0, NULL, &ts) == 0)
-					return TimestampGetDatum(ts);
 			}
 			break;
 		case COPERNICA_TYPE_TIMESTAMPTZ:

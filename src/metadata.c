@@ -521,30 +521,31 @@ copernica_get_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	return copy_metadata(&fetched);
 }
 
-/* The Copernica type of a field ("integer", "text", ...), or NULL. */
-const char *
-copernica_field_type(const CopernicaMetadata *md, const char *name)
+/* The entry of props (one per field, in field_names' order) for a field. */
+static const char *
+field_property(const CopernicaMetadata *md, const char *name, List *props)
 {
 	ListCell   *a,
 			   *b;
 
-	forboth(a, md->field_names, b, md->field_types)
+	forboth(a, md->field_names, b, props)
 		if (pg_strcasecmp(lfirst(a), name) == 0)
 			return lfirst(b);
 	return NULL;
+}
+
+/* The Copernica type of a field ("integer", "text", ...), or NULL. */
+const char *
+copernica_field_type(const CopernicaMetadata *md, const char *name)
+{
+	return field_property(md, name, md->field_types);
 }
 
 /* The "value" of a field's definition (a select's choices), or NULL. */
 const char *
 copernica_field_definition(const CopernicaMetadata *md, const char *name)
 {
-	ListCell   *a,
-			   *b;
-
-	forboth(a, md->field_names, b, md->field_values)
-		if (pg_strcasecmp(lfirst(a), name) == 0)
-			return lfirst(b);
-	return NULL;
+	return field_property(md, name, md->field_values);
 }
 
 
