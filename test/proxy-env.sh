@@ -72,7 +72,23 @@ conf=${PG_CLUSTER_CONF_ROOT:-/etc/postgresql}/$PG_MAJOR/regress/environment
 for var in http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY; do
 	printf "%s = '%s'\n" "$var" "$proxy"
 done >>"$conf"
-pg_ctlcluster "$PG_MAJOR" regress restart >/dev/null
+# Stop, then start, not "pg_ctlcluster restart": restart stops the cluster
+# only if it believes it runs, which it reads from the external PID file
+# /var/run/postgresql/$PG_MAJOR-regress.pid, one path for every throwaway
+# cluster of this version on the machine.  A concurrent run that drops its
+# cluster removes that file, and restart then skips the stop, "starts" a
+# cluster already running and leaves its postmaster with the old environment.
+# stop and start go by this cluster's own postmaster.pid.
+started=$(sql -c 'SELECT pg_postmaster_start_time()')
+if ! out=$(pg_ctlcluster "$PG_MAJOR" regress stop 2>&1) ||
+	! out=$(pg_ctlcluster "$PG_MAJOR" regress start 2>&1); then
+	check "the cluster restarts" restarted "$out"
+	exit 1
+fi
+check "the postmaster is a new one" t "$(sql -v started="$started" 2>&1 <<'EOF'
+SELECT pg_postmaster_start_time() > :'started';
+EOF
+)"
 # (a backend has the postmaster's environment and runs libcurl; what it
 # starts with COPY FROM PROGRAM inherits that environment)
 seen=$(sql <<'EOF'
