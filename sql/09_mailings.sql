@@ -333,9 +333,10 @@ SELECT count(*), count(DISTINCT id), min(id), max(id) FROM mail.publisher_delive
 \! $EMUCTL log | sort
 
 --
--- Views and miniviews: field checks, field conditions sent, ORDER BY not
--- pushed (their listings document no orderby; orderby=id goes along as
--- their reads by ID send it), named by name as well as by ID
+-- Views and miniviews: field checks, field conditions sent, ORDER BY
+-- pushed only for ascending id (their listings document no orderby, but
+-- are read by ID, which sends orderby=id anyway), named by name as well as
+-- by ID
 --
 \! $EMUCTL reset demo
 CREATE FOREIGN TABLE gold_named (id bigint, email text, segment text, age integer, town text OPTIONS (field 'city'))

@@ -417,16 +417,22 @@ copernicaGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 
 	/*
 	 * One sort key on id or modified can come sorted from Copernica; not
-	 * from a view or miniview, nor from a profile's subprofiles, whose
-	 * listings document no orderby.
+	 * from a profile's subprofiles, whose listing documents no orderby.  A
+	 * view's or miniview's listing documents none either, but it is read
+	 * by ID, ascending, anyway (keyset pages, each checked to go on
+	 * rising): ascending id is pushed for them, nothing else.
 	 */
 	if (list_length(root->query_pathkeys) == 1 && info->plan.res->has_fields &&
-		!info->has_profile_key &&
-		info->plan.res->kind != COPERNICA_VIEW_PROFILES &&
-		info->plan.res->kind != COPERNICA_MINIVIEW_SUBPROFILES)
+		!info->has_profile_key)
 	{
 		PathKey    *pk = linitial(root->query_pathkeys);
 		const char *field = pushable_order_field(root, baserel, info, pk);
+		bool		selection = info->plan.res->kind == COPERNICA_VIEW_PROFILES ||
+			info->plan.res->kind == COPERNICA_MINIVIEW_SUBPROFILES;
+
+		if (field && selection &&
+			(strcmp(field, "id") != 0 || copernica_pathkey_is_desc(pk)))
+			field = NULL;
 
 		/*
 		 * Rows in an order other than by ID are paged by offset, which
