@@ -175,6 +175,7 @@ extern char *copernica_request_shown(const CopernicaRequest *req);
 extern void copernica_redact_remember(const char *token);
 extern char *copernica_redact(const char *s);
 extern char *copernica_redact_excerpt(const char *s, size_t len);
+extern char *copernica_redact_message(const char *message);
 extern bool copernica_redact_needed(const char *s, size_t len);
 extern void copernica_rethrow_redacted(MemoryContext cxt) pg_attribute_noreturn();
 

@@ -512,7 +512,7 @@ copernica_transfer_finish(Transfer *t)
 	{
 		message = copernica_json_error_message(t->body, t->body_len);
 		if (message != NULL)
-			message = copernica_redact(message);
+			message = copernica_redact_message(message);
 
 		if (t->req.accept_error)
 		{

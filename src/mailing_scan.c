@@ -1326,7 +1326,7 @@ check_error_object(CopernicaResponse *resp)
 	if (message)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("Copernica rejected the request: %s", copernica_redact(message))));
+				 errmsg("Copernica rejected the request: %s", copernica_redact_message(message))));
 }
 
 static CopernicaPage *

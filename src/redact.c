@@ -313,13 +313,13 @@ copernica_rethrow_redacted(MemoryContext cxt)
 
 /*
  * One name from Copernica's answer (a field's, a collection's) for a
- * message: tokens removed, cut to COPERNICA_NAME_LEN bytes (never inside a
- * character, never in a token's beginning) with "..." when there was more,
+ * message: tokens removed, cut to maxlen bytes (never inside a character,
+ * never in a token's beginning) with "..." when there was more,
  * control characters replaced.  Unlike an excerpt it keeps non-ASCII
  * letters: a name is text in the database's encoding, checked on arrival.
  */
-char *
-copernica_redact_name(const char *name)
+static char *
+redact_bounded(const char *name, int maxlen)
 {
 	char	   *clean;
 	size_t		len;
@@ -329,9 +329,9 @@ copernica_redact_name(const char *name)
 		return NULL;
 	clean = redact_internal(name, strlen(name), false);
 	len = strlen(clean);
-	if (len > COPERNICA_NAME_LEN)
+	if (len > (size_t) maxlen)
 	{
-		int			cut = pg_mbcliplen(clean, len, COPERNICA_NAME_LEN);
+		int			cut = pg_mbcliplen(clean, len, maxlen);
 		char	   *shown = redact_internal(clean, cut, true);
 
 		pfree(clean);
@@ -342,6 +342,24 @@ copernica_redact_name(const char *name)
 		if ((unsigned char) *p < 0x20 || *p == 0x7F)
 			*p = '?';
 	return clean;
+}
+
+char *
+copernica_redact_name(const char *name)
+{
+	return redact_bounded(name, COPERNICA_NAME_LEN);
+}
+
+/*
+ * Copernica's error message (copernica_json_error_message) for an error's
+ * primary message: like a name, but cut at COPERNICA_EXCERPT_LEN bytes.  A
+ * server may send a message of any length, up to max_response_size, and
+ * it would otherwise go whole into the client's error and the server log.
+ */
+char *
+copernica_redact_message(const char *message)
+{
+	return redact_bounded(message, COPERNICA_EXCERPT_LEN);
 }
 
 /*
