@@ -51,5 +51,12 @@ SELECT h30_error('SELECT * FROM h30_databases') AS e \gset
 SELECT length(:'e') AS message_length, right(:'e', 8) AS message_end;
 \! $EMUCTL clear-faults
 
+-- (2) An array of IDs (profile_ids) is UTF-8 like every answer: an invalid
+-- byte in it reached the error's detail as it was
+\! $EMUCTL answer 200 1 '["1","2{xff}"]' --match profileids
+SELECT h30_error('SELECT count(*) FROM h30_profile_ids');
+\! $EMUCTL clear-faults
+SELECT count(*) FROM h30_profile_ids;
+
 DROP SERVER regress_h30 CASCADE;
 DROP FUNCTION h30_error(text);

@@ -95,6 +95,7 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 	CopernicaPage *page;
 	List	   *ids;
 	ListCell   *lc;
+	size_t		len;
 	int			i;
 
 	req.method = "GET";
@@ -109,7 +110,10 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 				 errmsg("unexpected answer from Copernica"),
 				 errdetail("The list of IDs holds a NUL byte.")));
 
-	ids = copernica_json_string_array(resp.body.data);
+	/* as a page's JSON: UTF-8, and in the server encoding for the lexer */
+	len = resp.body.len;
+	ids = copernica_json_string_array(copernica_body_to_server(resp.body.data,
+															   &len));
 	page = palloc0(sizeof(CopernicaPage));
 	page->nitems = list_length(ids);
 	page->npaths = npaths;
