@@ -58,5 +58,21 @@ SELECT h30_error('SELECT count(*) FROM h30_profile_ids');
 \! $EMUCTL clear-faults
 SELECT count(*) FROM h30_profile_ids;
 
+-- (3) The JSON parser's words about an array of IDs quote the offending
+-- token, which may be the beginning of an echoed token cut short: then
+-- they are not shown (the page parser already did so)
+SELECT format('\! $EMUCTL answer 200 1 ''["1", "%s''  --match profileids',
+              left(:'token', 6)) AS cmd \gset
+:cmd
+SELECT h30_error('SELECT count(*) FROM h30_profile_ids');
+SELECT format('\! $EMUCTL answer 200 1 ''["1", %s]''  --match profileids',
+              left(:'token', 6)) AS cmd \gset
+:cmd
+SELECT h30_error('SELECT count(*) FROM h30_profile_ids');
+-- other invalid JSON is still described
+\! $EMUCTL answer 200 1 '["1", nope]' --match profileids
+SELECT h30_error('SELECT count(*) FROM h30_profile_ids');
+\! $EMUCTL clear-faults
+
 DROP SERVER regress_h30 CASCADE;
 DROP FUNCTION h30_error(text);

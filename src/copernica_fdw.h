@@ -275,6 +275,10 @@ extern List *copernica_json_string_array(const char *json);
  */
 extern char *copernica_json_error_message(const char *body, size_t len);
 
+/* Raise the JSON parser's error about remote text, token never shown. */
+extern void copernica_report_json_error(JsonParseErrorType rc,
+										JsonLexContext *lex) pg_attribute_noreturn();
+
 /* An ID's decimal text (from JSON or X-Created); false when not one. */
 extern bool copernica_parse_integer(const char *s, int64 *result);
 extern const char *copernica_json_token_name(JsonTokenType type);

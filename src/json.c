@@ -401,8 +401,8 @@ copernica_parse_integer(const char *s, int64 *result)
  * parser's words quote the offending JSON token, which may be (the start
  * of) an echoed access token: then they are not used.
  */
-static void
-report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
+void
+copernica_report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
 {
 	const char *what;
 
@@ -460,7 +460,7 @@ string_token(PageParseState *st, const char *start, const char *end,
 	copernica_json_lexer_seek(lex, start);
 	rc = json_lex(lex);
 	if (rc != JSON_SUCCESS)
-		report_json_error(rc, lex);
+		copernica_report_json_error(rc, lex);
 	if (lex->token_type != JSON_TOKEN_STRING || lex->token_terminator != end)
 		elog(ERROR, "copernica_fdw: string at byte %d lexed differently alone",
 			 (int) (start - lex->input));
@@ -1053,7 +1053,7 @@ parse_page(char *body, size_t len, bool envelope,
 
 	rc = pg_parse_json(st.lex, &sem);
 	if (rc != JSON_SUCCESS)
-		report_json_error(rc, st.lex);
+		copernica_report_json_error(rc, st.lex);
 
 	/*
 	 * A well-formed top level that is not an object was refused in the

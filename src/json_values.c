@@ -115,12 +115,10 @@ copernica_json_string_array(const char *json)
 	sem.array_element_end = array_element_end;
 	sem.scalar = array_scalar;
 
+	/* the parser's words may quote a token cut short: not with redact */
 	rc = pg_parse_json(st.lex, &sem);
 	if (rc != JSON_SUCCESS)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("invalid JSON array"),
-				 errdetail("%s", copernica_redact(json_errdetail(rc, st.lex)))));
+		copernica_report_json_error(rc, st.lex);
 
 	return st.result;
 }
