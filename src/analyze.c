@@ -85,7 +85,8 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows, int targrows,
 															 GetForeignTable(relid)->serverid,
 															 GetUserId());
 
-		spec.size_hint = (int64) md->total;
+		/* as planning passes it on: a total beyond int64 is not cast */
+		spec.size_hint = (int64) Min(md->total, (double) PG_INT32_MAX);
 		spec.min_id_hint = md->min_id;
 		spec.max_id_hint = md->max_id;
 	}
