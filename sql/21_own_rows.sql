@@ -197,6 +197,111 @@ COMMIT;
 INSERT INTO ow_customers (email) SELECT 'again-' || email FROM ow_customers WHERE email NOT LIKE 'mine-%';
 \! $EMUCTL log | grep -c 'orderby=id&order=desc'
 \! $EMUCTL log | grep -c '^POST /v2/database/Customers/profiles'
+-- IDs with gaps: other clients create profiles between this transaction's
+-- own (emuctl id-gaps: after each own profile, another client's).  The
+-- registry keeps runs of consecutive own IDs: a cursor declared before
+-- skips the own rows, and reads the others' between them
+\! $EMUCTL reset generate 20 --shape sparse
+\! $EMUCTL id-gaps 1 1 --into Customers
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_customers;
+MOVE 5 FROM c;
+COPY ow_customers (email) FROM STDIN;
+gap-1@example.com
+gap-2@example.com
+gap-3@example.com
+gap-4@example.com
+\.
+INSERT INTO ow_customers (email) VALUES ('gap-5@example.com'), ('gap-6@example.com');
+\! $EMUCTL id-gaps 0 0
+SELECT * FROM ow_rest('c', 'gap-%');
+-- no own ID follows another: each is followed by another client's
+SELECT count(*) AS own,
+       count(*) FILTER (WHERE (SELECT o.email FROM ow_customers o WHERE o.id = g.id + 1) = '') AS other_next
+  FROM ow_customers g WHERE email LIKE 'gap-%';
+COMMIT;
+-- a pushed LIMIT reads as many more rows as it drops, with others' rows
+-- between the own ones; a pushed count stops below the first own ID
+BEGIN;
+DECLARE d CURSOR FOR SELECT id, email FROM ow_customers ORDER BY id DESC LIMIT 3;
+DECLARE n CURSOR FOR SELECT count(*) FROM ow_customers;
+\! $EMUCTL id-gaps 1 1 --into Customers
+INSERT INTO ow_customers (email) VALUES ('gap-7@example.com'), ('gap-8@example.com'), ('gap-9@example.com');
+\! $EMUCTL id-gaps 0 0
+\! $EMUCTL clear-log
+FETCH ALL FROM d;
+\! $EMUCTL log
+FETCH ALL FROM n;
+COMMIT;
+-- IDs out of order: the first POST of a statement to arrive (its first or
+-- second row, two are in flight) is handled last (emuctl slow --before), so
+-- its row gets the largest ID, after those of the rows sent after it; in
+-- the second statement another client's profiles come between.  A cursor
+-- declared before skips them all, the next statement reads them all
+\! $EMUCTL reset generate 20 --shape sparse
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_customers;
+MOVE 5 FROM c;
+\! $EMUCTL slow 1000 1 --method POST --before
+INSERT INTO ow_customers (email) VALUES ('late-1@example.com'), ('late-2@example.com'),
+  ('late-3@example.com'), ('late-4@example.com');
+\! $EMUCTL slow 1000 1 --method POST --before
+\! $EMUCTL id-gaps 2 1 --into Customers
+INSERT INTO ow_customers (email) VALUES ('late-5@example.com'), ('late-6@example.com'),
+  ('late-7@example.com'), ('late-8@example.com');
+\! $EMUCTL id-gaps 0 0
+SELECT email ~ '^late-[1-4]@' AS first_statement,
+       array_agg(id ORDER BY email) <> array_agg(id ORDER BY id) AS ids_out_of_row_order
+  FROM ow_customers WHERE email LIKE 'late-%' GROUP BY 1 ORDER BY 1 DESC;
+SELECT * FROM ow_rest('c', 'late-%');
+SELECT count(*) FILTER (WHERE email LIKE 'late-%') AS own, count(*) FILTER (WHERE email = '') AS others
+  FROM ow_customers;
+COMMIT;
+-- rows across savepoints: each cursor skips the rows of the commands after
+-- its own, whether their savepoint was rolled back or released, with other
+-- clients' profiles between them (all cursors read those)
+\! $EMUCTL reset generate 20 --shape sparse
+\! $EMUCTL id-gaps 2 1 --into Customers
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_customers;
+INSERT INTO ow_customers (email) VALUES ('sp-a-1@example.com'), ('sp-a-2@example.com'), ('sp-a-3@example.com');
+DECLARE d CURSOR FOR SELECT email FROM ow_customers;
+SAVEPOINT s1;
+COPY ow_customers (email) FROM STDIN;
+sp-b-1@example.com
+sp-b-2@example.com
+sp-b-3@example.com
+\.
+ROLLBACK TO SAVEPOINT s1;
+DECLARE e CURSOR FOR SELECT email FROM ow_customers;
+SAVEPOINT s2;
+INSERT INTO ow_customers (email) VALUES ('sp-c-1@example.com'), ('sp-c-2@example.com'), ('sp-c-3@example.com');
+RELEASE SAVEPOINT s2;
+\! $EMUCTL id-gaps 0 0
+SELECT * FROM ow_rest('c', 'sp-%');
+SELECT * FROM ow_rest('d', 'sp-%');
+SELECT * FROM ow_rest('e', 'sp-%');
+SELECT count(*) FILTER (WHERE email LIKE 'sp-%') AS own, count(*) FILTER (WHERE email = '') AS others
+  FROM ow_customers;
+COMMIT;
+-- the registry keeps runs of consecutive IDs, not one entry per row: after
+-- a COPY of 1,000 rows with consecutive IDs its memory context stays at
+-- its first block; with another client's profile after each own one, it
+-- holds 1,000 runs of 16 bytes (a hash entry per row took about 84)
+\! $EMUCTL reset empty
+BEGIN;
+COPY ow_customers (email) FROM PROGRAM 'seq -f "bulk-%g@example.com" 1000';
+SELECT sum(total_bytes) <= 8192 AS small FROM pg_backend_memory_contexts
+ WHERE 'copernica_fdw own rows' IN (name, ident, parent);
+COMMIT;
+\! $EMUCTL id-gaps 1 1 --into Customers
+BEGIN;
+COPY ow_customers (email) FROM PROGRAM 'seq -f "bulk-%g@example.com" 1000';
+SELECT sum(total_bytes) BETWEEN 16000 AND 40000 AS runs_only FROM pg_backend_memory_contexts
+ WHERE 'copernica_fdw own rows' IN (name, ident, parent);
+COMMIT;
+\! $EMUCTL id-gaps 0 0
+\! $EMUCTL profiles Customers
 RESET statement_timeout;
 DROP FUNCTION ow_copy() CASCADE;
 DROP FUNCTION ow_rest(refcursor, text);

@@ -21,44 +21,52 @@
  * The registry lives in a child of TopTransactionContext, so it goes at the
  * transaction's end, commit or abort.  A subtransaction's abort keeps it:
  * the rows it created are still in Copernica, and scans that began before
- * them must still skip them.  Memory is bounded by the rows the
- * transaction created; with none, scans pay one test per page.
+ * them must still skip them.
+ *
+ * It keeps runs of consecutive IDs of one command, not one entry per row:
+ * Copernica hands out IDs in ascending order across the account, so the
+ * rows one command creates are mostly one run (a COPY of a million rows in
+ * one run is 16 bytes), and only other clients' rows created meanwhile, or
+ * another command's, start a new one.  The runs of a kind are kept in ID
+ * order and a scan looks each row up by the run its previous lookup found
+ * (pages come in ascending ID order) or else by binary search.  Memory is
+ * bounded by the runs; with none, scans pay one test per page.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "copernica_fdw.h"
 
-typedef struct OwnRowKey
+/* IDs first .. first + count - 1, all created by command cid */
+typedef struct OwnRun
 {
-	int64		id;
-	int64		kind;			/* COPERNICA_OWN_PROFILE or _SUBPROFILE */
-} OwnRowKey;
+	int64		first;
+	uint32		count;
+	CommandId	cid;
+} OwnRun;
 
-typedef struct OwnRow
+/* The runs of one kind of row (profile or subprofile). */
+typedef struct OwnRuns
 {
-	OwnRowKey	key;
-	CommandId	cid;			/* the command that created it */
-} OwnRow;
+	OwnRun	   *runs;			/* ascending, disjoint */
+	int64		nruns;
+	int64		maxruns;
+	int64		hint;			/* the run the last lookup found */
+	CommandId	last_cid;		/* the latest command that created any */
+} OwnRuns;
 
 static MemoryContext own_cxt = NULL;
-static HTAB *own_rows = NULL;
-
-/* per kind: whether any was created, and the latest command that did */
-static bool own_any[2];
-static CommandId own_last_cid[2];
+static OwnRuns own[2];
 
 /* The transaction's memory went: so did the registry. */
 static void
 forget_own_rows(void *arg)
 {
 	own_cxt = NULL;
-	own_rows = NULL;
-	own_any[0] = own_any[1] = false;
+	memset(own, 0, sizeof(own));
 }
 
 /* Which kind of row a table's items are, or -1 for neither. */
@@ -78,45 +86,130 @@ copernica_own_row_kind(const CopernicaResource *res)
 	}
 }
 
+/*
+ * The index of the last run whose first ID is id or below, or -1.  The run
+ * the previous lookup found, or the one after it, answers a scan reading in
+ * ascending ID order and the INSERT appending IDs without a search.
+ */
+static int64
+find_run(OwnRuns *o, int64 id)
+{
+	int64		h = o->hint;
+	int64		lo = 0;
+	int64		hi = o->nruns;
+
+	if (h < o->nruns && o->runs[h].first <= id)
+	{
+		if (h + 1 == o->nruns || id < o->runs[h + 1].first)
+			return h;
+		if (h + 2 == o->nruns || id < o->runs[h + 2].first)
+		{
+			o->hint = h + 1;
+			return h + 1;
+		}
+		lo = h + 2;
+	}
+	/* runs before lo start at id or below, those from hi on above it */
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (o->runs[mid].first <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	o->hint = lo > 0 ? lo - 1 : 0;
+	return lo - 1;
+}
+
+/* Is id in run r?  (id is r->first or above: no overflow in unsigned.) */
+static inline bool
+in_run(const OwnRun *r, int64 id)
+{
+	return (uint64) id - (uint64) r->first < r->count;
+}
+
 /* Command cid of this transaction created the row kind/id. */
 void
 copernica_own_row_created(int kind, int64 id, CommandId cid)
 {
-	OwnRowKey	key;
-	OwnRow	   *row;
-	bool		found;
+	OwnRuns    *o;
+	OwnRun	   *r;
+	int64		i;
 
 	if (kind < 0)
 		return;
-	if (own_rows == NULL)
+	if (own_cxt == NULL)
 	{
-		HASHCTL		ctl;
 		MemoryContextCallback *cb;
 
 		own_cxt = AllocSetContextCreate(TopTransactionContext,
 										"copernica_fdw own rows",
-										ALLOCSET_DEFAULT_SIZES);
+										ALLOCSET_SMALL_SIZES);
 		cb = MemoryContextAlloc(own_cxt, sizeof(MemoryContextCallback));
 		cb->func = forget_own_rows;
 		cb->arg = NULL;
 		MemoryContextRegisterResetCallback(own_cxt, cb);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(OwnRowKey);
-		ctl.entrysize = sizeof(OwnRow);
-		ctl.hcxt = own_cxt;
-		own_rows = hash_create("copernica_fdw own rows", 256, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	memset(&key, 0, sizeof(key));
-	key.id = id;
-	key.kind = kind;
-	row = hash_search(own_rows, &key, HASH_ENTER, &found);
-	/* an ID comes back once; should it come again, the first command made it */
-	if (!found)
-		row->cid = cid;
-	if (!own_any[kind] || cid > own_last_cid[kind])
-		own_last_cid[kind] = cid;
-	own_any[kind] = true;
+	o = &own[kind];
+	if (o->nruns == 0 || cid > o->last_cid)
+		o->last_cid = cid;
+
+	i = find_run(o, id);
+	if (i >= 0)
+	{
+		r = &o->runs[i];
+		/* an ID comes back once; should it come again, the first command made it */
+		if (in_run(r, id))
+			return;
+		/* the ID after its command's run: the usual case */
+		if (r->cid == cid && (uint64) id - (uint64) r->first == r->count &&
+			r->count < PG_UINT32_MAX)
+		{
+			r->count++;
+			/* filled the gap to the command's next run: one run */
+			if (i + 1 < o->nruns && r[1].cid == cid &&
+				(uint64) r[1].first - (uint64) r->first == r->count &&
+				(uint64) r->count + r[1].count <= PG_UINT32_MAX)
+			{
+				r->count += r[1].count;
+				memmove(&r[1], &r[2], sizeof(OwnRun) * (o->nruns - i - 2));
+				o->nruns--;
+			}
+			return;
+		}
+	}
+	/* the ID before its command's next run (answers that came in late) */
+	if (i + 1 < o->nruns)
+	{
+		r = &o->runs[i + 1];
+		if (r->cid == cid && (uint64) r->first - (uint64) id == 1 &&
+			r->count < PG_UINT32_MAX)
+		{
+			r->first = id;
+			r->count++;
+			return;
+		}
+	}
+
+	/* a run of its own, after run i */
+	if (o->nruns == o->maxruns)
+	{
+		int64		n = o->maxruns > 0 ? o->maxruns * 2 : 8;
+
+		o->runs = o->runs ?
+			repalloc_huge(o->runs, sizeof(OwnRun) * n) :
+			MemoryContextAllocHuge(own_cxt, sizeof(OwnRun) * n);
+		o->maxruns = n;
+	}
+	r = &o->runs[i + 1];
+	memmove(&r[1], r, sizeof(OwnRun) * (o->nruns - i - 1));
+	r->first = id;
+	r->count = 1;
+	r->cid = cid;
+	o->nruns++;
+	o->hint = i + 1;
 }
 
 /*
@@ -126,22 +219,16 @@ copernica_own_row_created(int kind, int64 id, CommandId cid)
 bool
 copernica_own_rows_since(int kind, CommandId cid)
 {
-	return kind >= 0 && own_rows != NULL && own_any[kind] &&
-		own_last_cid[kind] >= cid;
+	return kind >= 0 && own[kind].nruns > 0 && own[kind].last_cid >= cid;
 }
 
 /* Was kind/id created by command cid or later? */
-static bool
-created_since(int kind, int64 id, CommandId cid)
+static inline bool
+created_since(OwnRuns *o, int64 id, CommandId cid)
 {
-	OwnRowKey	key;
-	OwnRow	   *row;
+	int64		i = find_run(o, id);
 
-	memset(&key, 0, sizeof(key));
-	key.id = id;
-	key.kind = kind;
-	row = hash_search(own_rows, &key, HASH_FIND, NULL);
-	return row != NULL && row->cid >= cid;
+	return i >= 0 && in_run(&o->runs[i], id) && o->runs[i].cid >= cid;
 }
 
 /*
@@ -159,7 +246,7 @@ copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind, CommandId ci
 		return 0;
 	for (i = 0; i < page->nitems; i++)
 	{
-		if (created_since(kind, copernica_page_item_id(page, i, id_path), cid))
+		if (created_since(&own[kind], copernica_page_item_id(page, i, id_path), cid))
 			continue;
 		if (kept != i)
 		{
@@ -187,21 +274,22 @@ copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind, CommandId ci
 int64
 copernica_own_rows_after(int kind, CommandId cid, int64 *first)
 {
-	HASH_SEQ_STATUS seq;
-	OwnRow	   *row;
 	int64		n = 0;
+	int64		i;
 
 	*first = 0;
 	if (!copernica_own_rows_since(kind, cid))
 		return 0;
-	hash_seq_init(&seq, own_rows);
-	while ((row = hash_seq_search(&seq)) != NULL)
+	for (i = 0; i < own[kind].nruns; i++)
 	{
-		if (row->key.kind != kind || row->cid < cid)
+		const OwnRun *r = &own[kind].runs[i];
+
+		if (r->cid < cid)
 			continue;
-		if (*first == 0 || row->key.id < *first)
-			*first = row->key.id;
-		n++;
+		/* the runs are in ascending ID order */
+		if (n == 0)
+			*first = r->first;
+		n += r->count;
 	}
 	return n;
 }

@@ -17,9 +17,11 @@ needs root (or kernel.perf_event_paranoid <= 1 and the same user).
     bench.py update [--runs N] [--rows N] [--latency MS]
     bench.py collection [--rows N] [--shapes S,...] [--latencies MS,...]
     bench.py parts [--profiles N] [--mailings M] [--latency MS]
+    bench.py own_rows [--rows N]
 """
 
 import argparse
+import io
 import json
 import math
 import os
@@ -912,6 +914,80 @@ def collection(args):
         raise RuntimeError('rows or requests out of bounds: %s' % ', '.join(failed))
 
 
+# -- the own-rows benchmark ----------------------------------------------------
+
+OWN_SHAPES = [
+    ('consecutive IDs (no other client)', None),
+    ("interleaved: another client's profile after each", ('1', '1', '--into', 'Customers')),
+]
+OWN_CONTEXT = 'copernica_fdw own rows'
+
+
+def own_rows(args):
+    """COPY of N profiles in one transaction: the memory the registry of the
+    rows it created takes (src/own_rows.c, its context and any child), and
+    the backend CPU of a scan that checks every row against it (a cursor
+    declared before the COPY, which must read none of them) and of one that
+    checks none (declared after it)."""
+    setup_server()
+    sql('DROP FOREIGN TABLE IF EXISTS own_t',
+        "CREATE FOREIGN TABLE own_t (id bigint, email text) SERVER emulator "
+        "OPTIONS (database 'Customers')")
+    data = ''.join('own%d@example.com\n' % i for i in range(args.rows))
+    results = []
+    for label, gaps in OWN_SHAPES:
+        log('%s: COPY of %d rows' % (label, args.rows))
+        emuctl('reset', 'empty')
+        if gaps:
+            emuctl('id-gaps', *gaps)
+        conn, cur, pid = backend()
+        conn.autocommit = False
+        cur.execute('DECLARE before_copy CURSOR FOR SELECT id FROM own_t')
+        with Measure(pid) as copy_m:
+            cur.copy_expert('COPY own_t (email) FROM STDIN', io.StringIO(data))
+        copied = cur.rowcount
+        cur.execute('SELECT coalesce(sum(total_bytes), 0), coalesce(sum(used_bytes), 0) '
+                    'FROM pg_backend_memory_contexts WHERE %s IN (name, ident, parent)',
+                    (OWN_CONTEXT,))
+        total_bytes, used_bytes = cur.fetchone()
+        cur.execute('DECLARE after_copy CURSOR FOR SELECT id FROM own_t')
+        with Measure(pid) as checked:
+            cur.execute('FETCH ALL FROM before_copy')
+            read_before = len(cur.fetchall())
+        with Measure(pid) as unchecked:
+            cur.execute('FETCH ALL FROM after_copy')
+            read_after = len(cur.fetchall())
+        conn.commit()
+        conn.close()
+        emuctl('id-gaps', 0, 0)
+        others = args.rows if gaps else 0
+        if copied != args.rows or read_before != others or read_after != args.rows + others:
+            raise RuntimeError('%s: COPY said %d rows; the cursor declared before it read %d '
+                               '(expected %d), the one after %d (expected %d)'
+                               % (label, copied, read_before, others, read_after,
+                                  args.rows + others))
+        results.append((label, copy_m.result(), total_bytes, used_bytes,
+                        checked.result(), unchecked.result(), read_after))
+    emuctl('reset', 'empty')
+
+    print()
+    print('== own_rows: COPY of %d profiles in one transaction, then two scans of them'
+          % args.rows)
+    print()
+    header = '%-50s  %6s  %8s  %10s  %10s  %8s  %8s  %8s' % (
+        'IDs', 'COPY s', 'COPY CPU', 'ctx bytes', 'used bytes', 'rows', 'chk CPU', 'CPU')
+    print(header)
+    print('-' * len(header))
+    for label, c, total, used, chk, unchk, rows in results:
+        print('%-50s  %6.1f  %8.2f  %10d  %10d  %8d  %8.3f  %8.3f' % (
+            label, c['wall'], c['backend_cpu'], total, used, rows, chk['backend_cpu'],
+            unchk['backend_cpu']))
+    print('(ctx bytes, used bytes: the "%s" memory context and its children after the COPY, '
+          'from pg_backend_memory_contexts; rows: read by the scan after the COPY; chk CPU: '
+          'backend CPU s of the scan declared before the COPY, which checks every row and '
+          'drops the copied ones; CPU: the one declared after, which checks none)' % OWN_CONTEXT)
+
+
 def main():
     ap = argparse.ArgumentParser(description='copernica_fdw benchmarks (run by test/bench/*.sh)')
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -944,6 +1020,8 @@ def main():
     p.add_argument('--profiles', type=int, default=100)
     p.add_argument('--mailings', type=int, default=1200)
     p.add_argument('--latency', type=int, default=20)
+    p = sub.add_parser('own_rows')
+    p.add_argument('--rows', type=int, default=100000)
     args = ap.parse_args()
     if getattr(args, 'runs', 1) < 1 or getattr(args, 'rows', 1) < 1:
         ap.error('--runs and --rows must be positive')
@@ -961,6 +1039,8 @@ def main():
         collection(args)
     elif args.cmd == 'parts':
         parts(args)
+    elif args.cmd == 'own_rows':
+        own_rows(args)
     else:
         insert(args)
     print('load average (1 min): %.2f at the start, %.2f at the end, on %d CPUs'

@@ -154,7 +154,7 @@ class Faults:
             if m is not None and m not in ('GET', 'POST', 'PUT', 'DELETE'):
                 raise ValueError('slow method must be GET, POST, PUT or DELETE')
             self.slow = {'ms': max(0, int(w['ms'])), 'match': str(w.get('match', '')),
-                         'method': m}
+                         'method': m, 'before': bool(w.get('before', False))}
             self.slow_count = max(0, int(w.get('count', 1)))
         if 'ignore_param' in spec:
             g = spec['ignore_param']
@@ -185,8 +185,8 @@ class Faults:
         if (self.slow_count > 0 and self.slow['match'] in path
                 and self.slow['method'] in (None, method)):
             self.slow_count -= 1
-            return self.slow['ms'] / 1000.0
-        return 0
+            return self.slow['ms'] / 1000.0, self.slow['before']
+        return 0, False
 
     def take_ignore_param(self, path, query):
         """The query as the API sees it: a server that does not know a
@@ -394,8 +394,16 @@ class Handler(BaseHTTPRequestHandler):
             answer = None if drop or fail else faults.take_answer(path, self.command)
             full_page = (not drop and not fail and not answer
                          and faults.take_full_page(path))
+            slow_before = 0
             if not drop and not fail and not answer:
-                latency += faults.take_slow(path, self.command)
+                slow, before = faults.take_slow(path, self.command)
+                if before:
+                    slow_before = slow
+                else:
+                    latency += slow
+        if slow_before:
+            # handled late: requests that came after it are handled first
+            time.sleep(slow_before)
         if drop:
             self.close_connection = True
             try:
@@ -488,6 +496,11 @@ class Handler(BaseHTTPRequestHandler):
                 with server.lock:
                     p = server.store.renumber_profile(int(spec['profile']), int(spec['to']))
                     return self.send_json({'ok': True, 'profile': str(p.id)})
+            if what == 'id_gaps' and m == 'POST':
+                with server.lock:
+                    server.store.set_id_gaps(int(spec.get('every', 0)), int(spec.get('skip', 0)),
+                                             spec.get('into'))
+                    return self.send_json({'ok': True})
             if what == 'faults':
                 with server.lock:
                     if m == 'POST':

@@ -14,8 +14,8 @@ ports or URLs, so pg_regress tests can call it with psql's \\!.
   emuctl.py latency MS | fail STATUS COUNT [--retry-after S] [--after N] [--method M] | drop N
   emuctl.py truncate N | malformed N | invalid-utf8 N | clear-faults
   emuctl.py answer STATUS COUNT BODY [--match S] [--content-type CT] [--method M]
-  emuctl.py full-pages N | renumber ID NEW_ID
-  emuctl.py slow MS COUNT [--match S] [--method M]
+  emuctl.py full-pages N | renumber ID NEW_ID | id-gaps EVERY SKIP [--into DB]
+  emuctl.py slow MS COUNT [--match S] [--method M] [--before]
   emuctl.py ignore-param NAME COUNT [--match S]
   emuctl.py profiles DB | subprofiles COLLECTION   -> count=N idsum=S
       [--sum FIELD]                               -> ... FIELD_sum=X
@@ -126,6 +126,8 @@ def main(argv=None):
     p.add_argument('count', type=int)
     p.add_argument('--match', default='')
     p.add_argument('--method', choices=('GET', 'POST', 'PUT', 'DELETE'))
+    p.add_argument('--before', action='store_true',
+                   help='wait before handling the request, not before answering it')
     p = sub.add_parser('ignore-param')
     p.add_argument('name')
     p.add_argument('count', type=int)
@@ -135,6 +137,11 @@ def main(argv=None):
     p = sub.add_parser('renumber')
     p.add_argument('id', type=int)
     p.add_argument('new_id', type=int)
+    p = sub.add_parser('id-gaps')
+    p.add_argument('every', type=int)
+    p.add_argument('skip', type=int)
+    p.add_argument('--into', metavar='DB', help="the skipped profile IDs are other clients' "
+                   'new profiles in this database')
     p = sub.add_parser('profiles')
     p.add_argument('database')
     p.add_argument('--sum', metavar='FIELD', help='also the sum of an integer field')
@@ -213,6 +220,8 @@ def main(argv=None):
             spec = {'ms': args.ms, 'count': args.count, 'match': args.match}
             if args.method is not None:
                 spec['method'] = args.method
+            if args.before:
+                spec['before'] = True
             call(base, 'POST', 'faults', {'slow': spec})
         elif c == 'ignore-param':
             call(base, 'POST', 'faults', {'ignore_param': {'name': args.name, 'count': args.count,
@@ -221,6 +230,11 @@ def main(argv=None):
             call(base, 'POST', 'faults', {'full_pages': args.n})
         elif c == 'renumber':
             call(base, 'POST', 'renumber', {'profile': args.id, 'to': args.new_id})
+        elif c == 'id-gaps':
+            spec = {'every': args.every, 'skip': args.skip}
+            if args.into is not None:
+                spec['into'] = args.into
+            call(base, 'POST', 'id_gaps', spec)
         elif c in ('profiles', 'subprofiles'):
             key = 'database' if c == 'profiles' else 'collection'
             _s, text = call(base, 'GET', '%s?%s=%s' % (c, key, urllib.request.quote(

@@ -425,6 +425,11 @@ class Store:
         self.next_field_id = 1
         self.next_interest_id = 1
         self.next_view_id = 1
+        # other clients of the account, whose new entities take IDs from
+        # the same counters: (every, skip) or None, see set_id_gaps
+        self.id_gaps = None
+        self.id_gap_made = {}
+        self.id_gaps_into = None    # Database the skipped profile IDs go to
 
     # -- structure ---------------------------------------------------------
 
@@ -542,6 +547,7 @@ class Store:
         p = Profile(self.next_profile_id, db, values, tuple(sorted(interest_ids)),
                     random_secret(), now, now)
         self.insert_profile(p)
+        self._other_clients('next_profile_id', now)
         return p
 
     def create_subprofile(self, coll, profile_id, field_input, now):
@@ -551,7 +557,44 @@ class Store:
         s = Subprofile(self.next_subprofile_id, coll, profile_id, values, random_secret(),
                        now, now)
         self.insert_subprofile(s)
+        self._other_clients('next_subprofile_id', now)
         return s
+
+    def set_id_gaps(self, every, skip, into=None):
+        """From now on, after every `every`-th profile (subprofile) the API
+        creates, the next `skip` profile (subprofile) IDs go to other
+        clients: Copernica hands out IDs across the account, so one
+        client's new IDs have gaps.  With `into` (a database's ID or name)
+        the skipped profile IDs are profiles other clients created there,
+        with the database's default values.  0 for every or skip turns it
+        off."""
+        if every < 0 or skip < 0:
+            raise ValueError('every and skip must be 0 or more')
+        db = None
+        if into is not None:
+            db = self.find_database(str(into))
+            if db is None:
+                raise ValueError('no such database')
+        self.id_gaps = (every, skip) if every > 0 and skip > 0 else None
+        self.id_gaps_into = db
+        self.id_gap_made = {}
+
+    def _other_clients(self, counter, now):
+        if self.id_gaps is None:
+            return
+        every, skip = self.id_gaps
+        made = self.id_gap_made.get(counter, 0) + 1
+        if made >= every:
+            made = 0
+            for _i in range(skip):
+                db = self.id_gaps_into
+                if counter == 'next_profile_id' and db is not None:
+                    self.insert_profile(Profile(self.next_profile_id, db,
+                                                list(db.schema.defaults), (),
+                                                random_secret(), now, now))
+                else:
+                    setattr(self, counter, getattr(self, counter) + 1)
+        self.id_gap_made[counter] = made
 
     def eq_candidates(self, db, idx, folded):
         """IDs of profiles whose field idx may equal folded (lower-cased):

@@ -2098,6 +2098,55 @@ class TestEmuctl(EmulatorTestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn('no profile', err)
 
+    def test_id_gaps(self):
+        self.emuctl('reset', 'demo')
+        self.assertEqual(self.emuctl('id-gaps', '2', '3'), (0, '', ''))
+        made = [call('POST', 'database/1/profiles', body={'fields': {}}).header('X-Created')
+                for _i in range(5)]
+        # 29, 30, then 3 IDs for others, 34, 35, 3 more, 39
+        self.assertEqual(made, ['29', '30', '34', '35', '39'])
+        # subprofiles are counted apart
+        subs = [call('POST', 'profile/1/subprofiles/1', body={'fields': {}}).header('X-Created')
+                for _i in range(3)]
+        self.assertEqual(subs, ['31', '32', '36'])
+        self.emuctl('id-gaps', '0', '0')
+        self.assertEqual(call('POST', 'database/1/profiles', body={'fields': {}}).header('X-Created'),
+                         '40')
+        # a reset turns it off
+        self.emuctl('id-gaps', '1', '1')
+        self.emuctl('reset', 'demo')
+        made = [call('POST', 'database/1/profiles', body={'fields': {}}).header('X-Created')
+                for _i in range(2)]
+        self.assertEqual(made, ['29', '30'])
+        rc, _out, err = self.emuctl('id-gaps', '-1', '1')
+        self.assertNotEqual(rc, 0)
+        # into a database: the skipped IDs are other clients' profiles there
+        self.emuctl('id-gaps', '1', '2', '--into', 'Customers')
+        made = [call('POST', 'database/2/profiles', body={'fields': {}}).header('X-Created')
+                for _i in range(2)]
+        self.assertEqual(made, ['31', '34'])
+        ids = ids_of(get('database/1/profiles', {'orderby': 'id', 'limit': 1000}))
+        self.assertEqual(ids[-4:], [32, 33, 35, 36])
+        self.assertEqual(ids_of(get('database/2/profiles', {'orderby': 'id'}))[-2:], [31, 34])
+        rc, _out, err = self.emuctl('id-gaps', '1', '1', '--into', 'Nowhere')
+        self.assertNotEqual(rc, 0)
+        self.assertIn('no such database', err)
+
+    def test_slow_before_handles_later(self):
+        self.emuctl('reset', 'demo')
+        self.emuctl('slow', '400', '1', '--method', 'POST', '--before')
+        made = {}
+
+        def post(name):
+            made[name] = call('POST', 'database/1/profiles',
+                              body={'fields': {}}).header('X-Created')
+        first = threading.Thread(target=post, args=('first',))
+        first.start()
+        time.sleep(0.1)
+        post('second')
+        first.join()
+        self.assertEqual((made['second'], made['first']), ('29', '30'))
+
     def test_profile_and_state(self):
         rc, out, _ = self.emuctl('profile', '7')
         p = json.loads(out)
