@@ -120,6 +120,19 @@ fast_date(const char *v, struct pg_tm *tm, bool with_time)
 		tm->tm_sec >= 0 && tm->tm_sec <= 59;
 }
 
+/*
+ * Whether value, in Copernica's form "YYYY-MM-DD" (with_time: "YYYY-MM-DD
+ * hh:mm:ss"), is a day and time of the calendar in Copernica's years 1 to
+ * 9999: what a write of text to a date field checks (modify_values.c).
+ */
+bool
+copernica_is_calendar_date(const char *value, bool with_time)
+{
+	struct pg_tm tm;
+
+	return fast_date(value, &tm, with_time);
+}
+
 /* Copernica's way of saying "no date": 0000-00-00, with or without a time. */
 static bool
 is_zero_date(const char *value)

@@ -345,6 +345,7 @@ extern CopernicaDatetimeProblem copernica_timestamp_text(Datum timestamp,
 														 bool *fraction);
 extern char *copernica_datum_to_value(CopernicaColumnType *ct, Datum value,
 									  bool isnull, const char *timezone);
+extern bool copernica_is_calendar_date(const char *value, bool with_time);
 
 /* ----------------------------------------------------------------
  * resource.c: what each kind of table means

@@ -28,7 +28,9 @@ typedef enum FieldKind
 	FIELD_ANY,					/* any text */
 	FIELD_SELECT,				/* one of its choices */
 	FIELD_INTEGER,				/* a 64-bit integer */
-	FIELD_FLOAT					/* a finite number */
+	FIELD_FLOAT,				/* a finite number */
+	FIELD_DATE,					/* a date, "YYYY-MM-DD" */
+	FIELD_DATETIME				/* a datetime, "YYYY-MM-DD hh:mm:ss" */
 } FieldKind;
 
 /* What a column of the table stands for when written. */

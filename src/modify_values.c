@@ -6,9 +6,11 @@
  *		  instead (copernica-api-v2.md 5.3).  A select field keeps only one
  *		  of its choices, else it becomes empty; an integer field casts
  *		  (12.7 becomes 12, 1e30 the largest integer, "abc" 0); a float
- *		  field stores 0 for NaN and the infinities.  Each of those would be
- *		  a write that silently stores another value, so it is an error
- *		  before the row's request instead.
+ *		  field stores 0 for NaN and the infinities; a date field reads
+ *		  text like PHP's strtotime ("31-02-2024" becomes 2024-03-02,
+ *		  "next tuesday?" no date).  Each of those would be a write that
+ *		  silently stores another value, so it is an error before the row's
+ *		  request instead.
  *
  *-------------------------------------------------------------------------
  */
@@ -88,6 +90,12 @@ copernica_field_limits_init(WriteColumn *col, const CopernicaMetadata *md)
 		col->field_kind = FIELD_INTEGER;
 	else if (pg_strcasecmp(type, "float") == 0)
 		col->field_kind = FIELD_FLOAT;
+	else if (pg_strcasecmp(type, "date") == 0 ||
+			 pg_strcasecmp(type, "empty_date") == 0)
+		col->field_kind = FIELD_DATE;
+	else if (pg_strcasecmp(type, "datetime") == 0 ||
+			 pg_strcasecmp(type, "empty_datetime") == 0)
+		col->field_kind = FIELD_DATETIME;
 }
 
 static bool
@@ -220,6 +228,61 @@ check_float(CopernicaModifyState *st, WriteColumn *col, const char *text)
 		report_not_storable(st, col, text, "a finite number");
 }
 
+/* Whether s has the shape of form, where each 'd' stands for a digit. */
+static bool
+has_shape(const char *s, const char *form)
+{
+	for (; *form; form++, s++)
+		if (*form == 'd' ? !isdigit((unsigned char) *s) : *s != *form)
+			return false;
+	return *s == '\0';
+}
+
+/*
+ * A date field's value written from a column that is not a date or a
+ * timestamp (whose values are always written in Copernica's form): the form
+ * Copernica stores, "YYYY-MM-DD", and for a datetime field also
+ * "YYYY-MM-DD hh:mm:ss" (a date alone is its midnight, which Copernica
+ * stores as such), of a real day and time.  Copernica would read anything
+ * else like PHP's strtotime and store another date or none.  Its "no date",
+ * 0000-00-00 (as a text column reads an empty mandatory date), is written as
+ * it is, like the empty value.
+ */
+static void
+check_date(CopernicaModifyState *st, WriteColumn *col, const char *text)
+{
+	bool		datetime = (col->field_kind == FIELD_DATETIME);
+	bool		with_time = false;
+	const char *what = datetime ? "a datetime" : "a date";
+
+	if (strcmp(text, "0000-00-00") == 0 ||
+		(datetime && strcmp(text, "0000-00-00 00:00:00") == 0))
+		return;
+	if (datetime && has_shape(text, "dddd-dd-dd dd:dd:dd"))
+		with_time = true;
+	else if (!has_shape(text, "dddd-dd-dd"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("value \"%s\" of column \"%s\" is not %s Copernica field \"%s\" can store",
+						copernica_redact_excerpt(text, strlen(text)), col->colname, what,
+						copernica_redact_name(col->name)),
+				 errdetail("Copernica would read it as it reads any text, and store another date or none instead."),
+				 datetime ?
+				 errhint("Write a datetime as YYYY-MM-DD HH:MM:SS or YYYY-MM-DD, or an empty value for none.") :
+				 errhint("Write a date as YYYY-MM-DD, or an empty value for none.")));
+	if (!copernica_is_calendar_date(text, with_time))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
+				 errmsg("value \"%s\" of column \"%s\" is not %s Copernica field \"%s\" can store",
+						copernica_redact_excerpt(text, strlen(text)), col->colname, what,
+						copernica_redact_name(col->name)),
+				 errdetail("There is no such %s in the years 1 to 9999; Copernica would store another date or none instead.",
+						   with_time ? "day and time" : "day"),
+				 datetime ?
+				 errhint("Write a datetime as YYYY-MM-DD HH:MM:SS or YYYY-MM-DD, or an empty value for none.") :
+				 errhint("Write a date as YYYY-MM-DD, or an empty value for none.")));
+}
+
 /*
  * The text a field column sends for value: as copernica_datum_to_value
  * writes it, checked against what the field can hold.  NULL is an empty
@@ -245,6 +308,13 @@ copernica_field_column_value(CopernicaModifyState *st, WriteColumn *col,
 			return integer_value(st, col, text);
 		case FIELD_FLOAT:
 			check_float(st, col, text);
+			break;
+		case FIELD_DATE:
+		case FIELD_DATETIME:
+			if (col->type.kind != COPERNICA_TYPE_DATE &&
+				col->type.kind != COPERNICA_TYPE_TIMESTAMP &&
+				col->type.kind != COPERNICA_TYPE_TIMESTAMPTZ)
+				check_date(st, col, text);
 			break;
 	}
 	return text;
