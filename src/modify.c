@@ -559,6 +559,21 @@ written_ids_set(ModifyTableState *mtstate, CopernicaModifyState *st)
 					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
+/*
+ * Whether a trigger of the table, or a statement trigger of the table the
+ * statement names (a partitioned or inheritance parent), may fire: AFTER
+ * STATEMENT triggers fire before copernicaEndForeignModify and
+ * copernicaEndForeignInsert, so a write finished there is not done yet
+ * when they run.
+ */
+static bool
+has_triggers(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+{
+	ResultRelInfo *root = mtstate->rootResultRelInfo;
+
+	return rinfo->ri_TrigDesc != NULL || (root && root->ri_TrigDesc != NULL);
+}
+
 void
 copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							List *fdw_private, int subplan_index, int eflags)
@@ -584,14 +599,31 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 		/*
 		 * Overlap the requests unless something needs each row's outcome
-		 * first: RETURNING, and triggers, which PostgreSQL fires before the
-		 * end of the statement reaches us.
+		 * first: RETURNING (any, even of no column: its row goes on at
+		 * once, to a consumer that may act on it), and triggers, which
+		 * PostgreSQL fires before the end of the statement reaches us.
 		 */
 		st->maxinflight = Max(st->opts->max_concurrency, 1);
-		st->overlap = !st->readback && rinfo->ri_TrigDesc == NULL &&
-			st->maxinflight > 1;
+		st->overlap = !st->readback &&
+			((ModifyTable *) mtstate->ps.plan)->returningLists == NIL &&
+			!has_triggers(mtstate, rinfo) && st->maxinflight > 1;
 		st->written_ids = written_ids_set(mtstate, st);
 	}
+}
+
+/*
+ * Whether an AFTER STATEMENT trigger fires for COPY into rinfo: COPY fires
+ * it (the root's, for a row routed through a partitioned table) before it
+ * ends the foreign insert, so rows still gathered then are not sent yet.
+ */
+static bool
+has_after_statement_trigger(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+{
+	ResultRelInfo *root = mtstate->rootResultRelInfo;
+
+	return (rinfo->ri_TrigDesc && rinfo->ri_TrigDesc->trig_insert_after_statement) ||
+		(root && root->ri_TrigDesc &&
+		 root->ri_TrigDesc->trig_insert_after_statement);
 }
 
 /*
@@ -640,7 +672,8 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 	 */
 	if (plan == NULL && st->opts->batch_size > 1 && !st->readback &&
 		rinfo->ri_projectReturning == NULL &&
-		!(rinfo->ri_TrigDesc && rinfo->ri_TrigDesc->trig_insert_after_row))
+		!(rinfo->ri_TrigDesc && rinfo->ri_TrigDesc->trig_insert_after_row) &&
+		!has_after_statement_trigger(mtstate, rinfo))
 	{
 		st->gather = true;
 		st->pending = MemoryContextAlloc(estate->es_query_cxt,

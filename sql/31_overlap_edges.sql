@@ -1,0 +1,87 @@
+--
+-- Overlapped writes at their edges: nothing is passed on (a RETURNING row,
+-- an AFTER trigger) before its request is answered and checked; a write cut
+-- off while in flight is named in the error as done or of unknown outcome;
+-- the wrapper's functions are in the statement's trace.  State from the
+-- emulator, requests and their overlap from its log.
+--
+\! $EMUCTL reset demo
+\setenv PGDATABASE :DBNAME
+\setenv WARN_FIRST '/^WARNING:/ { w = 1 } /^(ERROR|NOTICE|CONTEXT|HINT):/ { w = 0 } { if (w) a = a $0 "\\n"; else b = b $0 "\\n" } END { printf "%s%s", a, b }'
+CREATE FOREIGN TABLE ov_people (id bigint, email text, notes text)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FOREIGN TABLE ov_orders (id bigint, profile bigint, ordernumber text, status text)
+    SERVER copernica OPTIONS (database 'Customers', collection 'Orders');
+SELECT count(*) FROM ov_people WHERE id = 1;
+SELECT count(*) FROM ov_orders WHERE id = 1;
+
+-- UPDATE ... RETURNING id feeding an INSERT: profile 21's PUT is refused,
+-- and no order is created for it (nor for 22, whose row comes later): the
+-- row goes on only once its PUT has succeeded
+\! $EMUCTL subprofiles 1
+\! $EMUCTL answer 400 1 '{"error":{"message":"Profile could not be updated"}}' --match profile/21 --method PUT
+\! $EMUCTL clear-log
+WITH u AS (UPDATE ov_people SET notes = 'ret' WHERE id IN (21, 22) RETURNING id)
+INSERT INTO ov_orders (profile, ordernumber, status)
+SELECT id, 'AFTER-' || id, 'open' FROM u RETURNING profile;
+\! $EMUCTL log --status | grep -v GET
+\! $EMUCTL subprofiles 1
+\! $EMUCTL clear-faults
+
+-- RETURNING of no column of the table, UPDATE and DELETE: one request at
+-- a time (at most 1 in flight, where 4 would be without RETURNING)
+\! $EMUCTL latency 40
+\! $EMUCTL clear-log
+WITH u AS (UPDATE ov_people SET notes = 'one' WHERE id BETWEEN 1 AND 8 RETURNING 1)
+SELECT count(*) FROM u;
+\! $EMUCTL log --in-flight-at-end 8
+\! $EMUCTL clear-log
+WITH d AS (DELETE FROM ov_people WHERE id BETWEEN 9 AND 12 RETURNING 'gone')
+SELECT count(*) FROM d;
+\! $EMUCTL log --in-flight-at-end 4
+-- and without RETURNING they overlap
+\! $EMUCTL clear-log
+UPDATE ov_people SET notes = 'many' WHERE id BETWEEN 13 AND 20;
+\! $EMUCTL log --in-flight-at-end 8
+\! $EMUCTL latency 0
+
+-- an AFTER STATEMENT trigger of the partitioned table an UPDATE names fires
+-- only once the foreign partition's writes are checked: profile 22's PUT
+-- is refused, and the trigger does not run
+CREATE TABLE ov_parts (id bigint, email text, notes text) PARTITION BY RANGE (id);
+CREATE FOREIGN TABLE ov_part_remote PARTITION OF ov_parts DEFAULT
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FUNCTION ov_said() RETURNS trigger LANGUAGE plpgsql AS
+  'BEGIN RAISE NOTICE ''% % done'', TG_OP, TG_TABLE_NAME; RETURN NULL; END';
+CREATE TRIGGER ov_said AFTER UPDATE OR INSERT ON ov_parts
+    FOR EACH STATEMENT EXECUTE FUNCTION ov_said();
+\! $EMUCTL answer 400 1 '{"error":{"message":"Profile could not be updated"}}' --match profile/22 --method PUT
+\! $EMUCTL clear-log
+UPDATE ov_parts SET notes = 'part' WHERE id IN (21, 22, 23);
+\! $EMUCTL log --status | grep -v GET
+\! $EMUCTL clear-faults
+
+-- COPY: an AFTER STATEMENT trigger (of the foreign table, or of the
+-- partitioned table that routes to it) sees every row of the COPY in
+-- Copernica
+CREATE FUNCTION ov_count() RETURNS trigger LANGUAGE plpgsql AS
+  'BEGIN RAISE NOTICE ''% rows in Copernica'', (SELECT count(*) FROM ov_people WHERE notes = ''copied''); RETURN NULL; END';
+CREATE TRIGGER ov_count AFTER INSERT ON ov_people
+    FOR EACH STATEMENT EXECUTE FUNCTION ov_count();
+\! $EMUCTL clear-log
+COPY ov_people (email, notes) FROM stdin;
+c1@example.com	copied
+c2@example.com	copied
+c3@example.com	copied
+\.
+\! $EMUCTL log | grep -c POST
+DROP TRIGGER ov_count ON ov_people;
+CREATE TRIGGER ov_count AFTER INSERT ON ov_parts
+    FOR EACH STATEMENT EXECUTE FUNCTION ov_count();
+COPY ov_parts (email, notes) FROM stdin;
+c4@example.com	copied
+c5@example.com	copied
+\.
+DROP TABLE ov_parts;
+DROP FUNCTION ov_said();
+DROP FUNCTION ov_count();
