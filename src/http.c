@@ -84,6 +84,16 @@ copernica_transfer_start(Transfer *t)
 
 	SETOPT(easy, CURLOPT_URL, t->url);
 	SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+
+	/*
+	 * A transfer taken off the multi handle while its host name is being
+	 * resolved (a cancel, statement_timeout) would otherwise wait for the
+	 * resolver thread, as long as a stuck DNS server keeps it: the thread
+	 * is left to end and clean up on its own instead.
+	 */
+	SETOPT(easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

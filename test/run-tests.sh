@@ -39,7 +39,7 @@ export PYTHONDONTWRITEBYTECODE=1
 # start a throwaway cluster of their own (they change how its postmaster
 # runs).  PLAIN_SUITES need neither the build nor the cluster.
 CLUSTER_SUITES=(regress differential)
-OWN_CLUSTER_SUITES=(proxy_env)
+OWN_CLUSTER_SUITES=(proxy_env slow_dns)
 PLAIN_SUITES=(emulator asan fuzz)
 
 # The heavy suites (asan, fuzz) need clang and its sanitizer runtimes.
@@ -102,6 +102,31 @@ suite_proxy_env()
 		note="no counts (exit status $rc)"
 	fi
 	record proxy_env "$passed" "$failed" 0 "$note"
+}
+
+# A cancel and connect_timeout end a scan promptly while a DNS server that
+# never answers keeps the API's host name unresolved (root only: skipped
+# otherwise).  Counts from its last line, "slow-dns: N passed, M failed, K
+# skipped".
+suite_slow_dns()
+{
+	local log=$RUN_DIR/slow_dns.log rc re line passed=0 failed=1 skipped=0 note=
+
+	say "suite slow_dns: test/slow-dns.sh in a throwaway cluster of its own"
+	in_cluster "$REPO_ROOT/test/slow-dns.sh" 2>&1 </dev/null | tee "$log"
+	rc=${PIPESTATUS[0]}
+	re='^slow-dns: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$'
+	line=$(grep -E "$re" "$log" | tail -n 1)
+	if [[ $line =~ $re ]]; then
+		passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]} skipped=${BASH_REMATCH[3]}
+		if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+			failed=1 note="exited with status $rc"
+		fi
+		[ "$skipped" != 0 ] && note=$(grep '^skipped: ' "$log" | tail -n 1)
+	else
+		note="no counts (exit status $rc)"
+	fi
+	record slow_dns "$passed" "$failed" "$skipped" "$note"
 }
 
 # The emulator's conformance tests.
