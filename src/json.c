@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
@@ -79,14 +80,20 @@ typedef struct KeyTable
 	int			mask;
 } KeyTable;
 
+/* What one key position of an object resolved to last time. */
+typedef struct CachedKey
+{
+	const char *name;			/* NULL where nothing is remembered */
+	const KeyTargets *hit;		/* NULL for "nobody wants this key" */
+	int			len;			/* name's length, -1 if it has '"' or '\\' */
+} CachedKey;
+
 /* What key position n of an object resolved to last time. */
 typedef struct KeyCache
 {
 	int			next;			/* position of the next key in this object */
 	int			size;
-	const char **names;			/* NULL where nothing is remembered */
-	const KeyTargets **hits;	/* NULL for "nobody wants this key" */
-	int		   *lens;			/* a name's length, -1 if it has '"' or '\\' */
+	CachedKey  *keys;
 } KeyCache;
 
 /* The value of one key being read, for the paths that want it. */
@@ -94,7 +101,8 @@ typedef struct ValueCapture
 {
 	const KeyTargets *targets;	/* NULL when no path wants the current key */
 	const char *start;		/* where the value's JSON text starts */
-	char	   *scalar;			/* the scalar's text, once seen */
+	JsonTokenType type;			/* and its first token */
+	char	   *scalar;			/* a string's text, once seen */
 } ValueCapture;
 
 typedef struct PageParseState
@@ -108,9 +116,18 @@ typedef struct PageParseState
 	bool		envelope;
 	int			item_level;		/* lex_level of an item's own '{' */
 
+	/*
+	 * The next backslash in the input at or after backslash_from
+	 * (has_backslash), or the input's end when there is none.
+	 */
+	const char *backslash_from;
+	const char *backslash_at;
+
 	/* the envelope */
 	EnvelopeKey env_key;		/* envelope key whose value is being read */
-	char	   *env_string;		/* its value if a string, when raw */
+	const char *env_start;		/* where its value starts */
+	JsonTokenType env_type;		/* and the value's first token */
+	char	   *env_string;		/* its value if a string */
 	uint32		env_seen;		/* bit per EnvelopeKey: the key appeared */
 	bool		has_start;
 	bool		has_limit;
@@ -287,9 +304,9 @@ lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
 	int			pos = cache->next++;
 	const KeyTargets *hit;
 
-	if (pos < cache->size && cache->names[pos] != NULL &&
-		strcmp(cache->names[pos], fname) == 0)
-		return cache->hits[pos];
+	if (pos < cache->size && cache->keys[pos].name != NULL &&
+		strcmp(cache->keys[pos].name, fname) == 0)
+		return cache->keys[pos].hit;
 
 	hit = key_table_find(&st->keys, fname, in_fields,
 						 key_hash(fname, in_fields));
@@ -304,26 +321,19 @@ lookup_key(PageParseState *st, KeyCache *cache, const char *fname,
 				newsize *= 2;
 			newsize = Min(newsize, MAX_CACHED_KEYS);
 			if (cache->size == 0)
-			{
-				cache->names = palloc0(sizeof(char *) * newsize);
-				cache->hits = palloc0(sizeof(KeyTargets *) * newsize);
-				cache->lens = palloc0(sizeof(int) * newsize);
-			}
+				cache->keys = palloc0(sizeof(CachedKey) * newsize);
 			else
 			{
-				cache->names = repalloc(cache->names, sizeof(char *) * newsize);
-				cache->hits = repalloc(cache->hits,
-									   sizeof(KeyTargets *) * newsize);
-				cache->lens = repalloc(cache->lens, sizeof(int) * newsize);
-				memset(cache->names + cache->size, 0,
-					   sizeof(char *) * (newsize - cache->size));
+				cache->keys = repalloc(cache->keys, sizeof(CachedKey) * newsize);
+				memset(cache->keys + cache->size, 0,
+					   sizeof(CachedKey) * (newsize - cache->size));
 			}
 			cache->size = newsize;
 		}
 		/* fname is palloc'd for this key and outlives the parse */
-		cache->names[pos] = fname;
-		cache->hits[pos] = hit;
-		cache->lens[pos] = strpbrk(fname, "\"\\") ? -1 : (int) strlen(fname);
+		cache->keys[pos].name = fname;
+		cache->keys[pos].hit = hit;
+		cache->keys[pos].len = strpbrk(fname, "\"\\") ? -1 : (int) strlen(fname);
 	}
 	return hit;
 }
@@ -371,11 +381,9 @@ copernica_parse_integer(const char *s, int64 *result)
 		return false;
 	for (; *s >= '0' && *s <= '9'; s++)
 	{
-		int			digit = *s - '0';
-
-		if (acc > (PG_UINT64_MAX - digit) / 10)
+		if (pg_mul_u64_overflow(acc, 10, &acc) ||
+			pg_add_u64_overflow(acc, (uint64) (*s - '0'), &acc))
 			return false;
-		acc = acc * 10 + digit;
 	}
 	if (*s != '\0')
 		return false;
@@ -423,6 +431,25 @@ copernica_report_json_error(JsonParseErrorType rc, JsonLexContext *lex)
 }
 
 /*
+ * Is there a backslash in [from, to)?  The answer for the next string
+ * comes from the last search as long as the strings asked about move
+ * forward, so the whole input is searched about once, not every string.
+ */
+static inline bool
+has_backslash(PageParseState *st, const char *from, const char *to)
+{
+	if (from < st->backslash_from || st->backslash_at < from)
+	{
+		const char *end = st->lex->input + st->lex->input_length;
+		const char *p = memchr(from, '\\', end - from);
+
+		st->backslash_from = from;
+		st->backslash_at = p ? p : end;
+	}
+	return st->backslash_at < to;
+}
+
+/*
  * The text of the string token from start (its opening quote) to end (just
  * past its closing quote), which the lexer has validated.  Without a
  * backslash it is the bytes between the quotes, which body_to_server has
@@ -439,7 +466,7 @@ string_token(PageParseState *st, const char *start, const char *end,
 	JsonParseErrorType rc;
 	size_t		len = end - start - 2;
 
-	if (memchr(start + 1, '\\', len) == NULL)
+	if (!has_backslash(st, start + 1, end - 1))
 	{
 		if (!in_place)
 			return pnstrdup(start + 1, len);
@@ -522,53 +549,73 @@ field_name(PageParseState *st)
 
 /*
  * lookup_key for the key of the object_field_start callback running, when
- * raw.  When the key is the one remembered at its position, its text is
- * the bytes before its closing quote, so they are compared in place and
- * nothing is copied: if the remembered name holds no '"' and no backslash
- * and those bytes equal it, the '"' before them is the key's opening quote
- * when an even number of backslashes precedes it (see key_bounds).  The
- * key's text is returned in *fname when fname is not NULL.
+ * raw, by finding its text (key_bounds) and copying it: for keys that are
+ * not the one remembered at their position.  The key's text is returned
+ * in *fname when fname is not NULL.
  */
-static const KeyTargets *
-lookup_raw_key(PageParseState *st, KeyCache *cache, bool in_fields,
-			   char **fname)
+static pg_noinline const KeyTargets *
+lookup_raw_key_slow(PageParseState *st, KeyCache *cache, bool in_fields,
+					char **fname)
 {
-	const char *input = st->lex->input;
 	const char *start;
 	const char *end;
 	char	   *name;
-
-	if (fname == NULL && cache->next < cache->size &&
-		cache->names[cache->next] != NULL && cache->lens[cache->next] >= 0)
-	{
-		const char *p = st->lex->prev_token_terminator - 1;
-		int			len = cache->lens[cache->next];
-
-		/* the colon, then back over blanks to the closing quote */
-		if (p > input && *p == ':')
-		{
-			do
-				p--;
-			while (p > input && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'));
-			if (*p == '"' && p - input > len &&
-				p[-len - 1] == '"' &&
-				memcmp(p - len, cache->names[cache->next], len) == 0)
-			{
-				const char *b;
-
-				for (b = p - len - 1; b > input && b[-1] == '\\'; b--)
-					;
-				if ((p - len - 1 - b) % 2 == 0)
-					return cache->hits[cache->next++];
-			}
-		}
-	}
 
 	key_bounds(st, &start, &end);
 	name = string_token(st, start, end, false);
 	if (fname != NULL)
 		*fname = name;
 	return lookup_key(st, cache, name, in_fields);
+}
+
+/*
+ * lookup_key for the key of the object_field_start callback running, when
+ * raw.  When the key is the one remembered at its position, its text is
+ * the bytes before its closing quote, so they are compared in place and
+ * nothing is copied: if the remembered name holds no '"' and no backslash
+ * and those bytes equal it, the '"' before them is the key's opening quote
+ * when an even number of backslashes precedes it (see key_bounds).  Items
+ * of a page nearly always have the same keys in the same order, so this is
+ * the common case, and kept short.  The key's text is returned in *fname
+ * when fname is not NULL.
+ */
+static pg_attribute_always_inline const KeyTargets *
+lookup_raw_key(PageParseState *st, KeyCache *cache, bool in_fields,
+			   char **fname)
+{
+	const char *input = st->lex->input;
+	const CachedKey *ck;
+	const char *p;
+	const char *b;
+	int			len;
+
+	if (fname != NULL || cache->next >= cache->size)
+		return lookup_raw_key_slow(st, cache, in_fields, fname);
+	ck = &cache->keys[cache->next];
+	len = ck->len;
+	if (ck->name == NULL || len < 0)
+		return lookup_raw_key_slow(st, cache, in_fields, fname);
+
+	/* the colon, then back over blanks (seldom any) to the closing quote */
+	p = st->lex->prev_token_terminator - 1;
+	if (p <= input || *p != ':')
+		return lookup_raw_key_slow(st, cache, in_fields, fname);
+	p--;
+	if (*p != '"')
+		while (p > input && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p--;
+	if (*p != '"' || p - input <= len || p[-len - 1] != '"' ||
+		memcmp(p - len, ck->name, len) != 0)
+		return lookup_raw_key_slow(st, cache, in_fields, fname);
+
+	/* an even number of backslashes before the opening quote */
+	for (b = p - len - 1; b > input && b[-1] == '\\'; b--)
+		;
+	if ((p - len - 1 - b) % 2 != 0)
+		return lookup_raw_key_slow(st, cache, in_fields, fname);
+
+	cache->next++;
+	return ck->hit;
 }
 
 /*
@@ -641,6 +688,7 @@ capture_begin(PageParseState *st, ValueCapture *cap, const KeyTargets *kt)
 
 	cap->targets = kt;
 	cap->start = lex->token_start;
+	cap->type = lex->token_type;
 	cap->scalar = NULL;
 
 	/*
@@ -657,13 +705,16 @@ capture_begin(PageParseState *st, ValueCapture *cap, const KeyTargets *kt)
 
 /*
  * The value is complete: the lexer has moved past its last token, so its
- * text ends at prev_token_terminator.
+ * text ends at prev_token_terminator.  A string was taken already; another
+ * scalar (a number, true, false) is its token's text, as the parser would
+ * have given it to a scalar callback; an object or array is its JSON text.
  */
 static void
 capture_end(PageParseState *st, ValueCapture *cap, bool isnull)
 {
 	const KeyTargets *kt = cap->targets;
 	char	   *value;
+	bool		is_json = false;
 	int			i;
 
 	if (isnull)
@@ -671,14 +722,20 @@ capture_end(PageParseState *st, ValueCapture *cap, bool isnull)
 	else if (cap->scalar != NULL)
 		value = cap->scalar;
 	else
+	{
 		value = pnstrdup(cap->start, st->lex->prev_token_terminator - cap->start);
+		is_json = (cap->type == JSON_TOKEN_OBJECT_START ||
+				   cap->type == JSON_TOKEN_ARRAY_START);
+	}
 
 	/* paths asking for the same key share one string */
 	for (i = 0; i < kt->ntargets; i++)
 	{
-		st->row[kt->targets[i]] = value;
-		st->row_is_json[kt->targets[i]] = (value != NULL && cap->scalar == NULL);
-		st->page->path_seen[kt->targets[i]] = true;
+		int			target = kt->targets[i];
+
+		st->row[target] = value;
+		st->row_is_json[target] = is_json;
+		st->page->path_seen[target] = true;
 	}
 	cap->targets = NULL;
 	cap->scalar = NULL;
@@ -702,6 +759,8 @@ envelope_field_start(PageParseState *st, const char *fname)
 		return;
 
 	/* a string's errors come first, as the lexer would raise them */
+	st->env_start = st->lex->token_start;
+	st->env_type = type;
 	st->env_string = NULL;
 	if (st->raw && type == JSON_TOKEN_STRING)
 		st->env_string = string_token(st, st->lex->token_start,
@@ -731,20 +790,27 @@ envelope_field_start(PageParseState *st, const char *fname)
 }
 
 /*
- * An envelope number.  Copernica sends JSON integers; an integer in a string
- * is accepted too, since it means the same and PHP is loose about the
- * difference.
+ * An envelope number, once its key ends.  Copernica sends JSON integers; an
+ * integer in a string is accepted too, since it means the same and PHP is
+ * loose about the difference.  envelope_field_start refused every other
+ * type but null (a total's).
  */
 static void
-envelope_scalar(PageParseState *st, char *token, JsonTokenType type)
+envelope_value(PageParseState *st)
 {
 	CopernicaPage *page = st->page;
+	char	   *token;
 	int64		value;
 
-	if (st->env_key == ENV_OTHER || type == JSON_TOKEN_NULL)
+	if (st->env_key == ENV_OTHER)
 		return;
-	if (token == NULL)
+	if (st->env_type == JSON_TOKEN_STRING)
 		token = st->env_string;
+	else if (st->env_type == JSON_TOKEN_NUMBER)
+		token = pnstrdup(st->env_start,
+						 st->lex->prev_token_terminator - st->env_start);
+	else
+		return;
 
 	if (!copernica_parse_integer(token, &value))
 		unexpected_answer("The page's \"%s\" is not an integer.",
@@ -769,7 +835,7 @@ envelope_scalar(PageParseState *st, char *token, JsonTokenType type)
 			page->has_total = true;
 			break;
 		default:
-			/* "data" was checked to be an array, so never a scalar */
+			/* "data" was checked to be an array, so never a number */
 			break;
 	}
 }
@@ -903,6 +969,7 @@ page_field_end(void *state, char *fname, bool isnull)
 
 	if (st->envelope && level == 1)
 	{
+		envelope_value(st);
 		st->env_key = ENV_OTHER;
 		JSON_ACTION_DONE;
 	}
@@ -924,18 +991,22 @@ page_field_end(void *state, char *fname, bool isnull)
 	JSON_ACTION_DONE;
 }
 
+/*
+ * Only for the parse that de-escapes every string (not raw): it is how the
+ * lexer's strings arrive.  Other scalars are read from the input when their
+ * key ends, as when raw.
+ */
 static JSON_ACTION
 page_scalar(void *state, char *token, JsonTokenType type)
 {
 	PageParseState *st = (PageParseState *) state;
 	int			level = st->lex->lex_level;
 
-	if (level == 0)
-		unexpected_answer("The answer is a JSON %s, not an object.",
-						  copernica_json_token_name(type));
+	if (type != JSON_TOKEN_STRING)
+		JSON_ACTION_DONE;
 	if (st->envelope && level == 1)
 	{
-		envelope_scalar(st, token, type);
+		st->env_string = token;
 		JSON_ACTION_DONE;
 	}
 	if (!st->in_item)
@@ -944,11 +1015,8 @@ page_scalar(void *state, char *token, JsonTokenType type)
 	/*
 	 * At these levels a scalar is the direct value of the key just started:
 	 * elements of arrays and values in nested objects sit one level deeper,
-	 * and the field level counts only inside "fields".  A string, when raw,
-	 * comes as NULL: capture_begin has taken it already.
+	 * and the field level counts only inside "fields".
 	 */
-	if (token == NULL)
-		JSON_ACTION_DONE;
 	if (level == st->item_level + 1)
 	{
 		if (st->item_value.targets != NULL)
@@ -961,6 +1029,44 @@ page_scalar(void *state, char *token, JsonTokenType type)
 	}
 
 	JSON_ACTION_DONE;
+}
+
+/*
+ * The answer must be an object.  The parse has no callback for a scalar at
+ * the top (when raw, none at all), so one is refused here, where the parse
+ * would have: once the token after it is lexed, whose errors come first.
+ */
+static void
+refuse_top_level_scalar(const char *body, size_t len, bool raw)
+{
+	JsonLexContext *lex;
+	JsonTokenType type;
+	JsonParseErrorType rc;
+	size_t		i = 0;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+					   body[i] == '\n' || body[i] == '\r'))
+		i++;
+	if (i < len && body[i] == '{')
+		return;
+
+	if (raw)
+		lex = copernica_json_validating_lexer(body, (int) len,
+											  GetDatabaseEncoding());
+	else
+		lex = copernica_json_lexer(body, (int) len, GetDatabaseEncoding());
+	if (json_lex(lex) != JSON_SUCCESS)
+		return;					/* the parse raises it */
+	type = lex->token_type;
+	if (type != JSON_TOKEN_STRING && type != JSON_TOKEN_NUMBER &&
+		type != JSON_TOKEN_TRUE && type != JSON_TOKEN_FALSE &&
+		type != JSON_TOKEN_NULL)
+		return;
+	rc = json_lex(lex);
+	if (rc != JSON_SUCCESS)
+		copernica_report_json_error(rc, lex);
+	unexpected_answer("The answer is a JSON %s, not an object.",
+					  copernica_json_token_name(type));
 }
 
 /*
@@ -1039,6 +1145,9 @@ parse_page(char *body, size_t len, bool envelope,
 												 GetDatabaseEncoding());
 	else
 		st.lex = copernica_json_lexer(body, (int) len, GetDatabaseEncoding());
+	st.backslash_from = st.backslash_at = body + len;
+
+	refuse_top_level_scalar(body, len, raw);
 
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &st;
@@ -1049,7 +1158,9 @@ parse_page(char *body, size_t len, bool envelope,
 	sem.object_field_start = page_field_start;
 	sem.object_field_end = page_field_end;
 	sem.array_element_start = page_array_element_start;
-	sem.scalar = page_scalar;
+	/* when raw, strings are taken from the input, other scalars too */
+	if (!raw)
+		sem.scalar = page_scalar;
 
 	rc = pg_parse_json(st.lex, &sem);
 	if (rc != JSON_SUCCESS)
