@@ -140,6 +140,19 @@ SELECT id, age FROM value_forms;
 SELECT id, referrer FROM value_forms;
 \! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"total":1,"data":[{"ID":"1","fields":{"birthday":"2023-02-29"}}]}' --match /profiles
 SELECT id, birthday FROM value_forms;
+-- plain decimals are read without numeric_in, and exactly as it reads them
+-- (the scale kept, "-0.00" a zero): the same value, scale, size and bytes;
+-- other forms, more than 18 digits, and a typmod still go to it
+CREATE FOREIGN TABLE numeric_forms (id bigint, n numeric OPTIONS (field 'score'),
+  t text OPTIONS (field 'score'), r numeric(30,4) OPTIONS (field 'score'))
+  SERVER copernica OPTIONS (database 'Customers');
+SELECT count(*) FROM numeric_forms;   -- caches the metadata: only the page below
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":13,"total":13,"data":[{"ID":"1","fields":{"score":"65.16"}},{"ID":"2","fields":{"score":"-0.00"}},{"ID":"3","fields":{"score":"007.50"}},{"ID":"4","fields":{"score":"-12"}},{"ID":"5","fields":{"score":"999999999999999999"}},{"ID":"6","fields":{"score":"-0.00000000000000001"}},{"ID":"7","fields":{"score":"1234567890.12345678901"}},{"ID":"8","fields":{"score":"1."}},{"ID":"9","fields":{"score":" .5 "}},{"ID":"10","fields":{"score":"1e3"}},{"ID":"11","fields":{"score":"NaN"}},{"ID":"12","fields":{"score":""}},{"ID":"13","fields":{"score":"0.10000"}}]}' --match /profiles
+SELECT id, n, t, r,
+       numeric_send(n) IS NOT DISTINCT FROM numeric_send(NULLIF(t, '')::numeric)
+       AND pg_column_size(n) IS NOT DISTINCT FROM pg_column_size(NULLIF(t, '')::numeric)
+       AND n::text IS NOT DISTINCT FROM NULLIF(t, '')::numeric::text AS as_numeric_in
+  FROM numeric_forms ORDER BY id;
 \! $EMUCTL clear-faults
 
 -- unknown database, unknown collection, unknown view, a wrong token

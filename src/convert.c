@@ -23,6 +23,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "copernica_fdw.h"
@@ -131,6 +132,48 @@ copernica_is_calendar_date(const char *value, bool with_time)
 	struct pg_tm tm;
 
 	return fast_date(value, &tm, with_time);
+}
+
+/*
+ * A plain decimal, "-12.50": an optional minus, digits, and a point with
+ * digits after it, 18 digits at most in all so that they fit an int64.
+ * numeric_in reads such a value as the integer of its digits divided by
+ * 10^(digits after the point), with those digits as its display scale:
+ * int64_div_fast_to_numeric makes exactly that numeric ("0.50" keeps its
+ * scale of 2, "-0" is zero).  Anything else (exponents, blanks, "NaN",
+ * "1.", ".5", more digits) is left to numeric_in.
+ */
+static bool
+fast_numeric(const char *v, Datum *result)
+{
+	const char *s = v;
+	uint64		acc = 0;			/* wraps harmlessly past 18 digits */
+	int			ndigits = 0;
+	int			scale = 0;
+	bool		neg = false;
+
+	if (*s == '-')
+	{
+		neg = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++, ndigits++)
+		acc = acc * 10 + (*s - '0');
+	if (*s == '.')
+	{
+		s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		for (; *s >= '0' && *s <= '9'; s++, ndigits++, scale++)
+			acc = acc * 10 + (*s - '0');
+	}
+	if (*s != '\0' || ndigits > 18)
+		return false;
+	*result = NumericGetDatum(int64_div_fast_to_numeric(neg ? -(int64) acc : (int64) acc,
+														scale));
+	return true;
 }
 
 /* Copernica's way of saying "no date": 0000-00-00, with or without a time. */
@@ -279,7 +322,8 @@ value_to_datum(CopernicaColumnType *ct, const char *value, bool is_json,
 
 /*
  * The commonest values read directly, as their input functions would read
- * them: text, integers in plain digits, Copernica's dates and datetimes.
+ * them: text, integers in plain digits, plain decimals, Copernica's dates
+ * and datetimes.
  * Nothing here can fail; false sends the value to value_to_datum, which
  * also gives every error.
  */
@@ -318,6 +362,9 @@ fast_value(CopernicaColumnType *ct, const char *value, Datum *result)
 				return false;
 			*result = TimestampGetDatum(ts);
 			return true;
+		case NUMERICOID:
+			/* a typmod rounds and checks: numeric_in's business */
+			return ct->typmod < 0 && fast_numeric(value, result);
 		default:
 			return false;
 	}
@@ -340,6 +387,12 @@ copernica_item_value_to_datum(CopernicaColumnType *ct, const char *value,
 	{
 		*isnull = false;
 		return result;
+	}
+	/* Copernica's NULL, as value_to_datum has it, without a PG_TRY */
+	if (value != NULL && value[0] == '\0' && ct->kind != COPERNICA_TYPE_TEXT)
+	{
+		*isnull = true;
+		return (Datum) 0;
 	}
 	if (ct->kind == COPERNICA_TYPE_TEXT || value == NULL)
 		return value_to_datum(ct, value, is_json, timezone, isnull);
