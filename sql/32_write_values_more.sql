@@ -67,3 +67,40 @@ CREATE FOREIGN TABLE wd_d (id bigint, birthday date, lastvisit timestamp)
 UPDATE wd_d SET birthday = '2024-02-29', lastvisit = '2024-03-05' WHERE id = 9
     RETURNING birthday, lastvisit;
 \! $EMUCTL log --bodies
+
+-- An interests map that names one interest twice (names match without
+-- regard to case, and a json value keeps duplicate keys) with different
+-- values: which one Copernica kept would be an accident of spelling and key
+-- order, so it is an error before the row's request.  Named twice alike it
+-- is sent once.
+CREATE FOREIGN TABLE wd_j (id bigint, email text, interests json)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FOREIGN TABLE wd_jb (id bigint, interests jsonb)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FOREIGN TABLE wd_t (id bigint, interests text[])
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT id, interests FROM wd_t WHERE id = 7;
+\! $EMUCTL clear-log
+UPDATE wd_j SET interests = '{"tennis": 0, "TENNIS": 1}' WHERE id = 7;
+UPDATE wd_jb SET interests = '{"tennis": 1, "TENNIS": 0}' WHERE id = 7;
+UPDATE wd_j SET interests = '{"news": 1, "news": 0}' WHERE id = 7;
+UPDATE wd_j SET interests = '{"news": true, "soccer": 1, "News": false}' WHERE id = 7;
+UPDATE wd_j SET interests = '{"news": "yes", "news": 1}' WHERE id = 7;
+INSERT INTO wd_j (email, interests) VALUES ('wdj@x', '{"Soccer": 1, "soccer": 0}');
+\set VERBOSITY sqlstate
+UPDATE wd_j SET interests = '{"news": 1, "news": 0}' WHERE id = 7;
+UPDATE wd_jb SET interests = '{"tennis": 1, "TENNIS": 0}' WHERE id = 7;
+\set VERBOSITY default
+-- not one write was sent; profile 7 keeps its interests
+\! $EMUCTL log --bodies | wc -l
+\! $EMUCTL profile 7 | python3 -c 'import json, sys; print(sorted(json.load(sys.stdin)["interests"]))'
+SELECT count(*) FROM wd_j WHERE email = 'wdj@x';
+-- named twice alike: sent once; a list (text[] or json) cannot conflict
+\! $EMUCTL clear-log
+UPDATE wd_j SET interests = '{"tennis": 1, "TENNIS": true, "news": 0, "news": false}' WHERE id = 7;
+UPDATE wd_jb SET interests = '{"Tennis": 1, "tennis": 1e0, "soccer": 0}' WHERE id = 7;
+UPDATE wd_t SET interests = '{news,NEWS,tennis}' WHERE id = 8;
+UPDATE wd_j SET interests = '["soccer", "Soccer"]' WHERE id = 9;
+\! $EMUCTL log --bodies
+\! $EMUCTL log --bodies | wc -l
+SELECT id, interests FROM wd_t WHERE id IN (7, 8, 9) ORDER BY id;

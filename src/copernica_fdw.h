@@ -269,6 +269,16 @@ extern char *copernica_body_to_server(char *body, size_t *len);
 /* A JSON array of scalars, e.g. ["soccer","news"], as a List of C strings. */
 extern List *copernica_json_string_array(const char *json);
 
+/* A member of a JSON object, for copernica_json_object_members. */
+typedef struct CopernicaJsonMember
+{
+	char	   *key;
+	char	   *scalar;			/* the value's text, NULL if not a scalar */
+	JsonTokenType type;			/* the scalar's type */
+} CopernicaJsonMember;
+
+extern List *copernica_json_object_members(const char *json);
+
 /*
  * Copernica's message from an error body {"error":{"message":"..."}}, or
  * NULL when the body is not of that shape.

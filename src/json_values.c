@@ -123,6 +123,73 @@ copernica_json_string_array(const char *json)
 	return st.result;
 }
 
+typedef struct ObjectMembersState
+{
+	JsonLexContext *lex;
+	List	   *result;
+	CopernicaJsonMember *member;
+} ObjectMembersState;
+
+static JSON_ACTION
+members_field_start(void *state, char *fname, bool isnull)
+{
+	ObjectMembersState *st = (ObjectMembersState *) state;
+
+	if (st->lex->lex_level == 1)
+	{
+		st->member = palloc0(sizeof(CopernicaJsonMember));
+		st->member->key = fname;
+		st->result = lappend(st->result, st->member);
+	}
+
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION
+members_scalar(void *state, char *token, JsonTokenType type)
+{
+	ObjectMembersState *st = (ObjectMembersState *) state;
+
+	if (st->lex->lex_level == 1 && st->member != NULL)
+	{
+		st->member->scalar = token;
+		st->member->type = type;
+	}
+
+	JSON_ACTION_DONE;
+}
+
+/*
+ * The members of a JSON object in the order written, duplicate keys and
+ * all (which jsonb keeps only the last of): each key unescaped, with its
+ * value's text if that is a scalar.  Anything but an object gives NIL.
+ * The input is in the server encoding.
+ */
+List *
+copernica_json_object_members(const char *json)
+{
+	ObjectMembersState st;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+
+	memset(&st, 0, sizeof(st));
+	st.lex = copernica_json_lexer(json, (int) strlen(json), GetDatabaseEncoding());
+
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &st;
+	sem.object_field_start = members_field_start;
+	sem.scalar = members_scalar;
+
+	rc = pg_parse_json(st.lex, &sem);
+	if (rc != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid JSON object"),
+				 errdetail("%s", copernica_redact(json_errdetail(rc, st.lex)))));
+
+	return st.result;
+}
+
 /*
  * Append s as a JSON string literal.  s is in the server encoding and is
  * copied byte for byte apart from the escapes JSON requires; when the

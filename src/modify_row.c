@@ -47,11 +47,107 @@ report_bad_interests(WriteColumn *col, const char *json, const char *why)
 			 errhint("Write a JSON array of interest names, or an object of interest names to 0 or 1.")));
 }
 
+/* An interest a map sets: as Copernica spells it, as written, and to what. */
+typedef struct InterestFlag
+{
+	const char *name;
+	const char *given;
+	const char *flag;
+} InterestFlag;
+
+/*
+ * Note that a map sets interest name (given: as written) to flag, "0" or
+ * "1".  Names are matched without regard to case, so a map can name one
+ * interest twice; with different flags Copernica would keep whichever came
+ * last, an accident of spelling and key order, so that is an error.
+ * Returns whether the interest is new to the map.
+ */
+static bool
+note_interest_flag(List **seen, WriteColumn *col, const char *name,
+				   const char *given, const char *flag)
+{
+	ListCell   *lc;
+	InterestFlag *f;
+
+	foreach(lc, *seen)
+	{
+		f = lfirst(lc);
+		if (strcmp(f->name, name) != 0)
+			continue;
+		if (strcmp(f->flag, flag) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conflicting values for interest \"%s\" in column \"%s\"",
+							copernica_redact_name(name), col->colname),
+					 errdetail("\"%s\" is %s and \"%s\" is %s.",
+							   copernica_redact_name(f->given), f->flag,
+							   copernica_redact_name(given), flag),
+					 errhint("Name each interest once: interest names are matched without regard to case.")));
+		return false;
+	}
+	f = palloc(sizeof(InterestFlag));
+	f->name = name;
+	f->given = given;
+	f->flag = flag;
+	*seen = lappend(*seen, f);
+	return true;
+}
+
+/* "0" or "1" for a JSON number or boolean that says so, else NULL. */
+static char *
+interest_flag(const char *number, bool is_bool, bool boolean)
+{
+	char	   *flag;
+
+	if (is_bool)
+		return boolean ? "1" : "0";
+	if (number == NULL)
+		return NULL;
+	flag = DatumGetCString(DirectFunctionCall1(numeric_out,
+											   DirectFunctionCall3(numeric_in,
+																   CStringGetDatum(number),
+																   ObjectIdGetDatum(InvalidOid),
+																   Int32GetDatum(-1))));
+	if (strcmp(flag, "0") != 0 && strcmp(flag, "1") != 0)
+		return NULL;
+	return flag;
+}
+
+/*
+ * A json value's map as written, before jsonb_in keeps only the last of
+ * each duplicate key: a name given twice with different values is an
+ * error, whichever came last.
+ */
+static void
+check_json_map(CopernicaModifyState *st, WriteColumn *col, const char *json)
+{
+	List	   *seen = NIL;
+	ListCell   *lc;
+
+	foreach(lc, copernica_json_object_members(json))
+	{
+		CopernicaJsonMember *m = lfirst(lc);
+		char	   *flag;
+
+		flag = interest_flag(m->type == JSON_TOKEN_NUMBER ? m->scalar : NULL,
+							 m->type == JSON_TOKEN_TRUE || m->type == JSON_TOKEN_FALSE,
+							 m->type == JSON_TOKEN_TRUE);
+		if (flag == NULL)
+			report_bad_interests(col, json, "An interest's value is not 0 or 1");
+		note_interest_flag(&seen, col,
+						   copernica_match_interest(st->interests, m->key,
+													st->opts->database),
+						   m->key, flag);
+	}
+}
+
 /*
  * A json or jsonb interests value as the JSON Copernica takes: a list of
  * names (the profile's interests), or an object of names to 0 or 1 (set or
  * clear just those).  Each name is checked and spelled as Copernica spells
- * it, as for text[]; anything else is an error.
+ * it, as for text[]; anything else is an error, and so is a map that sets
+ * one interest to both 0 and 1.  A map that names one twice alike sends it
+ * once.
  */
 static char *
 json_interests(CopernicaModifyState *st, WriteColumn *col, char *json)
@@ -63,9 +159,14 @@ json_interests(CopernicaModifyState *st, WriteColumn *col, char *json)
 	StringInfoData buf;
 	bool		first = true;
 	bool		is_object = JB_ROOT_IS_OBJECT(jb);
+	List	   *seen = NIL;
+	const char *name = NULL;
+	const char *given = NULL;
 
 	if (JB_ROOT_IS_SCALAR(jb))
 		report_bad_interests(col, json, "It is neither an array nor an object");
+	if (is_object && col->type.kind == COPERNICA_TYPE_JSON)
+		check_json_map(st, col, json);
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, is_object ? '{' : '[');
 	it = JsonbIteratorInit(&jb->root);
@@ -75,33 +176,36 @@ json_interests(CopernicaModifyState *st, WriteColumn *col, char *json)
 		{
 			if (v.type != jbvString)
 				report_bad_interests(col, json, "An interest name is not a string");
-			if (!first)
-				appendStringInfoChar(&buf, ',');
-			first = false;
-			copernica_json_append_string(&buf,
-										 copernica_match_interest(st->interests,
-																  pnstrdup(v.val.string.val,
-																		   v.val.string.len),
-																  st->opts->database));
-			if (tok == WJB_KEY)
-				appendStringInfoChar(&buf, ':');
+			given = pnstrdup(v.val.string.val, v.val.string.len);
+			name = copernica_match_interest(st->interests, given,
+											st->opts->database);
+			if (tok == WJB_ELEM)
+			{
+				if (!first)
+					appendStringInfoChar(&buf, ',');
+				first = false;
+				copernica_json_append_string(&buf, name);
+			}
 		}
 		else if (tok == WJB_VALUE)
 		{
 			char	   *flag = NULL;
 
 			if (v.type == jbvBool)
-				flag = v.val.boolean ? "1" : "0";
+				flag = interest_flag(NULL, true, v.val.boolean);
 			else if (v.type == jbvNumeric)
-			{
-				flag = DatumGetCString(DirectFunctionCall1(numeric_out,
-														   NumericGetDatum(v.val.numeric)));
-				if (strcmp(flag, "0") != 0 && strcmp(flag, "1") != 0)
-					flag = NULL;
-			}
+				flag = interest_flag(DatumGetCString(DirectFunctionCall1(numeric_out,
+																		 NumericGetDatum(v.val.numeric))),
+									 false, false);
 			if (flag == NULL)
 				report_bad_interests(col, json, "An interest's value is not 0 or 1");
-			appendStringInfoString(&buf, flag);
+			if (!note_interest_flag(&seen, col, name, given, flag))
+				continue;
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			copernica_json_append_string(&buf, name);
+			appendStringInfo(&buf, ":%s", flag);
 		}
 	}
 	appendStringInfoChar(&buf, is_object ? '}' : ']');
