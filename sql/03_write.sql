@@ -79,14 +79,16 @@ WITH d AS (DELETE FROM w_customers WHERE email LIKE 'bulk2%' RETURNING id, email
 SELECT count(*), min(email), max(email) FROM d;
 SELECT count(*) FROM w_customers WHERE email LIKE 'bulk2%';
 \! $EMUCTL profiles 1 | cut -d' ' -f1
--- deleting what is already gone is not an error, but is counted: here a
--- trigger deletes each row through another table just before the DELETE
+-- deleting what is already gone is not an error, and not counted (as a row
+-- deleted concurrently): here a trigger deletes each row through another
+-- table just before the DELETE
 CREATE FOREIGN TABLE w_customers_too (id bigint) SERVER copernica OPTIONS (database 'Customers');
 CREATE FUNCTION delete_first() RETURNS trigger LANGUAGE plpgsql AS
 $$BEGIN DELETE FROM w_customers_too WHERE id = OLD.id; RETURN OLD; END$$;
 CREATE TRIGGER delete_first BEFORE DELETE ON w_customers
     FOR EACH ROW EXECUTE FUNCTION delete_first();
 DELETE FROM w_customers WHERE email LIKE 'bulk3%';
+\echo :ROW_COUNT
 DROP TRIGGER delete_first ON w_customers;
 SELECT count(*) FROM w_customers WHERE email LIKE 'bulk3%';
 

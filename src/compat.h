@@ -208,4 +208,18 @@
 	((lex)->token_terminator = (char *) (pos))
 #endif
 
+/*
+ * ExecutorRun lost its execute_once argument in 18: the parameters and
+ * arguments of an ExecutorRun hook.
+ */
+#if PG_VERSION_NUM >= 180000
+#define COPERNICA_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define COPERNICA_EXECUTOR_RUN_ARGS queryDesc, direction, count
+#else
+#define COPERNICA_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define COPERNICA_EXECUTOR_RUN_ARGS queryDesc, direction, count, execute_once
+#endif
+
 #endif							/* COPERNICA_COMPAT_H */

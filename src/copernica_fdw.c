@@ -70,6 +70,14 @@ enum CopernicaPathPrivate
 
 PG_FUNCTION_INFO_V1(copernica_fdw_handler);
 
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	copernica_modify_install_hooks();
+}
+
 /*
  * The columns a scan of baserel reads, its output and its conditions, each
  * given to check (which raises for a column it cannot serve), so that a

@@ -831,6 +831,7 @@ extern struct TupleTableSlot *copernicaExecForeignDelete(struct EState *estate,
 														 struct TupleTableSlot *slot,
 														 struct TupleTableSlot *planSlot);
 extern void copernicaEndForeignModify(struct EState *estate, struct ResultRelInfo *rinfo);
+extern void copernica_modify_install_hooks(void);
 extern void copernicaExplainForeignModify(struct ModifyTableState *mtstate,
 										  struct ResultRelInfo *rinfo,
 										  List *fdw_private, int subplan_index,

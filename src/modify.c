@@ -607,6 +607,8 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->overlap = !st->readback &&
 			((ModifyTable *) mtstate->ps.plan)->returningLists == NIL &&
 			!has_triggers(mtstate, rinfo) && st->maxinflight > 1;
+		if (st->overlap && mtstate->canSetTag)
+			st->processed = &estate->es_processed;
 		st->written_ids = written_ids_set(mtstate, st);
 	}
 }

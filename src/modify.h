@@ -117,7 +117,7 @@ typedef struct CopernicaModifyState
 	int64		rows_done;		/* rows written so far */
 	CopernicaTrace *trace;		/* the entities written so far */
 	CommandId	output_cid;		/* the command an INSERT's rows belong to */
-	int64		already_removed;	/* DELETEs of entities gone already */
+	int64		already_removed;	/* rows whose entity was gone already */
 
 	/*
 	 * The IDs an UPDATE or DELETE has written (sent) so far.  A join can
@@ -153,6 +153,7 @@ typedef struct CopernicaModifyState
 	 * each row's outcome before the next.
 	 */
 	bool		overlap;
+	uint64	   *processed;		/* the statement's row count, if it counts */
 	CopernicaBatch *wbatch;
 	struct InflightWrite *inflight;
 	int			ninflight;
@@ -177,7 +178,7 @@ extern CopernicaRequest *copernica_modify_write_request(CopernicaModifyState *st
 														TupleTableSlot *slot);
 extern char *copernica_modify_junk_id(CopernicaModifyState *st,
 									  TupleTableSlot *planSlot);
-extern void copernica_modify_read_back(CopernicaModifyState *st, const char *id,
+extern bool copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 									   TupleTableSlot *slot);
 extern void copernica_modify_set_returned_id(CopernicaModifyState *st,
 											 TupleTableSlot *slot,

@@ -64,7 +64,7 @@ finish_insert(CopernicaModifyState *st, CopernicaBatch *batch, int handle,
 	if (slot && id)
 	{
 		if (st->readback)
-			copernica_modify_read_back(st, id, slot);
+			(void) copernica_modify_read_back(st, id, slot);
 		else
 			copernica_modify_set_returned_id(st, slot, id);
 	}

@@ -454,8 +454,13 @@ copernica_modify_junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 	return psprintf(INT64_FORMAT, id);
 }
 
-/* Fill slot from the entity as Copernica now shows it. */
-void
+/*
+ * Fill slot from the entity as Copernica now shows it.  Returns whether it
+ * is removed: Copernica still shows a removed profile or subprofile by its
+ * ID, with "removed" its time of removal (false otherwise) and its fields
+ * empty.
+ */
+bool
 copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 						   TupleTableSlot *slot)
 {
@@ -466,12 +471,14 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 	int			n = list_length(st->returning_attrs);
 	ListCell   *lc;
 	int			i = 0;
+	const char *removed;
 
 	req.method = "GET";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, id);
 	copernica_perform(st->conn, &req, &resp, &st->stats);
 
-	paths = palloc0(sizeof(CopernicaValuePath) * Max(n, 1));
+	/* the columns', and last "removed" */
+	paths = palloc0(sizeof(CopernicaValuePath) * (n + 1));
 	foreach(lc, st->returning_attrs)
 	{
 		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
@@ -485,7 +492,9 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 		paths[i].name = col->name;
 		i++;
 	}
-	page = copernica_parse_page(resp.body.data, resp.body.len, false, paths, n);
+	paths[n].source = COPERNICA_SRC_PROPERTY;
+	paths[n].name = "removed";
+	page = copernica_parse_page(resp.body.data, resp.body.len, false, paths, n + 1);
 
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
@@ -503,6 +512,10 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 		i++;
 	}
 	ExecStoreVirtualTuple(slot);
+
+	removed = page->nitems ? page->values[n] : NULL;
+	return removed != NULL && removed[0] != '\0' &&
+		strcmp(removed, "false") != 0 && strcmp(removed, "0") != 0;
 }
 
 /* Put the new ID into the slot RETURNING reads. */

@@ -7,7 +7,8 @@
  *		  failure waits for the others, so that the error can say which
  *		  rows were changed.  A row the statement has written already (a
  *		  join that yields it twice) is skipped, as PostgreSQL skips a row
- *		  already changed by the same command.
+ *		  already changed by the same command, and so is one Copernica has
+ *		  removed meanwhile, as PostgreSQL skips a row deleted concurrently.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,10 +16,13 @@
 
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/execnodes.h"
 #include "utils/memutils.h"
 
 #include "copernica_fdw.h"
 #include "modify.h"
+
+static ExecutorRun_hook_type prev_executor_run = NULL;
 
 /*
  * The row an UPDATE or DELETE is at: its ID, and the error context.  Work
@@ -67,17 +71,18 @@ first_write(CopernicaModifyState *st, int64 id)
 
 /*
  * Check the answer to an UPDATE's or DELETE's request.  A DELETE of an
- * entity that is gone already is counted, not an error: the row is gone
- * either way.
+ * entity that is gone already is not an error: another client removed it
+ * after the scan read it.  Returns true then; the row is not the
+ * statement's (see write_row).
  */
-static void
+static bool
 check_write(CopernicaModifyState *st, CopernicaRequest *req,
 			CopernicaResponse *resp)
 {
 	char	   *gone;
 
 	if (resp->error_message == NULL)
-		return;
+		return false;
 
 	/* Copernica's exact words; anything else is an error */
 	gone = psprintf("This %s has already been removed", st->res->entity_prefix);
@@ -89,6 +94,7 @@ check_write(CopernicaModifyState *st, CopernicaRequest *req,
 				 errcontext("Copernica request: %s",
 							copernica_request_shown(req))));
 	st->already_removed++;
+	return true;
 }
 
 /*
@@ -157,6 +163,7 @@ finish_oldest_write(CopernicaModifyState *st)
 	MemoryContext cxt = CurrentMemoryContext;
 	int64		save_row = st->current_row;
 	const char *save_id = st->current_id;
+	volatile bool gone = false;
 
 	memmove(st->inflight, st->inflight + 1,
 			sizeof(InflightWrite) * (st->ninflight - 1));
@@ -167,7 +174,7 @@ finish_oldest_write(CopernicaModifyState *st)
 	{
 		CopernicaResponse *resp = copernica_batch_wait(st->wbatch, w.handle);
 
-		check_write(st, w.req, resp);
+		gone = check_write(st, w.req, resp);
 	}
 	PG_CATCH();
 	{
@@ -175,7 +182,20 @@ finish_oldest_write(CopernicaModifyState *st)
 	}
 	PG_END_TRY();
 	copernica_trace_answered(st->trace, w.id);
-	copernica_modify_remember_created(st, w.id);
+
+	/*
+	 * The row was counted when its request was sent; one that was gone
+	 * already is taken off the count again.  The statement's command tag
+	 * is read once the plan has run, and every answer has been checked by
+	 * then (copernica_executor_run).
+	 */
+	if (gone)
+	{
+		if (st->processed)
+			(*st->processed)--;
+	}
+	else
+		copernica_modify_remember_created(st, w.id);
 	copernica_batch_forget(st->wbatch, w.handle);
 	pfree(w.req->path);
 	if (w.req->body)
@@ -245,10 +265,68 @@ finish_writes(CopernicaModifyState *st)
 }
 
 /*
+ * The current row's request, now, and RETURNING's read-back.  Returns
+ * whether the entity was gone already (see write_row).  Any error of the
+ * row, its read-back's too, lists the rows written before it (and this
+ * one, once its request has succeeded).
+ */
+static bool
+write_now(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
+{
+	volatile bool gone = false;
+
+	PG_TRY();
+	{
+		CopernicaRequest *req;
+		CopernicaResponse resp = {0};
+
+		/*
+		 * RETURNING shows a removed row as it was: read it before it goes.
+		 * One removed already is not asked to go again.
+		 */
+		if (st->readback && st->operation == CMD_DELETE &&
+			copernica_modify_read_back(st, st->current_id, slot))
+		{
+			st->already_removed++;
+			gone = true;
+		}
+		if (!gone)
+		{
+			req = copernica_modify_write_request(st, slot);
+			copernica_perform(st->conn, req, &resp, &st->stats);
+			gone = check_write(st, req, &resp);
+		}
+		if (!gone)
+		{
+			copernica_modify_remember_created(st, id);
+			if (st->readback && st->operation == CMD_UPDATE &&
+				copernica_modify_read_back(st, st->current_id, slot))
+			{
+				st->already_removed++;
+				gone = true;
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		copernica_modify_rethrow(st, st->row_cxt);
+	}
+	PG_END_TRY();
+	return gone;
+}
+
+/*
  * The write of one row, now or overlapped with the next ones.  NULL for a
  * row written already: no request, not counted, no RETURNING row and no
  * AFTER ROW trigger, as for a row PostgreSQL finds already changed by the
- * same command.
+ * same command.  NULL too for an entity Copernica had removed already,
+ * as for a row PostgreSQL (or postgres_fdw, whose remote UPDATE or DELETE
+ * then affects no row) finds deleted concurrently: a DELETE that Copernica
+ * answers "already removed", and an UPDATE or DELETE whose RETURNING reads
+ * the entity as removed (Copernica accepts an UPDATE of a removed entity
+ * and keeps its fields empty).  The NOTICE at the end counts them.
+ * Overlapped, the row is counted when its request is sent, and taken off
+ * the count when its answer says it was gone.
  */
 static TupleTableSlot *
 write_row(CopernicaModifyState *st, TupleTableSlot *slot,
@@ -256,9 +334,8 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 {
 	ErrorContextCallback errcb;
 	MemoryContext caller_cxt = begin_row(st, planSlot, &errcb);
-	CopernicaRequest *req;
-	CopernicaResponse resp = {0};
 	int64		id;
+	bool		gone;
 
 	/* copernica_modify_junk_id has checked it */
 	(void) copernica_parse_id(st->current_id, &id);
@@ -276,30 +353,9 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 		return slot;
 	}
 
-	/*
-	 * Any error of the row, its RETURNING's read-back too, lists the rows
-	 * written before it (and this one, once its request has succeeded).
-	 */
-	PG_TRY();
-	{
-		/* RETURNING shows a removed row as it was: read it before it goes */
-		if (st->readback && st->operation == CMD_DELETE)
-			copernica_modify_read_back(st, st->current_id, slot);
-		req = copernica_modify_write_request(st, slot);
-		copernica_perform(st->conn, req, &resp, &st->stats);
-		check_write(st, req, &resp);
-		copernica_modify_remember_created(st, id);
-		if (st->readback && st->operation == CMD_UPDATE)
-			copernica_modify_read_back(st, st->current_id, slot);
-	}
-	PG_CATCH();
-	{
-		copernica_modify_rethrow(st, st->row_cxt);
-	}
-	PG_END_TRY();
-
+	gone = write_now(st, slot, id);
 	end_row(st, &errcb, caller_cxt);
-	return slot;
+	return gone ? NULL : slot;
 }
 
 TupleTableSlot *
@@ -333,5 +389,61 @@ copernicaEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " %s%s had already been removed in Copernica",
 						st->already_removed, st->res->entity_prefix,
-						st->already_removed == 1 ? "" : "s")));
+						st->already_removed == 1 ? "" : "s"),
+				 st->already_removed == 1 ?
+				 errdetail("It was removed after this statement read it, and is not counted as %s.",
+						   st->operation == CMD_DELETE ? "deleted" : "updated") :
+				 errdetail("They were removed after this statement read them, and are not counted as %s.",
+						   st->operation == CMD_DELETE ? "deleted" : "updated")));
+}
+
+/*
+ * The plan of an UPDATE or DELETE has run: its requests still in flight
+ * are answered and checked now.  PostgreSQL reads the statement's row
+ * count (the command tag, SPI's and PL/pgSQL's ROW_COUNT) right after
+ * ExecutorRun, before copernicaEndForeignModify, and a row whose entity
+ * was gone already is to be taken off that count first.  A failed request
+ * is an error here as it would be there.
+ */
+static void
+copernica_executor_run(COPERNICA_EXECUTOR_RUN_PARAMS)
+{
+	if (prev_executor_run)
+		prev_executor_run(COPERNICA_EXECUTOR_RUN_ARGS);
+	else
+		standard_ExecutorRun(COPERNICA_EXECUTOR_RUN_ARGS);
+
+	/*
+	 * Only the statement's own ModifyTable counts rows; a data-modifying
+	 * WITH runs to its end in ExecutorFinish and counts none.
+	 */
+	if (queryDesc->planstate && IsA(queryDesc->planstate, ModifyTableState))
+	{
+		ModifyTableState *mtstate = (ModifyTableState *) queryDesc->planstate;
+		int			i;
+
+		if (mtstate->operation != CMD_UPDATE && mtstate->operation != CMD_DELETE)
+			return;
+		for (i = 0; i < mtstate->mt_nrels; i++)
+		{
+			ResultRelInfo *rinfo = &mtstate->resultRelInfo[i];
+			CopernicaModifyState *st;
+
+			if (rinfo->ri_FdwRoutine == NULL ||
+				rinfo->ri_FdwRoutine->ExecForeignUpdate != copernicaExecForeignUpdate ||
+				rinfo->ri_FdwState == NULL)
+				continue;
+			st = rinfo->ri_FdwState;
+			if (st->overlap)
+				finish_writes(st);
+		}
+	}
+}
+
+/* Called once, when the library is loaded. */
+void
+copernica_modify_install_hooks(void)
+{
+	prev_executor_run = ExecutorRun_hook;
+	ExecutorRun_hook = copernica_executor_run;
 }
