@@ -5,6 +5,10 @@
 --    returned, no AFTER ROW trigger, as PostgreSQL skips a row deleted
 --    concurrently and postgres_fdw one its remote statement did not find;
 --    a NOTICE counts them.
+-- 2. A BEFORE ROW trigger that changes a column the write leaves out (the
+--    ID, a subprofile's profile, created, modified, a second column over
+--    a field) is an error before the row's request, as the statement
+--    setting it is, where the change was dropped without a word.
 -- Row counts from psql's ROW_COUNT, requests from the emulator's log,
 -- state from the emulator.
 --
@@ -174,3 +178,150 @@ SELECT array_agg(id ORDER BY id) FROM we_c WHERE id BETWEEN 15 AND 18;
 ALTER FOREIGN TABLE we_c OPTIONS (DROP max_concurrency);
 \! $EMUCTL clear-faults
 
+
+--
+-- 2. A BEFORE ROW trigger changes a column the write leaves out
+--
+\! $EMUCTL reset demo
+-- the column named in we_change(col) for the profile we_change(id)
+CREATE TABLE we_change (col text, id bigint);
+CREATE FUNCTION we_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE c text;
+BEGIN
+    SELECT col INTO c FROM we_change WHERE id = NEW.id;
+    CASE c
+        WHEN 'id' THEN NEW.id := NEW.id + 1000;
+        WHEN 'modified' THEN NEW.modified := '2030-01-01 00:00:00';
+        WHEN 'created' THEN NEW.created := NEW.created + interval '1 day';
+        WHEN 'same' THEN NEW.id := OLD.id; NEW.created := OLD.created;
+                         NEW.notes := 'same';
+        ELSE NULL;
+    END CASE;
+    RETURN NEW;
+END$$;
+CREATE TRIGGER we_change BEFORE UPDATE ON we_c
+    FOR EACH ROW EXECUTE FUNCTION we_change();
+-- the trigger changes profile 4's ID: profile 3 is written, profile 4's
+-- request is never sent, and the error lists what was written (the same
+-- one request at a time with max_concurrency 4: a trigger needs each
+-- row's outcome)
+INSERT INTO we_change VALUES ('id', 4);
+\! $EMUCTL clear-log
+UPDATE we_c SET notes = 'n1' WHERE id IN (3, 4, 5);
+\! $EMUCTL log | grep '^PUT'
+-- the statement setting it says the same, with the same SQLSTATE
+UPDATE we_c SET id = 1004 WHERE id = 4;
+\set VERBOSITY sqlstate
+UPDATE we_c SET notes = 'n1' WHERE id = 4;
+UPDATE we_c SET id = 1004 WHERE id = 4;
+\set VERBOSITY default
+-- created and modified
+UPDATE we_change SET col = 'modified';
+UPDATE we_c SET notes = 'n2' WHERE id = 4;
+UPDATE we_change SET col = 'created';
+UPDATE we_c SET notes = 'n2' WHERE id = 4;
+-- one request at a time: the same
+ALTER FOREIGN TABLE we_c OPTIONS (ADD max_concurrency '1');
+UPDATE we_c SET notes = 'n3' WHERE id IN (2, 4);
+ALTER FOREIGN TABLE we_c OPTIONS (DROP max_concurrency);
+-- a trigger that sets them to what they were is no change
+UPDATE we_change SET col = 'same';
+UPDATE we_c SET city = 'Same' WHERE id = 4 RETURNING id, city, notes;
+\! $EMUCTL clear-log
+-- a prepared statement, in a generic plan
+UPDATE we_change SET col = 'id';
+SET plan_cache_mode = force_generic_plan;
+PREPARE we_upd(text, bigint) AS UPDATE we_c SET notes = $1 WHERE id = $2;
+EXECUTE we_upd('n4', 4);
+EXECUTE we_upd('n4', 6);
+DEALLOCATE we_upd;
+RESET plan_cache_mode;
+-- in a savepoint: the statement fails, the transaction goes on
+BEGIN;
+SAVEPOINT s;
+UPDATE we_c SET notes = 'n5' WHERE id IN (7, 4);
+ROLLBACK TO s;
+UPDATE we_c SET notes = 'n5' WHERE id = 8;
+COMMIT;
+\! $EMUCTL log | grep '^PUT'
+-- the emulator: profile 4 as it was, the others written
+SELECT id, notes FROM we_c WHERE id BETWEEN 2 AND 8 ORDER BY id;
+DROP TRIGGER we_change ON we_c;
+
+-- a partitioned table with a Copernica partition: the partition's trigger
+CREATE TABLE we_parted (id bigint, email text, notes text, age integer)
+    PARTITION BY RANGE (age);
+CREATE TABLE we_parted_local PARTITION OF we_parted FOR VALUES FROM (MINVALUE) TO (18);
+CREATE FOREIGN TABLE we_parted_cop PARTITION OF we_parted FOR VALUES FROM (18) TO (MAXVALUE)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FUNCTION we_parted_id() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.id := NEW.id + 1000; RETURN NEW; END$$;
+CREATE TRIGGER we_parted_id BEFORE UPDATE ON we_parted_cop
+    FOR EACH ROW EXECUTE FUNCTION we_parted_id();
+\! $EMUCTL clear-log
+UPDATE we_parted SET notes = 'p1' WHERE id = 4;
+\! $EMUCTL log | grep -c '^PUT'
+DROP TABLE we_parted;
+
+-- a subprofile's profile
+CREATE FUNCTION we_move() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.profile := 7; RETURN NEW; END$$;
+CREATE TRIGGER we_move BEFORE UPDATE ON we_o
+    FOR EACH ROW EXECUTE FUNCTION we_move();
+\! $EMUCTL clear-log
+UPDATE we_o SET status = 'paid' WHERE id = 4;
+\! $EMUCTL log | grep -c '^PUT'
+DROP TRIGGER we_move ON we_o;
+SELECT id, profile, status FROM we_o WHERE id = 4;
+
+-- two columns over one field: a trigger changing the one the statement
+-- does not name
+CREATE FOREIGN TABLE we_two (id bigint, city text, town text OPTIONS (field 'city'))
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FUNCTION we_town() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.town := 'Town'; RETURN NEW; END$$;
+CREATE TRIGGER we_town BEFORE UPDATE OR INSERT ON we_two
+    FOR EACH ROW EXECUTE FUNCTION we_town();
+\! $EMUCTL clear-log
+UPDATE we_two SET city = 'City' WHERE id = 4;
+INSERT INTO we_two (city) VALUES ('City');
+COPY we_two (city) FROM STDIN;
+City
+\.
+\! $EMUCTL log | grep -c -e '^PUT' -e '^POST'
+DROP FOREIGN TABLE we_two;
+
+-- the "fields" object and single field columns
+CREATE FOREIGN TABLE we_f (id bigint, city text, fields jsonb)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE FUNCTION we_fields() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.fields := '{"city": "F"}'; RETURN NEW; END$$;
+CREATE TRIGGER we_fields BEFORE UPDATE ON we_f
+    FOR EACH ROW EXECUTE FUNCTION we_fields();
+\! $EMUCTL clear-log
+UPDATE we_f SET city = 'C' WHERE id = 4;
+\! $EMUCTL log | grep -c '^PUT'
+DROP FOREIGN TABLE we_f;
+\! $EMUCTL profile 4 | grep -o '"city": "[^"]*"'
+
+-- INSERT and COPY: the ID set by a BEFORE ROW trigger, directly and
+-- through a partitioned table
+CREATE FUNCTION we_new_id() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN NEW.id := 999; RETURN NEW; END$$;
+CREATE TRIGGER we_new_id BEFORE INSERT ON we_c
+    FOR EACH ROW EXECUTE FUNCTION we_new_id();
+\! $EMUCTL clear-log
+INSERT INTO we_c (email) VALUES ('new@example.com');
+COPY we_c (email) FROM STDIN;
+copy@example.com
+\.
+DROP TRIGGER we_new_id ON we_c;
+CREATE TABLE we_parted (id bigint, email text, age integer) PARTITION BY RANGE (age);
+CREATE FOREIGN TABLE we_parted_cop PARTITION OF we_parted FOR VALUES FROM (18) TO (MAXVALUE)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE TRIGGER we_new_id BEFORE INSERT ON we_parted_cop
+    FOR EACH ROW EXECUTE FUNCTION we_new_id();
+INSERT INTO we_parted (email, age) VALUES ('routed@example.com', 30);
+DROP TABLE we_parted;
+\! $EMUCTL log | grep -c '^POST'
+\! $EMUCTL profiles Customers

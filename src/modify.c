@@ -276,6 +276,11 @@ field_written(CopernicaModifyState *st, const char *field)
  * it holds a value (an UPDATE reads such a column as null).  Of columns
  * over one field, the first written is sent: one the statement names, or
  * else the first in the table.
+ *
+ * The columns left out (an UPDATE's ID, profile and read-only columns, the
+ * kind of field column the statement does not name, a second column over
+ * a field) are guarded: a trigger that changes one is an error before the
+ * row's request (check_guarded in modify_row.c), not a change dropped.
  */
 static void
 add_trigger_columns(CopernicaModifyState *st)
@@ -300,19 +305,21 @@ add_trigger_columns(CopernicaModifyState *st)
 
 		if (col->attnum == 0 || list_member_int(st->target_attrs, col->attnum))
 			continue;
-		if (st->operation == CMD_UPDATE)
+		if (st->operation == CMD_UPDATE &&
+			(col->role == ROLE_ID || col->role == ROLE_PARENT ||
+			 col->role == ROLE_READ_ONLY ||
+			 (col->role == ROLE_FIELDS_OBJECT && has_field_column &&
+			  !fields_object_named) ||
+			 (col->role == ROLE_FIELD && fields_object_named)))
 		{
-			if (col->role == ROLE_ID || col->role == ROLE_PARENT ||
-				col->role == ROLE_READ_ONLY)
-				continue;
-			if (col->role == ROLE_FIELDS_OBJECT && has_field_column &&
-				!fields_object_named)
-				continue;
-			if (col->role == ROLE_FIELD && fields_object_named)
-				continue;
+			st->guarded_attrs = lappend_int(st->guarded_attrs, col->attnum);
+			continue;
 		}
 		if (col->role == ROLE_FIELD && field_written(st, col->name))
+		{
+			st->guarded_attrs = lappend_int(st->guarded_attrs, col->attnum);
 			continue;
+		}
 		col->by_trigger = true;
 		st->target_attrs = lappend_int(st->target_attrs, col->attnum);
 	}
@@ -596,6 +603,18 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->id_junk = ExecFindJunkAttributeInTlist(subplan->targetlist, ID_JUNK_NAME);
 		if (!AttributeNumberIsValid(st->id_junk))
 			elog(ERROR, "could not find junk column %s", ID_JUNK_NAME);
+
+		/*
+		 * The row as read, before the triggers: PostgreSQL fetches it
+		 * whole for an UPDATE of a foreign table.
+		 */
+		if (st->guarded_attrs != NIL)
+		{
+			st->wholerow_junk = ExecFindJunkAttributeInTlist(subplan->targetlist,
+															 "wholerow");
+			if (!AttributeNumberIsValid(st->wholerow_junk))
+				elog(ERROR, "could not find junk column wholerow");
+		}
 
 		/*
 		 * Overlap the requests unless something needs each row's outcome

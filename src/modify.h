@@ -108,6 +108,8 @@ typedef struct CopernicaModifyState
 	int			ncolumns;
 	WriteColumn *columns;		/* every column of the table */
 	List	   *target_attrs;	/* attnums written */
+	List	   *guarded_attrs;	/* not written: a trigger must not set them */
+	AttrNumber	wholerow_junk;	/* an UPDATE's row as read, for those */
 	List	   *returning_attrs;	/* attnums RETURNING reads */
 	bool		readback;		/* RETURNING needs more than the ID */
 	AttrNumber	id_attnum;		/* the table's id column, or 0 */
@@ -175,7 +177,8 @@ extern CopernicaRequest *copernica_modify_insert_request(CopernicaModifyState *s
 														 char **key,
 														 bool *wait_before);
 extern CopernicaRequest *copernica_modify_write_request(CopernicaModifyState *st,
-														TupleTableSlot *slot);
+														TupleTableSlot *slot,
+														TupleTableSlot *planSlot);
 extern char *copernica_modify_junk_id(CopernicaModifyState *st,
 									  TupleTableSlot *planSlot);
 extern bool copernica_modify_read_back(CopernicaModifyState *st, const char *id,

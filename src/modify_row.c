@@ -11,11 +11,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -346,6 +348,9 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 							(errcode(ERRCODE_FDW_ERROR),
 							 errmsg("column \"%s\" of foreign table \"%s\" cannot be set",
 									col->colname, RelationGetRelationName(st->rel)),
+							 col->by_trigger ?
+							 errdetail("A BEFORE ROW trigger set it, but Copernica sets %s itself.",
+									   col->name) :
 							 errdetail("Copernica sets %s itself.", col->name)));
 				break;
 		}
@@ -377,6 +382,70 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 	}
 }
 
+/*
+ * A column add_trigger_columns left out of the write holds what it held
+ * before the BEFORE ROW triggers: an UPDATE's value as read (old, the row
+ * PostgreSQL fetched whole), null for an INSERT (old is NULL).  Else a
+ * trigger changed it, and the change would be dropped without a word: an
+ * error instead, before the row's request, in the words of the statement
+ * writing the column itself.
+ */
+static void
+check_guarded(CopernicaModifyState *st, TupleTableSlot *slot, HeapTuple old)
+{
+	TupleDesc	tupdesc = RelationGetDescr(st->rel);
+	ListCell   *lc;
+
+	foreach(lc, st->guarded_attrs)
+	{
+		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, col->attnum - 1);
+		bool		isnull;
+		bool		oldnull = true;
+		Datum		value = slot_getattr(slot, col->attnum, &isnull);
+		Datum		oldvalue = (Datum) 0;
+		const char *verb = st->operation == CMD_INSERT ? "set" : "changed";
+		ListCell   *lc2;
+
+		if (old)
+			oldvalue = heap_getattr(old, col->attnum, tupdesc, &oldnull);
+		if (isnull && oldnull)
+			continue;
+		if (!isnull && !oldnull &&
+			datum_image_eq(value, oldvalue, attr->attbyval, attr->attlen))
+			continue;
+
+		if (col->role == ROLE_FIELDS_OBJECT || col->role == ROLE_FIELD)
+		{
+			/* the column the statement writes instead */
+			foreach(lc2, st->target_attrs)
+			{
+				WriteColumn *other = &st->columns[lfirst_int(lc2) - 1];
+
+				if (col->role == ROLE_FIELD && other->role == ROLE_FIELD &&
+					pg_strcasecmp(other->name, col->name) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_ERROR),
+							 errmsg("column \"%s\" of foreign table \"%s\" cannot be %s",
+									col->colname, RelationGetRelationName(st->rel), verb),
+							 errdetail("A BEFORE ROW trigger %s it, but column \"%s\" writes the same Copernica field, %s.",
+									   verb, other->colname, col->name)));
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("cannot write the \"fields\" column together with single field columns"),
+					 errdetail("A BEFORE ROW trigger %s column \"%s\".",
+							   verb, col->colname)));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("column \"%s\" of foreign table \"%s\" cannot be %s",
+						col->colname, RelationGetRelationName(st->rel), verb),
+				 errdetail("A BEFORE ROW trigger %s it, but Copernica sets %s itself.",
+						   verb, col->name)));
+	}
+}
+
 /* The body as sent: Copernica takes UTF-8 whatever the database's encoding. */
 static char *
 row_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
@@ -399,6 +468,7 @@ copernica_modify_insert_request(CopernicaModifyState *st, TupleTableSlot *slot,
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	char	   *parent = NULL;
 
+	check_guarded(st, slot, NULL);
 	req->method = "POST";
 	if (st->upsert)
 	{
@@ -415,12 +485,31 @@ copernica_modify_insert_request(CopernicaModifyState *st, TupleTableSlot *slot,
 	return req;
 }
 
-/* The request that updates or removes the current row. */
+/*
+ * The request that updates or removes the current row: slot holds the row
+ * to write, planSlot the plan's row (the ID, and the row as read).
+ */
 CopernicaRequest *
-copernica_modify_write_request(CopernicaModifyState *st, TupleTableSlot *slot)
+copernica_modify_write_request(CopernicaModifyState *st, TupleTableSlot *slot,
+							   TupleTableSlot *planSlot)
 {
 	CopernicaRequest *req = palloc0(sizeof(CopernicaRequest));
 	char	   *parent = NULL;
+
+	if (st->operation == CMD_UPDATE && st->guarded_attrs != NIL)
+	{
+		bool		isnull;
+		Datum		d = ExecGetJunkAttribute(planSlot, st->wholerow_junk, &isnull);
+		HeapTupleData old;
+
+		if (isnull)
+			elog(ERROR, "wholerow is NULL");
+		old.t_data = DatumGetHeapTupleHeader(d);
+		old.t_len = HeapTupleHeaderGetDatumLength(old.t_data);
+		ItemPointerSetInvalid(&old.t_self);
+		old.t_tableOid = InvalidOid;
+		check_guarded(st, slot, &old);
+	}
 
 	req->method = st->operation == CMD_UPDATE ? "PUT" : "DELETE";
 	req->path = psprintf("%s/%s", st->res->entity_prefix, st->current_id);

@@ -210,7 +210,8 @@ finish_oldest_write(CopernicaModifyState *st)
  * needed, or at the end.  No two are to the same entity (first_write).
  */
 static void
-start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
+start_write(CopernicaModifyState *st, TupleTableSlot *slot,
+			TupleTableSlot *planSlot, int64 id)
 {
 	MemoryContext old;
 	InflightWrite *w;
@@ -231,7 +232,7 @@ start_write(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
 	MemoryContextSwitchTo(old);
 
 	{
-		CopernicaRequest *req = copernica_modify_write_request(st, slot);
+		CopernicaRequest *req = copernica_modify_write_request(st, slot, planSlot);
 
 		old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
 		w->req->method = req->method;
@@ -271,7 +272,8 @@ finish_writes(CopernicaModifyState *st)
  * one, once its request has succeeded).
  */
 static bool
-write_now(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
+write_now(CopernicaModifyState *st, TupleTableSlot *slot,
+		  TupleTableSlot *planSlot, int64 id)
 {
 	volatile bool gone = false;
 
@@ -292,7 +294,7 @@ write_now(CopernicaModifyState *st, TupleTableSlot *slot, int64 id)
 		}
 		if (!gone)
 		{
-			req = copernica_modify_write_request(st, slot);
+			req = copernica_modify_write_request(st, slot, planSlot);
 			copernica_perform(st->conn, req, &resp, &st->stats);
 			gone = check_write(st, req, &resp);
 		}
@@ -348,12 +350,12 @@ write_row(CopernicaModifyState *st, TupleTableSlot *slot,
 
 	if (st->overlap)
 	{
-		start_write(st, slot, id);
+		start_write(st, slot, planSlot, id);
 		end_row(st, &errcb, caller_cxt);
 		return slot;
 	}
 
-	gone = write_now(st, slot, id);
+	gone = write_now(st, slot, planSlot, id);
 	end_row(st, &errcb, caller_cxt);
 	return gone ? NULL : slot;
 }
