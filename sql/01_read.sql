@@ -153,6 +153,24 @@ SELECT id, n, t, r,
        AND pg_column_size(n) IS NOT DISTINCT FROM pg_column_size(NULLIF(t, '')::numeric)
        AND n::text IS NOT DISTINCT FROM NULLIF(t, '')::numeric::text AS as_numeric_in
   FROM numeric_forms ORDER BY id;
+-- text is a datum in the page itself up to 126 bytes (its opening quote
+-- becomes the length byte), copied beyond and when it had escapes: the same
+-- text as varchar's input function reads, also when the scan starts again
+CREATE FOREIGN TABLE text_forms (id bigint, t text OPTIONS (field 'email'),
+  v varchar OPTIONS (field 'email')) SERVER copernica OPTIONS (database 'Customers');
+SELECT count(*) FROM text_forms;   -- caches the metadata: only the pages below
+\! $EMUCTL answer 200 3 "$(python3 -c 'import json; v = ["", "a", chr(233) * 63, "x" * 126, "x" * 127, "y" * 300, "a" + chr(34) + "b" + chr(92) + "c", chr(252)]; print(json.dumps({"start": 0, "limit": 1000, "count": len(v), "total": len(v), "data": [{"ID": str(i + 1), "fields": {"email": s}} for i, s in enumerate(v)]}))')" --match /profiles
+SELECT id, octet_length(t) AS bytes, left(t, 3) AS starts, t = v::text AS same
+  FROM text_forms ORDER BY id;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT x, count(*), sum(octet_length(t)) AS bytes, bool_and(t = v::text) AS same
+  FROM (VALUES (1), (2)) o(x) JOIN text_forms ON octet_length(t) >= x - 1
+ GROUP BY x ORDER BY x;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
 \! $EMUCTL clear-faults
 
 -- unknown database, unknown collection, unknown view, a wrong token

@@ -236,6 +236,8 @@ typedef struct CopernicaPage
 								 * object or array, false for a string */
 	bool	   *path_seen;		/* per path: present in at least one item */
 	List	   *field_names;	/* names in the first item's "fields" object */
+	const char *body;			/* parsed in place: the body's bytes, where */
+	const char *body_end;		/* its strings are (copernica_page_text_datum) */
 } CopernicaPage;
 
 /*
@@ -258,6 +260,9 @@ extern CopernicaPage *copernica_parse_page_escaped(char *body, size_t len,
 												   bool envelope,
 												   const CopernicaValuePath *paths,
 												   int npaths);
+/* A value of a page parsed in place as a text datum, if it is one as it is */
+extern bool copernica_page_text_datum(const CopernicaPage *page,
+									  const char *value, Datum *datum);
 
 /*
  * An answer checked to be UTF-8 (else ERRCODE_FDW_INVALID_STRING_FORMAT)

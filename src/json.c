@@ -21,7 +21,9 @@
  * Everything is allocated in CurrentMemoryContext; the caller parses each
  * page in a context of its own and resets it afterwards.  Parsed in place
  * (copernica_parse_page_in_place), the strings kept are not copied at all:
- * they end in the body itself, which then lives as long as the page.
+ * they end in the body itself, which then lives as long as the page, and
+ * the opening quote of one shorter than 127 bytes becomes a 1-byte varlena
+ * header, so that it is a text datum as well (copernica_page_text_datum).
  *
  *-------------------------------------------------------------------------
  */
@@ -473,9 +475,16 @@ string_token(PageParseState *st, const char *start, const char *end,
 
 		/*
 		 * The lexer is past the closing quote and never looks back, so the
-		 * string can end there: no copy.
+		 * string can end there: no copy.  Nor does anything look back at
+		 * its opening quote (key_bounds and lookup_raw_key look at a key's
+		 * quotes and at the byte before a key, never a value's), which
+		 * becomes the header of a short varlena of the same bytes when the
+		 * string fits one.  The header byte is odd: never a quote or a
+		 * backslash (has_backslash).
 		 */
 		((char *) end)[-1] = '\0';
+		if (len + VARHDRSZ_SHORT <= VARATT_SHORT_MAX)
+			SET_VARSIZE_1B((char *) start, len + VARHDRSZ_SHORT);
 		return (char *) start + 1;
 	}
 
@@ -1129,6 +1138,11 @@ parse_page(char *body, size_t len, bool envelope,
 	body = copernica_body_to_server(body, &len);
 
 	page = palloc0(sizeof(CopernicaPage));
+	if (in_place)
+	{
+		page->body = body;
+		page->body_end = body + len;
+	}
 	page->has_envelope = envelope;
 	page->npaths = npaths;
 	page->path_seen = palloc0(sizeof(bool) * Max(npaths, 1));
@@ -1207,6 +1221,25 @@ copernica_parse_page_in_place(char *body, size_t len, bool envelope,
 							  const CopernicaValuePath *paths, int npaths)
 {
 	return parse_page(body, len, envelope, paths, npaths, true, true);
+}
+
+/*
+ * A value of a page parsed in place as a text datum, without a copy: a
+ * string within the body is one string_token ended in place, and its
+ * opening quote before it is its 1-byte varlena header, unless the string
+ * is too long for one (the quote, 0x22, is not a 1-byte header).  Every
+ * other value (de-escaped, or not a string) was copied out of the body.
+ * The datum lives as long as the page.
+ */
+bool
+copernica_page_text_datum(const CopernicaPage *page, const char *value,
+						  Datum *datum)
+{
+	if (value <= page->body || value >= page->body_end ||
+		!VARATT_IS_1B(value - 1))
+		return false;
+	*datum = PointerGetDatum(value - 1);
+	return true;
 }
 
 /*

@@ -870,6 +870,18 @@ copernica_row_loop_next(CopernicaRowLoop *loop, ForeignScanState *node)
 		loop->converting = col;
 		if (hooks->column_value)
 			value = hooks->column_value(loop->arg, i, value, &value_is_json);
+
+		/*
+		 * A text value the page ended in place is a datum as it is: it
+		 * lives as long as the page, past this row (see
+		 * copernica_row_loop_rescan).
+		 */
+		if (col->type.typid == TEXTOID && value != NULL && value == values[i] &&
+			copernica_page_text_datum(loop->page, value, &slot->tts_values[att]))
+		{
+			slot->tts_isnull[att] = false;
+			continue;
+		}
 		slot->tts_values[att] = copernica_item_value_to_datum(&col->type, value,
 															  value_is_json,
 															  loop->timezone,
@@ -882,11 +894,15 @@ copernica_row_loop_next(CopernicaRowLoop *loop, ForeignScanState *node)
 	return ExecStoreVirtualTuple(slot);
 }
 
-/* A rescan starts afresh at the next row asked for. */
+/*
+ * A rescan starts afresh at the next row asked for.  The page's memory is
+ * freed when the next page is fetched, not here: the last row returned may
+ * hold text datums in it, as it holds the row's other values until the
+ * next row.
+ */
 void
 copernica_row_loop_rescan(CopernicaRowLoop *loop)
 {
-	MemoryContextReset(loop->page_cxt);
 	loop->page = NULL;
 	loop->started = false;
 }

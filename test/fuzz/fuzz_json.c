@@ -8,7 +8,8 @@
  * Each page is parsed three times: with strings taken from the input,
  * de-escaped one at a time; the same in place, as the scan does
  * (copernica_parse_page_in_place, on a copy of the input, which may change
- * only where a closing quote became a NUL); and with the lexer de-escaping
+ * only where a closing quote became a NUL and an opening quote the 1-byte
+ * varlena header of the string after it); and with the lexer de-escaping
  * every string (copernica_parse_page_escaped).  All must find the same
  * values, field names and errors.  The one allowed difference: a de-escaping error
  * (\u0000, a lone surrogate) in a string the page parser does not keep
@@ -126,9 +127,20 @@ check_page(const CopernicaPage *page, bool envelope)
 		{
 			if (row[p] != NULL)
 			{
+				Datum		d;
+
 				/* readable to its terminator, and the path was seen */
 				check(strlen(row[p]) < 1024 * 1024 * 1024);
 				check(page->path_seen[p]);
+
+				/* a text datum in place is the same string, not JSON text */
+				if (copernica_page_text_datum(page, row[p], &d))
+				{
+					check(!page->is_json[(size_t) i * NPATHS + p]);
+					check(VARATT_IS_SHORT(DatumGetPointer(d)));
+					check(VARDATA_ANY(DatumGetPointer(d)) == row[p]);
+					check(VARSIZE_ANY_EXHDR(DatumGetPointer(d)) == strlen(row[p]));
+				}
 			}
 		}
 		/* the same key found the same value */
@@ -278,7 +290,11 @@ fuzz_page(char *body, size_t size, bool envelope)
 	parse_one(&in_place, copy, size, envelope, PARSE_IN_PLACE);
 	check_same(&in_place, &ref);
 	for (k = 0; k < size; k++)
-		check(copy[k] == body[k] || (body[k] == '"' && copy[k] == '\0'));
+		check(copy[k] == body[k] ||
+			  (body[k] == '"' &&
+			   (copy[k] == '\0' ||
+				(VARATT_IS_1B(&copy[k]) &&
+				 VARSIZE_1B(&copy[k]) == strnlen(&copy[k + 1], size - k - 1) + 1))));
 
 	/* the scan feeds "interests" to the array parser */
 	if (page != NULL)
