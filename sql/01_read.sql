@@ -68,6 +68,19 @@ CREATE FOREIGN TABLE orders (id bigint, profile bigint, ordernumber text,
     SERVER copernica OPTIONS (database 'Customers', collection 'Orders');
 SELECT * FROM orders ORDER BY id LIMIT 5;
 SELECT count(*), sum(total), count(DISTINCT profile) FROM orders;
+-- the collection's name is looked up once, and cached like the field
+-- metadata: an ALTER of the options or an expired cache looks it up anew
+\! $EMUCTL clear-log
+DO $$ DECLARE n bigint; BEGIN FOR i IN 1..5 LOOP
+    SELECT count(*) INTO n FROM orders WHERE profile = i;
+END LOOP; END $$;
+ALTER FOREIGN TABLE orders OPTIONS (SET collection 'ORDERS');
+SELECT count(*) FROM orders;
+SELECT count(*) FROM orders;
+SELECT copernica_forget_metadata();
+SELECT count(*) FROM orders;
+ALTER FOREIGN TABLE orders OPTIONS (SET collection 'Orders');
+\! $EMUCTL log | grep -c 'GET /v2/database/Customers/collections'
 \! $EMUCTL subprofiles 1
 CREATE FOREIGN TABLE orders_by_id (id bigint, total numeric)
     SERVER copernica OPTIONS (collection '1');

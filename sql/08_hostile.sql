@@ -249,7 +249,9 @@ DROP SCHEMA h_import;
 -- (5) A hostile answer cannot make a scan run forever or overflow.
 SET statement_timeout = '120s';
 -- structure listings that answer full pages forever end in an error after
--- a bounded number of requests: looking up a collection by name ...
+-- a bounded number of requests: looking up a collection by name (not the
+-- name cached by an earlier statement) ...
+SELECT copernica_forget_metadata();
 \! $EMUCTL full-pages 1000
 \! $EMUCTL clear-log
 SELECT h_error('endless collections', 'SELECT * FROM h_orders_named');

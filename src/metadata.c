@@ -16,6 +16,7 @@
 #include "utils/timestamp.h"
 
 #include "copernica_fdw.h"
+#include "http_internal.h"
 
 /*
  * Every item of a structure listing (databases, collections, fields, ...),
@@ -145,13 +146,86 @@ static const CopernicaValuePath id_name_paths[] = {
 	{COPERNICA_SRC_PROPERTY, "name"}
 };
 
+#define METADATA_TTL_SECONDS	60
+
+/*
+ * Collection IDs looked up by name, cached like the field metadata (same
+ * lifetime, emptied by copernica_forget_metadata()): a single-row statement
+ * must not cost a collections listing besides its own request.  The key
+ * holds the server, user mapping, URL, database and collection name, so an
+ * ALTER of any of them looks the name up again.
+ */
+typedef struct CollectionIdEntry
+{
+	char	   *key;			/* all in TopMemoryContext */
+	char	   *id;
+	TimestampTz fetched;
+} CollectionIdEntry;
+
+static List *collection_id_cache = NIL;
+
+static void
+forget_collection_id(CollectionIdEntry *entry)
+{
+	pfree(entry->key);
+	pfree(entry->id);
+	pfree(entry);
+}
+
+static char *lookup_collection_id_uncached(CopernicaConnection *conn,
+										   const CopernicaOptions *opts,
+										   CopernicaStats *stats);
+
 /*
  * Copernica only accepts a collection's ID in collection/... paths, so a
- * name is looked up in its database's collections once per scan.
+ * name is looked up in its database's collections, at most once a minute.
  */
 static char *
 lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
 					 CopernicaStats *stats)
+{
+	char	   *key = psprintf("%u/%u/%s/%s/%s", conn->key.serverid,
+							   conn->key.umid, opts->url, opts->database,
+							   opts->collection);
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+	CollectionIdEntry *entry;
+	MemoryContext old;
+	char	   *id;
+
+	foreach(lc, collection_id_cache)
+	{
+		entry = lfirst(lc);
+		if (strcmp(entry->key, key) == 0)
+		{
+			if (!TimestampDifferenceExceeds(entry->fetched, now,
+											METADATA_TTL_SECONDS * 1000))
+				return pstrdup(entry->id);
+			old = MemoryContextSwitchTo(TopMemoryContext);
+			collection_id_cache = foreach_delete_current(collection_id_cache, lc);
+			MemoryContextSwitchTo(old);
+			forget_collection_id(entry);
+			break;
+		}
+	}
+
+	/* an unknown name raises here, and nothing is cached */
+	id = lookup_collection_id_uncached(conn, opts, stats);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	entry = palloc(sizeof(CollectionIdEntry));
+	entry->key = pstrdup(key);
+	entry->id = pstrdup(id);
+	entry->fetched = now;
+	collection_id_cache = lappend(collection_id_cache, entry);
+	MemoryContextSwitchTo(old);
+	return id;
+}
+
+static char *
+lookup_collection_id_uncached(CopernicaConnection *conn,
+							  const CopernicaOptions *opts,
+							  CopernicaStats *stats)
 {
 	List	   *items;
 	ListCell   *lc;
@@ -269,8 +343,6 @@ copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
  * all.  Callers get a copy in their own memory: anything planning calls
  * (a function in a condition, say) may forget the cache meanwhile.
  */
-#define METADATA_TTL_SECONDS	60
-
 typedef struct MetadataEntry
 {
 	MemoryContext cxt;			/* holds the entry and all it points to */
@@ -565,6 +637,10 @@ copernica_forget_metadata(PG_FUNCTION_ARGS)
 		forget_entry(lfirst(lc));
 	list_free(metadata_cache);
 	metadata_cache = NIL;
+	foreach(lc, collection_id_cache)
+		forget_collection_id(lfirst(lc));
+	list_free(collection_id_cache);
+	collection_id_cache = NIL;
 	copernica_mailing_sizes_forget();
 	PG_RETURN_VOID();
 }
