@@ -141,8 +141,9 @@ check "within 5 s of the start (took ${secs} s)" yes "$([ "$secs" -lt 5 ] && ech
 # 2. connect_timeout ends the resolving
 echo "ALTER SERVER slow OPTIONS (ADD connect_timeout '2');" | sql
 secs=$(elapsed "$dir/out2" -c 'SELECT * FROM databases')
-check "connect_timeout ends the scan" "ERROR:  could not reach Copernica: Resolving timed out after 2000 milliseconds" \
-	"$(grep '^ERROR' "$dir/out2")"
+# libcurl reports the time it measured (2000 to a few ms more on a busy machine)
+check "connect_timeout ends the scan" "ERROR:  could not reach Copernica: Resolving timed out after 2xxx milliseconds" \
+	"$(grep '^ERROR' "$dir/out2" | sed -E 's/after 2[0-9]{3} milliseconds/after 2xxx milliseconds/')"
 check "within 5 s of the start (took ${secs} s)" yes "$([ "$secs" -lt 5 ] && echo yes || echo no)"
 
 # the cluster back in the ordinary namespace, for whatever runs after
