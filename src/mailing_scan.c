@@ -120,6 +120,8 @@ static bool accept_missing(MailingScanState *st);
 static bool part_bare(MailingScanState *st, const char *value);
 static int	part_listing(MailingScanState *st);
 static void start_fetch(MailingScanState *st);
+static void check_error_object(CopernicaResponse *resp);
+static void check_own_object(MailingScanState *st, CopernicaPage *page);
 
 void
 copernica_mailing_begin(ForeignScanState *node, int eflags)
@@ -1138,6 +1140,46 @@ read_ahead(MailingScanState *st)
 	MemoryContextSwitchTo(old);
 }
 
+/* An object's ID (or NULL for none) is the one asked for. */
+static void
+check_object_id(const char *idtext, int64 asked)
+{
+	int64		id;
+
+	if (idtext == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The object has no ID; " INT64_FORMAT " was asked for.", asked)));
+	if (!copernica_parse_id(idtext, &id) || id != asked)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The object has the ID \"%s\"; " INT64_FORMAT " was asked for.",
+						   copernica_redact_excerpt(idtext, strlen(idtext)), asked)));
+}
+
+/*
+ * A detail answer is the object asked for and holds the key (its value may
+ * be null): another object's value, or a NULL for a key that is missing,
+ * would be a wrong answer that a condition on the column silently acts on.
+ */
+static void
+check_detail(CopernicaPage *obj, int64 asked, const char *key)
+{
+	if (obj->nitems != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The answer is no object.")));
+	check_object_id(obj->values[1], asked);
+	if (!obj->path_seen[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The object has no \"%s\".", key)));
+}
+
 /*
  * The detail column of each item of a page (ms_emailings' tags), which
  * only the single object has: one request per item, several in flight, as
@@ -1146,11 +1188,15 @@ read_ahead(MailingScanState *st)
 static void
 read_details(MailingScanState *st, CopernicaPage *page)
 {
-	CopernicaValuePath path = {COPERNICA_SRC_PROPERTY, st->paths[st->detail_column].name};
+	CopernicaValuePath paths[2] = {
+		{COPERNICA_SRC_PROPERTY, st->paths[st->detail_column].name},
+		{COPERNICA_SRC_PROPERTY, "id"}
+	};
 	MemoryContext old;
 	CopernicaBatch *batch;
 	CopernicaRequest *reqs;
 	int		   *handles;
+	int64	   *ids;
 	int			npaths = st->loop.npaths;
 	int			i;
 
@@ -1161,6 +1207,7 @@ read_details(MailingScanState *st, CopernicaPage *page)
 	st->details_json = palloc0(sizeof(bool) * page->nitems);
 	reqs = palloc0(sizeof(CopernicaRequest) * page->nitems);
 	handles = palloc(sizeof(int) * page->nitems);
+	ids = palloc(sizeof(int64) * page->nitems);
 	batch = copernica_batch_begin(st->conn, &st->stats);
 	for (i = 0; i < page->nitems; i++)
 	{
@@ -1169,6 +1216,7 @@ read_details(MailingScanState *st, CopernicaPage *page)
 								 v[st->loop.id_path],
 								 part_path(st, st->part_value, false));
 
+		ids[i] = id;
 		reqs[i].method = "GET";
 		reqs[i].path = psprintf(st->mr->detail_path, psprintf(INT64_FORMAT, id));
 		handles[i] = copernica_batch_add(batch, &reqs[i]);
@@ -1183,9 +1231,11 @@ read_details(MailingScanState *st, CopernicaPage *page)
 		errcb.arg = &reqs[i];
 		errcb.previous = error_context_stack;
 		error_context_stack = &errcb;
-		obj = copernica_parse_page(resp->body.data, resp->body.len, false, &path, 1);
+		check_error_object(resp);
+		obj = copernica_parse_page(resp->body.data, resp->body.len, false, paths, 2);
+		check_detail(obj, ids[i], paths[0].name);
 		error_context_stack = errcb.previous;
-		if (obj->nitems == 1 && obj->values[0])
+		if (obj->values[0])
 		{
 			st->details[i] = pstrdup(obj->values[0]);
 			st->details_json[i] = obj->is_json[0];
@@ -1373,17 +1423,42 @@ parse_bare(MailingScanState *st, CopernicaRequest *req, CopernicaResponse *resp)
 		page = palloc0(sizeof(CopernicaPage));
 	else
 	{
-		/* an error object has no ID either, but is no absent object */
-		if (st->mr->maybe_absent)
-			check_error_object(resp);
+		/*
+		 * Copernica's error object, which may come with HTTP 200, is that
+		 * error: never a row of NULLs (nor, where the object may be absent,
+		 * no row).
+		 */
+		check_error_object(resp);
 		page = copernica_parse_page(resp->body.data, resp->body.len, false,
 									st->paths, st->loop.npaths);
 		if (st->mr->maybe_absent && page->nitems == 1 &&
 			page->values[st->loop.id_path] == NULL)
 			page->nitems = 0;
+		check_own_object(st, page);
 	}
 	error_context_stack = errcb.previous;
 	return page;
+}
+
+/*
+ * An emailing read by its own URL (publisher/emailing/$id) is that
+ * emailing: another's, or one without an ID, would be a wrong row.
+ */
+static void
+check_own_object(MailingScanState *st, CopernicaPage *page)
+{
+	int64		asked;
+
+	if (!st->mr->envelope || page->nitems != 1 || st->part_value == NULL ||
+		!copernica_parse_id(st->part_value, &asked))
+		return;
+	check_object_id(page->values[st->loop.id_path], asked);
+	/* the object the detail column is read from holds it */
+	if (st->detail_column >= 0 && !page->path_seen[st->detail_column])
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The object has no \"%s\".", st->mr->detail_column)));
 }
 
 /* The URL of a part's object (and a body's type), escaped. */

@@ -1,0 +1,65 @@
+--
+-- Every answer is checked, not only the pages of listings: the objects
+-- read one per row (ms_destinations' message_id, ms_emailings' tags) and
+-- the single objects (statistics, an emailing's own object).  An object
+-- for another ID, one without the key asked for, or Copernica's error
+-- object answered with HTTP 200 is an error, never a wrong value or a
+-- NULL that a condition would act on.
+--
+\! $EMUCTL reset demo
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE SCHEMA ac;
+IMPORT FOREIGN SCHEMA "_mailings"
+  LIMIT TO (ms_destinations, ms_emailings, publisher_statistics, ms_statistics,
+            publisher_emailings)
+  FROM SERVER copernica INTO ac;
+
+-- (1) ms_destinations' message_id: one request per destination
+\! $EMUCTL clear-log
+SELECT id, message_id IS NOT NULL AS has_message_id
+  FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL log --count
+SELECT count(*) FROM ac.ms_destinations WHERE emailing = 169 AND message_id IS NOT NULL;
+-- the object without messageID, another destination's, the error object
+\! $EMUCTL answer 200 1 '{"ID":"1840002"}' --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL answer 200 1 '{"ID":"9999","messageID":"zzz"}' --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL answer 200 1 '{"messageID":"zzz"}' --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No destination"}}' --match ms/destination/1840002
+SELECT count(*) FROM ac.ms_destinations WHERE emailing = 169 AND message_id IS NOT NULL;
+-- hostile text in the ID is redacted and bounded
+\! $EMUCTL answer 200 1 '{"ID":"{token}","messageID":"zzz"}' --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL answer 200 1 "{\"ID\":\"$(python3 -c 'print("7" * 5000)')\",\"messageID\":\"zzz\"}" --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+-- a messageID that is null is a NULL, as the listing's would be
+\! $EMUCTL answer 200 1 '{"ID":"1840002","messageID":null}' --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL clear-faults
+
+-- (2) ms_emailings' tags, from the emailing's own object
+SELECT id, tags FROM ac.ms_emailings WHERE id = 169;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No emailing"}}' --match ms/emailing/169
+SELECT id, tags FROM ac.ms_emailings WHERE id = 169;
+\! $EMUCTL answer 200 1 '{"id":"9999"}' --match ms/emailing/169
+SELECT id, tags FROM ac.ms_emailings WHERE id = 169;
+\! $EMUCTL answer 200 1 '{"id":"169"}' --match ms/emailing/169
+SELECT id, tags FROM ac.ms_emailings WHERE id = 169;
+\! $EMUCTL clear-faults
+
+-- (3) single objects: Copernica's error object with HTTP 200 is that error
+SELECT emailing, clicks_total, clicks_unique FROM ac.publisher_statistics WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No emailing with supplied ID"}}' --match publisher/emailing/1281/statistics
+SELECT emailing, clicks_total, clicks_unique FROM ac.publisher_statistics WHERE emailing = 1281;
+\! $EMUCTL answer 200 1 '{"error":{"message":"No emailing with supplied ID"}}' --match ms/emailing/169/statistics
+SELECT count(*) FROM ac.ms_statistics WHERE emailing = 169;
+-- an emailing's own object for another emailing
+\! $EMUCTL answer 200 1 '{"ID":"1282","subject":"x"}' --match publisher/emailing/1281
+SELECT id, subject FROM ac.publisher_emailings WHERE id = 1281;
+\! $EMUCTL clear-faults
+SELECT id FROM ac.publisher_emailings WHERE id = 1281;
+\! $EMUCTL answer 200 1 '{"ID":"1281"}' --match publisher/emailing/1281
+SELECT id, subject FROM ac.publisher_emailings WHERE id = 1281;
