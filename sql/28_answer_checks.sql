@@ -63,3 +63,31 @@ SELECT id, subject FROM ac.publisher_emailings WHERE id = 1281;
 SELECT id FROM ac.publisher_emailings WHERE id = 1281;
 \! $EMUCTL answer 200 1 '{"ID":"1281"}' --match publisher/emailing/1281
 SELECT id, subject FROM ac.publisher_emailings WHERE id = 1281;
+
+-- (4) An answer nested deeper than any of Copernica's (50,000 arrays) is
+-- refused while the stack is shallow, naming the request, rather than
+-- ending in "stack depth limit exceeded": a structure listing, a page of
+-- profiles, a single object, an error answer (HTTP 400), a list of IDs.
+\! python3 -c 'print("{\"x\":" + "[" * 50000 + "]" * 50000 + "}")' > /tmp/copernica_deep_$PPID.json
+CREATE FOREIGN TABLE ac.dbs (id bigint, name text) SERVER copernica OPTIONS (resource 'databases');
+\! $EMUCTL answer 200 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match /databases
+SELECT * FROM ac.dbs;
+\! $EMUCTL answer 200 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match ms/destination/1840002
+SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
+\! $EMUCTL answer 200 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match publisher/emailing/1281/statistics
+SELECT emailing, clicks_total FROM ac.publisher_statistics WHERE emailing = 1281;
+\! $EMUCTL answer 400 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match /databases
+SELECT * FROM ac.dbs;
+CREATE FOREIGN TABLE ac.customers (id bigint) SERVER copernica OPTIONS (database 'Customers');
+\! $EMUCTL answer 200 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match /profiles
+SELECT count(*) FROM ac.customers;
+CREATE FOREIGN TABLE ac.ids (id bigint) SERVER copernica OPTIONS (resource 'profile_ids', database 'Customers');
+\! $EMUCTL answer 200 1 "$(python3 -c 'print("[" * 50000 + "]" * 50000)')" --match /profileids
+SELECT count(*) FROM ac.ids;
+-- 63 levels are still read (here an unknown key of the envelope), by the
+-- planner's count and the scan alike
+\! $EMUCTL answer 200 2 "$(python3 -c 'print("{\"x\":" + "[" * 62 + "]" * 62 + ",\"start\":0,\"limit\":100,\"count\":1,\"total\":1,\"data\":[{\"ID\":\"7\",\"name\":\"deep\"}]}")')" --match /databases
+SELECT * FROM ac.dbs;
+\! rm -f /tmp/copernica_deep_$PPID.json
+\! $EMUCTL clear-faults
+SELECT * FROM ac.dbs ORDER BY id;

@@ -297,6 +297,15 @@ extern void copernica_report_json_error(JsonParseErrorType rc,
 /* An ID's decimal text (from JSON or X-Created); false when not one. */
 extern bool copernica_parse_integer(const char *s, int64 *result);
 extern const char *copernica_json_token_name(JsonTokenType type);
+
+/*
+ * How deep arrays and objects may nest in an answer.  Copernica's go five
+ * or six levels deep; PostgreSQL's JSON parser recurses once per level, so
+ * a hostile answer nested far deeper would otherwise end in "stack depth
+ * limit exceeded", which blames the server's settings.
+ */
+#define COPERNICA_JSON_MAX_DEPTH 64
+extern void copernica_json_check_depth(JsonLexContext *lex);
 extern bool copernica_parse_id(const char *text, int64 *id);
 extern int64 copernica_page_item_id(const CopernicaPage *page, int item,
 									 int path);
@@ -681,6 +690,11 @@ extern void copernicaEndForeignScan(struct ForeignScanState *node);
 extern void copernicaExplainForeignScan(struct ForeignScanState *node,
 										struct ExplainState *es);
 extern void copernica_request_error_callback(void *arg);
+extern CopernicaPage *copernica_parse_answer(CopernicaRequest *req,
+											 CopernicaResponse *resp,
+											 bool envelope,
+											 const CopernicaValuePath *paths,
+											 int npaths);
 extern int64 copernica_integer_value(Datum value, Oid type);
 
 /* Does GET path answer (not with a 400)?  arg is the caller's. */

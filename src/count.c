@@ -178,7 +178,7 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 										listing_answers, st);
 		return 0;
 	}
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
+	page = copernica_parse_answer(&req, &resp, true, NULL, 0);
 	if (!page->has_total || page->total < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),

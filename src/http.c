@@ -520,7 +520,15 @@ copernica_transfer_finish(Transfer *t)
 
 	if (t->status == 400)
 	{
+		ErrorContextCallback errcb;
+
+		/* a body nested too deep to read is an error naming the request */
+		errcb.callback = copernica_request_error_callback;
+		errcb.arg = &t->req;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		message = copernica_json_error_message(t->body, t->body_len);
+		error_context_stack = errcb.previous;
 		if (message != NULL)
 			message = copernica_redact_message(message);
 

@@ -849,11 +849,26 @@ envelope_value(PageParseState *st)
 	}
 }
 
+/*
+ * Called as an array or object starts, before the parser recurses into it:
+ * an answer nested deeper than any of Copernica's is refused while the
+ * stack is still shallow.
+ */
+void
+copernica_json_check_depth(JsonLexContext *lex)
+{
+	if (lex->lex_level >= COPERNICA_JSON_MAX_DEPTH)
+		unexpected_answer("The answer nests arrays and objects more than %d levels deep.",
+						  COPERNICA_JSON_MAX_DEPTH);
+}
+
 static JSON_ACTION
 page_object_start(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
 	int			level = st->lex->lex_level;
+
+	copernica_json_check_depth(st->lex);
 
 	if (level == 0)
 	{
@@ -883,6 +898,8 @@ page_array_start(void *state)
 {
 	PageParseState *st = (PageParseState *) state;
 	int			level = st->lex->lex_level;
+
+	copernica_json_check_depth(st->lex);
 
 	if (level == 0)
 		unexpected_answer("The answer is a JSON array, not an object.");

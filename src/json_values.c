@@ -33,6 +33,17 @@ array_object_start(void *state)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("expected a JSON array, not a JSON object")));
+	copernica_json_check_depth(st->lex);
+
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION
+array_array_start(void *state)
+{
+	StringArrayState *st = (StringArrayState *) state;
+
+	copernica_json_check_depth(st->lex);
 
 	JSON_ACTION_DONE;
 }
@@ -111,6 +122,7 @@ copernica_json_string_array(const char *json)
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &st;
 	sem.object_start = array_object_start;
+	sem.array_start = array_array_start;
 	sem.array_element_start = array_element_start;
 	sem.array_element_end = array_element_end;
 	sem.scalar = array_scalar;
@@ -279,6 +291,7 @@ copernica_page_item_id(const CopernicaPage *page, int item, int path)
 /* Parser state for Copernica's {"error":{"message":"..."}} */
 typedef struct ErrorParseState
 {
+	JsonLexContext *lex;
 	int			depth;			/* object nesting */
 	bool		error_next;		/* the next value is the top-level "error" */
 	bool		in_error;		/* directly inside that object */
@@ -291,6 +304,7 @@ error_object_start(void *state)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
 
+	copernica_json_check_depth(s->lex);
 	s->depth++;
 	if (s->depth == 2 && s->error_next)
 		s->in_error = true;
@@ -317,6 +331,7 @@ error_array_start(void *state)
 {
 	ErrorParseState *s = (ErrorParseState *) state;
 
+	copernica_json_check_depth(s->lex);
 	s->error_next = false;
 	s->message_next = false;
 
@@ -379,6 +394,7 @@ copernica_json_error_message(const char *body, size_t len)
 
 	copy = pnstrdup(body, len);
 	lex = copernica_json_lexer(copy, (int) len, PG_UTF8);
+	state.lex = lex;
 	if (pg_parse_json(lex, &sem) != JSON_SUCCESS || state.message == NULL)
 		return NULL;
 

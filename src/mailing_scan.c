@@ -1306,7 +1306,7 @@ listing_size(MailingScanState *st, const char *path)
 	req.path = (char *) path;
 	req.query = psprintf("limit=0&start=0%s", st->params);
 	copernica_perform(st->conn, &req, &resp, &st->stats);
-	page = copernica_parse_page(resp.body.data, resp.body.len, true, NULL, 0);
+	page = copernica_parse_answer(&req, &resp, true, NULL, 0);
 	if (!page->has_total || page->total < 0)
 		return -1;
 	/* the whole listing's (no condition sent): for planning the next */

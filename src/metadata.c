@@ -42,8 +42,7 @@ fetch_listing_from(CopernicaConnection *conn, const char *path,
 		req.query = psprintf("start=" INT64_FORMAT "&limit=%d&total=false",
 							 start, COPERNICA_MAX_PAGE_SIZE);
 		copernica_perform(conn, &req, &resp, stats);
-		page = copernica_parse_page(resp.body.data, resp.body.len, true,
-									paths, npaths);
+		page = copernica_parse_answer(&req, &resp, true, paths, npaths);
 		for (i = 0; i < page->nitems; i++)
 			items = lappend(items, &page->values[(size_t) i * npaths]);
 		/* a short page is the last */
@@ -94,6 +93,7 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 	CopernicaRequest req = {0};
 	CopernicaResponse resp = {0};
 	CopernicaPage *page;
+	ErrorContextCallback errcb;
 	List	   *ids;
 	ListCell   *lc;
 	size_t		len;
@@ -103,8 +103,11 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 	req.path = res->list_path;
 	copernica_perform(conn, &req, &resp, stats);
 	if (!res->id_array)
-		return copernica_parse_page(resp.body.data, resp.body.len, false,
-									paths, npaths);
+		return copernica_parse_answer(&req, &resp, false, paths, npaths);
+	errcb.callback = copernica_request_error_callback;
+	errcb.arg = &req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	if (strlen(resp.body.data) != (size_t) resp.body.len)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
@@ -137,6 +140,7 @@ copernica_fetch_bare(CopernicaConnection *conn, const CopernicaResource *res,
 		for (i = 0; i < npaths; i++)
 			page->values[(size_t) foreach_current_index(lc) * npaths + i] = id;
 	}
+	error_context_stack = errcb.previous;
 	return page;
 }
 
@@ -362,11 +366,10 @@ static const CopernicaValuePath field_def_paths[] = {
 
 /* The ID of the one item of a page asked for with limit=1; -1 for none. */
 static int64
-only_id(CopernicaResponse *resp)
+only_id(CopernicaRequest *req, CopernicaResponse *resp)
 {
 	static const CopernicaValuePath id_path[] = {{COPERNICA_SRC_PROPERTY, "ID"}};
-	CopernicaPage *page = copernica_parse_page(resp->body.data, resp->body.len,
-											   true, id_path, 1);
+	CopernicaPage *page = copernica_parse_answer(req, resp, true, id_path, 1);
 
 	return copernica_page_item_id(page, 0, 0);
 }
@@ -390,7 +393,7 @@ owner_fields_path(CopernicaConnection *conn, const CopernicaResource *res)
 	req.path = pstrdup(res->list_path);
 	*strrchr(req.path, '/') = '\0';
 	copernica_perform(conn, &req, &resp, NULL);
-	page = copernica_parse_page(resp.body.data, resp.body.len, false, &owner, 1);
+	page = copernica_parse_answer(&req, &resp, false, &owner, 1);
 	if (page->nitems != 1 || page->values[0] == NULL ||
 		!copernica_parse_id(page->values[0], &id))
 		ereport(ERROR,
@@ -479,7 +482,7 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	if (size_handle >= 0)
 	{
 		resp = copernica_batch_wait(batch, size_handle);
-		page = copernica_parse_page(resp->body.data, resp->body.len, true, NULL, 0);
+		page = copernica_parse_answer(&size_req, resp, true, NULL, 0);
 		md->has_total = page->has_total;
 		md->total = page->has_total ? (double) page->total : -1;
 	}
@@ -487,8 +490,8 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	if (fields_handle >= 0)
 	{
 		resp = copernica_batch_wait(batch, fields_handle);
-		page = copernica_parse_page(resp->body.data, resp->body.len, true,
-									field_def_paths, lengthof(field_def_paths));
+		page = copernica_parse_answer(&fields_req, resp, true,
+									  field_def_paths, lengthof(field_def_paths));
 		for (i = 0; i < page->nitems; i++)
 			items = lappend(items, &page->values[(size_t) i * lengthof(field_def_paths)]);
 		if (page->nitems >= COPERNICA_MAX_PAGE_SIZE)
@@ -498,8 +501,8 @@ fetch_metadata(CopernicaConnection *conn, const CopernicaResource *res,
 	}
 	if (min_handle >= 0)
 	{
-		md->min_id = only_id(copernica_batch_wait(batch, min_handle));
-		md->max_id = only_id(copernica_batch_wait(batch, max_handle));
+		md->min_id = only_id(&min_req, copernica_batch_wait(batch, min_handle));
+		md->max_id = only_id(&max_req, copernica_batch_wait(batch, max_handle));
 	}
 	copernica_batch_end(batch);
 

@@ -430,7 +430,7 @@ apply_cut(CopernicaPager *pg, PagerRequest *pr, CopernicaResponse *resp)
 	int64		id;
 	int			i;
 
-	page = copernica_parse_page(resp->body.data, resp->body.len, true, id_path, 1);
+	page = copernica_parse_answer(pr->req, resp, true, id_path, 1);
 	id = copernica_page_item_id(page, 0, 0);
 	if (id < 0)
 		return;					/* fewer rows than thought: no cut */
@@ -861,8 +861,7 @@ copernica_pager_next(CopernicaPager *pg, CopernicaRequest **req,
 		{
 			CopernicaPage *page;
 
-			page = copernica_parse_page(resp->body.data, resp->body.len, true,
-										NULL, 0);
+			page = copernica_parse_answer(pr.req, resp, true, NULL, 0);
 			pg->count_out = false;
 			if (page->has_total && page->total >= 0 && !pg->stripes[0].done)
 				plan_first_cuts(pg, page->total, pr.base_last, pr.base_pos);

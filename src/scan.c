@@ -133,6 +133,28 @@ copernica_request_error_callback(void *arg)
 }
 
 /*
+ * copernica_parse_page for the answer to req: an error names the request,
+ * as a page's does.
+ */
+CopernicaPage *
+copernica_parse_answer(CopernicaRequest *req, CopernicaResponse *resp,
+					   bool envelope, const CopernicaValuePath *paths,
+					   int npaths)
+{
+	ErrorContextCallback errcb;
+	CopernicaPage *page;
+
+	errcb.callback = copernica_request_error_callback;
+	errcb.arg = req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	page = copernica_parse_page(resp->body.data, resp->body.len, envelope,
+								paths, npaths);
+	error_context_stack = errcb.previous;
+	return page;
+}
+
+/*
  * A profile's subprofiles were asked for and Copernica answered 400.  On
  * the first page (or a count) that means the profile is unknown ("No
  * entity with supplied ID"), or it is of another database, whose
@@ -579,8 +601,8 @@ add_id_ceiling(CopernicaScanState *st)
 			"start=0&limit=2&total=false&orderby=id&order=desc&dataonly=true" :
 			"start=0&limit=1&total=false&orderby=id&order=desc&dataonly=true";
 		copernica_perform(st->conn, &req, &resp, &st->stats);
-		page = copernica_parse_page(resp.body.data, resp.body.len, true,
-									st->paths, st->loop.npaths);
+		page = copernica_parse_answer(&req, &resp, true,
+									  st->paths, st->loop.npaths);
 		st->id_ceiling = page->nitems > 0 ?
 			copernica_page_item_id(page, 0, st->loop.id_path) : 0;
 		MemoryContextSwitchTo(old);
