@@ -79,7 +79,8 @@ SELECT emailing, clicks_total FROM ac.publisher_statistics WHERE emailing = 1281
 \! $EMUCTL answer 400 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match /databases
 SELECT * FROM ac.dbs;
 CREATE FOREIGN TABLE ac.customers (id bigint) SERVER copernica OPTIONS (database 'Customers');
-\! $EMUCTL answer 200 1 "$(cat /tmp/copernica_deep_$PPID.json)" --match /profiles
+-- (the planner asks for the size and the smallest and largest ID at once)
+\! $EMUCTL answer 200 3 "$(cat /tmp/copernica_deep_$PPID.json)" --match /profiles
 SELECT count(*) FROM ac.customers;
 CREATE FOREIGN TABLE ac.ids (id bigint) SERVER copernica OPTIONS (resource 'profile_ids', database 'Customers');
 \! $EMUCTL answer 200 1 "$(python3 -c 'print("[" * 50000 + "]" * 50000)')" --match /profileids
