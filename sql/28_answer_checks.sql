@@ -92,3 +92,32 @@ SELECT * FROM ac.dbs;
 \! rm -f /tmp/copernica_deep_$PPID.json
 \! $EMUCTL clear-faults
 SELECT * FROM ac.dbs ORDER BY id;
+
+-- (5) The owner of a server whose url (proxy, ssl_verify false) a
+-- superuser set may still change its other options: the validator sees
+-- the whole new list, and a value already on a server of this wrapper
+-- that the role owns is no new choice.  A new url, proxy or ssl_verify
+-- false, or one only on another role's server, still needs a superuser.
+CREATE ROLE regress_ac_owner;
+GRANT USAGE ON FOREIGN DATA WRAPPER copernica_fdw TO regress_ac_owner;
+CREATE SERVER regress_ac_owned FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://127.0.0.1:1/v2', proxy 'http://127.0.0.1:2', ssl_verify 'false');
+CREATE SERVER regress_ac_su FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://127.0.0.1:3/v2');
+ALTER SERVER regress_ac_owned OWNER TO regress_ac_owner;
+SET ROLE regress_ac_owner;
+ALTER SERVER regress_ac_owned OPTIONS (ADD page_size '10');
+ALTER SERVER regress_ac_owned OPTIONS (SET page_size '20', DROP ssl_verify);
+ALTER SERVER regress_ac_owned OPTIONS (SET url 'http://127.0.0.1:1/v2');
+ALTER SERVER regress_ac_owned OPTIONS (SET url 'http://127.0.0.1:4/v2');
+ALTER SERVER regress_ac_owned OPTIONS (SET url 'http://127.0.0.1:3/v2');
+ALTER SERVER regress_ac_owned OPTIONS (SET proxy 'http://127.0.0.1:5');
+ALTER SERVER regress_ac_owned OPTIONS (ADD ssl_verify 'false');
+SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'regress_ac_owned';
+CREATE SERVER regress_ac_new FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://127.0.0.1:3/v2');
+RESET ROLE;
+DROP SERVER regress_ac_owned;
+DROP SERVER regress_ac_su;
+REVOKE USAGE ON FOREIGN DATA WRAPPER copernica_fdw FROM regress_ac_owner;
+DROP ROLE regress_ac_owner;

@@ -11,7 +11,9 @@
 
 #include <limits.h>
 
+#include "access/genam.h"
 #include "access/reloptions.h"
+#include "access/table.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
@@ -19,6 +21,7 @@
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "pgtime.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
@@ -217,7 +220,7 @@ report_bad_url(const char *url, const char *why)
  * either.
  */
 static void
-validate_url(const char *url)
+validate_url(const char *url, bool kept)
 {
 	const char *host;
 	const char *p;
@@ -244,7 +247,7 @@ validate_url(const char *url)
 	 * its own token, so anything but Copernica's own base URL is a
 	 * superuser's decision.
 	 */
-	if (!url_is_trusted(url) && !superuser())
+	if (!url_is_trusted(url) && !superuser() && !kept)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set option \"url\" to \"%s\"", url),
@@ -257,11 +260,11 @@ validate_url(const char *url)
  * environment (http_proxy and the like) says.
  */
 static void
-validate_proxy(const char *proxy)
+validate_proxy(const char *proxy, bool kept)
 {
 	const char *p;
 
-	if (!superuser())
+	if (!superuser() && !kept)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set option \"proxy\""),
@@ -283,7 +286,7 @@ validate_proxy(const char *proxy)
 }
 
 static void
-validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
+validate_option_value(const CopernicaOptionDef *def, DefElem *elem, bool kept)
 {
 	char	   *value = defGetString(elem);
 	const char *const *r;
@@ -320,10 +323,10 @@ validate_option_value(const CopernicaOptionDef *def, DefElem *elem)
 			}
 			break;
 		case OK_URL:
-			validate_url(value);
+			validate_url(value, kept);
 			break;
 		case OK_PROXY:
-			validate_proxy(value);
+			validate_proxy(value, kept);
 			break;
 		case OK_TIMEZONE:
 			if (pg_tzset(value) == NULL)
@@ -587,6 +590,50 @@ validate_table_options(List *options)
 		report_needs_option("collection", collection, "database");
 }
 
+/*
+ * Does a server of this wrapper (validator: its validator function) that
+ * the current user owns already have this option with this value?  A
+ * superuser set it there: the options ALTER SERVER validates are the
+ * server's whole new list, unchanged ones included, so without this the
+ * owner of a server whose url a superuser chose could change no option at
+ * all.  Keeping (or copying) such a value grants nothing the owner does
+ * not already have through that server; setting a new one still takes a
+ * superuser.
+ */
+static bool
+value_kept(Oid validator, const char *name, const char *value)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	rel = table_open(ForeignServerRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_foreign_server srv = (Form_pg_foreign_server) GETSTRUCT(tup);
+		ForeignServer *server;
+		ListCell   *lc;
+
+		if (!has_privs_of_role(GetUserId(), srv->srvowner) ||
+			GetForeignDataWrapper(srv->srvfdw)->fdwvalidator != validator)
+			continue;
+		server = GetForeignServer(srv->oid);
+		foreach(lc, server->options)
+		{
+			DefElem    *elem = lfirst(lc);
+
+			if (strcmp(elem->defname, name) == 0 &&
+				strcmp(defGetString(elem), value) == 0)
+				found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 PG_FUNCTION_INFO_V1(copernica_fdw_validator);
 
 Datum
@@ -601,13 +648,20 @@ copernica_fdw_validator(PG_FUNCTION_ARGS)
 	{
 		DefElem    *elem = lfirst(lc);
 		const CopernicaOptionDef *def = find_option(elem->defname);
+		bool		kept;
 
 		if (def == NULL || !(def->where & mask))
 			report_invalid_option(elem->defname, mask);
-		validate_option_value(def, elem);
+
+		/* a superuser's choice only: url, proxy, ssl_verify */
+		kept = catalog == ForeignServerRelationId && !superuser() &&
+			(def->kind == OK_URL || def->kind == OK_PROXY ||
+			 strcmp(def->name, "ssl_verify") == 0) &&
+			value_kept(fcinfo->flinfo->fn_oid, def->name, defGetString(elem));
+		validate_option_value(def, elem, kept);
 
 		/* like url: turning off certificate checks is a superuser's call */
-		if (strcmp(def->name, "ssl_verify") == 0 && !superuser())
+		if (strcmp(def->name, "ssl_verify") == 0 && !superuser() && !kept)
 		{
 			bool		verify = true;
 
