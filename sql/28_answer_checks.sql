@@ -121,3 +121,26 @@ DROP SERVER regress_ac_owned;
 DROP SERVER regress_ac_su;
 REVOKE USAGE ON FOREIGN DATA WRAPPER copernica_fdw FROM regress_ac_owner;
 DROP ROLE regress_ac_owner;
+
+-- (6) A structure listing's column named for no key Copernica documents
+-- for its items is an error at planning, not NULL on every row; no
+-- request is made.  The column option "field" names a key as it is.
+CREATE FOREIGN TABLE ac.dbs_typo (id bigint, nmae text, descripton text)
+    SERVER copernica OPTIONS (resource 'databases');
+\! $EMUCTL clear-log
+SELECT * FROM ac.dbs_typo;
+SELECT count(*) FROM ac.dbs_typo WHERE nmae IS NULL;
+\! $EMUCTL log --count
+-- a column not used is not checked, as postgres_fdw's
+SELECT id FROM ac.dbs_typo ORDER BY id;
+CREATE FOREIGN TABLE ac.flds (id bigint, nmae text, type text)
+    SERVER copernica OPTIONS (resource 'fields', database 'Customers');
+SELECT * FROM ac.flds LIMIT 3;
+-- a documented key in any case, a hyphenated one quoted or through "field"
+CREATE FOREIGN TABLE ac.vws (ID bigint, NAME text, "parent-type" text,
+    last_built text OPTIONS (field 'last-built'), intentions jsonb)
+    SERVER copernica OPTIONS (resource 'views', database 'Customers');
+SELECT count(*) > 0 AS some, count("parent-type") > 0 AS typed FROM ac.vws;
+CREATE FOREIGN TABLE ac.vws_typo (id bigint, parent_type text)
+    SERVER copernica OPTIONS (resource 'views', database 'Customers');
+SELECT * FROM ac.vws_typo;

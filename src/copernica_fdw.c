@@ -113,6 +113,7 @@ check_field_column(Form_pg_attribute attr, void *arg)
 	CopernicaRelInfo *info = arg;
 	CopernicaValuePath path;
 
+	copernica_check_listing_column(info->plan.res, info->plan.relid, attr);
 	if (info->plan.md->field_names == NIL)
 		return;
 	path = copernica_column_source(info->plan.res, info->plan.relid, attr);

@@ -403,6 +403,8 @@ extern bool copernica_lists_by_id(const CopernicaResource *res);
 extern const char *copernica_resource_property(const CopernicaResource *res,
 											   const char *colname);
 extern bool copernica_property_needs_full(const char *property);
+extern void copernica_check_listing_column(const CopernicaResource *res,
+										   Oid relid, Form_pg_attribute attr);
 extern void copernica_report_unmatched_column(const char *colname,
 											  const char *relname,
 											  List *field_names);

@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -357,6 +358,87 @@ copernica_name_in_list(const char *name, List *names)
 		if (pg_strcasecmp(lfirst(lc), name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * The keys Copernica's docs give the items of a structure listing, or NULL
+ * where every column reads the item itself (an ID list) or the docs give
+ * none.  A column named for none of them would read NULL on every row.
+ */
+static const char *const database_keys[] = {
+	"ID", "name", "description", "archived", "created", "fields", "interests",
+	"collections", "intentions", NULL
+};
+static const char *const collection_keys[] = {
+	"ID", "name", "database", "fields", "intentions", NULL
+};
+static const char *const field_keys[] = {
+	"ID", "name", "type", "value", "displayed", "ordered", "length",
+	"textlines", "hidden", "index", NULL
+};
+static const char *const interest_keys[] = {"ID", "name", "group", NULL};
+static const char *const view_keys[] = {
+	"ID", "name", "description", "parent-type", "parent-id", "has-children",
+	"has-referred", "has-rules", "database", "last-built", "intentions", NULL
+};
+static const char *const miniview_keys[] = {
+	"ID", "name", "description", "parent-type", "parent-id", "collection",
+	"last-built", "intentions", NULL
+};
+static const char *const unsubscribe_keys[] = {"behavior", "fields", NULL};
+
+static const struct
+{
+	const char *resource;
+	const char *const *keys;
+}			listing_keys[] = {
+	{"databases", database_keys},
+	{"collections", collection_keys},
+	{"fields", field_keys},
+	{"interests", interest_keys},
+	{"views", view_keys},
+	{"miniviews", miniview_keys},
+	{"unsubscribe", unsubscribe_keys},
+	{NULL, NULL}
+};
+
+/*
+ * A structure listing's column named for no key its items have (a typo:
+ * "nmae") would read NULL on every row: refuse it, naming the keys.  Only
+ * the column's name is checked against the docs' keys; the column option
+ * "field" names a key as it is, for keys the docs leave out.  The keys
+ * come from the docs, not from the answers: a key that is optional may be
+ * on no item of a listing and still be a key.
+ */
+void
+copernica_check_listing_column(const CopernicaResource *res, Oid relid,
+							   Form_pg_attribute attr)
+{
+	const char *const *keys = NULL;
+	const char *const *k;
+	StringInfoData list;
+	int			i;
+
+	if (res->kind != COPERNICA_LISTING || res->id_array ||
+		copernica_column_field_option(relid, attr->attnum) != NULL)
+		return;
+	for (i = 0; listing_keys[i].resource; i++)
+		if (strcmp(listing_keys[i].resource, res->name) == 0)
+			keys = listing_keys[i].keys;
+	if (keys == NULL)
+		return;
+	for (k = keys; *k; k++)
+		if (pg_strcasecmp(*k, NameStr(attr->attname)) == 0)
+			return;
+	initStringInfo(&list);
+	for (k = keys; *k; k++)
+		appendStringInfo(&list, "%s%s", list.len ? ", " : "", *k);
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+			 errmsg("column \"%s\" of foreign table \"%s\" matches nothing in Copernica's %s",
+					NameStr(attr->attname), get_rel_name(relid), res->name),
+			 errdetail("The keys Copernica documents for its %s are: %s.", res->name, list.data),
+			 errhint("Rename the column, or name the item's key with the column option \"field\".")));
 }
 
 /*
