@@ -302,6 +302,58 @@ SELECT sum(total_bytes) BETWEEN 16000 AND 40000 AS runs_only FROM pg_backend_mem
 COMMIT;
 \! $EMUCTL id-gaps 0 0
 \! $EMUCTL profiles Customers
+-- IDs are handed out per platform: rows created through one endpoint hide
+-- nothing from another (a second emulator, its own IDs), while two servers
+-- on one endpoint (its url in another form) share them.  The second
+-- emulator's profile with the highest ID gets an ID the first one's INSERT
+-- below hands out
+\! $EMUCTL reset generate 20 --shape sparse
+\set ow_dir `mktemp -d /tmp/ow_second.XXXXXX`
+\setenv OW_DIR :ow_dir
+\! (${EMUCTL%emuctl.py}copernica_emulator.py --port 0 --port-file $OW_DIR/port --dataset demo --quiet >/dev/null 2>&1 </dev/null & echo $! > $OW_DIR/pid)
+\! for i in $(seq 1 300); do [ -s $OW_DIR/port ] && $EMUCTL --url http://127.0.0.1:$(cat $OW_DIR/port) state >/dev/null 2>&1 && break; sleep 0.1; done
+\set ow_url2 `echo http://127.0.0.1:$(cat $OW_DIR/port)/v2`
+\set ow_next `$EMUCTL state | python3 -c "import json, sys; print(json.load(sys.stdin)['counters']['profile'])"`
+CREATE SERVER ow_second FOREIGN DATA WRAPPER copernica_fdw OPTIONS (url :'ow_url2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ow_second OPTIONS (access_token 'test-token');
+CREATE FOREIGN TABLE ow_b (id bigint, email text) SERVER ow_second
+  OPTIONS (database 'Customers', page_size '2');
+SELECT id AS ow_b_id, email AS ow_b_email FROM ow_b ORDER BY id DESC LIMIT 1 \gset
+SELECT :ow_b_id < :ow_next AS below_first_new_id;
+\setenv OW_B_ID :ow_b_id
+\setenv OW_NEXT :ow_next
+\! $EMUCTL --url http://127.0.0.1:$(cat $OW_DIR/port) renumber $OW_B_ID $((OW_NEXT + 1))
+SELECT count(*) AS ow_b_rows FROM ow_b \gset
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_b;
+DECLARE n CURSOR FOR SELECT count(*) FROM ow_b;
+MOVE 1 FROM c;
+INSERT INTO ow_customers (email) VALUES ('ep-1@example.com'), ('ep-2@example.com'), ('ep-3@example.com');
+SELECT array_agg(id ORDER BY id) = ARRAY[:ow_next, :ow_next + 1, :ow_next + 2]::bigint[] AS ids_shared_with_b
+  FROM ow_customers WHERE email LIKE 'ep-%';
+-- the cursor over the second endpoint reads its renumbered profile, and
+-- its count asks for no ID bound
+SELECT rest + 1 = :ow_b_rows AS all_read, own_rows AS renumbered_read FROM ow_rest('c', :'ow_b_email');
+\! $EMUCTL --url http://127.0.0.1:$(cat $OW_DIR/port) clear-log
+SELECT :ow_b_rows AS counted_before;
+FETCH ALL FROM n;
+\! $EMUCTL --url http://127.0.0.1:$(cat $OW_DIR/port) log | grep -c 'id%3C'
+COMMIT;
+-- a server on the first endpoint, its url in another form, hides them
+\set ow_url1 `echo "$COPERNICA_EMULATOR_URL/" | sed 's/^http:/HTTP:/'`
+CREATE SERVER ow_same FOREIGN DATA WRAPPER copernica_fdw
+  OPTIONS (url :'ow_url1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ow_same OPTIONS (access_token 'test-token');
+CREATE FOREIGN TABLE ow_same_customers (id bigint, email text) SERVER ow_same
+  OPTIONS (database 'Customers', page_size '10');
+BEGIN;
+DECLARE c CURSOR FOR SELECT email FROM ow_same_customers;
+MOVE 1 FROM c;
+INSERT INTO ow_customers (email) VALUES ('ep-4@example.com'), ('ep-5@example.com');
+SELECT * FROM ow_rest('c', 'ep-%');
+COMMIT;
+\! kill $(cat $OW_DIR/pid); rm -rf $OW_DIR
+DROP SERVER ow_second, ow_same CASCADE;
 RESET statement_timeout;
 DROP FUNCTION ow_copy() CASCADE;
 DROP FUNCTION ow_rest(refcursor, text);

@@ -790,12 +790,25 @@ extern void copernica_count_explain(struct ForeignScanState *node,
 #define COPERNICA_OWN_PROFILE		0
 #define COPERNICA_OWN_SUBPROFILE	1
 
-extern int	copernica_own_row_kind(const CopernicaResource *res);
-extern void copernica_own_row_created(int kind, int64 id, CommandId cid);
-extern bool copernica_own_rows_since(int kind, CommandId cid);
-extern int	copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind,
-									CommandId cid);
-extern int64 copernica_own_rows_after(int kind, CommandId cid, int64 *first);
+/* A table's rows in the registry: its kind and endpoint, looked up once */
+typedef struct CopernicaOwnRef
+{
+	int			kind;			/* COPERNICA_OWN_*, or -1: none hidden */
+	char	   *endpoint;		/* the server's url, as the registry's key */
+	void	   *runs;			/* its runs, as last looked up (or NULL) */
+	uint64		generation;		/* the registry's generation then */
+} CopernicaOwnRef;
+
+extern void copernica_own_ref_init(CopernicaOwnRef *ref,
+								   const CopernicaOptions *opts,
+								   const CopernicaResource *res, bool tracked);
+extern void copernica_own_row_created(CopernicaOwnRef *ref, int64 id,
+									  CommandId cid);
+extern bool copernica_own_rows_since(CopernicaOwnRef *ref, CommandId cid);
+extern int	copernica_drop_own_rows(CopernicaPage *page, int id_path,
+									CopernicaOwnRef *ref, CommandId cid);
+extern int64 copernica_own_rows_after(CopernicaOwnRef *ref, CommandId cid,
+									  int64 *first);
 
 /* ----------------------------------------------------------------
  * analyze.c: ANALYZE

@@ -38,7 +38,7 @@ typedef struct CopernicaCountState
 	CopernicaOptions *opts;
 	CopernicaConnection *conn;
 	CopernicaStats stats;
-	int			own_kind;		/* profiles or subprofiles (own_rows.c), or -1 */
+	CopernicaOwnRef own;		/* its rows this transaction created (own_rows.c) */
 	CommandId	snapshot_cid;	/* rows this transaction created from this
 								 * command on are not counted */
 	bool		done;
@@ -81,8 +81,9 @@ copernica_count_begin(ForeignScanState *node, int eflags)
 	st->opts = copernica_get_options(rte->relid, userid);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-	st->own_kind = estate->es_snapshot ?
-		copernica_own_row_kind(copernica_resolve_resource(st->opts)) : -1;
+	copernica_own_ref_init(&st->own, st->opts,
+						   copernica_resolve_resource(st->opts),
+						   estate->es_snapshot != NULL);
 	st->snapshot_cid = estate->es_snapshot ? estate->es_snapshot->curcid : 0;
 	st->value_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	st->conn = copernica_get_connection(GetForeignTable(rte->relid)->serverid,
@@ -165,7 +166,7 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 	 * row from the first of them on existed when the snapshot was taken.
 	 * Still one request; rows other clients created since are left out too.
 	 */
-	if (copernica_own_rows_after(st->own_kind, st->snapshot_cid, &first_own) > 0)
+	if (copernica_own_rows_after(&st->own, st->snapshot_cid, &first_own) > 0)
 		appendStringInfo(&query, "&fields%%5B%%5D=id%%3C" INT64_FORMAT,
 						 first_own);
 

@@ -525,6 +525,8 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 	st->trace = copernica_trace_begin(st, operation, st->res->entity_prefix);
 	/* scans of this command and earlier ones do not see its rows */
 	st->output_cid = estate->es_output_cid;
+	copernica_own_ref_init(&st->own, st->opts, st->res,
+						   operation == CMD_INSERT);
 	return st;
 }
 

@@ -119,6 +119,7 @@ typedef struct CopernicaModifyState
 	int64		rows_done;		/* rows written so far */
 	CopernicaTrace *trace;		/* the entities written so far */
 	CommandId	output_cid;		/* the command an INSERT's rows belong to */
+	CopernicaOwnRef own;		/* where it remembers them (own_rows.c) */
 	int64		already_removed;	/* rows whose entity was gone already */
 
 	/*

@@ -35,8 +35,7 @@ copernica_modify_remember_created(CopernicaModifyState *st, int64 id)
 	copernica_trace_done(st->trace, id);
 	/* scans that began before it do not read it (own_rows.c) */
 	if (st->operation == CMD_INSERT)
-		copernica_own_row_created(copernica_own_row_kind(st->res), id,
-								  st->output_cid);
+		copernica_own_row_created(&st->own, id, st->output_cid);
 }
 
 /*

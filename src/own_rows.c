@@ -13,10 +13,15 @@
  * not see.  Without that such a statement reads its own new rows, and a
  * loop that inserts one row per row read never ends.
  *
- * Copernica hands out profile and subprofile IDs across all its databases,
- * so the kind (profile or subprofile) and the ID name one row wherever it
- * is read (a database's listing, a view's, a collection's, a profile's
- * subprofiles).  Rows other clients create are not here: they show up.
+ * Copernica hands out profile and subprofile IDs across all its databases
+ * and accounts, so the kind (profile or subprofile) and the ID name one row
+ * wherever it is read on one platform (a database's listing, a view's, a
+ * collection's, a profile's subprofiles, through any server with any
+ * token).  Another endpoint (a test server, a staging platform) hands out
+ * its own IDs, so the runs are kept per endpoint: the server's url, its
+ * scheme and host in lower case, Copernica's two hosts as one.  A table
+ * resolves its endpoint's list once (CopernicaOwnRef), not per row.  Rows
+ * other clients create are not here: they show up.
  *
  * The registry lives in a child of TopTransactionContext, so it goes at the
  * transaction's end, commit or abort.  A subtransaction's abort keeps it:
@@ -58,20 +63,36 @@ typedef struct OwnRuns
 	CommandId	last_cid;		/* the latest command that created any */
 } OwnRuns;
 
+/* The runs of one endpoint (the IDs one platform hands out) */
+typedef struct OwnEndpoint
+{
+	struct OwnEndpoint *next;
+	char	   *endpoint;
+	OwnRuns		runs[2];		/* by kind */
+} OwnEndpoint;
+
 static MemoryContext own_cxt = NULL;
-static OwnRuns own[2];
+static OwnEndpoint *own_endpoints = NULL;
+
+/*
+ * Changes when an endpoint's list is added or the registry goes: a
+ * reference resolved at another generation looks its list up again (and
+ * never follows a pointer into a registry that went).
+ */
+static uint64 own_generation = 1;
 
 /* The transaction's memory went: so did the registry. */
 static void
 forget_own_rows(void *arg)
 {
 	own_cxt = NULL;
-	memset(own, 0, sizeof(own));
+	own_endpoints = NULL;
+	own_generation++;
 }
 
 /* Which kind of row a table's items are, or -1 for neither. */
-int
-copernica_own_row_kind(const CopernicaResource *res)
+static int
+own_row_kind(const CopernicaResource *res)
 {
 	switch (res->kind)
 	{
@@ -84,6 +105,86 @@ copernica_own_row_kind(const CopernicaResource *res)
 		default:
 			return -1;
 	}
+}
+
+/*
+ * The endpoint a server's url names, as the registry's key: the scheme and
+ * host in lower case (they are case-insensitive), the path as it is (the
+ * options took off trailing slashes).  rest.copernica.com is Copernica's
+ * platform as api.copernica.com is, and hands out the same IDs.
+ */
+static char *
+endpoint_key(const char *url)
+{
+	char	   *key = pstrdup(url);
+	char	   *p = strstr(key, "://");
+	char	   *q;
+
+	/* scheme, "://" and host (and port): up to the next '/' */
+	p = p ? p + 3 : key;
+	while (*p && *p != '/')
+		p++;
+	for (q = key; q < p; q++)
+		*q = pg_ascii_tolower((unsigned char) *q);
+	if (strcmp(key, "https://rest.copernica.com/v2") == 0)
+		return pstrdup("https://api.copernica.com/v2");
+	return key;
+}
+
+/*
+ * Which of this transaction's rows a table (resource res of a server with
+ * options opts) could read or create: none without a snapshot (no own rows
+ * are hidden then) or for other items than profiles and subprofiles.
+ */
+void
+copernica_own_ref_init(CopernicaOwnRef *ref, const CopernicaOptions *opts,
+					   const CopernicaResource *res, bool tracked)
+{
+	ref->kind = tracked ? own_row_kind(res) : -1;
+	ref->endpoint = ref->kind >= 0 ? endpoint_key(opts->url) : NULL;
+	ref->runs = NULL;
+	ref->generation = 0;
+}
+
+/*
+ * The runs of ref's kind and endpoint, or NULL for none; create makes them.
+ * A lookup by name only when the registry changed since the last one.
+ */
+static OwnRuns *
+resolve(CopernicaOwnRef *ref, bool create)
+{
+	OwnEndpoint *e;
+
+	if (ref->kind < 0)
+		return NULL;
+	if (ref->generation == own_generation && (ref->runs != NULL || !create))
+		return (OwnRuns *) ref->runs;
+	for (e = own_endpoints; e != NULL; e = e->next)
+		if (strcmp(e->endpoint, ref->endpoint) == 0)
+			break;
+	if (e == NULL && create)
+	{
+		if (own_cxt == NULL)
+		{
+			MemoryContextCallback *cb;
+
+			own_cxt = AllocSetContextCreate(TopTransactionContext,
+											"copernica_fdw own rows",
+											ALLOCSET_SMALL_SIZES);
+			cb = MemoryContextAlloc(own_cxt, sizeof(MemoryContextCallback));
+			cb->func = forget_own_rows;
+			cb->arg = NULL;
+			MemoryContextRegisterResetCallback(own_cxt, cb);
+		}
+		e = MemoryContextAllocZero(own_cxt, sizeof(OwnEndpoint));
+		e->endpoint = MemoryContextStrdup(own_cxt, ref->endpoint);
+		e->next = own_endpoints;
+		own_endpoints = e;
+		own_generation++;
+	}
+	ref->runs = e ? &e->runs[ref->kind] : NULL;
+	ref->generation = own_generation;
+	return (OwnRuns *) ref->runs;
 }
 
 /*
@@ -130,29 +231,16 @@ in_run(const OwnRun *r, int64 id)
 	return (uint64) id - (uint64) r->first < r->count;
 }
 
-/* Command cid of this transaction created the row kind/id. */
+/* Command cid of this transaction created the row id of ref's table. */
 void
-copernica_own_row_created(int kind, int64 id, CommandId cid)
+copernica_own_row_created(CopernicaOwnRef *ref, int64 id, CommandId cid)
 {
-	OwnRuns    *o;
+	OwnRuns    *o = resolve(ref, true);
 	OwnRun	   *r;
 	int64		i;
 
-	if (kind < 0)
+	if (o == NULL)
 		return;
-	if (own_cxt == NULL)
-	{
-		MemoryContextCallback *cb;
-
-		own_cxt = AllocSetContextCreate(TopTransactionContext,
-										"copernica_fdw own rows",
-										ALLOCSET_SMALL_SIZES);
-		cb = MemoryContextAlloc(own_cxt, sizeof(MemoryContextCallback));
-		cb->func = forget_own_rows;
-		cb->arg = NULL;
-		MemoryContextRegisterResetCallback(own_cxt, cb);
-	}
-	o = &own[kind];
 	if (o->nruns == 0 || cid > o->last_cid)
 		o->last_cid = cid;
 
@@ -217,9 +305,11 @@ copernica_own_row_created(int kind, int64 id, CommandId cid)
  * later) create rows of this kind?  The one test a scan makes per page.
  */
 bool
-copernica_own_rows_since(int kind, CommandId cid)
+copernica_own_rows_since(CopernicaOwnRef *ref, CommandId cid)
 {
-	return kind >= 0 && own[kind].nruns > 0 && own[kind].last_cid >= cid;
+	OwnRuns    *o = resolve(ref, false);
+
+	return o != NULL && o->nruns > 0 && o->last_cid >= cid;
 }
 
 /* Was kind/id created by command cid or later? */
@@ -237,16 +327,19 @@ created_since(OwnRuns *o, int64 id, CommandId cid)
  * their order.  Returns how many were taken out.
  */
 int
-copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind, CommandId cid)
+copernica_drop_own_rows(CopernicaPage *page, int id_path, CopernicaOwnRef *ref,
+						CommandId cid)
 {
+	OwnRuns    *o;
 	int			kept = 0;
 	int			i;
 
-	if (!copernica_own_rows_since(kind, cid))
+	if (!copernica_own_rows_since(ref, cid))
 		return 0;
+	o = (OwnRuns *) ref->runs;
 	for (i = 0; i < page->nitems; i++)
 	{
-		if (created_since(&own[kind], copernica_page_item_id(page, i, id_path), cid))
+		if (created_since(o, copernica_page_item_id(page, i, id_path), cid))
 			continue;
 		if (kept != i)
 		{
@@ -272,17 +365,19 @@ copernica_drop_own_rows(CopernicaPage *page, int id_path, int kind, CommandId ci
  * or a higher one was created after such a snapshot).
  */
 int64
-copernica_own_rows_after(int kind, CommandId cid, int64 *first)
+copernica_own_rows_after(CopernicaOwnRef *ref, CommandId cid, int64 *first)
 {
+	OwnRuns    *o;
 	int64		n = 0;
 	int64		i;
 
 	*first = 0;
-	if (!copernica_own_rows_since(kind, cid))
+	if (!copernica_own_rows_since(ref, cid))
 		return 0;
-	for (i = 0; i < own[kind].nruns; i++)
+	o = (OwnRuns *) ref->runs;
+	for (i = 0; i < o->nruns; i++)
 	{
-		const OwnRun *r = &own[kind].runs[i];
+		const OwnRun *r = &o->runs[i];
 
 		if (r->cid < cid)
 			continue;

@@ -72,7 +72,7 @@ typedef struct CopernicaScanState
 	bool		feeds_insert;	/* an INSERT into Copernica reads this scan */
 	int64		id_ceiling;		/* then the largest ID when it began, 0 for
 								 * none, -1 not asked yet */
-	int			own_kind;		/* profiles or subprofiles (own_rows.c), or -1 */
+	CopernicaOwnRef own;		/* its rows this transaction created (own_rows.c) */
 	CommandId	snapshot_cid;	/* rows this transaction created from this
 								 * command on are not read */
 
@@ -365,8 +365,8 @@ fetch_next_page(void *arg)
 		return false;
 	st->pages++;
 	/* rows its transaction created since the scan's snapshot are not read */
-	if (copernica_own_rows_since(st->own_kind, st->snapshot_cid))
-		(void) copernica_drop_own_rows(page, loop->id_path, st->own_kind,
+	if (copernica_own_rows_since(&st->own, st->snapshot_cid))
+		(void) copernica_drop_own_rows(page, loop->id_path, &st->own,
 									   st->snapshot_cid);
 
 	if (!st->columns_checked && page->nitems > 0)
@@ -646,7 +646,7 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->limit = st->limit;
 	/* rows the scan drops as its transaction's own (own_rows.c) come extra */
 	if (spec->limit > 0)
-		spec->limit += copernica_own_rows_after(st->own_kind, st->snapshot_cid,
+		spec->limit += copernica_own_rows_after(&st->own, st->snapshot_cid,
 												&first_own);
 	/* a profile has a page of subprofiles or so: no speculation past it */
 	spec->size_hint = st->key_path ? 0 : st->size_hint;
@@ -785,7 +785,8 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	 * What the statement's snapshot sees, also on a rescan: as PostgreSQL's
 	 * own tables, not the rows a later command (or this one) creates.
 	 */
-	st->own_kind = estate->es_snapshot ? copernica_own_row_kind(st->res) : -1;
+	copernica_own_ref_init(&st->own, st->opts, st->res,
+						   estate->es_snapshot != NULL);
 	st->snapshot_cid = estate->es_snapshot ? estate->es_snapshot->curcid : 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
