@@ -354,6 +354,42 @@ SELECT * FROM ow_rest('c', 'ep-%');
 COMMIT;
 \! kill $(cat $OW_DIR/pid); rm -rf $OW_DIR
 DROP SERVER ow_second, ow_same CASCADE;
+-- ORDER BY another column with a LIMIT of at most page_size is pushed as
+-- one request; fetched after the transaction's own INSERT, the rows it
+-- drops must not push the rows wanted past that request: it asks for the
+-- IDs below the first own one instead (was: "take more than one request").
+-- The answer is that of a local copy taken before
+\! $EMUCTL reset generate 20 --shape sparse
+CREATE FOREIGN TABLE ow_pm (id bigint, email text, modified timestamp) SERVER copernica
+  OPTIONS (database 'Customers', page_size '3');
+CREATE TEMP TABLE ow_pm_local AS SELECT id, modified FROM ow_pm;
+CREATE FUNCTION ow_ids(c refcursor) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  ids bigint[] := '{}';
+BEGIN
+  LOOP
+    FETCH c INTO r;
+    EXIT WHEN NOT FOUND;
+    ids := ids || r.id;
+  END LOOP;
+  RETURN ids;
+END $$;
+SELECT line FROM explain_portable('VERBOSE, COSTS OFF',
+  'SELECT id, modified FROM ow_pm ORDER BY modified DESC LIMIT 3') AS line;
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, modified FROM ow_pm ORDER BY modified DESC LIMIT 3;
+INSERT INTO ow_pm (email) VALUES ('pm-1@example.com'), ('pm-2@example.com');
+\! $EMUCTL clear-log
+SELECT ow_ids('c') = (SELECT array_agg(id ORDER BY modified DESC)
+                        FROM (SELECT id, modified FROM ow_pm_local ORDER BY modified DESC LIMIT 3) l)
+  AS top_3_before_insert;
+\! $EMUCTL log | sed 's/id%3C[0-9]*/id%3C<first own ID>/'
+-- a statement after the INSERT reads its rows
+SELECT count(*) AS own_read FROM ow_pm WHERE email LIKE 'pm-%';
+COMMIT;
+DROP FUNCTION ow_ids(refcursor);
+DROP FOREIGN TABLE ow_pm;
 RESET statement_timeout;
 DROP FUNCTION ow_copy() CASCADE;
 DROP FUNCTION ow_rest(refcursor, text);

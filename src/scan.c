@@ -629,6 +629,7 @@ static void
 make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 {
 	int64		first_own;
+	int64		nown;
 
 	spec->path = st->key_path ? st->key_path : st->res->list_path;
 	spec->missing_is_empty = st->key_path != NULL;
@@ -644,10 +645,29 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	spec->page_size = st->opts->page_size;
 	spec->max_concurrency = st->opts->max_concurrency;
 	spec->limit = st->limit;
-	/* rows the scan drops as its transaction's own (own_rows.c) come extra */
-	if (spec->limit > 0)
-		spec->limit += copernica_own_rows_after(&st->own, st->snapshot_cid,
-												&first_own);
+	/* another order is pushed only when its rows fit in one request */
+	spec->one_request = st->order_field[0] != '\0' &&
+		strcmp(st->order_field, "id") != 0;
+	nown = copernica_own_rows_after(&st->own, st->snapshot_cid, &first_own);
+	if (nown > 0 && spec->one_request)
+	{
+		/*
+		 * The rows its transaction created since the snapshot, which the
+		 * scan drops, must not take the places of rows it reads: those would
+		 * no longer fit in the one request.  IDs are handed out in ascending
+		 * order, so no row from the first of them on existed at the
+		 * snapshot: the request leaves them out (with rows other clients
+		 * created since, as a count does).
+		 */
+		spec->params = psprintf("%s&fields%%5B%%5D=id%%3C" INT64_FORMAT,
+								spec->params, first_own);
+		spec->params_filter = true;
+	}
+	else if (spec->limit > 0)
+	{
+		/* read by ID, a pushed LIMIT reads the rows the scan drops extra */
+		spec->limit += nown;
+	}
 	/* a profile has a page of subprofiles or so: no speculation past it */
 	spec->size_hint = st->key_path ? 0 : st->size_hint;
 	spec->min_id_hint = st->min_id_hint;
@@ -658,9 +678,6 @@ make_pager_spec(CopernicaScanState *st, CopernicaPagerSpec *spec)
 	/* in ID order, with a limit, or one profile's subprofiles: by keyset */
 	spec->keyset = st->check_id_order || st->key_path != NULL;
 	spec->keyset_desc = st->order_desc && strcmp(st->order_field, "id") == 0;
-	/* another order is pushed only when its rows fit in one request */
-	spec->one_request = st->order_field[0] != '\0' &&
-		strcmp(st->order_field, "id") != 0;
 	spec->ids_mode = st->id_mode;
 	spec->ids_desc = st->order_desc;
 	spec->ids = st->id_values;
