@@ -85,3 +85,30 @@ c5@example.com	copied
 DROP TABLE ov_parts;
 DROP FUNCTION ov_said();
 DROP FUNCTION ov_count();
+
+-- statement_timeout while an overlapped UPDATE waits for profile 5's PUT
+-- (4 in flight: 5, 6, 7, 8; 1 to 4 answered): the detail lists 1 to 4 as
+-- updated and names 5 to 8 as of unknown outcome, the one waited for too.
+-- All eight reach Copernica, so each change is in the error.
+\! $EMUCTL reset demo
+\! $EMUCTL slow 3000 8 --method PUT
+SET statement_timeout = '4500ms';
+UPDATE ov_people SET notes = 'cx' WHERE id <= 20;
+RESET statement_timeout;
+\! sleep 2.5; $EMUCTL clear-faults
+\! $EMUCTL profiles 1 --ids-with notes=cx | tr '\n' ' '; echo
+-- the same one request at a time: profile 3's PUT is cut off
+ALTER FOREIGN TABLE ov_people OPTIONS (ADD max_concurrency '1');
+\! $EMUCTL slow 3000 1 --method PUT --match profile/3
+SET statement_timeout = '1500ms';
+UPDATE ov_people SET notes = 'cy' WHERE id <= 5;
+RESET statement_timeout;
+\! sleep 2; $EMUCTL clear-faults
+\! $EMUCTL profiles 1 --ids-with notes=cy | tr '\n' ' '; echo
+ALTER FOREIGN TABLE ov_people OPTIONS (DROP max_concurrency);
+-- an overlapped PUT refused: it is neither updated nor of unknown outcome,
+-- and the others in flight are waited for and listed
+\! $EMUCTL answer 400 1 '{"error":{"message":"Profile could not be updated"}}' --match profile/2 --method PUT
+UPDATE ov_people SET notes = 'cz' WHERE id <= 4;
+\! $EMUCTL profiles 1 --ids-with notes=cz | tr '\n' ' '; echo
+\! $EMUCTL clear-faults

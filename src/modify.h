@@ -214,6 +214,10 @@ extern CopernicaTrace *copernica_trace_begin(const void *owner, CmdType operatio
 extern void copernica_trace_done(CopernicaTrace *t, int64 id);
 extern void copernica_trace_sent(CopernicaTrace *t, int64 id);
 extern void copernica_trace_answered(CopernicaTrace *t, int64 id);
+extern CopernicaResponse *copernica_trace_perform(CopernicaTrace *t, int64 id,
+												  CopernicaConnection *conn,
+												  CopernicaRequest *req,
+												  CopernicaStats *stats);
 extern void copernica_trace_reported(CopernicaTrace *t, StringInfo detail);
 extern void copernica_trace_end(CopernicaTrace *t);
 extern void copernica_trace_append_done(StringInfo buf, CmdType operation,

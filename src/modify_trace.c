@@ -160,6 +160,26 @@ copernica_trace_append_unknown(StringInfo buf, int64 n)
 }
 
 /*
+ * The sentence for requests cut off, with the entities they were for: "The
+ * outcome of 2 requests is unknown: ... Copernica (updates of profiles 7,
+ * 8)."
+ */
+static void
+append_in_flight(StringInfo buf, CmdType operation, const char *entity,
+				 CopernicaIdList *flight)
+{
+	copernica_trace_append_unknown(buf, flight->count);
+	buf->data[--buf->len] = '\0';
+	appendStringInfo(buf, " (%s of %s%s ",
+					 operation == CMD_UPDATE ? "updates" :
+					 operation == CMD_DELETE ? "removals" :
+					 "creations",
+					 entity, flight->count == 1 ? "" : "s");
+	append_id_list(buf, flight);
+	appendStringInfoString(buf, ").");
+}
+
+/*
  * Warn what the traces of the failing statement at nesting level level or
  * deeper changed, unless the wrapper's own error listed it, and drop every
  * trace of those levels.  One sentence per kind of change, as in an
@@ -221,17 +241,7 @@ report_and_drop(int level)
 			if (done.count > 0)
 				copernica_trace_append_done(&detail, ops[i], t->entity, &done);
 			if (flight.count > 0)
-			{
-				/* and which: "... Copernica (updates of profiles 7, 8)." */
-				copernica_trace_append_unknown(&detail, flight.count);
-				detail.data[--detail.len] = '\0';
-				appendStringInfo(&detail, " (%s of %s%s ",
-								 ops[i] == CMD_UPDATE ? "updates" :
-								 ops[i] == CMD_DELETE ? "removals" : "creations",
-								 t->entity, flight.count == 1 ? "" : "s");
-				append_id_list(&detail, &flight);
-				appendStringInfoString(&detail, ").");
-			}
+				append_in_flight(&detail, ops[i], t->entity, &flight);
 			if (done.ids)
 				pfree(done.ids);
 			if (flight.ids)
@@ -391,6 +401,42 @@ copernica_trace_sent(CopernicaTrace *t, int64 id)
 	add_ids(&t->in_flight, &id, 1, 1);
 }
 
+/*
+ * Send req, a change of the entity id, and wait for its answer, the
+ * request in t's requests in flight meanwhile: when an error cuts it off
+ * before its answer (a cancel, statement_timeout), it stays there, of
+ * unknown outcome.  The answer lives in the current memory context, and is
+ * not checked here.
+ */
+CopernicaResponse *
+copernica_trace_perform(CopernicaTrace *t, int64 id, CopernicaConnection *conn,
+						CopernicaRequest *req, CopernicaStats *stats)
+{
+	CopernicaBatch *batch = copernica_batch_begin(conn, stats);
+	int			handle = copernica_batch_add(batch, req);
+	CopernicaResponse *resp;
+
+	copernica_trace_sent(t, id);
+	PG_TRY();
+	{
+		resp = copernica_batch_wait(batch, handle);
+	}
+	PG_CATCH();
+	{
+		const char *x_created;
+		CopernicaOutcome outcome = copernica_batch_outcome(batch, handle,
+														   &x_created);
+
+		if (outcome != COPERNICA_OUTCOME_PENDING &&
+			outcome != COPERNICA_OUTCOME_UNKNOWN)
+			copernica_trace_answered(t, id);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	copernica_trace_answered(t, id);
+	return resp;
+}
+
 /* The answer to the request for id has been checked. */
 void
 copernica_trace_answered(CopernicaTrace *t, int64 id)
@@ -415,6 +461,8 @@ copernica_trace_reported(CopernicaTrace *t, StringInfo detail)
 {
 	if (t->done.count > 0)
 		copernica_trace_append_done(detail, t->operation, t->entity, &t->done);
+	if (t->in_flight.count > 0)
+		append_in_flight(detail, t->operation, t->entity, &t->in_flight);
 	t->reported = true;
 }
 

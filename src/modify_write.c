@@ -98,11 +98,15 @@ check_write(CopernicaModifyState *st, CopernicaRequest *req,
 }
 
 /*
- * A write failed: learn what became of the others in flight, and raise the
- * error again with what the statement changed.  An error while waiting for
- * them (a second cancel, libcurl failing) ends the wait: what has not been
- * answered by then counts as unknown, and the detail says why the wait
- * stopped.  The first error is the one raised, as postgres_fdw does.
+ * A write failed: learn what became of every write in flight (the one that
+ * failed too), and raise the error again with what the statement changed.
+ * Each is then done (listed as changed), answered with an error (not
+ * changed), not sent, or cut off after it may have reached Copernica: that
+ * one stays among the trace's requests in flight, which the detail names
+ * as of unknown outcome.  An error while waiting for them (a second cancel,
+ * libcurl failing) ends the wait: what has not been answered by then is of
+ * unknown outcome, and the detail says why the wait stopped.  The first
+ * error is the one raised, as postgres_fdw does.
  */
 static void
 fail_writes(CopernicaModifyState *st, MemoryContext cxt)
@@ -141,9 +145,14 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 		switch (outcome)
 		{
 			case COPERNICA_OUTCOME_SUCCEEDED:
+				copernica_trace_answered(st->trace, w->id);
 				copernica_modify_remember_created(st, w->id);
 				break;
+			case COPERNICA_OUTCOME_PENDING:
+			case COPERNICA_OUTCOME_UNKNOWN:
+				break;
 			default:
+				copernica_trace_answered(st->trace, w->id);
 				copernica_modify_count_unfinished(st, outcome);
 				break;
 		}
@@ -154,7 +163,9 @@ fail_writes(CopernicaModifyState *st, MemoryContext cxt)
 
 /*
  * Wait for the answer to the oldest write in flight and check it.  The
- * error context names that write's row, not the current one.
+ * error context names that write's row, not the current one.  It stays in
+ * flight until then, so that a failure (its own, or a cancel while waiting
+ * for it) accounts for it too.
  */
 static void
 finish_oldest_write(CopernicaModifyState *st)
@@ -165,9 +176,6 @@ finish_oldest_write(CopernicaModifyState *st)
 	const char *save_id = st->current_id;
 	volatile bool gone = false;
 
-	memmove(st->inflight, st->inflight + 1,
-			sizeof(InflightWrite) * (st->ninflight - 1));
-	st->ninflight--;
 	st->current_row = w.row;
 	st->current_id = psprintf(INT64_FORMAT, w.id);
 	PG_TRY();
@@ -181,6 +189,9 @@ finish_oldest_write(CopernicaModifyState *st)
 		fail_writes(st, cxt);
 	}
 	PG_END_TRY();
+	memmove(st->inflight, st->inflight + 1,
+			sizeof(InflightWrite) * (st->ninflight - 1));
+	st->ninflight--;
 	copernica_trace_answered(st->trace, w.id);
 
 	/*
@@ -280,7 +291,6 @@ write_now(CopernicaModifyState *st, TupleTableSlot *slot,
 	PG_TRY();
 	{
 		CopernicaRequest *req;
-		CopernicaResponse resp = {0};
 
 		/*
 		 * RETURNING shows a removed row as it was: read it before it goes.
@@ -295,8 +305,9 @@ write_now(CopernicaModifyState *st, TupleTableSlot *slot,
 		if (!gone)
 		{
 			req = copernica_modify_write_request(st, slot, planSlot);
-			copernica_perform(st->conn, req, &resp, &st->stats);
-			gone = check_write(st, req, &resp);
+			gone = check_write(st, req,
+							   copernica_trace_perform(st->trace, id, st->conn,
+													   req, &st->stats));
 		}
 		if (!gone)
 		{
