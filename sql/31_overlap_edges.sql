@@ -112,3 +112,31 @@ ALTER FOREIGN TABLE ov_people OPTIONS (DROP max_concurrency);
 UPDATE ov_people SET notes = 'cz' WHERE id <= 4;
 \! $EMUCTL profiles 1 --ids-with notes=cz | tr '\n' ' '; echo
 \! $EMUCTL clear-faults
+
+-- the wrapper's functions are in the statement's trace: when the statement
+-- fails afterwards, the abort warns what they changed
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE ov_interests (id bigint, email text, interests text[])
+    SERVER copernica OPTIONS (database 'Customers');
+UPDATE ov_interests SET interests = '{}' WHERE id <= 5;
+\! $EMUCTL clear-log
+\! psql -X -q -c "SELECT copernica_add_interest('ov_interests', g, 'news'), 1 / (g - 3) FROM generate_series(1, 5) g" 2>&1 | awk "$WARN_FIRST"
+\! $EMUCTL log | grep -v GET
+SELECT id, interests FROM ov_interests WHERE id <= 5 ORDER BY id;
+\! psql -X -q -c "SELECT copernica_remove_interest('ov_interests', g, 'news'), 1 / (g - 2) FROM generate_series(1, 5) g" 2>&1 | awk "$WARN_FIRST"
+SELECT id, interests FROM ov_interests WHERE id <= 5 ORDER BY id;
+\! $EMUCTL profiles 1 --ids-with newsletter=no | tr '\n' ' '; echo
+\! $EMUCTL clear-log
+\! psql -X -q -c "SELECT copernica_unsubscribe('ov_interests', g), 1 / (g - 12) FROM generate_series(11, 13) g" 2>&1 | awk "$WARN_FIRST"
+\! $EMUCTL log | grep -v GET
+\! $EMUCTL profiles 1 --ids-with newsletter=no | tr '\n' ' '; echo
+-- a function's own failure after earlier calls: they are listed
+\! psql -X -q -c "SELECT copernica_add_interest('ov_interests', g, 'news') FROM unnest(ARRAY[4, 5, 999]) g" 2>&1 | awk "$WARN_FIRST"
+-- a function's request cut off by statement_timeout: of unknown outcome
+\! $EMUCTL slow 3000 1 --method POST --match profile/2/interests
+\! PGOPTIONS='-c statement_timeout=1500' psql -X -q -c "SELECT copernica_add_interest('ov_interests', g, 'tennis') FROM generate_series(1, 3) g" 2>&1 | awk "$WARN_FIRST"
+\! sleep 2; $EMUCTL clear-faults
+SELECT id, interests FROM ov_interests WHERE id <= 3 ORDER BY id;
+-- a statement that succeeds warns of nothing
+SELECT copernica_remove_interest('ov_interests', g, 'tennis') FROM generate_series(1, 2) g;
+DROP FOREIGN TABLE ov_interests;

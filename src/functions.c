@@ -11,7 +11,8 @@
  * changing the profile through the table would.  Before anything is
  * changed, one listing request proves that the ID is a live entity of that
  * table; an unknown interest name is an error before any change, as an
- * unknown field is.
+ * unknown field is.  The change is in the statement's trace, as an UPDATE's
+ * is: when the statement fails afterwards, the abort warns of it.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,7 @@
 #include "utils/lsyscache.h"
 
 #include "copernica_fdw.h"
+#include "modify.h"
 
 /* What a function works on: a table's options, resource and connection. */
 typedef struct TableTarget
@@ -121,6 +123,21 @@ check_member(TableTarget *t, int64 id, char **interests)
 		*interests = page->values[1];
 }
 
+/*
+ * Send req, a change of kind (CMD_UPDATE, COPERNICA_TRACE_UNSUBSCRIBE) to
+ * the entity id, recorded in the statement's trace: done once answered,
+ * of unknown outcome while in flight.
+ */
+static void
+traced_change(TableTarget *t, CopernicaRequest *req, CmdType kind, int64 id)
+{
+	CopernicaTrace *trace = copernica_trace_begin(t, kind, t->res->entity_prefix);
+
+	(void) copernica_trace_perform(trace, id, t->conn, req, NULL);
+	copernica_trace_done(trace, id);
+	copernica_trace_end(trace);
+}
+
 static int64
 checked_id(int64 id)
 {
@@ -146,7 +163,6 @@ copernica_unsubscribe(PG_FUNCTION_ARGS)
 	int64		id = checked_id(PG_GETARG_INT64(1));
 	TableTarget t;
 	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
 
 	open_target(PG_GETARG_OID(0), false, &t);
 	check_member(&t, id, NULL);
@@ -154,7 +170,7 @@ copernica_unsubscribe(PG_FUNCTION_ARGS)
 	req.method = "PUT";
 	req.path = psprintf("%s/" INT64_FORMAT "/unsubscribe", t.res->entity_prefix, id);
 	req.body = "[]";
-	copernica_perform(t.conn, &req, &resp, NULL);
+	traced_change(&t, &req, COPERNICA_TRACE_UNSUBSCRIBE, id);
 	PG_RETURN_VOID();
 }
 
@@ -239,7 +255,6 @@ set_interest(FunctionCallInfo fcinfo, bool on)
 	bool		has = false;
 	ListCell   *lc;
 	CopernicaRequest req = {0};
-	CopernicaResponse resp = {0};
 	StringInfoData body;
 
 	open_target(PG_GETARG_OID(0), true, &t);
@@ -260,7 +275,7 @@ set_interest(FunctionCallInfo fcinfo, bool on)
 	req.method = "POST";
 	req.path = psprintf("profile/" INT64_FORMAT "/interests", id);
 	req.body = pg_server_to_any(body.data, body.len, PG_UTF8);
-	copernica_perform(t.conn, &req, &resp, NULL);
+	traced_change(&t, &req, CMD_UPDATE, id);
 	return true;
 }
 

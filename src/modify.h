@@ -6,7 +6,8 @@
  *		  (a row as a request, and back for RETURNING), modify_insert.c
  *		  (INSERT and COPY), modify_write.c (UPDATE and DELETE) and
  *		  modify_report.c (what a failed statement says it did) and
- *		  modify_trace.c (what it changed, kept beyond an error).
+ *		  modify_trace.c (what it changed, kept beyond an error), which
+ *		  functions.c uses too.
  *
  *-------------------------------------------------------------------------
  */
@@ -63,6 +64,12 @@ typedef struct WriteColumn
 	FieldKind	field_kind;
 	List	   *choices;		/* of a select field */
 } WriteColumn;
+
+/*
+ * The kind of change of copernica_unsubscribe() in a trace, beside INSERT,
+ * UPDATE and DELETE: what it does is the database's choice.
+ */
+#define COPERNICA_TRACE_UNSUBSCRIBE CMD_UTILITY
 
 /* IDs, the first MAX_LISTED_IDS of count kept (modify_trace.c). */
 typedef struct CopernicaIdList

@@ -142,7 +142,9 @@ copernica_trace_append_done(StringInfo buf, CmdType operation,
 	appendStringInfo(buf, "%sBefore the failure this statement %s " INT64_FORMAT " %s%s: ",
 					 buf->len ? "\n" : "",
 					 operation == CMD_UPDATE ? "updated" :
-					 operation == CMD_DELETE ? "removed" : "created",
+					 operation == CMD_DELETE ? "removed" :
+					 operation == COPERNICA_TRACE_UNSUBSCRIBE ? "unsubscribed" :
+					 "created",
 					 done->count, entity, done->count == 1 ? "" : "s");
 	append_id_list(buf, done);
 	appendStringInfoChar(buf, '.');
@@ -173,6 +175,7 @@ append_in_flight(StringInfo buf, CmdType operation, const char *entity,
 	appendStringInfo(buf, " (%s of %s%s ",
 					 operation == CMD_UPDATE ? "updates" :
 					 operation == CMD_DELETE ? "removals" :
+					 operation == COPERNICA_TRACE_UNSUBSCRIBE ? "unsubscriptions" :
 					 "creations",
 					 entity, flight->count == 1 ? "" : "s");
 	append_id_list(buf, flight);
@@ -192,7 +195,8 @@ report_and_drop(int level)
 	CopernicaTrace *mine = NULL;
 	CopernicaTrace **p = &traces;
 	StringInfoData detail;
-	static const CmdType ops[] = {CMD_INSERT, CMD_UPDATE, CMD_DELETE};
+	static const CmdType ops[] = {CMD_INSERT, CMD_UPDATE, CMD_DELETE,
+	COPERNICA_TRACE_UNSUBSCRIBE};
 	int			i;
 
 	/* unlinked first: an error while reporting does not report again */
