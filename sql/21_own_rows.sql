@@ -292,13 +292,13 @@ COMMIT;
 BEGIN;
 COPY ow_customers (email) FROM PROGRAM 'seq -f "bulk-%g@example.com" 1000';
 SELECT sum(total_bytes) <= 8192 AS small FROM pg_backend_memory_contexts
- WHERE 'copernica_fdw own rows' IN (name, ident, parent);
+ WHERE 'copernica_fdw own rows' IN (name, ident);
 COMMIT;
 \! $EMUCTL id-gaps 1 1 --into Customers
 BEGIN;
 COPY ow_customers (email) FROM PROGRAM 'seq -f "bulk-%g@example.com" 1000';
 SELECT sum(total_bytes) BETWEEN 16000 AND 40000 AS runs_only FROM pg_backend_memory_contexts
- WHERE 'copernica_fdw own rows' IN (name, ident, parent);
+ WHERE 'copernica_fdw own rows' IN (name, ident);
 COMMIT;
 \! $EMUCTL id-gaps 0 0
 \! $EMUCTL profiles Customers

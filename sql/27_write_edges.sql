@@ -156,12 +156,12 @@ DROP TABLE we_parted;
 CREATE TRIGGER we_after AFTER DELETE ON we_c
     FOR EACH ROW EXECUTE FUNCTION we_after();
 \! $EMUCTL answer 400 1 '{"error":{"message":"This profile has already been removed"}}' --match /profile/10 --method DELETE
-SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
     'DELETE FROM we_c WHERE id IN (10, 11)');
 SELECT * FROM we_log ORDER BY id;
 DROP TRIGGER we_after ON we_c;
 \! $EMUCTL answer 400 1 '{"error":{"message":"This profile has already been removed"}}' --match /profile/13 --method DELETE
-SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
     'DELETE FROM we_c WHERE id IN (12, 13, 14)');
 \! $EMUCTL profiles Customers
 
