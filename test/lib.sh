@@ -35,6 +35,19 @@ warn()
 	printf '%s\n' "$*" >&2
 }
 
+# check NAME EXPECTED ACTUAL: one assertion of a shell suite (proxy-env.sh,
+# slow-dns.sh), counted in the caller's $passed and $failed
+check()
+{
+	if [ "$2" = "$3" ]; then
+		printf 'ok: %s\n' "$1"
+		passed=$((passed + 1))
+	else
+		printf 'FAILED: %s: expected "%s", got "%s"\n' "$1" "$2" "$3"
+		failed=$((failed + 1))
+	fi
+}
+
 # make_run_dir: a private scratch directory for this run ($RUN_DIR).  It is
 # world-readable because, as root, the cluster's server runs as "postgres"
 # and must read the extension installed under it.

@@ -18,18 +18,6 @@ set -uo pipefail
 passed=0
 failed=0
 
-# check NAME EXPECTED ACTUAL
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok: %s\n' "$1"
-		passed=$((passed + 1))
-	else
-		printf 'FAILED: %s: expected "%s", got "%s"\n' "$1" "$2" "$3"
-		failed=$((failed + 1))
-	fi
-}
-
 sql()
 {
 	"$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 \

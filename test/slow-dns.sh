@@ -22,18 +22,6 @@ passed=0
 failed=0
 skipped=0
 
-# check NAME EXPECTED ACTUAL
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok: %s\n' "$1"
-		passed=$((passed + 1))
-	else
-		printf 'FAILED: %s: expected "%s", got "%s"\n' "$1" "$2" "$3"
-		failed=$((failed + 1))
-	fi
-}
-
 skip()
 {
 	printf 'skipped: %s\n' "$1"
