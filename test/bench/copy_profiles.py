@@ -22,7 +22,6 @@ test/bench/bench.py).
 import argparse
 import io
 import json
-import os
 import resource
 import sys
 import time
@@ -74,6 +73,16 @@ def fetch_page(url, token, database, start):
         return json.loads(resp.read())
 
 
+def backend_usage(pid):
+    """The backend's CPU seconds (/proc/PID/schedstat, in nanoseconds) and
+    minor page faults (/proc/PID/stat), as bench.py measures the wrapper's."""
+    with open('/proc/%d/schedstat' % pid) as f:
+        cpu = int(f.read().split()[0]) / 1e9
+    with open('/proc/%d/stat' % pid) as f:
+        faults = int(f.read().rsplit(')', 1)[1].split()[7])
+    return cpu, faults
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--url', required=True, help='the API, e.g. https://api.copernica.com/v2')
@@ -92,6 +101,7 @@ def main():
     cur.execute('CREATE TABLE %s (%s)' % (
         args.table, ', '.join('%s %s' % (c, t) for c, t, _f in COLUMNS)))
 
+    cpu0, faults0 = backend_usage(backend)
     start = rows = pages = 0
     while True:
         page = fetch_page(args.url.rstrip('/'), args.token, args.database, start)
@@ -114,15 +124,14 @@ def main():
     wall = time.perf_counter() - t0
 
     if args.stats:
-        with open('/proc/%d/stat' % backend) as f:
-            stat = f.read().rsplit(')', 1)[1].split()
+        cpu, faults = backend_usage(backend)
         with open('/proc/%d/status' % backend) as f:
             hwm = [int(line.split()[1]) for line in f if line.startswith('VmHWM:')][0]
         me = resource.getrusage(resource.RUSAGE_SELF)
         print(json.dumps({
             'wall': wall, 'rows': rows, 'pages': pages,
             'client_cpu': me.ru_utime + me.ru_stime,
-            'backend_cpu': (int(stat[11]) + int(stat[12])) / os.sysconf('SC_CLK_TCK'),
+            'backend_cpu': cpu - cpu0, 'backend_faults': faults - faults0,
             'backend_hwm_kb': hwm}))
     else:
         print('%d rows in %d pages, %.2f s' % (rows, pages, wall))
