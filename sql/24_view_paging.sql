@@ -105,3 +105,41 @@ ALTER FOREIGN TABLE vp_amsterdam OPTIONS (SET page_size '1', ADD max_concurrency
 SELECT count(*) FROM vp_amsterdam;
 \! $EMUCTL clear-faults
 \! $EMUCTL profiles Customers
+
+-- a view or miniview named, not numbered, is looked up once, and cached
+-- like the field metadata: five statements make one views listing and one
+-- miniviews listing; an ALTER of the name or copernica_forget_metadata()
+-- looks it up anew
+SELECT copernica_forget_metadata();
+ALTER FOREIGN TABLE vp_amsterdam OPTIONS (SET page_size '1000');
+ALTER FOREIGN TABLE vp_paid OPTIONS (SET page_size '1000');
+\! $EMUCTL clear-log
+DO $$ DECLARE n bigint; BEGIN FOR i IN 1..5 LOOP
+    SELECT count(*) INTO n FROM vp_amsterdam WHERE id > i;
+    SELECT count(*) INTO n FROM vp_paid WHERE id > i;
+END LOOP; END $$;
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/views'
+\! $EMUCTL log | grep -c '^GET /v2/collection/1/miniviews'
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/collections'
+\! $EMUCTL clear-log
+ALTER FOREIGN TABLE vp_amsterdam OPTIONS (SET view 'AMSTERDAM');
+ALTER FOREIGN TABLE vp_paid OPTIONS (SET miniview 'PAID ORDERS');
+SELECT count(*) FROM vp_amsterdam;
+SELECT count(*) FROM vp_amsterdam;
+SELECT count(*) FROM vp_paid;
+SELECT count(*) FROM vp_paid;
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/views'
+\! $EMUCTL log | grep -c '^GET /v2/collection/1/miniviews'
+\! $EMUCTL clear-log
+SELECT copernica_forget_metadata();
+SELECT count(*) FROM vp_amsterdam;
+SELECT count(*) FROM vp_paid;
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/views'
+\! $EMUCTL log | grep -c '^GET /v2/collection/1/miniviews'
+-- an unknown name is an error each time, and is not cached
+ALTER FOREIGN TABLE vp_amsterdam OPTIONS (SET view 'Rotterdam');
+\! $EMUCTL clear-log
+SELECT count(*) FROM vp_amsterdam;
+SELECT count(*) FROM vp_amsterdam;
+\! $EMUCTL log | grep -c '^GET /v2/database/Customers/views'
+ALTER FOREIGN TABLE vp_amsterdam OPTIONS (SET view 'Amsterdam');

@@ -153,121 +153,41 @@ static const CopernicaValuePath id_name_paths[] = {
 #define METADATA_TTL_SECONDS	60
 
 /*
- * Collection IDs looked up by name, cached like the field metadata (same
- * lifetime, emptied by copernica_forget_metadata()): a single-row statement
- * must not cost a collections listing besides its own request.  The key
- * holds the server, user mapping, URL, database and collection name, so an
- * ALTER of any of them looks the name up again.
+ * IDs of collections, views and miniviews looked up by name, cached like
+ * the field metadata (same lifetime, emptied by copernica_forget_metadata()):
+ * a single-row statement must not cost a structure listing besides its own
+ * request.  The key holds the server, user mapping, URL, listing (which
+ * names the database or collection) and name, so an ALTER of any of them
+ * looks the name up again.
  */
-typedef struct CollectionIdEntry
+typedef struct NamedIdEntry
 {
 	char	   *key;			/* all in TopMemoryContext */
 	char	   *id;
 	TimestampTz fetched;
-} CollectionIdEntry;
+} NamedIdEntry;
 
-static List *collection_id_cache = NIL;
+static List *named_id_cache = NIL;
 
 static void
-forget_collection_id(CollectionIdEntry *entry)
+forget_named_id(NamedIdEntry *entry)
 {
 	pfree(entry->key);
 	pfree(entry->id);
 	pfree(entry);
 }
 
-static char *lookup_collection_id_uncached(CopernicaConnection *conn,
-										   const CopernicaOptions *opts,
-										   CopernicaStats *stats);
-
 /*
- * Copernica only accepts a collection's ID in collection/... paths, so a
- * name is looked up in its database's collections, at most once a minute.
+ * The ID of the item called name in a structure listing (a collection or
+ * view in its database, a miniview in its collection): paths take IDs.  A
+ * strict lookup rejects a bad ID of the item named; otherwise such an item
+ * is passed over.
  */
 static char *
-lookup_collection_id(CopernicaConnection *conn, const CopernicaOptions *opts,
-					 CopernicaStats *stats)
-{
-	char	   *key = psprintf("%u/%u/%s/%s/%s", conn->key.serverid,
-							   conn->key.umid, opts->url, opts->database,
-							   opts->collection);
-	TimestampTz now = GetCurrentTimestamp();
-	ListCell   *lc;
-	CollectionIdEntry *entry;
-	MemoryContext old;
-	char	   *id;
-
-	foreach(lc, collection_id_cache)
-	{
-		entry = lfirst(lc);
-		if (strcmp(entry->key, key) == 0)
-		{
-			if (!TimestampDifferenceExceeds(entry->fetched, now,
-											METADATA_TTL_SECONDS * 1000))
-				return pstrdup(entry->id);
-			old = MemoryContextSwitchTo(TopMemoryContext);
-			collection_id_cache = foreach_delete_current(collection_id_cache, lc);
-			MemoryContextSwitchTo(old);
-			forget_collection_id(entry);
-			break;
-		}
-	}
-
-	/* an unknown name raises here, and nothing is cached */
-	id = lookup_collection_id_uncached(conn, opts, stats);
-
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	entry = palloc(sizeof(CollectionIdEntry));
-	entry->key = pstrdup(key);
-	entry->id = pstrdup(id);
-	entry->fetched = now;
-	collection_id_cache = lappend(collection_id_cache, entry);
-	MemoryContextSwitchTo(old);
-	return id;
-}
-
-static char *
-lookup_collection_id_uncached(CopernicaConnection *conn,
-							  const CopernicaOptions *opts,
-							  CopernicaStats *stats)
-{
-	List	   *items;
-	ListCell   *lc;
-	CopernicaNameList names;
-	char	   *list;
-
-	items = copernica_fetch_listing(conn,
-									psprintf("database/%s/collections",
-											 copernica_escape_path_segment(opts->database)),
-									id_name_paths, lengthof(id_name_paths), stats);
-	copernica_name_list_init(&names);
-	foreach(lc, items)
-	{
-		char	  **v = lfirst(lc);
-
-		if (v[1] && v[0] && pg_strcasecmp(v[1], opts->collection) == 0)
-			return copernica_checked_id(v[0]);
-		if (v[1])
-			copernica_name_list_add(&names, v[1]);
-	}
-	list = copernica_name_list_text(&names);
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
-			 errmsg("Copernica database \"%s\" has no collection \"%s\"",
-					opts->database, opts->collection),
-			 list ? errdetail("Its collections are: %s.", list)
-			 : errdetail("It has no collections.")));
-	return NULL;				/* keep compiler quiet */
-}
-
-/*
- * The ID of the item called name in a structure listing (a view in its
- * database, a miniview in its collection): paths take IDs.
- */
-static char *
-lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *name,
-				  const char *what, const char *owner_kind, const char *owner,
-				  CopernicaStats *stats)
+lookup_id_by_name_uncached(CopernicaConnection *conn, const char *listing,
+						   const char *name, const char *what,
+						   const char *owner_kind, const char *owner,
+						   bool strict, CopernicaStats *stats)
 {
 	List	   *items;
 	ListCell   *lc;
@@ -282,8 +202,13 @@ lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *na
 		char	  **v = lfirst(lc);
 		int64		id;
 
-		if (v[1] && v[0] && pg_strcasecmp(v[1], name) == 0 && copernica_parse_id(v[0], &id))
-			return psprintf(INT64_FORMAT, id);
+		if (v[1] && v[0] && pg_strcasecmp(v[1], name) == 0)
+		{
+			if (strict)
+				return copernica_checked_id(v[0]);
+			if (copernica_parse_id(v[0], &id))
+				return psprintf(INT64_FORMAT, id);
+		}
 		if (v[1])
 			copernica_name_list_add(&names, v[1]);
 	}
@@ -294,6 +219,51 @@ lookup_id_by_name(CopernicaConnection *conn, const char *listing, const char *na
 			 list ? errdetail("Its %ss are: %s.", what, list)
 			 : errdetail("It has no %ss.", what)));
 	return NULL;				/* keep compiler quiet */
+}
+
+/* As above, at most once a minute per server, user mapping, listing, name. */
+static char *
+lookup_id_by_name(CopernicaConnection *conn, const CopernicaOptions *opts,
+				  const char *listing, const char *name, const char *what,
+				  const char *owner_kind, const char *owner, bool strict,
+				  CopernicaStats *stats)
+{
+	char	   *key = psprintf("%u/%u/%s/%s/%s", conn->key.serverid,
+							   conn->key.umid, opts->url, listing, name);
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+	NamedIdEntry *entry;
+	MemoryContext old;
+	char	   *id;
+
+	foreach(lc, named_id_cache)
+	{
+		entry = lfirst(lc);
+		if (strcmp(entry->key, key) == 0)
+		{
+			if (!TimestampDifferenceExceeds(entry->fetched, now,
+											METADATA_TTL_SECONDS * 1000))
+				return pstrdup(entry->id);
+			old = MemoryContextSwitchTo(TopMemoryContext);
+			named_id_cache = foreach_delete_current(named_id_cache, lc);
+			MemoryContextSwitchTo(old);
+			forget_named_id(entry);
+			break;
+		}
+	}
+
+	/* an unknown name raises here, and nothing is cached */
+	id = lookup_id_by_name_uncached(conn, listing, name, what, owner_kind,
+									owner, strict, stats);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	entry = palloc(sizeof(NamedIdEntry));
+	entry->key = pstrdup(key);
+	entry->id = pstrdup(id);
+	entry->fetched = now;
+	named_id_cache = lappend(named_id_cache, entry);
+	MemoryContextSwitchTo(old);
+	return id;
 }
 
 /*
@@ -311,21 +281,25 @@ copernica_resource_bind(CopernicaResource *res, CopernicaConnection *conn,
 	if (res->kind == COPERNICA_VIEW_PROFILES)
 	{
 		res->list_path = psprintf("view/%s/profiles",
-								  lookup_id_by_name(conn,
+								  lookup_id_by_name(conn, opts,
 													psprintf("database/%s/views",
 															 copernica_escape_path_segment(opts->database)),
 													opts->view, "view", "database",
-													opts->database, stats));
+													opts->database, false, stats));
 		return;
 	}
 	cid = copernica_is_numeric_id(opts->collection) ? pstrdup(opts->collection) :
-		lookup_collection_id(conn, opts, stats);
+		lookup_id_by_name(conn, opts,
+						  psprintf("database/%s/collections",
+								   copernica_escape_path_segment(opts->database)),
+						  opts->collection, "collection", "database",
+						  opts->database, true, stats);
 	if (res->kind == COPERNICA_MINIVIEW_SUBPROFILES)
 		res->list_path = psprintf("miniview/%s/subprofiles",
-								  lookup_id_by_name(conn,
+								  lookup_id_by_name(conn, opts,
 													psprintf("collection/%s/miniviews", cid),
 													opts->miniview, "miniview", "collection",
-													opts->collection, stats));
+													opts->collection, false, stats));
 	else if (res->kind == COPERNICA_SUBPROFILES)
 		res->list_path = psprintf("collection/%s/subprofiles", cid);
 	else if (strcmp(res->name, "miniviews") == 0)
@@ -640,10 +614,10 @@ copernica_forget_metadata(PG_FUNCTION_ARGS)
 		forget_entry(lfirst(lc));
 	list_free(metadata_cache);
 	metadata_cache = NIL;
-	foreach(lc, collection_id_cache)
-		forget_collection_id(lfirst(lc));
-	list_free(collection_id_cache);
-	collection_id_cache = NIL;
+	foreach(lc, named_id_cache)
+		forget_named_id(lfirst(lc));
+	list_free(named_id_cache);
+	named_id_cache = NIL;
 	copernica_mailing_sizes_forget();
 	PG_RETURN_VOID();
 }
