@@ -21,6 +21,33 @@ SELECT id, message_id IS NOT NULL AS has_message_id
   FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;
 \! $EMUCTL log --count
 SELECT count(*) FROM ac.ms_destinations WHERE emailing = 169 AND message_id IS NOT NULL;
+-- the objects are read as rows need them, not a page's worth at its
+-- arrival: a LIMIT the executor applies over a condition kept local reads
+-- them in batches of 1, 2 and 4 for the five rows the filter saw (7, not
+-- 25); a pushed LIMIT reads those of the rows it asked for; a cursor that
+-- fetches two rows, batches of 1 and 2; all rows, all 25
+\! $EMUCTL clear-log
+SELECT id, message_id IS NOT NULL AS has_message_id
+  FROM ac.ms_destinations WHERE emailing = 169 AND id % 2 = 1 LIMIT 3;
+\! $EMUCTL log | grep -c '^GET /v2/ms/destination/'
+\! $EMUCTL clear-log
+SELECT id, message_id IS NOT NULL AS has_message_id
+  FROM ac.ms_destinations WHERE emailing = 169 LIMIT 3;
+\! $EMUCTL log | LC_ALL=C sort
+BEGIN;
+DECLARE two CURSOR FOR SELECT id, message_id IS NOT NULL AS has_message_id
+  FROM ac.ms_destinations WHERE emailing = 169;
+\! $EMUCTL clear-log
+FETCH 2 FROM two;
+\! $EMUCTL log | grep -c '^GET /v2/ms/destination/'
+COMMIT;
+\! $EMUCTL clear-log
+SELECT count(message_id), count(DISTINCT message_id) FROM ac.ms_destinations WHERE emailing = 169;
+\! $EMUCTL log | grep -c '^GET /v2/ms/destination/'
+-- ms_emailings' tags likewise: two rows of four, three objects
+\! $EMUCTL clear-log
+SELECT id, tags FROM ac.ms_emailings WHERE id % 2 = id % 2 LIMIT 2;
+\! $EMUCTL log | grep -c '^GET /v2/ms/emailing/[0-9]*$'
 -- the object without messageID, another destination's, the error object
 \! $EMUCTL answer 200 1 '{"ID":"1840002"}' --match ms/destination/1840002
 SELECT id, message_id FROM ac.ms_destinations WHERE emailing = 169 ORDER BY id LIMIT 3;

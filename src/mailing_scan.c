@@ -109,9 +109,15 @@ typedef struct MailingScanState
 	List	   *ahead;			/* pages read ahead, still to return */
 	char	  **item;			/* the current item's values */
 
-	/* the page's detail column, per item, from the single objects */
+	/*
+	 * The page's detail column, per item, from the single objects: read as
+	 * rows need them, details_batch at a time (doubling), so that a LIMIT
+	 * the executor applies reads few more objects than rows it takes.
+	 */
 	char	  **details;
 	bool	   *details_json;
+	int			details_read;	/* items of the page whose objects were read */
+	int			details_batch;	/* objects to read at the next row needing one */
 } MailingScanState;
 
 static const CopernicaRowHooks mailing_hooks;
@@ -805,6 +811,7 @@ start_scan(void *arg, ExprContext *econtext)
 	st->fetch = NULL;
 	MemoryContextReset(st->loop.scan_cxt);
 	st->delivered = 0;
+	st->details_batch = 1;
 	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
 	st->parts = NIL;
 	st->part_open = false;
@@ -1181,13 +1188,18 @@ check_detail(CopernicaPage *obj, int64 asked, const char *key)
 }
 
 /*
- * The detail column of each item of a page (ms_emailings' tags), which
- * only the single object has: one request per item, several in flight, as
- * the page is read.  None when the items carry it themselves.
+ * The detail column of the page's items from first on (ms_emailings' tags),
+ * which only the single object has: one request per item, several in
+ * flight, when a row first needs one.  Under a pushed LIMIT the page holds
+ * only rows to return, so the rest of it is read at once; otherwise a
+ * batch that doubles from one, so that the executor's LIMIT (or a
+ * consumer that stops early) costs at most about twice the rows it took,
+ * not a page's worth.
  */
 static void
-read_details(MailingScanState *st, CopernicaPage *page)
+read_details(MailingScanState *st, int first)
 {
+	CopernicaPage *page = st->loop.page;
 	CopernicaValuePath paths[2] = {
 		{COPERNICA_SRC_PROPERTY, st->paths[st->detail_column].name},
 		{COPERNICA_SRC_PROPERTY, "id"}
@@ -1198,20 +1210,20 @@ read_details(MailingScanState *st, CopernicaPage *page)
 	int		   *handles;
 	int64	   *ids;
 	int			npaths = st->loop.npaths;
+	int			n = page->nitems - first;
 	int			i;
 
-	if (page->nitems == 0 || page->path_seen[st->detail_column])
-		return;
+	if (st->limit == 0 && n > st->details_batch)
+		n = st->details_batch;
+	st->details_batch = Min(st->details_batch * 2, COPERNICA_MAX_PAGE_SIZE);
 	old = MemoryContextSwitchTo(st->loop.page_cxt);
-	st->details = palloc0(sizeof(char *) * page->nitems);
-	st->details_json = palloc0(sizeof(bool) * page->nitems);
-	reqs = palloc0(sizeof(CopernicaRequest) * page->nitems);
-	handles = palloc(sizeof(int) * page->nitems);
-	ids = palloc(sizeof(int64) * page->nitems);
+	reqs = palloc0(sizeof(CopernicaRequest) * n);
+	handles = palloc(sizeof(int) * n);
+	ids = palloc(sizeof(int64) * n);
 	batch = copernica_batch_begin(st->conn, &st->stats);
-	for (i = 0; i < page->nitems; i++)
+	for (i = 0; i < n; i++)
 	{
-		char	  **v = page->values + (size_t) i * npaths;
+		char	  **v = page->values + (size_t) (first + i) * npaths;
 		int64		id = item_id(v[st->detail_id_path] ? v[st->detail_id_path] :
 								 v[st->loop.id_path],
 								 part_path(st, st->part_value, false));
@@ -1221,7 +1233,7 @@ read_details(MailingScanState *st, CopernicaPage *page)
 		reqs[i].path = psprintf(st->mr->detail_path, psprintf(INT64_FORMAT, id));
 		handles[i] = copernica_batch_add(batch, &reqs[i]);
 	}
-	for (i = 0; i < page->nitems; i++)
+	for (i = 0; i < n; i++)
 	{
 		CopernicaResponse *resp = copernica_batch_wait(batch, handles[i]);
 		ErrorContextCallback errcb;
@@ -1237,12 +1249,13 @@ read_details(MailingScanState *st, CopernicaPage *page)
 		error_context_stack = errcb.previous;
 		if (obj->values[0])
 		{
-			st->details[i] = pstrdup(obj->values[0]);
-			st->details_json[i] = obj->is_json[0];
+			st->details[first + i] = pstrdup(obj->values[0]);
+			st->details_json[first + i] = obj->is_json[0];
 		}
 		copernica_batch_forget(batch, handles[i]);
 	}
 	copernica_batch_end(batch);
+	st->details_read = first + n;
 	MemoryContextSwitchTo(old);
 }
 
@@ -1543,14 +1556,26 @@ start_fetch(MailingScanState *st)
 	MemoryContextSwitchTo(old);
 }
 
-/* A page arrived: count it, read its details, and hand it to the row loop. */
+/*
+ * A page arrived: count it, make room for its details (read as rows need
+ * them), and hand it to the row loop.
+ */
 static void
 take_page(MailingScanState *st, CopernicaPage *page)
 {
 	st->pages++;
 	st->delivered += page->nitems;
-	if (st->detail_column >= 0)
-		read_details(st, page);
+	if (st->detail_column >= 0 && page->nitems > 0 &&
+		!page->path_seen[st->detail_column])
+	{
+		st->details = MemoryContextAllocZero(st->loop.page_cxt,
+											 sizeof(char *) * page->nitems);
+		st->details_json = MemoryContextAllocZero(st->loop.page_cxt,
+												  sizeof(bool) * page->nitems);
+		st->details_read = 0;
+	}
+	else
+		st->details = NULL;
 	st->loop.page = page;
 	st->loop.next_item = 0;
 }
@@ -1805,8 +1830,19 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 	/* the single object's, where the listing's item lacks it */
 	if (value == NULL && col->is_detail && st->details)
 	{
-		value = st->details[st->loop.next_item - 1];
-		*is_json = st->details_json[st->loop.next_item - 1];
+		int			item = st->loop.next_item - 1;
+
+		if (item >= st->details_read)
+		{
+			/* a failed request names itself, not the row being converted */
+			CopernicaScanColumn *converting = st->loop.converting;
+
+			st->loop.converting = NULL;
+			read_details(st, item);
+			st->loop.converting = converting;
+		}
+		value = st->details[item];
+		*is_json = st->details_json[item];
 	}
 	if (value == NULL && col->role != KEY_NONE && col->role == key && st->part_value)
 	{
