@@ -298,7 +298,7 @@ SELECT (SELECT array_agg(id ORDER BY id) FROM clicks_tz
        AS same_rows;
 SET timezone = 'UTC';
 
--- bad input: an unknown emailing, a NULL key, a column that matches nothing
+-- bad input: an unknown emailing (no row), a NULL key, a column that matches nothing
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = 999;
 \! $EMUCTL clear-log
 SELECT count(*) FROM mail.publisher_clicks WHERE emailing = NULL::bigint;

@@ -61,7 +61,7 @@ SELECT g.id, count(c.id) FROM camp.publisher_testgroups g
 SELECT count(*) FROM camp.publisher_testgroup_clicks;
 SELECT count(*) FROM camp.publisher_testgroup_clicks WHERE testgroup > 1;
 \! $EMUCTL log --count
--- an unknown test group is Copernica's error
+-- an unknown test group is no row (33_unknown_keys)
 SELECT count(*) FROM camp.publisher_testgroup_clicks WHERE testgroup = 99;
 
 -- snapshots: one bare object per emailing
@@ -414,7 +414,7 @@ RESET plan_cache_mode;
 SELECT count(*) FROM camp.ms_template_body;
 SELECT count(*) FROM camp.publisher_destination_body WHERE type = 'html';
 \! $EMUCTL log --count
--- an unknown destination or template is Copernica's error, as elsewhere
+-- an unknown destination or template is no row, as elsewhere
 SELECT count(*) FROM camp.ms_destination_body WHERE destination = 1;
 SELECT count(*) FROM camp.ms_template_body WHERE template = 1 AND type = 'html';
 -- an error object with HTTP 200 is an error, not a body

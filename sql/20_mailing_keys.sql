@@ -103,8 +103,8 @@ SELECT emailing, count(*) FROM mk.dest_four GROUP BY 1 ORDER BY 1;
 \! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1281/statistics
 SELECT emailing FROM mk.publisher_statistics ORDER BY 1;
 -- any other error still raises: another message, a removal halfway
--- through a listing (its second page), an unknown emailing named by a
--- condition, an error answered with HTTP 200
+-- through a listing (its second page), an error answered with HTTP 200;
+-- an unknown emailing named by a condition is no row (33_unknown_keys)
 \! $EMUCTL answer 400 1 '{"error":{"message":"Invalid method"}}' --match /publisher/emailing/1282/destinations
 SELECT count(*) FROM mk.dest_one;
 \! $EMUCTL answer 400 1 '{"error":{"message":"No emailing with supplied ID"}}' --match /publisher/emailing/1282/destinations --after 1

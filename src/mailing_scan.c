@@ -1289,17 +1289,21 @@ part_query(MailingScanState *st, char *params)
 }
 
 /*
- * May a part's answer be HTTP 400 "No emailing with supplied ID", no row
- * (copernica_report_unless_missing tells it from other errors)?  An
- * emailing asked for by its id (id = X is no error when there is none),
- * and every emailing's listing: an emailing removed after the emailings
- * were read has no rows left.  Only on a listing's first page: a part gone
- * halfway through is an error.
+ * May a part's answer be HTTP 400 "No emailing with supplied ID" (or
+ * destination, test group, template, profile, subprofile), no row
+ * (copernica_report_unless_missing tells it from other errors)?  Every
+ * part read by a key: a condition on the key (emailing = X, a join's
+ * parameter, id = X of the emailings) that matches nothing is no row, as
+ * the same condition checked locally on a listing would give, whatever
+ * the plan.  And every emailing's listing: an emailing removed after the
+ * emailings were read has no rows left.  Not the account-wide listing,
+ * and only on a listing's first page: a part gone halfway through is an
+ * error.
  */
 static bool
 accept_missing(MailingScanState *st)
 {
-	return (st->mr->id_is_key && st->key == KEY_EMAILING) || st->key == KEY_NONE;
+	return st->key != NUM_KEYS;
 }
 
 /*

@@ -155,6 +155,25 @@ copernica_parse_answer(CopernicaRequest *req, CopernicaResponse *resp,
 }
 
 /*
+ * Is msg what Copernica answers for a mailing table's key (an emailing, a
+ * destination, a test group, a template, a subprofile) that is not there?
+ * Profiles ("No entity with supplied ID") are told apart by the caller.
+ */
+static bool
+mailing_key_unknown(const char *msg)
+{
+	static const char *const kinds[] = {
+		"emailing", "destination", "testgroup", "template", "subprofile"
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(kinds); i++)
+		if (pg_strcasecmp(msg, psprintf("No %s with supplied ID", kinds[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
  * A profile's subprofiles were asked for and Copernica answered 400.  On
  * the first page (or a count) that means the profile is unknown ("No
  * entity with supplied ID"), or it is of another database, whose
@@ -177,8 +196,8 @@ copernica_report_unless_missing(const CopernicaResource *res,
 	{
 		if (pg_strcasecmp(msg, "No entity with supplied ID") == 0)
 			return;
-		/* a mailing table's emailing (res NULL) that is not there */
-		if (res == NULL && pg_strcasecmp(msg, "No emailing with supplied ID") == 0 &&
+		/* a mailing table's key (res NULL) that is not there */
+		if (res == NULL && mailing_key_unknown(msg) &&
 			copernica_json_error_message(resp->body.data, resp->body.len) != NULL)
 			return;
 		if (pg_strcasecmp(msg, "No collection with given ID") == 0 &&
