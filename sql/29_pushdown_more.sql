@@ -217,3 +217,182 @@ SELECT shape, tab, n AS rows, once AS every_row_once, ceil(n / 50.0) AS pages,
        requests <= 1.1 * ceil(n / 50.0) + 2 * 4 AS within_bound
   FROM pm_costs ORDER BY tab, shape;
 
+--
+-- 3. A timestamp column (modified, a datetime field) compared with a
+-- timestamptz or a date known at scan start (now() - interval '1 day',
+-- current_date, a parameter, a stable function of one) is sent: a date as
+-- its midnight, exact; a timestamptz as the local time PostgreSQL reads the
+-- column in to compare them, the session's time zone's, widened by the
+-- change where the zone changes its UTC offset within two days (summer
+-- time), and rechecked: never exact, since the session's zone may change
+-- before a cached plan runs (so no LIMIT or count(*) is sent with it).
+--
+\! $EMUCTL reset demo
+SELECT copernica_forget_metadata();
+CREATE FOREIGN TABLE pm_demo (id bigint, email text, age integer, modified timestamp,
+                              lastvisit timestamp)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT explain_portable('VERBOSE, COSTS OFF',
+    'SELECT id FROM pm_demo WHERE modified > now() - interval ''1 day''');
+-- three profiles changed now: found with one request that asks only for them
+UPDATE pm_demo SET age = age + 1 WHERE id IN (3, 5, 8);
+\! $EMUCTL clear-log
+SELECT id FROM pm_demo WHERE modified > now() - interval '1 day' ORDER BY id;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles' | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}%20[0-9]{2}%3A[0-9]{2}%3A[0-9]{2}/(a day ago)/'
+-- a date is its midnight: exact, so a LIMIT and count(*) are sent with it
+SELECT explain_portable('VERBOSE, COSTS OFF',
+    'SELECT id FROM pm_demo WHERE modified >= DATE ''2020-05-01'' ORDER BY id LIMIT 2');
+\! $EMUCTL clear-log
+SELECT id FROM pm_demo WHERE modified >= DATE '2020-05-01' ORDER BY id LIMIT 2;
+SELECT count(*) FROM pm_demo WHERE modified < DATE '2020-05-01';
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles'
+-- a datetime field against current_date, a stable expression: sent as the
+-- date's midnight, rechecked (Copernica may count empty datetimes)
+SELECT explain_portable('COSTS OFF',
+    'SELECT count(*) FROM pm_demo WHERE lastvisit >= current_date - 20000');
+\! $EMUCTL clear-log
+SELECT count(*) FROM pm_demo WHERE lastvisit >= current_date - 20000;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles' | sed -E 's/lastvisit%3E%3D[0-9]{4}-[0-9]{2}-[0-9]{2}%2000%3A00%3A00/lastvisit%3E%3D(midnight)/'
+-- the local time in the session's zone: Amsterdam is two hours ahead in June
+SET timezone = 'Europe/Amsterdam';
+\! $EMUCTL clear-log
+SELECT count(*) FROM pm_demo WHERE modified > '2020-06-07 12:33:52+00'::timestamptz;
+SELECT count(*) FROM pm_demo WHERE modified >= '2020-06-07 12:33:52+00'::timestamptz;
+-- near the change to summer time (29 March 2020) a local time reads as
+-- either offset: the bound widens by the hour, and the rows are rechecked
+SELECT count(*) FROM pm_demo WHERE modified > '2020-03-27 13:14:49+00'::timestamptz;
+SELECT count(*) FROM pm_demo WHERE modified <= '2020-03-27 13:14:49+00'::timestamptz;
+SELECT count(*) FROM pm_demo WHERE modified = '2020-03-27 13:14:49+00'::timestamptz;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles'
+-- what is sent depends on the zone when the scan starts, not when planned
+PREPARE since(timestamptz) AS SELECT count(*) FROM pm_demo WHERE modified > $1;
+SET plan_cache_mode = force_generic_plan;
+SELECT explain_portable('VERBOSE, COSTS OFF', 'EXECUTE since(''2020-06-07 12:33:52+00'')');
+\! $EMUCTL clear-log
+EXECUTE since('2020-06-07 12:33:52+00');
+SET timezone = 'UTC';
+EXECUTE since('2020-06-07 12:33:52+00');
+SET timezone = 'America/New_York';
+EXECUTE since('2020-06-07 12:33:52+00');
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles'
+RESET plan_cache_mode;
+DEALLOCATE since;
+-- so does a constant's, in a plan cached under another zone: EXPLAIN
+-- writes the value as PostgreSQL does, not the local time of planning
+SET timezone = 'UTC';
+CREATE TEMP TABLE pm_demo_copy AS SELECT id, modified FROM pm_demo;
+PREPARE since_const AS SELECT count(*) FROM pm_demo
+ WHERE modified > '2020-06-07 12:33:52+00'::timestamptz;
+SELECT explain_portable('VERBOSE, COSTS OFF', 'EXECUTE since_const');
+SET timezone = 'America/New_York';
+SELECT explain_portable('VERBOSE, COSTS OFF', 'EXECUTE since_const');
+\! $EMUCTL clear-log
+EXECUTE since_const;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles'
+SELECT count(*) FROM pm_demo_copy WHERE modified > '2020-06-07 12:33:52+00'::timestamptz;
+DEALLOCATE since_const;
+-- a stable function of a parameter
+PREPARE since_days(int) AS SELECT count(*) FROM pm_demo
+ WHERE modified >= make_timestamptz(2020, 1, 1, 0, 0, 0) + make_interval(days => $1);
+SET plan_cache_mode = force_generic_plan;
+SELECT explain_portable('COSTS OFF', 'EXECUTE since_days(150)');
+\! $EMUCTL clear-log
+EXECUTE since_days(150);
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles'
+RESET plan_cache_mode;
+DEALLOCATE since_days;
+-- a cursor
+BEGIN;
+DECLARE recent CURSOR FOR SELECT id FROM pm_demo
+ WHERE modified > now() - interval '1 day' ORDER BY id;
+FETCH ALL FROM recent;
+COMMIT;
+-- a LATERAL lookup by ID: the outer row's timestamptz is sent with it
+CREATE TEMP TABLE seen (id bigint, since timestamptz);
+INSERT INTO seen VALUES (3, now() - interval '1 hour'), (4, now() - interval '1 hour'),
+                        (5, '2020-01-01 00:00+00');
+SELECT explain_portable('COSTS OFF',
+    'SELECT s.id, p.age FROM seen s, LATERAL (SELECT age FROM pm_demo p
+      WHERE p.id = s.id AND p.modified > s.since OFFSET 0) p');
+\! $EMUCTL clear-log
+SELECT s.id FROM seen s, LATERAL (SELECT age FROM pm_demo p
+  WHERE p.id = s.id AND p.modified > s.since OFFSET 0) p ORDER BY 1;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles' | sed -E 's/modified%3E(%3D)?[0-9]{4}-[0-9]{2}-[0-9]{2}%20[0-9]{2}%3A[0-9]{2}%3A[0-9]{2}/modified>(since)/' | sort
+-- an executor's parameter inside an expression (a LATERAL row's, a
+-- correlated subquery's, an initplan's): EXPLAIN, with ANALYZE too, says
+-- "(expression)", having no name for it outside the plan around it; NULL
+-- asks nothing, infinity sends no bound
+INSERT INTO seen VALUES (6, NULL), (7, 'infinity'), (8, '-infinity');
+SELECT explain_portable('VERBOSE, COSTS OFF',
+    'SELECT s.id, p.age FROM seen s, LATERAL (SELECT age FROM pm_demo p
+      WHERE p.id = s.id AND p.modified > s.since - interval ''1 hour'' OFFSET 0) p');
+-- (per-loop averages differ by version: the rows are compared below)
+SELECT regexp_replace(regexp_replace(x, 'rows=[0-9.]+ loops=6', 'rows=(average) loops=6'),
+                      'Removed by Filter: [0-9.]+', 'Removed by Filter: (average)')
+  FROM explain_portable('VERBOSE, COSTS OFF, ANALYZE, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+    'SELECT s.id, (SELECT count(*) FROM pm_demo p WHERE p.modified > s.since - interval ''1 day'')
+       FROM seen s') x WHERE x !~ 'Copernica Bytes';
+\! $EMUCTL clear-log
+SELECT s.id,
+       (SELECT count(*) FROM pm_demo p WHERE p.modified > s.since - interval '1 day') AS n,
+       (SELECT count(*) FROM pm_demo_copy p WHERE p.modified > s.since - interval '1 day') AS n_local
+  FROM seen s ORDER BY 1;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles' | sed -E 's/modified%3E(%3D)?[0-9]{4}-[0-9]{2}-[0-9]{2}%20[0-9]{2}%3A[0-9]{2}%3A[0-9]{2}/modified>(since - 1 day)/' | sort
+SELECT x FROM explain_portable('VERBOSE, COSTS OFF, ANALYZE, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+    'SELECT count(*) FROM pm_demo
+      WHERE modified > (SELECT max(since) FROM seen WHERE since < ''infinity'') - interval ''1 day''') x
+ WHERE x !~ 'Copernica Bytes';
+\! $EMUCTL clear-log
+SELECT (SELECT count(*) FROM pm_demo
+         WHERE modified > (SELECT max(since) FROM seen WHERE since < 'infinity') - interval '1 day') AS n,
+       (SELECT count(*) FROM pm_demo_copy
+         WHERE modified > (SELECT max(since) FROM seen WHERE since < 'infinity') - interval '1 day') AS n_local;
+\! $EMUCTL log | grep '^GET /v2/database/Customers/profiles' | sed -E 's/modified%3E(%3D)?[0-9]{4}-[0-9]{2}-[0-9]{2}%20[0-9]{2}%3A[0-9]{2}%3A[0-9]{2}/modified>(an hour ago - 1 day)/'
+-- every comparison in several zones, around each row's modified and the
+-- changes of offset: the rows are those PostgreSQL finds in a local copy,
+-- and each query sends its bound
+\! $EMUCTL reset demo
+CREATE TEMP TABLE demo_local AS SELECT modified FROM pm_demo;
+\! $EMUCTL clear-log
+DO $$
+DECLARE
+    zone text;
+    op text;
+    t timestamptz;
+    pushed bigint;
+    local bigint;
+    queries int := 0;
+    wrong int := 0;
+BEGIN
+    FOREACH zone IN ARRAY ARRAY['UTC', 'Europe/Amsterdam', 'America/New_York', 'Asia/Kathmandu'] LOOP
+        PERFORM set_config('timezone', zone, true);
+        FOR t IN SELECT DISTINCT x FROM (
+                   SELECT (modified AT TIME ZONE zone) + d AS x
+                     FROM demo_local m,
+                          unnest(ARRAY['0', '1 hour', '-1 hour', '0.5 s']::interval[]) d
+                   UNION ALL
+                   SELECT unnest(ARRAY['2020-03-29 00:30+00', '2020-03-29 01:00+00',
+                                       '2020-03-29 01:30+00', '2020-03-08 07:00+00',
+                                       '2020-10-25 00:30+00', '-infinity', 'infinity']::timestamptz[])) s
+        LOOP
+            FOREACH op IN ARRAY ARRAY['>', '>=', '<', '<=', '='] LOOP
+                EXECUTE format('SELECT count(*) FROM pm_demo WHERE modified %s $1', op)
+                   INTO pushed USING t;
+                EXECUTE format('SELECT count(*) FROM demo_local WHERE modified %s $1', op)
+                   INTO local USING t;
+                queries := queries + 1;
+                IF pushed <> local THEN
+                    wrong := wrong + 1;
+                    RAISE NOTICE 'zone %: modified % %: % rows, locally %', zone, op, t, pushed, local;
+                END IF;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    RAISE NOTICE '% comparisons, % wrong', queries, wrong;
+END $$;
+-- one request each; those not bounded: infinity, no time Copernica
+-- writes, and = near a change of offset, which no one bound can say
+\set n `$EMUCTL log | grep '^GET /v2/database/Customers/profiles' | grep -c 'modified%3'`
+\set all `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles'`
+SELECT :all AS requests, :n AS bounded;
+SET timezone = 'UTC';

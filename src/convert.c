@@ -467,6 +467,60 @@ copernica_timestamp_text(Datum timestamp, struct pg_tz *zone, char **text,
 	return COPERNICA_DATETIME_OK;
 }
 
+/*
+ * The local times in zone that a timestamptz bound stands for: ts plus the
+ * least (*lo) and the greatest (*hi) UTC offset the zone has within two
+ * days of ts, the way a local time in that zone is read as a timestamptz
+ * (by convert.c in Copernica's zone, by PostgreSQL in the session's).  The
+ * two are equal unless a change of offset (summer time) is near, where a
+ * local time may be read as either: then a bound widens by the change, and
+ * the local recheck does the rest.  false: not to be sent (infinite, or an
+ * unknown zone).
+ */
+bool
+copernica_local_range(TimestampTz ts, struct pg_tz *zone, Timestamp *lo,
+					  Timestamp *hi)
+{
+	pg_time_t	t,
+				end;
+	long int	min_off = 0,
+				max_off = 0;
+	int			i;
+
+	if (zone == NULL || TIMESTAMP_NOT_FINITE(ts))
+		return false;
+	t = ts / USECS_PER_SEC +
+		((pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) - 2) * SECS_PER_DAY;
+	end = t + 4 * SECS_PER_DAY;
+	for (i = 0; i < 64; i++)
+	{
+		long int	before,
+					after;
+		int			before_dst,
+					after_dst;
+		pg_time_t	boundary;
+		int			found = pg_next_dst_boundary(&t, &before, &before_dst, &boundary,
+												 &after, &after_dst, zone);
+
+		if (found < 0)
+			return false;
+		if (i == 0)
+			min_off = max_off = before;
+		min_off = Min(min_off, before);
+		max_off = Max(max_off, before);
+		if (found == 0 || boundary > end)
+			break;
+		min_off = Min(min_off, after);
+		max_off = Max(max_off, after);
+		t = boundary;
+	}
+	if (i == 64)
+		return false;
+	*lo = ts + (Timestamp) min_off * USECS_PER_SEC;
+	*hi = ts + (Timestamp) max_off * USECS_PER_SEC;
+	return true;
+}
+
 static char *
 format_timestamp(Datum ts, pg_tz *zone)
 {

@@ -25,11 +25,13 @@
 #include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "optimizer/clauses.h"
 #include "parser/parsetree.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 #include "copernica_fdw.h"
 
@@ -501,6 +503,22 @@ copernica_explain_value(Expr *value, bool quoted)
 }
 
 /*
+ * Does an expression hold what ruleutils cannot write without the plan
+ * around it: a column (an outer row's) or a parameter set by the executor
+ * (a correlated subquery's outer value)?  A query's own $n it writes.
+ */
+static bool
+has_unnamed(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN))
+		return true;
+	return expression_tree_walker(node, has_unnamed, context);
+}
+
+/*
  * A condition for EXPLAIN: a constant's written by the code that writes
  * the request (deparse.c), so it reads as sent whatever DateStyle says;
  * other values are named (see copernica_explain_value).
@@ -508,7 +526,14 @@ copernica_explain_value(Expr *value, bool quoted)
 static char *
 explain_condition(CopernicaPushedCond *cond)
 {
-	if (IsA(cond->value, Const) && !((Const *) cond->value)->constisnull)
+	/*
+	 * Not a timestamptz: its text is its local time in the zone the scan
+	 * starts in, which a cached plan's EXECUTE need not share.
+	 */
+	bool		zoned = exprType((Node *) cond->value) == TIMESTAMPTZOID;
+
+	if (IsA(cond->value, Const) && !((Const *) cond->value)->constisnull &&
+		!zoned)
 	{
 		Const	   *c = (Const *) cond->value;
 		bool		exact = true;
@@ -519,6 +544,16 @@ explain_condition(CopernicaPushedCond *cond)
 		if (text != NULL)
 			return text;
 	}
+
+	/*
+	 * An expression evaluated once at scan start (now() - '1 day', say):
+	 * written as PostgreSQL would, as postgres_fdw shows its $1.  Not one
+	 * with an outer row's columns, which have no names here.
+	 */
+	if ((zoned || !IsA(cond->value, Const)) && !IsA(cond->value, Param) &&
+		!has_unnamed((Node *) cond->value, NULL))
+		return psprintf("%s%s%s", cond->field, cond->op,
+						deparse_expression((Node *) cond->value, NIL, false, false));
 	return psprintf("%s%s%s", cond->field, cond->op,
 					copernica_explain_value(cond->value, false));
 }

@@ -13,6 +13,7 @@
 #define COPERNICA_FDW_H
 
 #include "common/jsonapi.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "foreign/fdwapi.h"
 #include "lib/stringinfo.h"
@@ -370,6 +371,8 @@ extern CopernicaDatetimeProblem copernica_timestamp_text(Datum timestamp,
 extern char *copernica_datum_to_value(CopernicaColumnType *ct, Datum value,
 									  bool isnull, const char *timezone);
 extern bool copernica_is_calendar_date(const char *value, bool with_time);
+extern bool copernica_local_range(TimestampTz ts, struct pg_tz *zone,
+								  Timestamp *lo, Timestamp *hi);
 
 /* ----------------------------------------------------------------
  * resource.c: what each kind of table means

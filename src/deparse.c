@@ -38,6 +38,7 @@
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "pgtime.h"
 
 #include "copernica_fdw.h"
 
@@ -48,7 +49,10 @@ typedef enum ValueFormat
 	FORMAT_TEXT,
 	FORMAT_LIKE,
 	FORMAT_DATE,
-	FORMAT_TIMESTAMP
+	FORMAT_TIMESTAMP,
+	FORMAT_TIMESTAMPTZ,			/* against a timestamp column: the session's
+								 * local time */
+	FORMAT_DATE_MIDNIGHT		/* against a timestamp column: its midnight */
 } ValueFormat;
 
 /* The integer types Copernica's integer fields and IDs compare with. */
@@ -111,6 +115,29 @@ is_scan_start_value(Expr *expr, RelOptInfo *baserel, CopernicaPlanInfo *info)
 	if (contain_volatile_functions((Node *) expr))
 		return false;
 	if (contain_subplans((Node *) expr))
+		return false;
+	return true;
+}
+
+/*
+ * How a value compared with a timestamp column (Copernica's local time, as
+ * it is) is sent, by its type: a timestamp as it is; a timestamptz as the
+ * local time PostgreSQL reads the column in to compare them, the session's
+ * time zone's; a date as its midnight, as PostgreSQL compares them.  Not
+ * <> nor LIKE.  false: stays local.
+ */
+static bool
+timestamp_value_format(Oid valtype, const char *op, int *format)
+{
+	if (strcmp(op, "!=") == 0 || strcmp(op, "=~") == 0)
+		return false;
+	if (valtype == TIMESTAMPOID)
+		*format = FORMAT_TIMESTAMP;
+	else if (valtype == TIMESTAMPTZOID)
+		*format = FORMAT_TIMESTAMPTZ;
+	else if (valtype == DATEOID)
+		*format = FORMAT_DATE_MIDNIGHT;
+	else
 		return false;
 	return true;
 }
@@ -193,13 +220,15 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 			return true;
 		}
 		if (strcmp(path.name, "modified") == 0 && coltype == TIMESTAMPOID &&
-			valtype == TIMESTAMPOID && strcmp(op, "!=") != 0 &&
-			strcmp(op, "=~") != 0)
+			timestamp_value_format(valtype, op, &cond->format))
 		{
-			/* exact unless a fraction of a second turns up at run time */
+			/*
+			 * Exact unless a fraction of a second turns up at run time; a
+			 * timestamptz's local time depends on the session's time zone,
+			 * which may change before the plan runs: never exact.
+			 */
 			cond->field = "modified";
-			cond->format = FORMAT_TIMESTAMP;
-			cond->exact = true;
+			cond->exact = cond->format != FORMAT_TIMESTAMPTZ;
 			return true;
 		}
 		if (strcmp(path.name, "profile") == 0 && is_profile_key(info) &&
@@ -274,13 +303,10 @@ classify_comparison(RelOptInfo *baserel, CopernicaPlanInfo *info,
 		cond->format = FORMAT_DATE;
 		return true;
 	}
-	if (coltype == TIMESTAMPOID && valtype == TIMESTAMPOID &&
+	if (coltype == TIMESTAMPOID &&
 		(strcmp(ftype, "datetime") == 0 || strcmp(ftype, "empty_datetime") == 0) &&
-		strcmp(op, "!=") != 0 && strcmp(op, "=~") != 0)
-	{
-		cond->format = FORMAT_TIMESTAMP;
+		timestamp_value_format(valtype, op, &cond->format))
 		return true;
-	}
 	return false;
 }
 
@@ -363,6 +389,33 @@ copernica_classify_clause(RelOptInfo *baserel, CopernicaPlanInfo *info,
 
 
 /*
+ * A timestamp as Copernica writes it, or NULL when it has no such text.
+ * Copernica keeps whole seconds: with a fraction, compare with the whole
+ * second below, *op widened to include it.
+ */
+static char *
+timestamp_value(Timestamp ts, const char **op)
+{
+	char	   *text;
+	int			year;
+	bool		fraction;
+
+	if (copernica_timestamp_text(TimestampGetDatum(ts), NULL, &text, &year,
+								 &fraction) != COPERNICA_DATETIME_OK)
+		return NULL;
+	if (fraction)
+	{
+		if (strcmp(*op, "<") == 0 || strcmp(*op, "<=") == 0)
+			*op = "<=";
+		else if (strcmp(*op, ">") == 0 || strcmp(*op, ">=") == 0)
+			*op = ">=";
+		else
+			return NULL;
+	}
+	return text;
+}
+
+/*
  * One condition's "field op value" text, or NULL when this value cannot be
  * sent as it is (then the condition stays local for this scan, which is
  * always safe, but no longer exact).  *op may be widened.
@@ -410,29 +463,40 @@ format_value(int format, Datum value, Oid valtype, const char **op)
 				return text;
 			}
 		case FORMAT_TIMESTAMP:
+			return timestamp_value(DatumGetTimestamp(value), op);
+		case FORMAT_TIMESTAMPTZ:
 			{
-				char	   *text;
-				int			year;
-				bool		fraction;
-
-				if (copernica_timestamp_text(value, NULL, &text, &year,
-											 &fraction) != COPERNICA_DATETIME_OK)
-					return NULL;
-
 				/*
-				 * Copernica keeps whole seconds: with a fraction, compare
-				 * with the whole second below, widened to include it.
+				 * PostgreSQL reads the column's local time in the session's
+				 * zone to compare: the value's local time there is the
+				 * bound.  Near a change of UTC offset a local time reads as
+				 * either offset: the bound widens to both.
 				 */
-				if (fraction)
+				bool		lower = strcmp(*op, ">") == 0 || strcmp(*op, ">=") == 0;
+				Timestamp	lo,
+							hi;
+
+				if (!copernica_local_range(DatumGetTimestampTz(value),
+										   session_timezone, &lo, &hi))
+					return NULL;
+				if (lo != hi)
 				{
-					if (strcmp(*op, "<") == 0 || strcmp(*op, "<=") == 0)
-						*op = "<=";
-					else if (strcmp(*op, ">") == 0 || strcmp(*op, ">=") == 0)
-						*op = ">=";
-					else
+					if (strcmp(*op, "==") == 0)
 						return NULL;
+					*op = lower ? ">=" : "<=";
 				}
-				return text;
+				return timestamp_value(lower ? lo : hi, op);
+			}
+		case FORMAT_DATE_MIDNIGHT:
+			{
+				DateADT		d = DatumGetDateADT(value);
+
+				/* a date's midnight, where a timestamp can hold it */
+				if (DATE_NOT_FINITE(d) ||
+					d < DATETIME_MIN_JULIAN - POSTGRES_EPOCH_JDATE ||
+					d >= TIMESTAMP_END_JULIAN - POSTGRES_EPOCH_JDATE)
+					return NULL;
+				return timestamp_value((Timestamp) d * USECS_PER_DAY, op);
 			}
 	}
 	return NULL;

@@ -288,59 +288,6 @@ format_time(Timestamp ts, int round, int64 shift, bool date_only)
 }
 
 /*
- * The local times, in the zone Copernica's datetimes are in, that a
- * timestamptz bound stands for: ts plus the least (*lo) and the greatest
- * (*hi) UTC offset the zone has within two days of ts, the way convert.c
- * reads them back.  The two are equal unless a change of offset (summer
- * time) is near, where a local time may be read as either: then a bound
- * widens by the change, and the local recheck does the rest.  false: not
- * to be sent (infinite, or an unknown zone).
- */
-static bool
-local_range(TimestampTz ts, const char *timezone, Timestamp *lo, Timestamp *hi)
-{
-	pg_tz	   *zone = pg_tzset(timezone);
-	pg_time_t	t,
-				end;
-	long int	min_off = 0,
-				max_off = 0;
-	int			i;
-
-	if (zone == NULL || TIMESTAMP_NOT_FINITE(ts))
-		return false;
-	t = ts / USECS_PER_SEC +
-		((pg_time_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) - 2) * SECS_PER_DAY;
-	end = t + 4 * SECS_PER_DAY;
-	for (i = 0; i < 64; i++)
-	{
-		long int	before,
-					after;
-		int			before_dst,
-					after_dst;
-		pg_time_t	boundary;
-		int			found = pg_next_dst_boundary(&t, &before, &before_dst, &boundary,
-												 &after, &after_dst, zone);
-
-		if (found < 0)
-			return false;
-		if (i == 0)
-			min_off = max_off = before;
-		min_off = Min(min_off, before);
-		max_off = Max(max_off, before);
-		if (found == 0 || boundary > end)
-			break;
-		min_off = Min(min_off, after);
-		max_off = Max(max_off, after);
-		t = boundary;
-	}
-	if (i == 64)
-		return false;
-	*lo = ts + (Timestamp) min_off * USECS_PER_SEC;
-	*hi = ts + (Timestamp) max_off * USECS_PER_SEC;
-	return true;
-}
-
-/*
  * Append "&fields%5B%5D=<expr>", URL-escaped as sent; unescaped (escape
  * false) it is written for reading, as EXPLAIN shows it.
  */
@@ -701,8 +648,9 @@ write_params(MailingScanState *st, CondValue *vals, bool escape, List **keys,
 
 					/* a timestamptz: Copernica's local time, maybe a range */
 					if (text == NULL && v->type == TIMESTAMPTZOID &&
-						!local_range(DatumGetTimestampTz(v->value), st->opts->timezone,
-									 &ts, &ts_hi))
+						!copernica_local_range(DatumGetTimestampTz(v->value),
+											   pg_tzset(st->opts->timezone),
+											   &ts, &ts_hi))
 						break;
 					if (style == TIME_FIELDS && ts != ts_hi)
 					{
