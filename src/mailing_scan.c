@@ -65,8 +65,7 @@ typedef struct MailingScanState
 	char	   *path_text;
 	int			flag_column;	/* the flag column's index in columns, or -1 */
 	int			emailing_path;	/* paths: the item's emailing, or -1 */
-	MemoryContext flag_cxt;		/* the open part's flag IDs and pages read
-								 * ahead */
+	MemoryContext flag_cxt;		/* the open part's flag IDs */
 	MemoryContext cache_cxt;	/* the statement's: flag_cache */
 	HTAB	   *flag_cache;		/* emailing -> FlagCacheEntry, for the
 								 * per-(sub)profile lookups */
@@ -106,7 +105,7 @@ typedef struct MailingScanState
 	int			nflag_ids;
 	int64		part_items;		/* items of the open part so far */
 	bool		part_check;		/* at its end, compare them with nflag_ids */
-	List	   *ahead;			/* pages read ahead, still to return */
+	bool	   *flags;			/* or, a (sub)profile's: per item of the page */
 	char	  **item;			/* the current item's values */
 
 	/*
@@ -763,7 +762,6 @@ start_scan(void *arg, ExprContext *econtext)
 	vals = palloc0(sizeof(CondValue) * Max(list_length(st->conds), 1));
 	st->parts = NIL;
 	st->part_open = false;
-	st->ahead = NIL;
 	st->flag_lookup = false;
 	MemoryContextReset(st->flag_cxt);
 	foreach(lc, st->value_states)
@@ -1024,74 +1022,41 @@ cached_flagged(MailingScanState *st, const char *emailing)
 }
 
 /*
- * A (sub)profile's listing, whose items lack the flag column and take no
- * parameter for it: read whole (one person's destinations), then the
- * flagged listings of the emailings its items name.  Its pages are
- * returned from st->ahead.
+ * The flag column of a (sub)profile's page, whose items lack it and whose
+ * listing takes no parameter for it: true for the items whose ID is in the
+ * flagged listing of the emailing the item names.  Each emailing's is read
+ * once a statement, as its first item comes; the (sub)profile's listing
+ * itself goes a page at a time like any other, so memory does not grow with
+ * it (a listing that never ends is a long scan, not an ever larger one).
  */
 static void
-read_ahead(MailingScanState *st)
+look_up_flags(MailingScanState *st, CopernicaPage *page)
 {
-	MemoryContext old = MemoryContextSwitchTo(st->flag_cxt);
+	MemoryContext old = MemoryContextSwitchTo(st->loop.page_cxt);
 	int			npaths = st->loop.npaths;
-	int			cap = 16,
-				n = 0;
-	char	  **emailings = palloc(sizeof(char *) * cap);
-	CopernicaPage *page;
-	List	   *sets;
-	ListCell   *lc;
-	int64		total = 0;
+	char	   *path = part_path(st, st->part_value, false);
+	int			i;
 
-	while ((page = copernica_next_page(st->pager, NULL, st->paths, npaths, -1,
-									   st->flag_cxt)) != NULL)
+	st->flags = palloc0(sizeof(bool) * Max(page->nitems, 1));
+	for (i = 0; i < page->nitems; i++)
 	{
-		int			i;
+		char	  **v = page->values + (size_t) i * npaths;
+		const char *e = v[st->emailing_path];
+		FlagCacheEntry *entry;
+		int64		emailing;
+		int64		id;
 
-		for (i = 0; i < page->nitems; i++)
-		{
-			const char *e = page->values[(size_t) i * npaths + st->emailing_path];
-			int64		id;
-
-			if (e == NULL || !copernica_parse_id(e, &id))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-						 errmsg("unexpected answer from Copernica"),
-						 errdetail("An item of %s names the emailing \"%s\".",
-								   part_path(st, st->part_value, false),
-								   e ? copernica_redact_excerpt(e, strlen(e)) : "(none)")));
-			if (n == cap)
-			{
-				cap *= 2;
-				emailings = repalloc_huge(emailings, sizeof(char *) * cap);
-			}
-			emailings[n++] = psprintf(INT64_FORMAT, id);
-		}
-		st->ahead = lappend(st->ahead, page);
-		st->pages++;
-		st->delivered += page->nitems;
+		if (e == NULL || !copernica_parse_id(e, &emailing))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("unexpected answer from Copernica"),
+					 errdetail("An item of %s names the emailing \"%s\".", path,
+							   e ? copernica_redact_excerpt(e, strlen(e)) : "(none)")));
+		entry = cached_flagged(st, psprintf(INT64_FORMAT, emailing));
+		id = item_id(v[st->loop.id_path], path);
+		st->flags[i] = bsearch(&id, entry->ids, entry->nids, sizeof(int64),
+							   int64_cmp) != NULL;
 	}
-	copernica_pager_end(st->pager);
-	st->pager = NULL;
-	st->part_open = false;
-
-	/* the union of its emailings' flagged IDs */
-	sets = NIL;
-	foreach(lc, unique_texts(emailings, n))
-	{
-		FlagCacheEntry *e = cached_flagged(st, lfirst(lc));
-
-		sets = lappend(sets, e);
-		total += e->nids;
-	}
-	st->flag_ids = palloc(sizeof(int64) * Max(total, 1));
-	foreach(lc, sets)
-	{
-		FlagCacheEntry *e = lfirst(lc);
-
-		memcpy(st->flag_ids + st->nflag_ids, e->ids, sizeof(int64) * e->nids);
-		st->nflag_ids += e->nids;
-	}
-	st->nflag_ids = sort_unique_ids(st->flag_ids, st->nflag_ids);
 	MemoryContextSwitchTo(old);
 }
 
@@ -1617,6 +1582,7 @@ next_page(void *arg)
 	MemoryContextReset(st->loop.page_cxt);
 	st->loop.page = NULL;
 	st->details = NULL;
+	st->flags = NULL;
 	for (;;)
 	{
 		CopernicaPage *page;
@@ -1629,14 +1595,6 @@ next_page(void *arg)
 				return true;
 			note_part_sizes(st);
 			return false;
-		}
-		/* the pages a (sub)profile's listing was read ahead into */
-		if (st->ahead != NIL)
-		{
-			st->loop.page = linitial(st->ahead);
-			st->ahead = list_delete_first(st->ahead);
-			st->loop.next_item = 0;
-			return true;
 		}
 		if (!st->part_open)
 		{
@@ -1686,8 +1644,6 @@ next_page(void *arg)
 					st->part_value == NULL ? listing_size(st, spec.path) : 0;
 				st->pager = copernica_pager_begin(st->conn, &st->stats, &spec);
 				MemoryContextSwitchTo(old);
-				if (st->flag_lookup && part_listing(st) != KEY_EMAILING)
-					read_ahead(st);
 				continue;
 			}
 			MemoryContextSwitchTo(old);
@@ -1733,6 +1689,8 @@ next_page(void *arg)
 			continue;
 		}
 		st->part_items += page->nitems;
+		if (st->flag_lookup && part_listing(st) != KEY_EMAILING)
+			look_up_flags(st, page);
 		take_page(st, page);
 		return true;
 	}
@@ -1802,7 +1760,12 @@ column_value(void *arg, int i, const char *value, bool *is_json)
 		*is_json = false;
 	}
 	/* what the flag's parameter selected, where the items do not say */
-	if (value == NULL && col->is_flag && st->flag_lookup)
+	if (value == NULL && col->is_flag && st->flag_lookup && st->flags)
+	{
+		value = st->flags[st->loop.next_item - 1] ? "true" : "false";
+		*is_json = false;
+	}
+	else if (value == NULL && col->is_flag && st->flag_lookup)
 	{
 		int64		id = item_id(st->item[st->loop.id_path],
 								 part_path(st, st->part_value, false));

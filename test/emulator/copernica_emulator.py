@@ -56,10 +56,11 @@ def token_forms(token):
     }
 
 
-def fill_answer(text, token):
+def fill_answer(text, token, start=0):
     for k, v in token_forms(token).items():
         text = text.replace(k, v)
-    return text
+    # the offset asked for: pages that are each the one asked for
+    return text.replace('{start}', str(start))
 
 
 def full_listing_page(query):
@@ -423,8 +424,10 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 resp = api_mod.Response(status, LOADBALANCER_HTML.encode(), 'text/html')
         elif answer is not None:
-            token = phpish.parse_str(query).get('access_token', '')
-            text = fill_answer(answer['body'], token if isinstance(token, str) else '')
+            params = phpish.parse_str(query)
+            token = params.get('access_token', '')
+            text = fill_answer(answer['body'], token if isinstance(token, str) else '',
+                               max(0, phpish.param_int(params, 'start', 0)))
             # {xff}: a byte that is never UTF-8, for damaged answers
             resp = api_mod.Response(answer['status'],
                                     text.encode('utf-8').replace(b'{xff}', b'\xff'),

@@ -1734,6 +1734,15 @@ class TestFaults(EmulatorTestCase):
         self.assertEqual(control('POST', 'faults', {'answer': {'status': 99, 'body': ''}})[0],
                          400)
 
+    def test_answer_fills_in_the_start_asked(self):
+        control('POST', 'faults', {'answer': {'status': 200, 'count': 2, 'match': '/profiles',
+                                              'body': '{"start":{start},"data":[]}'}})
+        try:
+            self.assertEqual(get('database/1/profiles').json()['start'], 0)
+            self.assertEqual(get('database/1/profiles', {'start': 1000}).json()['start'], 1000)
+        finally:
+            control('DELETE', 'faults')
+
     def test_answer_only_for_its_method(self):
         control('POST', 'faults', {'answer': {'status': 503, 'count': 1, 'method': 'POST',
                                               'body': '<html>Service Unavailable</html>',
