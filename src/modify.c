@@ -472,6 +472,7 @@ modify_state_create(EState *estate, ResultRelInfo *rinfo, CmdType operation,
 															 userid);
 
 		st->field_names = md->field_names;
+		st->field_md = md;
 		foreach(lc, st->target_attrs)
 		{
 			WriteColumn *col = &st->columns[lfirst_int(lc) - 1];

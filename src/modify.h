@@ -111,6 +111,7 @@ typedef struct CopernicaModifyState
 	bool		interests_known;	/* interests are written: their names */
 	List	   *interests;		/* the database's interests */
 	List	   *field_names;	/* the table's Copernica fields */
+	const CopernicaMetadata *field_md;	/* their types and choices */
 
 	int			ncolumns;
 	WriteColumn *columns;		/* every column of the table */
@@ -198,6 +199,8 @@ extern void copernica_modify_set_returned_id(CopernicaModifyState *st,
 /* modify_values.c */
 extern void copernica_field_limits_init(WriteColumn *col,
 										const CopernicaMetadata *md);
+extern char *copernica_fields_object_value(CopernicaModifyState *st,
+										   WriteColumn *col, Datum value);
 extern char *copernica_field_column_value(CopernicaModifyState *st,
 										  WriteColumn *col, Datum value,
 										  bool isnull);

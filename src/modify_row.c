@@ -327,7 +327,7 @@ build_body(CopernicaModifyState *st, TupleTableSlot *slot, char **parent)
 				break;
 			case ROLE_FIELDS_OBJECT:
 				if (!isnull)
-					fields_object = OutputFunctionCall(&col->type.output, value);
+					fields_object = copernica_fields_object_value(st, col, value);
 				break;
 			case ROLE_INTERESTS:
 				interests = interests_json(st, col, value, isnull);

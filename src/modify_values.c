@@ -20,6 +20,8 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
 
 #include "copernica_fdw.h"
 #include "modify.h"
@@ -284,20 +286,12 @@ check_date(CopernicaModifyState *st, WriteColumn *col, const char *text)
 }
 
 /*
- * The text a field column sends for value: as copernica_datum_to_value
- * writes it, checked against what the field can hold.  NULL is an empty
- * value, as ever.
+ * A field's value as text (not empty), checked against what the field can
+ * hold: the text to send.  value is the column's Datum, for a boolean.
  */
-char *
-copernica_field_column_value(CopernicaModifyState *st, WriteColumn *col,
-							 Datum value, bool isnull)
+static char *
+checked_value(CopernicaModifyState *st, WriteColumn *col, Datum value, char *text)
 {
-	char	   *text = copernica_datum_to_value(&col->type, value, isnull,
-												st->opts->timezone);
-
-	/* an empty value is how NULL is written: every field takes it */
-	if (isnull || text[0] == '\0')
-		return text;
 	switch (col->field_kind)
 	{
 		case FIELD_ANY:
@@ -318,4 +312,169 @@ copernica_field_column_value(CopernicaModifyState *st, WriteColumn *col,
 			break;
 	}
 	return text;
+}
+
+/*
+ * The text a field column sends for value: as copernica_datum_to_value
+ * writes it, checked against what the field can hold.  NULL is an empty
+ * value, as ever.
+ */
+char *
+copernica_field_column_value(CopernicaModifyState *st, WriteColumn *col,
+							 Datum value, bool isnull)
+{
+	char	   *text = copernica_datum_to_value(&col->type, value, isnull,
+												st->opts->timezone);
+
+	/* an empty value is how NULL is written: every field takes it */
+	if (isnull || text[0] == '\0')
+		return text;
+	return checked_value(st, col, value, text);
+}
+
+/*
+ * One member of the object a "fields" column writes, checked as a field
+ * column over the same field would be (the column is named, and the field):
+ * a string or number as its text, true and false as a boolean column writes
+ * them (1 and 0, or over a select field the choice that reads as the
+ * value), null as the empty value that NULL is.  An object or an array is
+ * no field's value: Copernica would store its text, or nothing.
+ */
+static char *
+object_member_value(CopernicaModifyState *st, WriteColumn *objcol,
+					const char *field, JsonbValue *v)
+{
+	WriteColumn fc;
+	Datum		value = (Datum) 0;
+	char	   *text;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.colname = objcol->colname;
+	fc.name = (char *) field;
+	fc.role = ROLE_FIELD;
+	fc.type.kind = COPERNICA_TYPE_TEXT;
+	switch (v->type)
+	{
+		case jbvNull:
+			return "";
+		case jbvString:
+			text = pnstrdup(v->val.string.val, v->val.string.len);
+			break;
+		case jbvNumeric:
+			text = DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+			break;
+		case jbvBool:
+			fc.type.kind = COPERNICA_TYPE_BOOL;
+			value = BoolGetDatum(v->val.boolean);
+			text = v->val.boolean ? "1" : "0";
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+					 errmsg("value of Copernica field \"%s\" in column \"%s\" is a JSON %s",
+							copernica_redact_name(field), objcol->colname,
+							v->type == jbvBinary &&
+							JsonContainerIsObject(v->val.binary.data) ? "object" : "array"),
+					 errdetail("A field holds one value: write a string, a number, a boolean or null.")));
+			return NULL;
+	}
+	if (text[0] == '\0')
+		return text;
+	copernica_field_limits_init(&fc, st->field_md);
+	/* no date: the error shows the value as given */
+	if (v->type == jbvBool &&
+		(fc.field_kind == FIELD_DATE || fc.field_kind == FIELD_DATETIME))
+		text = v->val.boolean ? "true" : "false";
+	return checked_value(st, &fc, value, text);
+}
+
+/* The field a key of the "fields" object names, as Copernica spells it. */
+static const char *
+object_field(CopernicaModifyState *st, WriteColumn *col, const char *key)
+{
+	CopernicaNameList names;
+	ListCell   *lc;
+
+	foreach(lc, st->field_names)
+		if (pg_strcasecmp(lfirst(lc), key) == 0)
+			return lfirst(lc);
+
+	copernica_name_list_init(&names);
+	foreach(lc, st->field_names)
+		copernica_name_list_add(&names, lfirst(lc));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+			 errmsg("key \"%s\" of column \"%s\" matches no Copernica field",
+					copernica_redact_name(key), col->colname),
+			 names.count ? errdetail("The fields are: %s.", copernica_name_list_text(&names))
+			 : errdetail("There are no fields."),
+			 errhint("Copernica would ignore it, and the value would not be written.")));
+	return NULL;
+}
+
+/*
+ * The object a json or jsonb "fields" column writes, as JSON: each member's
+ * value checked as a field column's would be, before the row's request, so
+ * that one bad value writes nothing of the row.  Keys are matched to the
+ * fields case-insensitively, as columns are; two keys for one field (which
+ * jsonb keeps apart when they differ in case) are an error, since Copernica
+ * would store one of them.  Of a json value's keys given twice exactly, the
+ * last counts, as in jsonb and in Copernica.
+ */
+char *
+copernica_fields_object_value(CopernicaModifyState *st, WriteColumn *col, Datum value)
+{
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	StringInfoData buf;
+	List	   *seen = NIL;
+	const char *field = NULL;
+
+	if (col->type.kind == COPERNICA_TYPE_JSONB)
+		jb = DatumGetJsonbP(value);
+	else
+		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+												CStringGetDatum(OutputFunctionCall(&col->type.output,
+																				   value))));
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("column \"%s\" must hold a JSON object of Copernica fields and their values",
+						col->colname),
+				 errdetail("It holds a JSON %s.",
+						   JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array")));
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			char	   *key = pnstrdup(v.val.string.val, v.val.string.len);
+
+			field = object_field(st, col, key);
+			if (list_member_ptr(seen, field))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" gives Copernica field \"%s\" more than one value",
+								col->colname, copernica_redact_name(field)),
+						 errdetail("Its keys differ only in case; Copernica would store one of the values.")));
+			seen = lappend(seen, (void *) field);
+		}
+		else if (tok == WJB_VALUE)
+		{
+			if (buf.len > 1)
+				appendStringInfoChar(&buf, ',');
+			copernica_json_append_string(&buf, field);
+			appendStringInfoChar(&buf, ':');
+			copernica_json_append_string(&buf,
+										 object_member_value(st, col, field, &v));
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
