@@ -396,3 +396,125 @@ END $$;
 \set all `$EMUCTL log | grep -c '^GET /v2/database/Customers/profiles'`
 SELECT :all AS requests, :n AS bounded;
 SET timezone = 'UTC';
+
+--
+-- 4. key IN (outer.a, outer.b) on a mailing table: PostgreSQL keeps an IN
+-- list of columns apart from its arrays, as key = a OR key = b, which is
+-- read as key = ANY(ARRAY[a, b]): a parameterized path that reads each
+-- key's listing per outer row (each value once, NULLs left out), as a
+-- plain key = outer.a does.
+--
+\! $EMUCTL reset demo
+CREATE SCHEMA pm_mail;
+IMPORT FOREIGN SCHEMA "_mailings"
+    LIMIT TO (publisher_destinations, publisher_clicks, publisher_destination_statistics)
+    FROM SERVER copernica INTO pm_mail;
+CREATE TEMP TABLE pairs (a bigint, b bigint);
+INSERT INTO pairs VALUES (1281, 1290), (1282, 1282), (1290, NULL);
+ANALYZE pairs;
+-- local copies, read whole (every emailing's listing)
+CREATE TEMP TABLE dest_local AS SELECT * FROM pm_mail.publisher_destinations;
+CREATE TEMP TABLE clicks_local AS SELECT * FROM pm_mail.publisher_clicks;
+-- (and what they taught of the listings' sizes forgotten: each plan below
+-- is the one made knowing nothing of them)
+SELECT copernica_forget_metadata();
+SELECT explain_portable('VERBOSE, COSTS OFF',
+    'SELECT p.a, d.id FROM pairs p JOIN pm_mail.publisher_destinations d ON d.emailing IN (p.a, p.b)');
+\! $EMUCTL clear-log
+SELECT p.a, p.b, count(d.id) FROM pairs p
+  JOIN pm_mail.publisher_destinations d ON d.emailing IN (p.a, p.b) GROUP BY 1, 2 ORDER BY 1;
+-- one request per key of each outer row: 1281 and 1290, 1282 once, 1290
+-- (sorted: a row's keys are asked for at once)
+\! $EMUCTL log | grep '^GET /v2/publisher/emailing/' | sort
+-- the same rows as the local copy's
+SELECT (SELECT array_agg((p.a, p.b, d.id)::text ORDER BY (p.a, p.b, d.id)::text)
+          FROM pairs p JOIN pm_mail.publisher_destinations d ON d.emailing IN (p.a, p.b))
+     = (SELECT array_agg((p.a, p.b, d.id)::text ORDER BY (p.a, p.b, d.id)::text)
+          FROM pairs p JOIN dest_local d ON d.emailing IN (p.a, p.b)) AS same_rows,
+       (SELECT count(*) FROM pairs p JOIN dest_local d ON d.emailing IN (p.a, p.b)) AS local_rows;
+-- and as each key's listing read alone
+SELECT (SELECT count(*) FROM pm_mail.publisher_destinations WHERE emailing IN (1281, 1290)) AS a1281_1290,
+       (SELECT count(*) FROM pm_mail.publisher_destinations WHERE emailing = 1282) AS a1282,
+       (SELECT count(*) FROM pm_mail.publisher_destinations WHERE emailing = 1290) AS a1290;
+-- LATERAL, pulled up into the join: the same path
+SELECT explain_portable('COSTS OFF',
+    'SELECT p.a, c.id FROM pairs p, LATERAL (SELECT id FROM pm_mail.publisher_clicks c
+      WHERE c.emailing IN (p.a, p.b)) c');
+\! $EMUCTL clear-log
+SELECT p.a, count(c.id) FROM pairs p, LATERAL (SELECT id FROM pm_mail.publisher_clicks c
+  WHERE c.emailing IN (p.a, p.b)) c GROUP BY 1 ORDER BY 1;
+\! $EMUCTL log | grep -c '^GET /v2/publisher/emailing/'
+SELECT p.a, count(c.id) FROM pairs p, LATERAL (SELECT id FROM clicks_local c
+  WHERE c.emailing IN (p.a, p.b)) c GROUP BY 1 ORDER BY 1;
+-- (not pulled up, its IN list of the outer row's values is an array of
+-- parameters, which was sent already)
+SELECT explain_portable('COSTS OFF',
+    'SELECT p.a, c.n FROM pairs p, LATERAL (SELECT count(*) AS n FROM pm_mail.publisher_clicks c
+      WHERE c.emailing IN (p.a, p.b)) c');
+-- a resource that needs its key (a message's statistics) can now be
+-- joined this way; it was an error, the key missing
+CREATE TEMP TABLE two_messages AS
+SELECT min(internal) AS a, max(internal) AS b FROM pm_mail.publisher_destinations WHERE emailing = 1281;
+ANALYZE two_messages;
+SELECT explain_portable('COSTS OFF',
+    'SELECT s.destination FROM two_messages m
+       JOIN pm_mail.publisher_destination_statistics s ON s.destination IN (m.a, m.b)');
+\! $EMUCTL clear-log
+SELECT count(*) FROM two_messages m
+  JOIN pm_mail.publisher_destination_statistics s ON s.destination IN (m.a, m.b);
+\! $EMUCTL log | grep -c '^GET /v2/publisher/destination/'
+-- the same rows as each message's statistics read alone
+SELECT (SELECT array_agg(s::text ORDER BY s::text) FROM two_messages m
+          JOIN pm_mail.publisher_destination_statistics s ON s.destination IN (m.a, m.b))
+     = (SELECT array_agg(s::text ORDER BY s::text) FROM two_messages m,
+          LATERAL (SELECT * FROM pm_mail.publisher_destination_statistics WHERE destination = m.a
+                   UNION ALL
+                   SELECT * FROM pm_mail.publisher_destination_statistics WHERE destination = m.b) s)
+       AS same_rows;
+-- a cursor over the join
+BEGIN;
+DECLARE pair_cur CURSOR FOR SELECT p.a, d.id FROM pairs p
+  JOIN pm_mail.publisher_destinations d ON d.emailing IN (p.a, p.b) ORDER BY 1, 2;
+FETCH 2 FROM pair_cur;
+COMMIT;
+SELECT p.a, d.id FROM pairs p JOIN dest_local d ON d.emailing IN (p.a, p.b) ORDER BY 1, 2 LIMIT 2;
+-- a prepared statement's IN ($1, $2) is an array already: custom and
+-- generic plans read each key's listing
+PREPARE two_keys(bigint, bigint) AS
+  SELECT count(*) FROM pm_mail.publisher_clicks WHERE emailing IN ($1, $2);
+SET plan_cache_mode = force_generic_plan;
+SELECT explain_portable('COSTS OFF', 'EXECUTE two_keys(1281, 1290)');
+\! $EMUCTL clear-log
+EXECUTE two_keys(1281, 1290);
+\! $EMUCTL log | grep '^GET /v2/publisher/emailing/' | sort
+SET plan_cache_mode = force_custom_plan;
+SELECT explain_portable('COSTS OFF', 'EXECUTE two_keys(1281, 1290)');
+\! $EMUCTL clear-log
+EXECUTE two_keys(1281, 1290);
+\! $EMUCTL log | grep '^GET /v2/publisher/emailing/' | sort
+RESET plan_cache_mode;
+DEALLOCATE two_keys;
+-- constants written as OR likewise: those two listings, not every emailing's
+\! $EMUCTL clear-log
+SELECT count(*) FROM pm_mail.publisher_clicks WHERE emailing = 1281 OR emailing = 1290;
+\! $EMUCTL log | grep '^GET /v2/publisher/' | sort
+SELECT count(*) FROM clicks_local WHERE emailing = 1281 OR emailing = 1290;
+-- written the other way round, with integers of another type
+CREATE TEMP TABLE pairs4 (a int, b int);
+INSERT INTO pairs4 VALUES (1281, 1290);
+ANALYZE pairs4;
+SELECT explain_portable('COSTS OFF',
+    'SELECT count(*) FROM pairs4 p JOIN pm_mail.publisher_destinations d
+       ON p.a = d.emailing OR d.emailing = p.b');
+\! $EMUCTL clear-log
+SELECT count(*) FROM pairs4 p JOIN pm_mail.publisher_destinations d
+  ON p.a = d.emailing OR d.emailing = p.b;
+\! $EMUCTL log | grep '^GET /v2/publisher/emailing/' | sort
+SELECT count(*) FROM pairs4 p JOIN dest_local d ON p.a = d.emailing OR d.emailing = p.b;
+-- values of two types, or another column: a local filter
+SELECT explain_portable('COSTS OFF',
+    'SELECT count(*) FROM pairs p JOIN pairs4 q ON q.a = p.a
+       JOIN pm_mail.publisher_destinations d ON d.emailing = p.a OR d.emailing = q.b');
+SELECT explain_portable('COSTS OFF',
+    'SELECT count(*) FROM pairs p JOIN pm_mail.publisher_destinations d
+       ON d.emailing = p.a OR d.profile = p.b');

@@ -499,6 +499,24 @@ copernica_explain_value(Expr *value, bool quoted)
 		return psprintf("$%d", ((Param *) value)->paramid);
 	if (IsA(value, Var) || IsA(value, PlaceHolderVar))
 		return pstrdup("(outer row's value)");
+	if (IsA(value, ArrayExpr) && ((ArrayExpr *) value)->elements != NIL)
+	{
+		/* IN ($1, $2), or key IN (outer.a, outer.b) made an array */
+		StringInfoData buf;
+		bool		outer = true;
+		ListCell   *lc;
+
+		initStringInfo(&buf);
+		foreach(lc, ((ArrayExpr *) value)->elements)
+		{
+			outer &= IsA(lfirst(lc), Var) || IsA(lfirst(lc), PlaceHolderVar);
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
+							 copernica_explain_value(lfirst(lc), quoted));
+		}
+		if (outer)
+			return pstrdup("(outer row's values)");
+		return psprintf("ARRAY[%s]", buf.data);
+	}
 	return pstrdup("(expression)");
 }
 

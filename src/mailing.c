@@ -79,6 +79,10 @@
 #define ROWS_PER_KEY			1000.0
 #define ROWS_PER_PROFILE		10.0
 #define EMAILINGS_GUESS			100.0
+
+/* Keys in a list known only at run time (key IN (outer.a, ...)), a guess. */
+#define KEYS_PER_LIST			2.0
+
 /* requests charged for a scan that lacks the key its resource requires */
 #define MAILING_UNKEYED_REQUESTS	1.0e8
 
@@ -138,6 +142,79 @@ single_objects_serve(MailingRelInfo *info, Expr *value, bool is_list)
 	return true;
 }
 
+/*
+ * key = a OR key = b OR ...: what key IN (a, b) becomes where a or b holds
+ * a Var (an outer row's column: PostgreSQL keeps such IN lists apart from
+ * its arrays), as key = ANY(ARRAY[a, b]), built here: the same column of
+ * this table each time, the built-in =, values of one type known at scan
+ * start.  NULL when the clause is anything else.
+ */
+static ScalarArrayOpExpr *
+or_as_any(RelOptInfo *baserel, BoolExpr *or)
+{
+	ScalarArrayOpExpr *saop;
+	ArrayExpr  *array;
+	Var		   *var = NULL;
+	Oid			opno = InvalidOid;
+	Oid			elemtype = InvalidOid;
+	Oid			collid = InvalidOid;
+	List	   *values = NIL;
+	ListCell   *lc;
+
+	if (or->boolop != OR_EXPR)
+		return NULL;
+	foreach(lc, or->args)
+	{
+		OpExpr	   *o = lfirst(lc);
+		Expr	   *left,
+				   *right;
+		Oid			op;
+
+		if (!IsA(o, OpExpr) || list_length(o->args) != 2)
+			return NULL;
+		left = linitial(o->args);
+		right = lsecond(o->args);
+		op = o->opno;
+		if (IsA(right, Var) && ((Var *) right)->varno == baserel->relid &&
+			!(IsA(left, Var) && ((Var *) left)->varno == baserel->relid))
+		{
+			/* value = key: key = value with the commutator */
+			Expr	   *swap = left;
+
+			left = right;
+			right = swap;
+			op = get_commutator(op);
+		}
+		if (!IsA(left, Var) || ((Var *) left)->varno != baserel->relid ||
+			!OidIsValid(op) || (var != NULL && !equal(left, var)) ||
+			(OidIsValid(opno) && op != opno) ||
+			(OidIsValid(elemtype) && exprType((Node *) right) != elemtype))
+			return NULL;
+		var = (Var *) left;
+		opno = op;
+		collid = o->inputcollid;
+		elemtype = exprType((Node *) right);
+		values = lappend(values, right);
+	}
+	if (var == NULL || !OidIsValid(get_array_type(elemtype)))
+		return NULL;
+	array = makeNode(ArrayExpr);
+	array->array_typeid = get_array_type(elemtype);
+	array->array_collid = exprCollation(linitial(values));
+	array->element_typeid = elemtype;
+	array->elements = values;
+	array->multidims = false;
+	array->location = -1;
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = opno;
+	saop->opfuncid = get_opcode(opno);
+	saop->useOr = true;
+	saop->inputcollid = collid;
+	saop->args = list_make2(var, array);
+	saop->location = -1;
+	return saop;
+}
+
 static bool
 classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *cond)
 {
@@ -150,6 +227,7 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 	MailingColumn col;
 	Form_pg_attribute attr;
 	bool		is_list = false;
+	ScalarArrayOpExpr *any = NULL;
 
 	/* the flag column alone (what "= true" becomes), or IS TRUE */
 	if (IsA(clause, Var) ||
@@ -194,9 +272,11 @@ classify(RelOptInfo *baserel, MailingRelInfo *info, Expr *clause, MailingCond *c
 		else
 			return false;
 	}
-	else if (IsA(clause, ScalarArrayOpExpr))
+	else if (IsA(clause, ScalarArrayOpExpr) ||
+			 (IsA(clause, BoolExpr) &&
+			  (any = or_as_any(baserel, (BoolExpr *) clause)) != NULL))
 	{
-		ScalarArrayOpExpr *s = (ScalarArrayOpExpr *) clause;
+		ScalarArrayOpExpr *s = any ? any : (ScalarArrayOpExpr *) clause;
 
 		opno = s->opno;
 		op = get_opname(opno);
@@ -438,21 +518,27 @@ add_key_path(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 	MailingCond cond;
 	ParamPathInfo *ppi;
 	double		fetched;
+	double		keys = 1;
 	bool		bare;
 
-	if (!classify(baserel, info, rinfo->clause, &cond) || cond.role != COND_KEY)
+	if (!classify(baserel, info, rinfo->clause, &cond) ||
+		(cond.role != COND_KEY && cond.role != COND_KEY_LIST))
 		return;
+	/* key IN (outer.a, outer.b): each key's listing in turn */
+	if (cond.role == COND_KEY_LIST)
+		keys = IsA(cond.value, ArrayExpr) ?
+			list_length(((ArrayExpr *) cond.value)->elements) : KEYS_PER_LIST;
 	ppi = get_baserel_parampathinfo(root, baserel, outer);
 	/* an emailing's own object: its one request, no listing's pages */
 	bare = cond.key == KEY_EMAILING && info->mr->id_is_key;
-	fetched = cond.key == KEY_EMAILING ? rows_per_key(info, KEY_EMAILING) :
-		ROWS_PER_PROFILE;
+	fetched = keys * (cond.key == KEY_EMAILING ? rows_per_key(info, KEY_EMAILING) :
+					  ROWS_PER_PROFILE);
 	add_path(baserel, (Path *)
 			 copernica_create_foreignscan_path(root, baserel, NULL, Min(ppi->ppi_rows, fetched),
 											   MAILING_REQUEST_COST * seq_page_cost,
 											   mailing_cost(info, fetched,
-															bare ? 0 :
-															1 + (info->detail_used ? fetched : 0)),
+															bare ? keys - 1 :
+															keys + (info->detail_used ? fetched : 0)),
 											   NIL, outer, NULL, NIL));
 }
 
