@@ -171,3 +171,34 @@ SELECT count(*) > 0 AS some, count("parent-type") > 0 AS typed FROM ac.vws;
 CREATE FOREIGN TABLE ac.vws_typo (id bigint, parent_type text)
     SERVER copernica OPTIONS (resource 'views', database 'Customers');
 SELECT * FROM ac.vws_typo;
+
+-- A profile holds every field of its database (copernica-api-v2.md 5.1):
+-- an item that lacks a field a column reads, or has no "fields" object,
+-- is an unexpected answer naming the profile, with the request; never a
+-- column mismatch listing that item's keys (the definitions planning read
+-- list the field), nor a NULL when other items have the field
+CREATE FOREIGN TABLE ac.people (id bigint, email text)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT count(*) AS read FROM ac.people WHERE id = 5;
+-- the only item lacks it: the hint tells of a field removed since
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"5","fields":{"firstname":"x"}}]}' --match Customers/profiles
+SELECT id, email FROM ac.people WHERE id = 5;
+-- no "fields", or a string there
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"5"}]}' --match Customers/profiles
+SELECT id, email FROM ac.people WHERE id = 5;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"5","fields":"str"}]}' --match Customers/profiles
+SELECT id, email FROM ac.people WHERE id = 5;
+-- the second of two lacks it, the first has it: not a NULL for 6
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":2,"data":[{"ID":"5","fields":{"email":"a@b.c"}},{"ID":"6","fields":{"firstname":"y"}}]}' --match Customers/profiles
+SELECT id, email FROM ac.people WHERE id <= 6;
+-- a null value is a value there (NULL), not a missing field
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"5","fields":{"email":null}}]}' --match Customers/profiles
+SELECT id, email IS NULL AS null_email FROM ac.people WHERE id = 5;
+-- an empty "fields" object
+\! $EMUCTL answer 200 1 '{"start":0,"limit":1000,"count":1,"data":[{"ID":"5","fields":{}}]}' --match Customers/profiles
+SELECT id, email FROM ac.people WHERE id = 5;
+\! $EMUCTL clear-faults
+-- a column whose field the definitions do not list is still that error
+CREATE FOREIGN TABLE ac.people_typo (id bigint, emial text)
+    SERVER copernica OPTIONS (database 'Customers');
+SELECT id, emial FROM ac.people_typo WHERE id = 5;

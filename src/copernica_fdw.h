@@ -236,7 +236,13 @@ typedef struct CopernicaPage
 	bool	   *is_json;		/* like values: true where the value is a JSON
 								 * object or array, false for a string */
 	bool	   *path_seen;		/* per path: present in at least one item */
-	List	   *field_names;	/* names in the first item's "fields" object */
+	/*
+	 * The first item that lacks a field a path names (-1: none), that path,
+	 * and whether the item had no "fields" object at all.
+	 */
+	int			lacking_item;
+	int			lacking_path;
+	bool		lacking_fields;
 	const char *body;			/* parsed in place: the body's bytes, where */
 	const char *body_end;		/* its strings are (copernica_page_text_datum) */
 } CopernicaPage;

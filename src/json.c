@@ -146,6 +146,9 @@ typedef struct PageParseState
 	KeyCache	field_keys;
 	ValueCapture item_value;
 	ValueCapture field_value;
+	const CopernicaValuePath *paths;
+	bool	   *item_seen;		/* per path: present in the current item */
+	bool		item_has_fields;	/* it has a "fields" object */
 } PageParseState;
 
 #define unexpected_answer(...) \
@@ -685,6 +688,8 @@ begin_item(PageParseState *st)
 	page->nitems++;
 	st->in_item = true;
 	st->in_fields = false;
+	st->item_has_fields = false;
+	memset(st->item_seen, 0, sizeof(bool) * Max(page->npaths, 1));
 	st->item_keys.next = 0;
 	st->item_value.targets = NULL;
 	st->field_value.targets = NULL;
@@ -745,6 +750,7 @@ capture_end(PageParseState *st, ValueCapture *cap, bool isnull)
 		st->row[target] = value;
 		st->row_is_json[target] = is_json;
 		st->page->path_seen[target] = true;
+		st->item_seen[target] = true;
 	}
 	cap->targets = NULL;
 	cap->scalar = NULL;
@@ -881,6 +887,28 @@ page_object_start(void *state)
 	JSON_ACTION_DONE;
 }
 
+/*
+ * An item has ended: note it if it is the page's first to lack a field a
+ * path names (the caller decides whether that is an error).
+ */
+static void
+note_lacking_field(PageParseState *st)
+{
+	CopernicaPage *page = st->page;
+	int			p;
+
+	if (page->lacking_item >= 0)
+		return;
+	for (p = 0; p < page->npaths; p++)
+		if (st->paths[p].source == COPERNICA_SRC_FIELD && !st->item_seen[p])
+		{
+			page->lacking_item = page->nitems - 1;
+			page->lacking_path = p;
+			page->lacking_fields = !st->item_has_fields;
+			return;
+		}
+}
+
 static JSON_ACTION
 page_object_end(void *state)
 {
@@ -888,7 +916,10 @@ page_object_end(void *state)
 
 	/* objects nested in an item end at deeper levels */
 	if (st->in_item && st->lex->lex_level == st->item_level)
+	{
 		st->in_item = false;
+		note_lacking_field(st);
+	}
 
 	JSON_ACTION_DONE;
 }
@@ -963,6 +994,7 @@ page_field_start(void *state, char *fname, bool isnull)
 		if (kt->is_fields && lex->token_type == JSON_TOKEN_OBJECT_START)
 		{
 			st->in_fields = true;
+			st->item_has_fields = true;
 			st->field_keys.next = 0;
 		}
 		if (kt->ntargets > 0)
@@ -970,16 +1002,10 @@ page_field_start(void *state, char *fname, bool isnull)
 	}
 	else if (level == st->item_level + 2 && st->in_fields)
 	{
-		/* only the first item's names, for errors listing the fields */
-		bool		first = (st->page->nitems == 1);
-
 		if (st->raw)
-			kt = lookup_raw_key(st, &st->field_keys, true,
-								first ? &fname : NULL);
+			kt = lookup_raw_key(st, &st->field_keys, true, NULL);
 		else
 			kt = lookup_key(st, &st->field_keys, fname, true);
-		if (first)
-			st->page->field_names = lappend(st->page->field_names, fname);
 		if (kt != NULL)
 			capture_begin(st, &st->field_value, kt);
 	}
@@ -1163,9 +1189,12 @@ parse_page(char *body, size_t len, bool envelope,
 	page->has_envelope = envelope;
 	page->npaths = npaths;
 	page->path_seen = palloc0(sizeof(bool) * Max(npaths, 1));
+	page->lacking_item = -1;
 
 	memset(&st, 0, sizeof(st));
 	st.page = page;
+	st.paths = paths;
+	st.item_seen = palloc0(sizeof(bool) * Max(npaths, 1));
 	st.envelope = envelope;
 	st.item_level = envelope ? 2 : 0;
 	key_table_build(&st.keys, paths, npaths);

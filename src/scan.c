@@ -47,7 +47,6 @@ typedef struct CopernicaScanState
 	/* what each item gives: loop.npaths, one per column, then ID */
 	CopernicaValuePath *paths;
 	bool		dataonly;
-	bool		columns_checked;	/* unmatched columns looked for */
 
 	/* what the plan pushed */
 	List	   *conds;			/* per condition: field, op, format, exact, id_list */
@@ -101,23 +100,6 @@ conversion_error_callback(void *arg)
 				   copernica_redact_excerpt(loop->converting_id,
 											strlen(loop->converting_id)) :
 				   "(no ID)");
-}
-
-/*
- * A column that matches no field would read as NULL forever: say so at the
- * first page instead, naming the fields there are.
- */
-static void
-check_unmatched_columns(CopernicaScanState *st, CopernicaPage *page)
-{
-	int			i;
-
-	st->columns_checked = true;
-	for (i = 0; i < st->loop.ncolumns; i++)
-		if (st->paths[i].source == COPERNICA_SRC_FIELD && !page->path_seen[i])
-			copernica_report_unmatched_column(st->loop.columns[i].colname,
-											  RelationGetRelationName(st->rel),
-											  page->field_names);
 }
 
 
@@ -214,6 +196,41 @@ copernica_report_unless_missing(const CopernicaResource *res,
 					 ERRCODE_FDW_TABLE_NOT_FOUND : ERRCODE_FDW_ERROR),
 			 errmsg("Copernica rejected the request: %s",
 					msg ? copernica_redact(msg) : "HTTP 400")));
+}
+
+/*
+ * Copernica's profiles and subprofiles hold every field of their database
+ * or collection (copernica-api-v2.md 5.1), and planning checked that the
+ * column's field is one of them: an item without it, or without "fields",
+ * is an answer to refuse, not a row of NULLs.  Also when no item of the
+ * page has it, which a field removed since its definitions were read
+ * (the metadata cache) would give too: the hint says how to read them
+ * again, and the column's error follows.
+ */
+static void
+check_item_fields(const CopernicaResource *res, CopernicaPage *page,
+				  const CopernicaValuePath *paths, int id_path)
+{
+	const char *noun = res->entity_prefix ? res->entity_prefix : "item";
+	const char *id = NULL;
+	const char *field = paths[page->lacking_path].name;
+	char	   *who;
+
+	if (id_path >= 0)
+		id = page->values[(size_t) page->lacking_item * page->npaths + id_path];
+	who = psprintf("%c%s %s", pg_toupper((unsigned char) noun[0]), noun + 1,
+				   id ? copernica_redact_excerpt(id, strlen(id)) : "without an ID");
+	if (page->lacking_fields)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("%s has no \"fields\" object.", who)));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			 errmsg("unexpected answer from Copernica"),
+			 errdetail("%s has no field \"%s\".", who, field),
+			 page->path_seen[page->lacking_path] ? 0 :
+			 errhint("If the field was removed or renamed in Copernica, run SELECT copernica_forget_metadata() to read the fields again.")));
 }
 
 /* Does the listing answer?  Asked through the pager's own connection. */
@@ -340,6 +357,8 @@ copernica_next_page(CopernicaPager *pager, const CopernicaResource *res,
 	copernica_check_page_window(page, start, asked);
 	if (id_path >= 0 && res != NULL && res->kind != COPERNICA_LISTING)
 		check_item_ids(page, id_path);
+	if (res != NULL && page->lacking_item >= 0)
+		check_item_fields(res, page, paths, id_path);
 	error_context_stack = errcb.previous;
 
 	/* the response is parsed: the pager frees it and asks for more */
@@ -387,9 +406,6 @@ fetch_next_page(void *arg)
 	if (copernica_own_rows_since(&st->own, st->snapshot_cid))
 		(void) copernica_drop_own_rows(page, loop->id_path, &st->own,
 									   st->snapshot_cid);
-
-	if (!st->columns_checked && page->nitems > 0)
-		check_unmatched_columns(st, page);
 
 	loop->page = page;
 	loop->next_item = 0;
