@@ -202,3 +202,56 @@ SELECT id, email FROM ac.people WHERE id = 5;
 CREATE FOREIGN TABLE ac.people_typo (id bigint, emial text)
     SERVER copernica OPTIONS (database 'Customers');
 SELECT id, emial FROM ac.people_typo WHERE id = 5;
+
+-- A pushed count(*) reads the listing's "total" (limit=0&total=true): a
+-- total that is no count of rows is one error, HV00A, naming the value
+-- (bounded) and the request; Copernica's error object answered with HTTP
+-- 200 is that error, with its message
+SELECT count(*) AS counted FROM ac.people WHERE id > 3;
+SELECT explain_portable('COSTS OFF', 'SELECT count(*) FROM ac.people WHERE id > 3');
+CREATE FUNCTION ac.count_error(answer text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text; ctx text;
+BEGIN
+  PERFORM count(*) FROM ac.people WHERE id > 3;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                          det = PG_EXCEPTION_DETAIL, ctx = PG_EXCEPTION_CONTEXT;
+  RETURN format('%s %s%s [%s]', st, msg, coalesce(': ' || nullif(det, ''), ''),
+                substring(ctx from 'Copernica request: GET [^?]*'));
+END $$;
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":"abc","data":[]}' --match Customers/profiles
+SELECT ac.count_error('"abc"');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":3.7,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('3.7');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":1e3,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('1e3');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":1e23,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('1e23');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":-5,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('-5');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":"-5","data":[]}' --match Customers/profiles
+SELECT ac.count_error('"-5"');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":null,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('null');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('none');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":true,"data":[]}' --match Customers/profiles
+SELECT ac.count_error('true');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":"","data":[]}' --match Customers/profiles
+SELECT ac.count_error('""');
+-- a long one is cut
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":"1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111","data":[]}' --match Customers/profiles
+SELECT length(ac.count_error('long')) < 300 AS bounded;
+\! $EMUCTL answer 200 1 '{"error":{"message":"boom"}}' --match Customers/profiles
+SELECT ac.count_error('error object');
+\! $EMUCTL answer 200 1 '{"start":0,"limit":0,"count":0,"total":7,"data":[]}' --match Customers/profiles
+SELECT count(*) AS seven FROM ac.people WHERE id > 3;
+\! $EMUCTL clear-faults
+-- the same checks on a listing's page
+\! $EMUCTL answer 200 1 '{"start":"x","limit":1000,"count":0,"data":[]}' --match Customers/profiles
+SELECT id FROM ac.people WHERE id > 3;
+\! $EMUCTL answer 200 1 '{"error":{"message":"boom"}}' --match Customers/profiles
+SELECT id FROM ac.people WHERE id > 3;
+\! $EMUCTL clear-faults
+DROP FUNCTION ac.count_error(text);

@@ -180,11 +180,19 @@ fetch_total(ForeignScanState *node, CopernicaCountState *st)
 		return 0;
 	}
 	page = copernica_parse_answer(&req, &resp, true, NULL, 0);
-	if (!page->has_total || page->total < 0)
+	/* as copernica_parse_answer's: a missing, null or negative total */
+	if (!page->has_total)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("unexpected answer from Copernica"),
-				 errdetail("Asked for the total of a listing, but the answer has none."),
+				 errdetail("The page has no \"total\"."),
+				 errcontext("Copernica request: %s", copernica_request_shown(&req))));
+	if (page->total < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("unexpected answer from Copernica"),
+				 errdetail("The page's \"total\" is " INT64_FORMAT ", not a number of rows.",
+						   page->total),
 				 errcontext("Copernica request: %s", copernica_request_shown(&req))));
 	return page->total;
 }

@@ -827,9 +827,14 @@ envelope_value(PageParseState *st)
 	else
 		return;
 
+	/* the value named, bounded and redacted as every network string */
 	if (!copernica_parse_integer(token, &value))
-		unexpected_answer("The page's \"%s\" is not an integer.",
-						  envelope_key_names[st->env_key]);
+		unexpected_answer("The page's \"%s\" is %s, not an integer.",
+						  envelope_key_names[st->env_key],
+						  st->env_type == JSON_TOKEN_STRING ?
+						  psprintf("\"%s\"", token[0] ?
+								   copernica_redact_excerpt(token, strlen(token)) : "") :
+						  copernica_redact_excerpt(token, strlen(token)));
 
 	switch (st->env_key)
 	{
@@ -1233,7 +1238,17 @@ parse_page(char *body, size_t len, bool envelope,
 	if (envelope)
 	{
 		if (!(st.env_seen & (1 << ENV_DATA)))
+		{
+			/* Copernica's error object, answered with HTTP 200 */
+			char	   *message = copernica_json_error_message(body, len);
+
+			if (message != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("Copernica rejected the request: %s",
+								copernica_redact_message(message))));
 			unexpected_answer("The page has no \"data\" array.");
+		}
 		if (!st.has_count)
 			unexpected_answer("The page has no \"count\".");
 		if (!st.has_start)
