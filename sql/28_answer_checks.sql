@@ -134,6 +134,17 @@ CREATE SERVER regress_ac_su FOREIGN DATA WRAPPER copernica_fdw
 ALTER SERVER regress_ac_owned OWNER TO regress_ac_owner;
 SET ROLE regress_ac_owner;
 ALTER SERVER regress_ac_owned OPTIONS (ADD page_size '10');
+-- the url, proxy and ssl_verify false a superuser chose are one choice: a
+-- new server may copy them together, but not take the proxy or ssl_verify
+-- false to another url (Copernica's own: a proxy that reads its tokens)
+CREATE SERVER regress_ac_copy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'http://127.0.0.1:1/v2', proxy 'http://127.0.0.1:2', ssl_verify 'false');
+DROP SERVER regress_ac_copy;
+CREATE SERVER regress_ac_copy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (ssl_verify 'false');
+CREATE SERVER regress_ac_copy FOREIGN DATA WRAPPER copernica_fdw
+    OPTIONS (url 'https://api.copernica.com/v2', proxy 'http://127.0.0.1:2');
+SELECT count(*) FROM pg_foreign_server WHERE srvname = 'regress_ac_copy';
 ALTER SERVER regress_ac_owned OPTIONS (SET page_size '20', DROP ssl_verify);
 ALTER SERVER regress_ac_owned OPTIONS (SET url 'http://127.0.0.1:1/v2');
 ALTER SERVER regress_ac_owned OPTIONS (SET url 'http://127.0.0.1:4/v2');

@@ -591,47 +591,94 @@ validate_table_options(List *options)
 }
 
 /*
- * Does a server of this wrapper (validator: its validator function) that
- * the current user owns already have this option with this value?  A
- * superuser set it there: the options ALTER SERVER validates are the
- * server's whole new list, unchanged ones included, so without this the
- * owner of a server whose url a superuser chose could change no option at
- * all.  Keeping (or copying) such a value grants nothing the owner does
- * not already have through that server; setting a new one still takes a
- * superuser.
+ * The choices only a superuser makes in a server's options: its url (or the
+ * default), its proxy (NULL for none), whether it turns certificate checks
+ * off.
  */
-static bool
-value_kept(Oid validator, const char *name, const char *value)
+typedef struct ServerChoices
 {
+	const char *url;
+	const char *proxy;
+	bool		no_verify;
+} ServerChoices;
+
+static void
+server_choices(List *options, ServerChoices *c)
+{
+	ListCell   *lc;
+
+	c->url = COPERNICA_DEFAULT_URL;
+	c->proxy = NULL;
+	c->no_verify = false;
+	foreach(lc, options)
+	{
+		DefElem    *elem = lfirst(lc);
+		bool		verify = true;
+
+		if (strcmp(elem->defname, "url") == 0)
+			c->url = defGetString(elem);
+		else if (strcmp(elem->defname, "proxy") == 0)
+			c->proxy = defGetString(elem);
+		else if (strcmp(elem->defname, "ssl_verify") == 0 &&
+				 parse_bool(defGetString(elem), &verify))
+			c->no_verify = !verify;
+	}
+}
+
+/*
+ * Which of the choices in a server's new options a superuser made already
+ * on a server of this wrapper (validator: its validator function) that the
+ * current user owns: the url, on one with that url; the proxy, on one with
+ * that url and proxy; ssl_verify false, on one with that url, with the new
+ * options' proxy if they have one, and with ssl_verify false.  The options
+ * ALTER SERVER validates are the server's whole new list, unchanged ones
+ * included, so without this the owner of a server whose url a superuser
+ * chose could change no option at all.  Keeping (or copying) such choices
+ * grants nothing the owner does not already have through that server.  But
+ * a proxy or ssl_verify false chosen for one url, taken to another (such
+ * as Copernica's own) or next to another proxy, could let the server's
+ * traffic, tokens and all, be read: that still needs a superuser.
+ */
+typedef struct KeptChoices
+{
+	bool		url;
+	bool		proxy;
+	bool		no_verify;
+} KeptChoices;
+
+static void
+choices_kept(Oid validator, List *options, KeptChoices *kept)
+{
+	ServerChoices want;
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	bool		found = false;
 
+	memset(kept, 0, sizeof(KeptChoices));
+	server_choices(options, &want);
 	rel = table_open(ForeignServerRelationId, AccessShareLock);
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_foreign_server srv = (Form_pg_foreign_server) GETSTRUCT(tup);
-		ForeignServer *server;
-		ListCell   *lc;
+		ServerChoices have;
+		bool		same_proxy;
 
 		if (!has_privs_of_role(GetUserId(), srv->srvowner) ||
 			GetForeignDataWrapper(srv->srvfdw)->fdwvalidator != validator)
 			continue;
-		server = GetForeignServer(srv->oid);
-		foreach(lc, server->options)
-		{
-			DefElem    *elem = lfirst(lc);
-
-			if (strcmp(elem->defname, name) == 0 &&
-				strcmp(defGetString(elem), value) == 0)
-				found = true;
-		}
+		server_choices(GetForeignServer(srv->oid)->options, &have);
+		if (strcmp(have.url, want.url) != 0)
+			continue;
+		same_proxy = want.proxy != NULL && have.proxy != NULL &&
+			strcmp(have.proxy, want.proxy) == 0;
+		kept->url = true;
+		kept->proxy |= same_proxy;
+		kept->no_verify |= have.no_verify &&
+			(want.proxy == NULL || same_proxy);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	return found;
 }
 
 PG_FUNCTION_INFO_V1(copernica_fdw_validator);
@@ -643,21 +690,30 @@ copernica_fdw_validator(PG_FUNCTION_ARGS)
 	Oid			catalog = PG_GETARG_OID(1);
 	int			mask = context_mask(catalog);
 	ListCell   *lc;
+	KeptChoices kept_choices = {0};
+	bool		kept_asked = false;
 
 	foreach(lc, options)
 	{
 		DefElem    *elem = lfirst(lc);
 		const CopernicaOptionDef *def = find_option(elem->defname);
-		bool		kept;
+		bool		kept = false;
 
 		if (def == NULL || !(def->where & mask))
 			report_invalid_option(elem->defname, mask);
 
 		/* a superuser's choice only: url, proxy, ssl_verify */
-		kept = catalog == ForeignServerRelationId && !superuser() &&
+		if (catalog == ForeignServerRelationId && !superuser() &&
 			(def->kind == OK_URL || def->kind == OK_PROXY ||
-			 strcmp(def->name, "ssl_verify") == 0) &&
-			value_kept(fcinfo->flinfo->fn_oid, def->name, defGetString(elem));
+			 strcmp(def->name, "ssl_verify") == 0))
+		{
+			if (!kept_asked)
+				choices_kept(fcinfo->flinfo->fn_oid, options, &kept_choices);
+			kept_asked = true;
+			kept = def->kind == OK_URL ? kept_choices.url :
+				def->kind == OK_PROXY ? kept_choices.proxy :
+				kept_choices.no_verify;
+		}
 		validate_option_value(def, elem, kept);
 
 		/* like url: turning off certificate checks is a superuser's call */
