@@ -140,3 +140,36 @@ SELECT id, interests FROM ov_interests WHERE id <= 3 ORDER BY id;
 -- a statement that succeeds warns of nothing
 SELECT copernica_remove_interest('ov_interests', g, 'tennis') FROM generate_series(1, 2) g;
 DROP FOREIGN TABLE ov_interests;
+
+-- a volatile function that runs queries sees the rows its statement changed
+-- before it, in PostgreSQL's tables (ov_local shows it): an UPDATE that
+-- calls one sends one request at a time, so that it reads each earlier
+-- write done, not still in flight; PostgreSQL's own (random()) run no query
+-- and keep the overlap
+\! $EMUCTL reset demo
+CREATE TABLE ov_local AS SELECT id, notes FROM ov_people WHERE id <= 8;
+CREATE FUNCTION ov_marked_local() RETURNS bigint VOLATILE LANGUAGE sql AS
+  $$ SELECT count(*) FROM ov_local WHERE notes LIKE 'mark%' $$;
+CREATE FUNCTION ov_marked() RETURNS bigint VOLATILE LANGUAGE sql AS
+  $$ SELECT count(*) FROM ov_people WHERE notes LIKE 'mark%' $$;
+UPDATE ov_local SET notes = 'mark' || ov_marked_local();
+SELECT string_agg(notes, ' ' ORDER BY id) FROM ov_local;
+\! $EMUCTL latency 30
+\! $EMUCTL clear-log
+UPDATE ov_people SET notes = 'mark' || ov_marked() WHERE id <= 8;
+\! $EMUCTL log --in-flight-at-end 16
+SELECT string_agg(notes, ' ' ORDER BY id) FROM ov_people WHERE id <= 8;
+-- in a subquery, and a DELETE's condition
+\! $EMUCTL clear-log
+UPDATE ov_people SET notes = (SELECT 'again' || ov_marked() WHERE ov_people.id > 0) WHERE id <= 4;
+\! $EMUCTL log --in-flight-at-end 8
+SELECT string_agg(notes, ' ' ORDER BY id) FROM ov_people WHERE id <= 8;
+\! $EMUCTL clear-log
+DELETE FROM ov_people WHERE id BETWEEN 5 AND 7 AND ov_marked() >= 0;
+\! $EMUCTL log --in-flight-at-end 6
+\! $EMUCTL clear-log
+UPDATE ov_people SET notes = 'r' || (random() < 2)::text WHERE id BETWEEN 9 AND 16;
+\! $EMUCTL log --in-flight-at-end 8
+\! $EMUCTL latency 0
+DROP FUNCTION ov_marked, ov_marked_local;
+DROP TABLE ov_local;

@@ -528,7 +528,8 @@ enum CopernicaCondPrivateIndex
 enum CopernicaModifyPrivateIndex
 {
 	ModifyPrivateTargetAttrs,	/* Integer list: columns written */
-	ModifyPrivateReturningAttrs /* Integer list: columns RETURNING reads */
+	ModifyPrivateReturningAttrs,	/* Integer list: columns RETURNING reads */
+	ModifyPrivateCallsQueries	/* Integer: a volatile function may read */
 };
 
 /* One condition that can be sent as fields[]=<field><op><value>. */

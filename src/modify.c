@@ -20,6 +20,8 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -27,6 +29,7 @@
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/appendinfo.h"
 #include "optimizer/inherit.h"
 #include "optimizer/optimizer.h"
@@ -35,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "copernica_fdw.h"
 #include "modify.h"
@@ -338,6 +342,86 @@ reject_on_conflict(ModifyTable *plan, Relation rel)
 }
 
 /*
+ * A volatile function that may run queries of its own: one written in SQL
+ * or a procedural language, or in C (an extension's).  PostgreSQL's own
+ * (random(), nextval(), clock_timestamp()) run none.
+ */
+static bool
+may_run_queries(Oid funcid, void *context)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		result = proc->provolatile == PROVOLATILE_VOLATILE &&
+			proc->prolang != INTERNALlanguageId;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+static bool calls_query_function_walker(Node *node, void *context);
+
+/* The query of a level being planned, and its initplans' */
+static bool
+calls_query_function_in(PlannerInfo *root)
+{
+	return calls_query_function_walker((Node *) root->parse, root->glob) ||
+		calls_query_function_walker((Node *) root->init_plans, root->glob);
+}
+
+/*
+ * The walk of a query being planned, whose sublinks may be subplans by
+ * now: a subplan's query is its subroot's (context: the PlannerGlobal).
+ */
+static bool
+calls_query_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, may_run_queries, context))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_query_function_walker,
+								 context, 0);
+	if (IsA(node, SubPlan))
+	{
+		PlannerGlobal *glob = (PlannerGlobal *) context;
+		SubPlan    *subplan = (SubPlan *) node;
+
+		if (subplan->plan_id >= 1 &&
+			subplan->plan_id <= list_length(glob->subroots))
+		{
+			PlannerInfo *subroot = list_nth(glob->subroots,
+											subplan->plan_id - 1);
+
+			if (subroot != NULL && calls_query_function_in(subroot))
+				return true;
+		}
+	}
+	return expression_tree_walker(node, calls_query_function_walker, context);
+}
+
+/*
+ * Does the statement call a volatile function that may run queries (in its
+ * whole query: subqueries, CTEs, security quals, functions inlined)?  Such
+ * a function sees the changes the statement has made before it runs, in
+ * PostgreSQL's tables, so the writes of an UPDATE or DELETE are not to
+ * overlap with the next rows: it could read Copernica while earlier ones
+ * are still in flight.
+ */
+static bool
+calls_query_function(PlannerInfo *root)
+{
+	while (root->parent_root != NULL)
+		root = root->parent_root;
+	return calls_query_function_in(root);
+}
+
+/*
  * The plan remembers which columns are written and which RETURNING reads.
  * INSERT writes the columns the statement names and those with a DEFAULT
  * or a generation expression, so fields left out keep Copernica's
@@ -373,7 +457,9 @@ copernicaPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	table_close(rel, NoLock);
 
 	/* by CopernicaModifyPrivateIndex */
-	return list_make2(target_attrs, returning_attrs);
+	return list_make3(target_attrs, returning_attrs,
+					  makeInteger(operation != CMD_INSERT &&
+								  calls_query_function(root)));
 }
 
 /*
@@ -628,6 +714,7 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		st->maxinflight = Max(st->opts->max_concurrency, 1);
 		st->overlap = !st->readback &&
 			((ModifyTable *) mtstate->ps.plan)->returningLists == NIL &&
+			!intVal(list_nth(fdw_private, ModifyPrivateCallsQueries)) &&
 			!has_triggers(mtstate, rinfo) && st->maxinflight > 1;
 		if (st->overlap && mtstate->canSetTag)
 			st->processed = &estate->es_processed;
