@@ -63,10 +63,10 @@ finish_insert(CopernicaModifyState *st, CopernicaBatch *batch, int handle,
 	}
 	if (slot && id)
 	{
+		/* the ID too, which RETURNING may not name but a trigger reads */
 		if (st->readback)
 			(void) copernica_modify_read_back(st, id, slot);
-		else
-			copernica_modify_set_returned_id(st, slot, id);
+		copernica_modify_set_returned_id(st, slot, id);
 	}
 }
 

@@ -544,6 +544,45 @@ copernica_modify_junk_id(CopernicaModifyState *st, TupleTableSlot *planSlot)
 }
 
 /*
+ * Store values and nulls into slot as its row.  The row is formed anew in
+ * the slot's memory, not written into tts_values in place: an AFTER ROW
+ * trigger's queue copies the slot's stored tuple (ExecFetchSlotHeapTuple),
+ * which values written in place never reach.
+ */
+static void
+store_row(TupleTableSlot *slot, Datum *values, bool *nulls)
+{
+	MemoryContext old = MemoryContextSwitchTo(slot->tts_mcxt);
+	HeapTuple	tuple = heap_form_tuple(slot->tts_tupleDescriptor, values, nulls);
+
+	MemoryContextSwitchTo(old);
+	ExecForceStoreHeapTuple(tuple, slot, true);
+}
+
+/*
+ * The slot's row as arrays to change and store again (store_row): for an
+ * INSERT or UPDATE the row as written, which an AFTER ROW trigger gets
+ * whole; for a DELETE, whose slot only RETURNING reads, all null.
+ */
+static void
+slot_row(CopernicaModifyState *st, TupleTableSlot *slot, Datum **values,
+		 bool **nulls)
+{
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	*values = palloc0(sizeof(Datum) * natts);
+	*nulls = palloc(sizeof(bool) * natts);
+	if (st->operation == CMD_DELETE || TTS_EMPTY(slot))
+	{
+		memset(*nulls, true, sizeof(bool) * natts);
+		return;
+	}
+	slot_getallattrs(slot);
+	memcpy(*values, slot->tts_values, sizeof(Datum) * natts);
+	memcpy(*nulls, slot->tts_isnull, sizeof(bool) * natts);
+}
+
+/*
  * Fill slot from the entity as Copernica now shows it.  Returns whether it
  * is removed: Copernica still shows a removed profile or subprofile by its
  * ID, with "removed" its time of removal (false otherwise) and its fields
@@ -561,6 +600,8 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 	ListCell   *lc;
 	int			i = 0;
 	const char *removed;
+	Datum	   *values;
+	bool	   *nulls;
 
 	req.method = "GET";
 	req.path = psprintf("%s/%s", st->res->entity_prefix, id);
@@ -585,43 +626,49 @@ copernica_modify_read_back(CopernicaModifyState *st, const char *id,
 	paths[n].name = "removed";
 	page = copernica_parse_page(resp.body.data, resp.body.len, false, paths, n + 1);
 
-	ExecClearTuple(slot);
-	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	/* the other columns stay as written: an AFTER ROW trigger sees them */
+	slot_row(st, slot, &values, &nulls);
 	i = 0;
 	foreach(lc, st->returning_attrs)
 	{
 		WriteColumn *col = &st->columns[lfirst_int(lc) - 1];
 		int			att = col->attnum - 1;
 
-		slot->tts_values[att] = copernica_item_value_to_datum(&col->type,
-															  page->nitems ? page->values[i] : NULL,
-															  page->nitems && page->is_json[i],
-															  st->opts->timezone,
-															  &slot->tts_isnull[att]);
+		values[att] = copernica_item_value_to_datum(&col->type,
+													page->nitems ? page->values[i] : NULL,
+													page->nitems && page->is_json[i],
+													st->opts->timezone,
+													&nulls[att]);
 		i++;
 	}
-	ExecStoreVirtualTuple(slot);
+	store_row(slot, values, nulls);
 
 	removed = page->nitems ? page->values[n] : NULL;
 	return removed != NULL && removed[0] != '\0' &&
 		strcmp(removed, "false") != 0 && strcmp(removed, "0") != 0;
 }
 
-/* Put the new ID into the slot RETURNING reads. */
+/*
+ * Put the new ID into the slot, which RETURNING and AFTER ROW triggers
+ * read.
+ */
 void
 copernica_modify_set_returned_id(CopernicaModifyState *st, TupleTableSlot *slot,
 								 const char *id)
 {
 	WriteColumn *col;
 	int			att;
+	Datum	   *values;
+	bool	   *nulls;
 
 	if (st->id_attnum == 0)
 		return;
 	col = &st->columns[st->id_attnum - 1];
 	att = col->attnum - 1;
-	slot_getallattrs(slot);
+	slot_row(st, slot, &values, &nulls);
 	/* a header's text, never JSON */
-	slot->tts_values[att] = copernica_item_value_to_datum(&col->type, id, false,
-														  st->opts->timezone,
-														  &slot->tts_isnull[att]);
+	values[att] = copernica_item_value_to_datum(&col->type, id, false,
+												st->opts->timezone,
+												&nulls[att]);
+	store_row(slot, values, nulls);
 }

@@ -1,0 +1,33 @@
+--
+-- Paths into a write that PostgreSQL takes around the wrapper: what an
+-- AFTER ROW trigger is given as the new row.
+--
+\! $EMUCTL reset demo
+CREATE FOREIGN TABLE wp_people (id bigint, email text, city text, created timestamp)
+    SERVER copernica OPTIONS (database 'Customers');
+
+-- An AFTER ROW trigger gets the row as written, with the ID Copernica gave
+-- it (X-Created), whether or not RETURNING names the ID, and with every
+-- column written, whatever RETURNING reads back: the ID had been NULL, and
+-- with RETURNING of another column every column but the returned ones
+-- (INSERT and UPDATE)
+CREATE TABLE wp_log (op text, id bigint, email text, city text);
+CREATE FUNCTION wp_log_row() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO wp_log VALUES (TG_OP, NEW.id, NEW.email, NEW.city); RETURN NULL; END$$;
+CREATE TRIGGER wp_after AFTER INSERT OR UPDATE ON wp_people
+    FOR EACH ROW EXECUTE FUNCTION wp_log_row();
+INSERT INTO wp_people (email, city) VALUES ('tr1@example.com', 'Leiden');
+INSERT INTO wp_people (email, city) VALUES ('tr2@example.com', 'Leiden') RETURNING id;
+INSERT INTO wp_people (email, city) VALUES ('tr3@example.com', 'Leiden') RETURNING email;
+INSERT INTO wp_people (email, city) SELECT 'tr' || g || '@example.com', 'Ede'
+    FROM generate_series(4, 5) g;
+COPY wp_people (email, city) FROM STDIN;
+tr6@example.com	Ede
+\.
+UPDATE wp_people SET city = 'Delft' WHERE email = 'tr1@example.com' RETURNING email;
+UPDATE wp_people SET city = 'Gouda' WHERE email = 'tr2@example.com';
+SELECT * FROM wp_log ORDER BY op, email;
+-- the IDs Copernica gave them
+\! $EMUCTL profiles Customers --ids-with email=tr
+SELECT id, email, city FROM wp_people WHERE email LIKE 'tr%' ORDER BY id;
+DROP TRIGGER wp_after ON wp_people;
