@@ -31,3 +31,27 @@ SELECT * FROM wp_log ORDER BY op, email;
 \! $EMUCTL profiles Customers --ids-with email=tr
 SELECT id, email, city FROM wp_people WHERE email LIKE 'tr%' ORDER BY id;
 DROP TRIGGER wp_after ON wp_people;
+
+-- COPY with a BEFORE ROW trigger that reads the table sends each row before
+-- the next row's trigger runs, as INSERT does: the trigger finds the rows
+-- before it (three copies of one e-mail had been created, COPY 3)
+CREATE FUNCTION wp_skip_known() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN
+  IF EXISTS (SELECT 1 FROM wp_people WHERE email = NEW.email) THEN
+    RAISE NOTICE 'skipping %, already there', NEW.email;
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END$$;
+CREATE TRIGGER wp_before BEFORE INSERT ON wp_people
+    FOR EACH ROW EXECUTE FUNCTION wp_skip_known();
+\! $EMUCTL clear-log
+INSERT INTO wp_people (email) VALUES ('dup1@example.com'), ('dup1@example.com');
+COPY wp_people (email) FROM STDIN;
+dup2@example.com
+dup2@example.com
+dup2@example.com
+\.
+\! $EMUCTL log | grep -c '^POST'
+\! $EMUCTL profiles Customers --ids-with email=dup
+DROP TRIGGER wp_before ON wp_people;

@@ -779,11 +779,15 @@ copernicaBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 
 	/*
 	 * COPY (no plan) hands over one row at a time.  Unless a row trigger
-	 * needs each row's outcome before the next, gather them into batches.
+	 * needs each row's outcome before the next, gather them into batches:
+	 * a BEFORE ROW trigger may read the table, and must find the rows COPY
+	 * passed before (as INSERT, which batches nothing then, and COPY into
+	 * a local table, which inserts row by row then).
 	 */
 	if (plan == NULL && st->opts->batch_size > 1 && !st->readback &&
 		rinfo->ri_projectReturning == NULL &&
-		!(rinfo->ri_TrigDesc && rinfo->ri_TrigDesc->trig_insert_after_row) &&
+		!(rinfo->ri_TrigDesc && (rinfo->ri_TrigDesc->trig_insert_after_row ||
+								 rinfo->ri_TrigDesc->trig_insert_before_row)) &&
 		!has_after_statement_trigger(mtstate, rinfo))
 	{
 		st->gather = true;
