@@ -1,8 +1,12 @@
 --
 -- Paths into a write that PostgreSQL takes around the wrapper: what an
--- AFTER ROW trigger is given as the new row.
+-- AFTER ROW trigger is given as the new row, a BEFORE ROW trigger that
+-- reads the table during COPY, a view's WITH CHECK OPTION.  Rows from the
+-- emulator's state, requests from its log.
 --
 \! $EMUCTL reset demo
+\setenv PGDATABASE :DBNAME
+\setenv WARN_FIRST '/^WARNING:/ { w = 1 } /^(ERROR|NOTICE|CONTEXT|HINT):/ { w = 0 } { if (w) a = a $0 "\\n"; else b = b $0 "\\n" } END { printf "%s%s", a, b }'
 CREATE FOREIGN TABLE wp_people (id bigint, email text, city text, created timestamp)
     SERVER copernica OPTIONS (database 'Customers');
 
@@ -55,3 +59,23 @@ dup2@example.com
 \! $EMUCTL log | grep -c '^POST'
 \! $EMUCTL profiles Customers --ids-with email=dup
 DROP TRIGGER wp_before ON wp_people;
+
+-- Through a view WITH CHECK OPTION, which PostgreSQL checks after each
+-- write: INSERT batches nothing, so the rows after the one that fails the
+-- check are not created (they were, the whole batch being sent first), and
+-- an UPDATE's write is done when the check fails, so the warning lists it
+-- as updated (it had been named as of unknown outcome, still in flight)
+CREATE FOREIGN TABLE wp_people_short (id bigint, email text, city text)
+    SERVER copernica OPTIONS (database 'Customers');
+CREATE VIEW wp_leiden AS SELECT id, email, city FROM wp_people_short
+    WHERE city = 'Leiden' WITH CHECK OPTION;
+\! $EMUCTL clear-log
+\! psql -X -q -c "INSERT INTO wp_leiden (email, city) SELECT 'wco' || g || '@example.com', CASE WHEN g = 3 THEN 'Paris' ELSE 'Leiden' END FROM generate_series(1, 5) g" 2>&1 | awk "$WARN_FIRST"
+\! $EMUCTL log | grep -c '^POST'
+\! $EMUCTL profiles Customers --ids-with email=wco
+SELECT explain_portable('COSTS OFF',
+    $$INSERT INTO wp_leiden (email, city) VALUES ('x', 'Leiden'), ('y', 'Leiden')$$);
+\! $EMUCTL clear-log
+\! psql -X -q -c "UPDATE wp_leiden SET city = 'Paris' WHERE email LIKE 'wco%'" 2>&1 | awk "$WARN_FIRST"
+\! $EMUCTL log | grep -c '^PUT'
+SELECT email, city FROM wp_people WHERE email LIKE 'wco%' ORDER BY id;

@@ -708,13 +708,16 @@ copernicaBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		/*
 		 * Overlap the requests unless something needs each row's outcome
 		 * first: RETURNING (any, even of no column: its row goes on at
-		 * once, to a consumer that may act on it), and triggers, which
-		 * PostgreSQL fires before the end of the statement reaches us.
+		 * once, to a consumer that may act on it), triggers, which
+		 * PostgreSQL fires before the end of the statement reaches us, and
+		 * a view's WITH CHECK OPTION, whose failure must find the row's
+		 * write done, not in flight.
 		 */
 		st->maxinflight = Max(st->opts->max_concurrency, 1);
 		st->overlap = !st->readback &&
 			((ModifyTable *) mtstate->ps.plan)->returningLists == NIL &&
 			!intVal(list_nth(fdw_private, ModifyPrivateCallsQueries)) &&
+			((ModifyTable *) mtstate->ps.plan)->withCheckOptionLists == NIL &&
 			!has_triggers(mtstate, rinfo) && st->maxinflight > 1;
 		if (st->overlap && mtstate->canSetTag)
 			st->processed = &estate->es_processed;

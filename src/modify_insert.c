@@ -313,11 +313,15 @@ copernicaGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 	CopernicaModifyState *st = rinfo->ri_FdwState;
 
 	/*
-	 * RETURNING and row triggers need each row back before the next.  COPY
-	 * gathers its rows here (st->gather) on every version; from 16 on,
-	 * COPY would otherwise batch them itself, and fail differently.
+	 * RETURNING and row triggers need each row back before the next, and
+	 * so does a view's WITH CHECK OPTION, which PostgreSQL checks once the
+	 * write has returned: batched, the rows after one that fails it would
+	 * be created too.  COPY gathers its rows here (st->gather) on every
+	 * version; from 16 on, COPY would otherwise batch them itself, and fail
+	 * differently.
 	 */
 	if (st == NULL || st->opts == NULL || st->gather || rinfo->ri_projectReturning ||
+		rinfo->ri_WithCheckOptions != NIL ||
 		(rinfo->ri_TrigDesc &&
 		 (rinfo->ri_TrigDesc->trig_insert_after_row ||
 		  rinfo->ri_TrigDesc->trig_insert_before_row)))
