@@ -57,7 +57,9 @@ SELECT explain_portable('COSTS OFF', 'SELECT id FROM pm_paid ORDER BY profile LI
 -- local, the order is still sent
 SELECT explain_portable('COSTS OFF',
     'SELECT id FROM pm_gold WHERE email = ''x@example.com'' ORDER BY id LIMIT 3');
--- prepared: a custom plan sends the LIMIT's value, a generic one the order
+-- prepared: a custom plan sends the LIMIT's value; a generic one too,
+-- computed when the scan starts (EXPLAIN shows the parameter, and with
+-- ANALYZE the value sent); LIMIT NULL sends none
 PREPARE gold_first(int) AS SELECT id FROM pm_gold ORDER BY id LIMIT $1;
 SET plan_cache_mode = force_custom_plan;
 SELECT explain_portable('COSTS OFF', 'EXECUTE gold_first(4)');
@@ -68,9 +70,46 @@ SET plan_cache_mode = force_generic_plan;
 SELECT explain_portable('COSTS OFF', 'EXECUTE gold_first(4)');
 \! $EMUCTL clear-log
 EXECUTE gold_first(4);
-\! $EMUCTL log | grep -c '^GET /v2/view/1/profiles'
+\! $EMUCTL log | grep '^GET /v2/view/1/profiles' | sed -E 's/&total=(true|false)//'
+SELECT explain_portable('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                        'EXECUTE gold_first(2)');
+\! $EMUCTL clear-log
+\o /dev/null
+EXECUTE gold_first(NULL);
+\o
+\! $EMUCTL log | grep '^GET /v2/view/1/profiles' | grep -c 'limit=100&'
+-- an OFFSET's rows are asked for too, with a condition sent exactly
+PREPARE gold_page(int, int, int) AS
+    SELECT id FROM pm_gold WHERE id > $3 LIMIT $1 OFFSET $2;
+SELECT explain_portable('VERBOSE, COSTS OFF', 'EXECUTE gold_page(3, 5, 700)');
+\! $EMUCTL clear-log
+EXECUTE gold_page(3, 5, 700);
+\! $EMUCTL log | grep '^GET /v2/view/1/profiles' | sed -E 's/&total=(true|false)//'
+-- a negative value: PostgreSQL's error, nothing sent
+\! $EMUCTL clear-log
+EXECUTE gold_first(-1);
+\! $EMUCTL log --count
+-- a mailing resource likewise: a generic plan's LIMIT $1 is sent, and the
+-- destinations' own objects (message_id) are read for those rows only
+CREATE SCHEMA pm_mail;
+IMPORT FOREIGN SCHEMA "_mailings" LIMIT TO (ms_destinations)
+  FROM SERVER copernica INTO pm_mail;
+PREPARE dest_first(int, int) AS
+    SELECT id, message_id IS NOT NULL AS has_message_id
+      FROM pm_mail.ms_destinations WHERE emailing = $2 LIMIT $1;
+SELECT explain_portable('COSTS OFF', 'EXECUTE dest_first(2, 169)');
+\! $EMUCTL clear-log
+EXECUTE dest_first(2, 169);
+\! $EMUCTL log | LC_ALL=C sort
+SET plan_cache_mode = force_custom_plan;
+\! $EMUCTL clear-log
+EXECUTE dest_first(2, 169);
+\! $EMUCTL log | LC_ALL=C sort
 RESET plan_cache_mode;
 DEALLOCATE gold_first;
+DEALLOCATE gold_page;
+DEALLOCATE dest_first;
+DROP SCHEMA pm_mail CASCADE;
 -- a cursor in ID order: rows as they come, one page asked for at a time
 BEGIN;
 DECLARE gold_cur CURSOR FOR SELECT id FROM pm_gold ORDER BY id;

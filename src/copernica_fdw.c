@@ -262,32 +262,121 @@ pushable_order_field(PlannerInfo *root, RelOptInfo *baserel,
 	return NULL;
 }
 
+/* An int64 for a plan's private list: copied and printed as a node. */
+static Const *
+int8_const(int64 value)
+{
+	return makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+					 Int64GetDatum(value), false, FLOAT8PASSBYVAL);
+}
+
 /*
- * The query's LIMIT (with OFFSET, the sum), where nothing above the scan
- * can drop or reorder rows: one relation, a plain SELECT, and the query's
- * whole ORDER BY produced by the path (order_pushed).  0: none to send.
- * Whether every condition is sent exactly is the caller's to add.
+ * Does the query's LIMIT (with OFFSET, the sum) bound what the scan must
+ * return: nothing above the scan can drop or reorder rows (one relation, a
+ * plain SELECT, and the query's whole ORDER BY produced by the path,
+ * order_pushed)?  Whether every condition is sent exactly is the caller's
+ * to add.
  */
-int
-copernica_query_limit(PlannerInfo *root, RelOptInfo *baserel, bool order_pushed)
+static bool
+limit_reaches_scan(PlannerInfo *root, RelOptInfo *baserel, bool order_pushed)
 {
 	Query	   *parse = root->parse;
 
-	if (root->limit_tuples <= 0 || root->limit_tuples > INT_MAX)
-		return 0;
 	if (parse->limitOption != LIMIT_OPTION_COUNT)
-		return 0;
+		return false;
 	if (bms_membership(root->all_baserels) != BMS_SINGLETON ||
 		!bms_is_member(baserel->relid, root->all_baserels))
-		return 0;
+		return false;
 	if (root->query_pathkeys != NIL && !order_pushed)
-		return 0;
+		return false;
 	if (parse->rowMarks != NIL || parse->commandType != CMD_SELECT)
+		return false;
+	return true;
+}
+
+/* That LIMIT when it is a constant: 0 for none to send. */
+int
+copernica_query_limit(PlannerInfo *root, RelOptInfo *baserel, bool order_pushed)
+{
+	if (root->limit_tuples <= 0 || root->limit_tuples > INT_MAX)
+		return 0;
+	if (!limit_reaches_scan(root, baserel, order_pushed))
 		return 0;
 	return (int) root->limit_tuples;
 }
 
-/* LIMIT may go to the API when besides every condition is pushed exactly. */
+/*
+ * Can a LIMIT or OFFSET expression be computed once when the scan starts,
+ * to the value the Limit node above it computes: parameters the statement
+ * is executed with, constants and stable functions, nothing from a row, a
+ * subquery or a volatile function.
+ */
+static bool
+limit_expr_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind != PARAM_EXTERN)
+		return true;
+	if (IsA(node, Var) || IsA(node, PlaceHolderVar) || IsA(node, SubLink) ||
+		IsA(node, SubPlan) || IsA(node, AlternativeSubPlan))
+		return true;
+	return expression_tree_walker(node, limit_expr_walker, context);
+}
+
+static bool
+limit_expr_at_scan_start(Node *expr)
+{
+	return expr == NULL ||
+		(!limit_expr_walker(expr, NULL) &&
+		 !contain_volatile_functions(expr));
+}
+
+/*
+ * A LIMIT known only when the plan runs (a generic plan's LIMIT $1, as
+ * PREPARE with plan_cache_mode = force_generic_plan makes): its count and
+ * offset expressions (the offset a 0 when there is none), for the scan to
+ * evaluate when it starts and send as postgres_fdw sends its parameters;
+ * NIL when the limit is a constant (copernica_query_limit) or none.
+ */
+List *
+copernica_query_limit_exprs(PlannerInfo *root, RelOptInfo *baserel,
+							bool order_pushed)
+{
+	Query	   *parse = root->parse;
+	Node	   *count = parse->limitCount;
+	Node	   *offset = parse->limitOffset;
+
+	if (root->limit_tuples > 0 || count == NULL ||
+		(IsA(count, Const) && ((Const *) count)->constisnull))
+		return NIL;
+	/* constants alone the planner has counted: beyond INT_MAX, say */
+	if (IsA(count, Const) && (offset == NULL || IsA(offset, Const)))
+		return NIL;
+	if (!limit_reaches_scan(root, baserel, order_pushed) ||
+		!limit_expr_at_scan_start(count) || !limit_expr_at_scan_start(offset))
+		return NIL;
+	if (offset == NULL)
+		offset = (Node *) int8_const(0);
+	return list_make2(copyObject(count), copyObject(offset));
+}
+
+/* EXPLAIN's Copernica Limit for those: "$1", or "$1 + $2" with an OFFSET. */
+char *
+copernica_limit_exprs_text(List *exprs)
+{
+	Node	   *offset = lsecond(exprs);
+	char	   *text = deparse_expression(linitial(exprs), NIL, false, false);
+
+	if (!IsA(offset, Const) || DatumGetInt64(((Const *) offset)->constvalue) != 0)
+		text = psprintf("%s + %s", text, deparse_expression(offset, NIL, false, false));
+	return text;
+}
+
+/*
+ * LIMIT may go to the API when besides every condition is pushed exactly:
+ * the rows, 0 for none, -1 for a LIMIT known when the scan starts.
+ */
 static int
 pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 			   bool order_pushed)
@@ -302,6 +391,8 @@ pushable_limit(PlannerInfo *root, RelOptInfo *baserel, CopernicaRelInfo *info,
 	 */
 	if (info->has_profile_key && list_length(info->pushed) > 1)
 		return 0;
+	if (copernica_query_limit_exprs(root, baserel, order_pushed) != NIL)
+		return -1;
 	return copernica_query_limit(root, baserel, order_pushed);
 }
 
@@ -576,14 +667,6 @@ explain_condition(CopernicaPushedCond *cond)
 					copernica_explain_value(cond->value, false));
 }
 
-/* An int64 for a plan's private list: copied and printed as a node. */
-static Const *
-int8_const(int64 value)
-{
-	return makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
-					 Int64GetDatum(value), false, FLOAT8PASSBYVAL);
-}
-
 /* A pushed condition as the plan keeps it, by CopernicaCondPrivateIndex. */
 static List *
 cond_private(const CopernicaPushedCond *cond, bool exact, bool id_list)
@@ -627,6 +710,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	char	   *order_field;
 	int			order_desc;
 	int			limit;
+	char	   *limit_text = "";
 	List	   *private;
 
 	if (IS_UPPER_REL(baserel))
@@ -693,6 +777,17 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 		}
 	}
 
+	/* a LIMIT known when the scan starts: its values come last */
+	if (limit < 0)
+	{
+		List	   *exprs = copernica_query_limit_exprs(root, baserel,
+														best_path->path.pathkeys != NIL);
+
+		Assert(exprs != NIL);
+		fdw_exprs = list_concat(fdw_exprs, exprs);
+		limit_text = copernica_limit_exprs_text(exprs);
+	}
+
 	/*
 	 * By CopernicaScanPrivateIndex.  The listing's path has a named
 	 * collection's ID looked up already; the ID bounds are the planned ones.
@@ -709,6 +804,7 @@ copernicaGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 	private = lappend(private,
 					  int8_const((int64) rint(Min(best_path->path.rows, 1e15))));
 	private = lappend(private, makeString(key_path));
+	private = lappend(private, makeString(limit_text));
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							private, NIL, NIL, outer_plan);
 }

@@ -500,7 +500,9 @@ enum CopernicaScanPrivateIndex
 	ScanPrivateConds,			/* a list per pushed condition, below */
 	ScanPrivateOrderField,		/* String: "id", "modified" or "" */
 	ScanPrivateOrderDesc,		/* Integer: 1 for descending */
-	ScanPrivateLimit,			/* Integer: rows, 0 for none */
+	ScanPrivateLimit,			/* Integer: rows, 0 for none, -1 for the
+								 * last two fdw_exprs (LIMIT and OFFSET,
+								 * evaluated when the scan starts) */
 	ScanPrivateFilterText,		/* String: EXPLAIN's Copernica Filter */
 	ScanPrivateSizeHint,		/* Integer: items in the listing, or -1 */
 	ScanPrivateRequestText,		/* String: EXPLAIN's Copernica Request */
@@ -508,8 +510,10 @@ enum CopernicaScanPrivateIndex
 	ScanPrivateMinId,			/* int8 Const: smallest ID, or -1 */
 	ScanPrivateMaxId,			/* int8 Const: largest ID, or -1 */
 	ScanPrivateRowsHint,		/* int8 Const: rows the plan expects */
-	ScanPrivateKeyPath			/* String: EXPLAIN's profile/$id/subprofiles/$c
+	ScanPrivateKeyPath,			/* String: EXPLAIN's profile/$id/subprofiles/$c
 								 * of a profile key, or "" */
+	ScanPrivateLimitText		/* String: EXPLAIN's Copernica Limit when it
+								 * is -1, or "" */
 };
 
 /* One pushed condition in a scan plan; its value is in fdw_exprs. */
@@ -634,6 +638,11 @@ struct ImportForeignSchemaStmt;
 
 extern int	copernica_query_limit(struct PlannerInfo *root, struct RelOptInfo *baserel,
 								  bool order_pushed);
+extern List *copernica_query_limit_exprs(struct PlannerInfo *root,
+										 struct RelOptInfo *baserel,
+										 bool order_pushed);
+extern char *copernica_limit_exprs_text(List *exprs);
+extern int64 copernica_evaluate_limit(List *limit_states, struct ExprContext *econtext);
 extern bool copernica_is_mailing_resource(const char *name);
 extern void copernica_mailing_sizes_forget(void);
 extern char *copernica_mailing_resource_names(void);

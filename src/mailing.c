@@ -689,6 +689,9 @@ mailing_limit(PlannerInfo *root, RelOptInfo *baserel, MailingRelInfo *info)
 	foreach(lc, conds)
 		if (((MailingCond *) lfirst(lc))->key != key)
 			return 0;
+	/* a LIMIT known when the scan starts: -1 */
+	if (copernica_query_limit_exprs(root, baserel, false) != NIL)
+		return -1;
 	return copernica_query_limit(root, baserel, false);
 }
 
@@ -700,7 +703,7 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 					   ForeignPath *best_path, List *tlist, List *scan_clauses,
 					   Plan *outer_plan)
 {
-	/* the unparameterized path's LIMIT, or 0 */
+	/* the unparameterized path's LIMIT, 0, or -1 for one known at start */
 	int			limit = best_path->fdw_private != NIL ?
 		intVal(linitial(best_path->fdw_private)) : 0;
 	MailingRelInfo *info = baserel->fdw_private;
@@ -717,6 +720,7 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 				has_upper = false;
 	MailingKey	key;
 	const char *path;
+	char	   *limit_text = "";
 	ListCell   *lc;
 	int			i;
 
@@ -820,11 +824,22 @@ copernica_mailing_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 						 DatumGetBool(((Const *) c->value)->constvalue) ? "true" : "false");
 	}
 
+	/* its count and offset come after the conditions' values */
+	if (limit < 0)
+	{
+		List	   *exprs = copernica_query_limit_exprs(root, baserel, false);
+
+		Assert(exprs != NIL);
+		fdw_exprs = list_concat(fdw_exprs, exprs);
+		limit_text = copernica_limit_exprs_text(exprs);
+	}
+
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							lappend(list_make5(makeString(MAILING_PLAN_TAG), retrieved,
 											   plan_conds, makeInteger(key),
-											   list_make2(makeString(filter.data),
-														  makeString((char *) path))),
+											   list_make3(makeString(filter.data),
+														  makeString((char *) path),
+														  makeString(limit_text))),
 									makeInteger(limit)),
 							NIL, NIL, outer_plan);
 }

@@ -61,6 +61,8 @@ typedef struct MailingScanState
 	List	   *value_states;
 	int			key;			/* MailingKey; NUM_KEYS: account-wide */
 	int64		limit;			/* rows in all, 0 for no limit */
+	char	   *limit_text;		/* a LIMIT known at scan start: EXPLAIN's
+								 * view of it, or NULL */
 	char	   *filter_text;
 	char	   *path_text;
 	int			flag_column;	/* the flag column's index in columns, or -1 */
@@ -151,6 +153,11 @@ copernica_mailing_begin(ForeignScanState *node, int eflags)
 	st->conds = lthird(priv);
 	st->key = intVal(lfourth(priv));
 	st->limit = intVal(list_nth(priv, 5));
+	if (st->limit < 0)
+	{
+		st->limit = 0;
+		st->limit_text = strVal(lthird(texts));
+	}
 	st->filter_text = strVal(linitial(texts));
 	st->path_text = strVal(lsecond(texts));
 
@@ -768,6 +775,13 @@ start_scan(void *arg, ExprContext *econtext)
 	{
 		ExprState  *es = lfirst(lc);
 
+		/* after the conditions' values, a LIMIT's */
+		if (i == list_length(st->conds))
+		{
+			st->limit = copernica_evaluate_limit(list_copy_tail(st->value_states, i),
+												 econtext);
+			break;
+		}
 		vals[i].value = ExecEvalExpr(es, econtext, &vals[i].isnull);
 		vals[i].type = exprType((Node *) es->expr);
 		i++;
@@ -1963,6 +1977,8 @@ copernica_mailing_explain(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Copernica Filter", st->filter_text, es);
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
+	else if (st->limit_text)
+		ExplainPropertyText("Copernica Limit", st->limit_text, es);
 	if (es->verbose)
 		explain_requests(node, st, es);
 	if (es->analyze)

@@ -54,6 +54,8 @@ typedef struct CopernicaScanState
 	char	   *order_field;	/* "" for none */
 	bool		order_desc;
 	int64		limit;			/* rows asked for in all, 0 for no limit */
+	char	   *limit_text;		/* a LIMIT known at scan start: EXPLAIN's
+								 * view of it, or NULL */
 	char	   *filter_text;	/* EXPLAIN's view of the conditions */
 	char	   *request_text;	/* and of their fields[] parameters */
 	int64		size_hint;		/* the listing's size when planned, or -1 */
@@ -446,6 +448,33 @@ id_below_one(const char *field, const char *op, Datum value,
 }
 
 /*
+ * A LIMIT known when the scan starts (a generic plan's parameter): the
+ * rows the Limit node above will take, count plus offset, as the values it
+ * computes from the same expressions.  0 (none sent) for LIMIT NULL or
+ * ALL, for a negative value (the Limit node raises its error), or beyond
+ * what one int holds, as a constant LIMIT there.
+ */
+int64
+copernica_evaluate_limit(List *limit_states, ExprContext *econtext)
+{
+	ExprState  *count_state = linitial(limit_states);
+	ExprState  *offset_state = lsecond(limit_states);
+	bool		isnull;
+	int64		count;
+	int64		offset;
+
+	count = DatumGetInt64(ExecEvalExpr(count_state, econtext, &isnull));
+	if (isnull || count < 0)
+		return 0;
+	offset = DatumGetInt64(ExecEvalExpr(offset_state, econtext, &isnull));
+	if (isnull)
+		offset = 0;
+	if (offset < 0 || count > INT_MAX || offset > INT_MAX - count)
+		return 0;
+	return count + offset;
+}
+
+/*
  * Evaluate the pushed conditions' values and write them as fields[]
  * parameters.  A NULL value means no row can match.
  */
@@ -465,6 +494,10 @@ evaluate_conditions(CopernicaScanState *st, ExprContext *econtext)
 	 */
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 
+	if (st->limit_text)
+		st->limit = copernica_evaluate_limit(list_copy_tail(st->value_states,
+															list_length(st->conds)),
+											 econtext);
 	resetStringInfo(&st->filter);
 	st->key_path = NULL;
 	st->id_values = NULL;
@@ -789,6 +822,11 @@ copernicaBeginForeignScan(ForeignScanState *node, int eflags)
 	st->order_field = strVal(list_nth(private, ScanPrivateOrderField));
 	st->order_desc = intVal(list_nth(private, ScanPrivateOrderDesc)) != 0;
 	st->limit = intVal(list_nth(private, ScanPrivateLimit));
+	if (st->limit < 0)
+	{
+		st->limit = 0;
+		st->limit_text = strVal(list_nth(private, ScanPrivateLimitText));
+	}
 	st->filter_text = strVal(list_nth(private, ScanPrivateFilterText));
 	st->key_path_text = strVal(list_nth(private, ScanPrivateKeyPath));
 
@@ -1170,6 +1208,8 @@ copernicaExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 st->order_desc ? "desc" : "asc"), es);
 	if (st->limit > 0)
 		ExplainPropertyInteger("Copernica Limit", NULL, st->limit, es);
+	else if (st->limit_text)
+		ExplainPropertyText("Copernica Limit", st->limit_text, es);
 	/* the request line has it once the scan ran (EXPLAIN ANALYZE) */
 	if (st->feeds_insert)
 		ExplainPropertyText("Copernica ID Ceiling",
