@@ -392,6 +392,18 @@ copernica_redact_needed(const char *s, size_t len)
 	return false;
 }
 
+char *
+copernica_redact_excerpt(const char *s, size_t len)
+{
+	return (s && len > 0) ? pnstrdup(s, len) : NULL;
+}
+
+char *
+copernica_redact_message(const char *message)
+{
+	return message ? pstrdup(message) : NULL;
+}
+
 /* a minimal lappend with the PG15 List layout */
 List *
 lappend(List *list, void *datum)
